@@ -1,0 +1,1 @@
+"""drover: the hypervisor appliance (scheduler, libvirt launcher, state, daemon, CLI)."""

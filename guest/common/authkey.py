@@ -1,0 +1,63 @@
+"""The shared authkey file: generate it safely, read it with its permissions checked.
+
+Any length works (Pacemaker's 4096-byte `dd` key included). A key readable by
+everyone is refused; group-readable is allowed, as Pacemaker's 0640
+root:haclient key is. Generation never leaves a partial or world-readable file:
+it writes a 0600 temporary file in the same directory, syncs, then renames.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from guest.common.errors import UserError
+
+KEY_BYTES = 4096
+
+
+def generate(path: Path, force: bool = False) -> None:
+    if path.exists() and not force:
+        raise UserError(f"{path} already exists; keep it (every node needs the same key) "
+                        "or pass --force to replace it")
+    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(KEY_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def load(path: Path) -> bytes:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UserError(f"authkey {path} does not exist; create it with `drover authkey generate {path}` "
+                        "and copy it to every node") from None
+    except OSError as error:
+        raise UserError(f"authkey {path}: {error.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"authkey {path} is not a regular file")
+    if info.st_mode & stat.S_IROTH:
+        raise UserError(f"authkey {path} is readable by everyone (mode {stat.S_IMODE(info.st_mode):04o}); "
+                        f"run `chmod 0600 {path}`")
+    try:
+        key = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"authkey {path}: cannot read: {error.strerror}") from None
+    if not key:
+        raise UserError(f"authkey {path} is empty; generate a new one with `drover authkey generate --force {path}`")
+    return key
