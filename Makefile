@@ -1,0 +1,59 @@
+# Drover: `make demo` and `make test` work on a fresh Debian 12 machine; both
+# install what they need (Debian packages via packaging/bootstrap-debian.sh,
+# Python packages pinned in requirements.txt into .venv).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SOURCES := $(shell find appliance guest -name '*.py' -not -name '_build.py') build.py
+PACKAGING := $(wildcard packaging/*) $(wildcard config/*.conf)
+DIST_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' guest/common/version.py)
+
+.PHONY: all deps venv build rpm test unit lint demo bench clean
+
+all: build
+
+deps:
+	@packaging/bootstrap-debian.sh
+
+$(VENV)/.stamp: requirements.txt | deps
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "make: Python 3.11 or newer is needed as $(PYTHON) (set PYTHON=...)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+venv: deps $(VENV)/.stamp
+
+build/drover.dist/drover: $(VENV)/.stamp $(SOURCES)
+	$(PY) build.py drover
+
+build/drover-guest.dist/drover-guest: $(VENV)/.stamp $(SOURCES)
+	$(PY) build.py drover-guest
+
+build: build/drover.dist/drover build/drover-guest.dist/drover-guest
+
+dist/drover-$(DIST_VERSION)-1.x86_64.rpm: build/drover.dist/drover build/drover-guest.dist/drover-guest $(PACKAGING) README.md
+	packaging/rpm.sh dist
+
+rpm: dist/drover-$(DIST_VERSION)-1.x86_64.rpm
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# Everything: lint, then all tests (they use the binaries and RPMs built here).
+test: venv lint build rpm
+	$(PY) -m pytest -q tests
+
+# Only the tests that need no binaries (fast edit loop).
+unit: venv
+	$(PY) -m pytest -q tests -m "not artifacts"
+
+demo: venv
+	$(PY) -m appliance.demo
+
+bench: venv
+	@echo "make bench: no benchmarks yet (they land with the guest daemon and scheduler issues)"
+
+clean:
+	rm -rf build dist guest/common/_build.py .pytest_cache

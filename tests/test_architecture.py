@@ -1,0 +1,44 @@
+"""The import rules of ARCHITECTURE.md, checked on the source tree."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+from pathlib import Path
+
+from tests.conftest import TOP
+
+# Modules a rule restricts -> the files allowed to import them (fnmatch: `*` crosses directories).
+RESTRICTED = {
+    "appliance": ["appliance/*"],
+    "sqlite3": ["appliance/store/*.py"],
+    "sqlite_utils": ["appliance/store/*.py"],
+    "libvirt": ["appliance/hypervisor/libvirt*.py"],
+    "subprocess": ["guest/agents/process*.py", "appliance/demo.py"],
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_import_rules():
+    violations = []
+    for path in sorted([*TOP.glob("appliance/**/*.py"), *TOP.glob("guest/**/*.py")]):
+        relative = path.relative_to(TOP)
+        for module in imported_modules(path) & RESTRICTED.keys():
+            if not any(fnmatch.fnmatch(str(relative), pattern) for pattern in RESTRICTED[module]):
+                violations.append(f"{relative} imports {module}")
+    assert violations == []
+
+
+def test_rule_checker_sees_imports(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import subprocess\nfrom appliance.cli import main\nfrom . import x\n")
+    assert imported_modules(sample) == {"subprocess", "appliance"}

@@ -1,0 +1,76 @@
+"""The Nuitka binaries from `make build`: version stamp, a real command each, what they bundle."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+
+import pytest
+
+from guest.common.version import VERSION
+from tests.conftest import TOP, built_binary
+
+pytestmark = pytest.mark.artifacts
+
+
+def run(binary, *args, root=None, env=None):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PCMK_", "DROVER_", "PYTHON"))}
+    if root is not None:
+        environment["DROVER_ROOT"] = str(root)
+    environment.update(env or {})
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, env=environment, timeout=60,
+                          cwd="/")
+
+
+def head_commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=TOP, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("program", ["drover", "drover-guest"])
+def test_version_is_stamped(program):
+    result = run(built_binary(program), "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{program} {VERSION} (")
+    assert "source" not in result.stdout  # stamped by build.py, not running from the tree
+    # make test rebuilds when sources change, so the stamp names a real commit of this repository.
+    stamped = result.stdout.split("(")[1].split()[0].removesuffix("-dirty")
+    assert subprocess.run(["git", "cat-file", "-e", f"{stamped}^{{commit}}"], cwd=TOP).returncode == 0, stamped
+    assert len(stamped) == len(head_commit())
+
+
+def test_drover_generates_an_authkey(root):
+    result = run(built_binary("drover"), "authkey", "generate", root=root)
+    assert result.returncode == 0, result.stderr
+    key = root / "etc/pacemaker/authkey"
+    assert key.stat().st_size == 4096
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_drover_guest_reads_its_config(root):
+    dropins = root / "etc/drover/guest.conf.d"
+    dropins.mkdir(parents=True)
+    (dropins / "50-local.conf").write_text("[access]\npolicy = full\n")
+    result = run(built_binary("drover-guest"), "config", "show", root=root)
+    assert result.returncode == 0, result.stderr
+    assert f"policy = full  # {dropins}/50-local.conf:2\n" in result.stdout
+
+
+def test_built_binary_reports_bad_config_clearly(root):
+    (root / "etc/drover").mkdir(parents=True)
+    (root / "etc/drover/drover.conf").write_text("[state]\nscheduler_inputs_kept = none\n")
+    result = run(built_binary("drover"), "config", "check", root=root)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"drover: {root}/etc/drover/drover.conf:2: bad value for state.scheduler_inputs_kept")
+
+
+def test_guest_binary_carries_no_appliance_code_and_no_libvirt():
+    dist = built_binary("drover-guest").parent
+    names = {p.name for p in dist.rglob("*")}
+    assert not any(n.startswith(("libvirt", "appliance", "sqlite_utils")) for n in names), sorted(names)
+
+
+def test_libvirt_library_is_not_bundled():
+    dist = built_binary("drover").parent
+    assert not [p for p in dist.rglob("libvirt*.so*") if not p.name.startswith("libvirtmod")]

@@ -1,0 +1,59 @@
+"""Command-line behaviour shared by both programs: version, help, usage errors, missing modules."""
+
+from __future__ import annotations
+
+import pytest
+
+from guest.common.version import VERSION
+from tests.conftest import run_source
+
+
+@pytest.mark.parametrize("program", ["drover", "drover-guest"])
+def test_version(program):
+    result = run_source(program, "--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"{program} {VERSION} (")
+
+
+@pytest.mark.parametrize("program", ["drover", "drover-guest"])
+def test_help_lists_commands(program):
+    result = run_source(program, "--help")
+    assert result.returncode == 0
+    assert "config     show or check" in result.stdout
+
+
+def test_no_arguments_is_a_usage_error():
+    result = run_source("drover")
+    assert result.returncode == 64
+    assert "Usage:" in result.stdout
+
+
+def test_unknown_command():
+    result = run_source("drover", "frobnicate")
+    assert result.returncode == 64
+    assert result.stderr == "drover: unknown command 'frobnicate'; commands: authkey, config, daemon\n"
+
+
+def test_bad_arguments_print_the_command_usage():
+    result = run_source("drover", "authkey", "generate", "a", "b")
+    assert result.returncode == 64
+    assert result.stderr.startswith("drover: invalid arguments: authkey generate a b\nUsage:\n  drover authkey generate")
+    assert "Traceback" not in result.stderr
+
+
+def test_command_help():
+    result = run_source("drover-guest", "config", "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("Usage:\n  drover-guest config show")
+
+
+def test_guest_has_no_appliance_commands():
+    assert run_source("drover-guest", "authkey", "generate").returncode == 64
+
+
+@pytest.mark.parametrize(("program", "package"), [("drover", "drover"), ("drover-guest", "drover-guest")])
+def test_missing_python_module_says_what_to_do(program, package):
+    result = run_source(program, "--version", python_flags=("-S",))  # -S: no site-packages, so no docopt
+    assert result.returncode == 1
+    assert result.stderr == (f"{program}: Python module 'docopt' is missing; run `make venv` and use "
+                             f".venv/bin/python, or install the {package} RPM\n")
