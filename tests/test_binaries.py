@@ -62,7 +62,8 @@ def test_built_binary_reports_bad_config_clearly(root):
     (root / "etc/drover/drover.conf").write_text("[state]\nscheduler_inputs_kept = none\n")
     result = run(built_binary("drover"), "config", "check", root=root)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"drover: {root}/etc/drover/drover.conf:2: bad value for state.scheduler_inputs_kept")
+    expected = f"drover: {root}/etc/drover/drover.conf:2: bad value for state.scheduler_inputs_kept"
+    assert result.stderr.startswith(expected)
 
 
 def test_guest_binary_carries_no_appliance_code_and_no_libvirt():

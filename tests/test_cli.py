@@ -37,7 +37,8 @@ def test_unknown_command():
 def test_bad_arguments_print_the_command_usage():
     result = run_source("drover", "authkey", "generate", "a", "b")
     assert result.returncode == 64
-    assert result.stderr.startswith("drover: invalid arguments: authkey generate a b\nUsage:\n  drover authkey generate")
+    expected = "drover: invalid arguments: authkey generate a b\nUsage:\n  drover authkey generate"
+    assert result.stderr.startswith(expected)
     assert "Traceback" not in result.stderr
 
 

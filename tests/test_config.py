@@ -142,12 +142,12 @@ def test_non_utf8_file(root):
 def test_unreadable_file(root):
     write(root, "drover.conf.d/broken.conf", "").unlink()
     (root / "etc/drover/drover.conf.d/broken.conf").symlink_to(root / "missing-target")
-    with pytest.raises(UserError, match="broken.conf: cannot read"):
+    with pytest.raises(UserError, match=r"broken\.conf: cannot read"):
         load("drover", root)
 
 
 def test_bad_environment_value_names_the_variable(root):
-    with pytest.raises(UserError, match="^environment PCMK_remote_port: bad value for remote.port"):
+    with pytest.raises(UserError, match=r"^environment PCMK_remote_port: bad value for remote\.port"):
         load("drover", root, {"PCMK_remote_port": "0"})
 
 
@@ -168,7 +168,8 @@ def test_cli_check_reports_a_broken_file_without_traceback(root):
     path = write(root, "guest.conf.d/10-x.conf", "[remote]\nport = abc\n")
     result = run_source("drover-guest", "config", "check", root=root)
     assert result.returncode == 1
-    assert result.stderr == f"drover-guest: {path}:2: bad value for remote.port: expected a TCP port 1-65535, got 'abc'\n"
+    expected = f"drover-guest: {path}:2: bad value for remote.port: expected a TCP port 1-65535, got 'abc'\n"
+    assert result.stderr == expected
     assert result.stdout == ""
 
 
