@@ -25,13 +25,11 @@ from guest.common.version import VERSION  # noqa: E402
 
 TARGETS = {
     "drover": {
-        "main": "appliance/__main__.py",
-        "packages": ["appliance", "guest"],
+        "main": "appliance",
         "exclude": [],
     },
     "drover-guest": {
-        "main": "guest/__main__.py",
-        "packages": ["guest"],
+        "main": "guest",
         "exclude": ["appliance", "libvirt", "libvirtmod", "sqlite_utils", "sqlite3"],
     },
 }
@@ -60,16 +58,15 @@ def build(name: str, out: Path) -> Path:
     command = [
         sys.executable, "-m", "nuitka", "--standalone", "--assume-yes-for-downloads",
         f"--output-dir={out}", f"--output-filename={name}",
-        f"--jobs={os.cpu_count() or 2}", "--python-flag=no_site", "--python-flag=isolated",
+        f"--jobs={os.cpu_count() or 2}", "--python-flag=no_site", "--python-flag=isolated", "--python-flag=-m",
         "--noinclude-dlls=libvirt*.so*", "--remove-output", "--quiet",
-        *(f"--include-package={p}" for p in target["packages"]),
         *(f"--nofollow-import-to={m}" for m in target["exclude"] + NEVER),
         str(TOP / target["main"]),
     ]
     env = dict(os.environ, PYTHONPATH=str(TOP))
     print(f"build.py: building {name} {VERSION}", flush=True)
     subprocess.run(command, cwd=TOP, env=env, check=True)
-    produced = out / "__main__.dist"
+    produced = out / f"{Path(target['main']).name}.dist"
     final = out / f"{name}.dist"
     if final.exists():
         shutil.rmtree(final)
@@ -80,8 +77,11 @@ def build(name: str, out: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Build drover binaries with Nuitka.")
     parser.add_argument("--out", type=Path, default=TOP / "build")
-    parser.add_argument("targets", nargs="*", choices=[[], *TARGETS], default=list(TARGETS))
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help=f"one of {', '.join(TARGETS)} (default: all)")
     args = parser.parse_args()
+    unknown = [t for t in args.targets if t not in TARGETS]
+    if unknown:
+        parser.error(f"unknown target {unknown[0]!r}; choose from {', '.join(TARGETS)}")
     try:
         import nuitka  # noqa: F401
     except ImportError:
