@@ -113,6 +113,10 @@ def parse_path(text: str) -> str:
     return text
 
 
+def parse_optional_path(text: str) -> str:
+    return text
+
+
 def parse_bind_address(text: str) -> str:
     """Empty means every address (IPv6 and IPv4 where the host has them)."""
     if not text:

@@ -15,6 +15,7 @@ from guest.common.config import (
     parse_choice,
     parse_duration,
     parse_node_name,
+    parse_optional_path,
     parse_path,
     parse_port,
     parse_positive_int,
@@ -31,6 +32,8 @@ def _remote_options(paths: Paths) -> tuple[Option, ...]:
                "TCP port of the guest daemon (Pacemaker's remote-port).", env="PCMK_remote_port"),
         Option("remote", "authkey", str(paths.default_authkey), parse_path,
                "Shared key file; must not be readable by everyone.", env="PCMK_authkey_location"),
+        Option("remote", "also_accept_authkey", "", parse_optional_path,
+               "During key rotation: a second key file whose peers are accepted too."),
     )
 
 

@@ -1,0 +1,52 @@
+"""The guest daemon's wiring: config, authkey, executor and the 3121 server, serving until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from guest.agents.executor import Executor
+from guest.agents.process import ProcessRunner
+from guest.agents.standards import AgentSettings
+from guest.common import authkey, config, sdnotify, tlsauth
+from guest.common.errors import UserError
+from guest.common.version import version_line
+from guest.server.handlers import handlers
+from guest.server.server import GuestServer, ServerSettings
+
+log = logging.getLogger("drover-guest")
+
+
+def load_identities(loaded: config.Config) -> list[tlsauth.Identity]:
+    keys = [authkey.load(Path(loaded["remote.authkey"]))]
+    if loaded["remote.also_accept_authkey"]:
+        keys.append(authkey.load(Path(loaded["remote.also_accept_authkey"])))
+    return [tlsauth.identity_from_authkey(key) for key in keys]
+
+
+async def serve(loaded: config.Config) -> None:
+    identities = load_identities(loaded)
+    executor = Executor(ProcessRunner(), AgentSettings(ocf_root=Path(loaded["agents.ocf_root"])))
+    settings = ServerSettings(bind_address=loaded["remote.bind_address"], port=loaded["remote.port"],
+                              handshake_timeout=loaded["remote.handshake_timeout"])
+    server = GuestServer(settings, identities, handlers(executor), version_line("drover-guest"),
+                         on_session_end=executor.cancel_owner)
+    try:
+        addresses = await server.start()
+    except OSError as error:
+        where = f"{settings.bind_address or '*'}:{settings.port}"
+        raise UserError(f"cannot listen on {where}: {error.strerror or error}") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("%s listening on %s, key %s", version_line("drover-guest"),
+             ", ".join(f"{a[0]}:{a[1]}" for a in addresses), ", ".join(i.fingerprint for i in identities))
+    sdnotify.notify("READY=1")
+    await stop.wait()
+    log.info("shutting down")
+    sdnotify.notify("STOPPING=1")
+    await server.close()
+    await executor.shutdown()

@@ -1,0 +1,140 @@
+"""One authenticated peer on 3121: reads its frames, runs its requests, sends results and events.
+
+Each request runs in its own task, so a ping is answered while a long start
+runs. A partial frame must complete within frame_timeout from its first byte
+(slow-loris), a silent peer is dropped after idle_timeout (the appliance pings),
+and a peer that does not read its responses is dropped once its send queue is
+full. When the peer goes, its recurring operations are cancelled; operations
+in flight run to completion (their agents are bounded by their own timeouts)
+and their results stay in the executor's history for the next connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from guest.protocol.connection import Connection
+from guest.protocol.framing import FrameError
+from guest.protocol.messages import Event, Message, ProtocolError, Request, Response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Session", dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class RequestError(Exception):
+    """A request that cannot be served; its message goes back to the peer as the error."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    frame_timeout: float = 10.0
+    idle_timeout: float = 300.0
+    send_queue: int = 1024
+
+
+class Session:
+    def __init__(self, name: str, connection: Connection, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, handlers: dict[str, Handler], limits: Limits) -> None:
+        self.name = name
+        self.connection = connection
+        self.reader = reader
+        self.writer = writer
+        self.handlers = handlers
+        self.limits = limits
+        self._outgoing: asyncio.Queue[bytes | None] = asyncio.Queue(limits.send_queue)
+        self._tasks: set[asyncio.Task] = set()
+        self.closed = False
+
+    def send(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            self._outgoing.put_nowait(data)
+        except asyncio.QueueFull:
+            log.warning("%s: not reading its responses; closing the connection", self.name)
+            self.abort()
+
+    def send_event(self, name: str, data: dict[str, Any]) -> None:
+        self.send(self.connection.event(name, data))
+
+    def abort(self) -> None:
+        self.closed = True
+        self.writer.transport.abort()
+
+    async def run(self, early: list[Message]) -> None:
+        """Serve until the peer goes; `early` are messages that arrived with its hello."""
+        writer_task = asyncio.create_task(self._write_loop())
+        try:
+            self._dispatch(early)
+            await self._read_loop()
+        finally:
+            self.closed = True
+            writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer_task
+            self.writer.transport.abort()
+
+    async def _write_loop(self) -> None:
+        while (data := await self._outgoing.get()) is not None:
+            self.writer.write(data)
+            await self.writer.drain()
+
+    async def _read_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        frame_deadline: float | None = None
+        while True:
+            if self.connection.partial_frame:
+                frame_deadline = frame_deadline or loop.time() + self.limits.frame_timeout
+                timeout = max(0.0, frame_deadline - loop.time())
+            else:
+                frame_deadline = None
+                timeout = self.limits.idle_timeout
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536), timeout)
+            except TimeoutError:
+                why = "frame not completed in time" if frame_deadline else "idle for too long"
+                log.warning("%s: %s; closing the connection", self.name, why)
+                return
+            except (ConnectionError, OSError) as error:
+                log.info("%s: connection lost: %s", self.name, error)
+                return
+            if not data:
+                log.info("%s: disconnected", self.name)
+                return
+            try:
+                messages = self.connection.receive(data)
+            except (FrameError, ProtocolError) as error:
+                log.warning("%s: protocol violation: %s; closing the connection", self.name, error)
+                return
+            self._dispatch(messages)
+
+    def _dispatch(self, messages: list[Message]) -> None:
+        for message in messages:
+            if isinstance(message, Request):
+                task = asyncio.create_task(self._serve(message))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            elif isinstance(message, Event | Response):
+                log.debug("%s: ignoring %s", self.name, type(message).__name__)
+
+    async def _serve(self, request: Request) -> None:
+        handler = self.handlers.get(request.op)
+        try:
+            if handler is None:
+                raise RequestError(f"unknown request '{request.op}'")
+            result = await handler(self, request.args)
+            reply = self.connection.respond(request.id, result)
+        except RequestError as error:
+            reply = self.connection.fail(request.id, str(error))
+        except FrameError as error:
+            reply = self.connection.fail(request.id, f"response not sent: {error}")
+        except Exception as error:
+            log.exception("%s: request %s failed", self.name, request.op)
+            reply = self.connection.fail(request.id, f"internal error: {type(error).__name__}")
+        self.send(reply)
