@@ -15,6 +15,7 @@ from guest.common.errors import UserError
 from guest.common.version import version_line
 from guest.server.handlers import handlers
 from guest.server.server import GuestServer, ServerSettings
+from guest.server.session import Limits
 
 log = logging.getLogger("drover-guest")
 
@@ -30,7 +31,9 @@ async def serve(loaded: config.Config) -> None:
     identities = load_identities(loaded)
     executor = Executor(ProcessRunner(), AgentSettings(ocf_root=Path(loaded["agents.ocf_root"])))
     settings = ServerSettings(bind_address=loaded["remote.bind_address"], port=loaded["remote.port"],
-                              handshake_timeout=loaded["remote.handshake_timeout"])
+                              handshake_timeout=loaded["remote.handshake_timeout"],
+                              limits=Limits(frame_timeout=loaded["remote.frame_timeout"],
+                                            idle_timeout=loaded["remote.idle_timeout"]))
     server = GuestServer(settings, identities, handlers(executor), version_line("drover-guest"),
                          on_session_end=executor.cancel_owner)
     try:

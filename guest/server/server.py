@@ -127,7 +127,8 @@ class GuestServer:
         except ssl.SSLError as error:
             raise RejectedPeer(f"TLS handshake failed ({error.reason or error}); wrong authkey or not drover") from None
         except (ConnectionError, OSError) as error:
-            raise RejectedPeer(f"connection lost during the TLS handshake ({error})") from None
+            raise RejectedPeer(f"closed the connection during the TLS handshake ({type(error).__name__}); "
+                               "it does not trust our certificate: its authkey differs") from None
         ssl_object = writer.get_extra_info("ssl_object")
         identity = tlsauth.pinned_peer(ssl_object, self.identities) if ssl_object else None
         if identity is None:
