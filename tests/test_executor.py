@@ -25,7 +25,7 @@ def tree(tmp_path):
 
 @pytest.fixture
 def executor(tree):
-    ocf_root, lsb_dir = tree
+    _, lsb_dir = tree
     return Executor(ProcessRunner(), AgentSettings(lsb_dir=lsb_dir, systemd_running=False))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import socket
 import ssl
@@ -53,10 +52,10 @@ class GuestServer:
         self.handlers = handlers
         self.software = software
         self._context = tlsauth.server_context(self.identities)
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
+        self._accept_task: asyncio.Task | None = None
         self._sessions: set[Session] = set()
         self._pending = 0
-        self._numbers = itertools.count(1)
         self._connection_tasks: set[asyncio.Task] = set()
 
     @property
@@ -65,14 +64,31 @@ class GuestServer:
 
     async def start(self) -> list[tuple[str, int]]:
         """Bind and listen; returns the bound addresses."""
-        host = self.settings.bind_address or None
-        self._server = await asyncio.start_server(self._accept, host, self.settings.port, reuse_address=True,
-                                                  limit=self.settings.max_frame + 4)
-        return [s.getsockname()[:2] for s in self._server.sockets]
+        self._listener = _listen(self.settings.bind_address, self.settings.port)
+        self._listener.setblocking(False)
+        self._accept_task = asyncio.create_task(self._accept_loop(), name="3121 accept")
+        return [self._listener.getsockname()[:2]]
+
+    async def _accept_loop(self) -> None:
+        # Accept raw sockets and put TLS on them before anything reads: a stream that had already buffered
+        # the ClientHello (start_server + start_tls) would lose it and stall the handshake.
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(self._listener)
+            except OSError as error:  # e.g. EMFILE: keep serving the connections we have
+                log.warning("accept failed: %s", error)
+                await asyncio.sleep(0.1)
+                continue
+            task = asyncio.create_task(self._accept(sock))
+            self._connection_tasks.add(task)
+            task.add_done_callback(self._connection_tasks.discard)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._accept_task is not None:
+            self._accept_task.cancel()
+        if self._listener is not None:
+            self._listener.close()
         for session in list(self._sessions):
             session.abort()
         for task in list(self._connection_tasks):
@@ -81,19 +97,23 @@ class GuestServer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._connection_tasks.add(task)
-        peer = writer.get_extra_info("peername")
-        name = f"peer {peer[0]}:{peer[1]}" if peer else "peer"
+    async def _accept(self, sock: socket.socket) -> None:
         try:
-            if len(self._sessions) + self._pending >= self.settings.max_connections:
-                log.warning("%s: refused, already %d connections", name, self.settings.max_connections)
-                return
-            self._pending += 1
+            peer = sock.getpeername()
+        except OSError:
+            sock.close()
+            return
+        name = f"peer {peer[0]}:{peer[1]}"
+        if len(self._sessions) + self._pending >= self.settings.max_connections:
+            log.warning("%s: refused, already %d connections", name, self.settings.max_connections)
+            sock.close()
+            return
+        self._pending += 1
+        writer: asyncio.StreamWriter | None = None
+        try:
             try:
-                connection, early = await asyncio.wait_for(self._authenticate(reader, writer, name),
+                reader, writer = await self._tls(sock, name)
+                connection, early = await asyncio.wait_for(self._hello(reader, writer, name),
                                                            self.settings.handshake_timeout)
             except TimeoutError:
                 log.warning("%s: rejected: no TLS handshake and hello within %gs", name,
@@ -116,19 +136,31 @@ class GuestServer:
                 if cancelled:
                     log.info("%s: cancelled its %d recurring operations", session.name, cancelled)
         finally:
-            writer.transport.abort()
-            if task is not None:
-                self._connection_tasks.discard(task)
+            if writer is not None:
+                writer.transport.abort()
+            else:
+                sock.close()
 
-    async def _authenticate(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            name: str) -> tuple[Connection, list[Message]]:
+    async def _tls(self, sock: socket.socket, name: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=self.settings.max_frame + 4)
+        protocol = asyncio.StreamReaderProtocol(reader)
+        timeout = self.settings.handshake_timeout
         try:
-            await writer.start_tls(self._context)
+            transport, _ = await asyncio.wait_for(loop.connect_accepted_socket(
+                lambda: protocol, sock, ssl=self._context, ssl_handshake_timeout=timeout), timeout)
+        except TimeoutError:
+            raise
         except ssl.SSLError as error:
-            raise RejectedPeer(f"TLS handshake failed ({error.reason or error}); wrong authkey or not drover") from None
+            raise RejectedPeer(f"TLS handshake failed ({error.reason or error}); wrong authkey or not drover") \
+                from None
         except (ConnectionError, OSError) as error:
             raise RejectedPeer(f"closed the connection during the TLS handshake ({type(error).__name__}); "
                                "it does not trust our certificate: its authkey differs") from None
+        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+    async def _hello(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     name: str) -> tuple[Connection, list[Message]]:
         ssl_object = writer.get_extra_info("ssl_object")
         identity = tlsauth.pinned_peer(ssl_object, self.identities) if ssl_object else None
         if identity is None:
@@ -151,3 +183,13 @@ class GuestServer:
             raise RejectedPeer(f"connection lost before its hello ({error})") from None
         log.debug("%s: key %s", name, identity.fingerprint)
         return connection, early
+
+
+def _listen(address: str, port: int) -> socket.socket:
+    """A listening socket: one address, or every address (IPv6 dual-stack where the host has it)."""
+    if not address:
+        if socket.has_dualstack_ipv6():
+            return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True, backlog=128)
+        return socket.create_server(("0.0.0.0", port), backlog=128)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return socket.create_server((address, port), family=family, backlog=128)
