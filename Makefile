@@ -52,8 +52,8 @@ unit: venv
 demo: venv
 	$(PY) -m appliance.demo
 
-bench: venv
-	@echo "make bench: no benchmarks yet (they land with the guest daemon and scheduler issues)"
+bench: venv build
+	$(PY) -m tests.bench_guest
 
 clean:
 	rm -rf build dist guest/common/_build.py .pytest_cache

@@ -75,3 +75,28 @@ def test_guest_binary_carries_no_appliance_code_and_no_libvirt():
 def test_libvirt_library_is_not_bundled():
     dist = built_binary("drover").parent
     assert not [p for p in dist.rglob("libvirt*.so*") if not p.name.startswith("libvirtmod")]
+
+
+def test_built_guest_daemon_serves_over_tls(tmp_path):
+    import asyncio
+
+    from appliance.guestlink.client import GuestClient
+    from guest.agents.results import AgentSpec, Operation
+    from tests.guestd import GuestDaemon
+
+    guest = GuestDaemon(tmp_path, command=[str(built_binary("drover-guest"))]).start()
+
+    async def scenario():
+        client = await GuestClient.connect("127.0.0.1", guest.port, guest.identities, "drover test", "node1")
+        params = {"state": str(tmp_path / "web.state")}
+        rcs = [(await client.execute(Operation("web", AgentSpec("ocf", "Dummy", "heartbeat"), action,
+                                               params=params))).rc for action in ("monitor", "start", "monitor")]
+        await client.close()
+        return client.connection.peer.software, rcs
+
+    try:
+        software, rcs = asyncio.run(scenario())
+    finally:
+        assert guest.stop() == 0, guest.log()
+    assert software.startswith(f"drover-guest {VERSION} (") and "source" not in software
+    assert rcs == [7, 0, 0]
