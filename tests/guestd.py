@@ -52,12 +52,13 @@ class GuestDaemon:
                         f"frame_timeout = 1s\n[agents]\nocf_root = {self.ocf_root}\n[log]\nlevel = debug\n"
                         + self.settings)
 
-    def start(self, wait: bool = True) -> GuestDaemon:
+    def start(self, wait: bool = True, env: dict[str, str] | None = None) -> GuestDaemon:
         self.write_config()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PCMK_", "DROVER_"))}
-        env.update(DROVER_ROOT=str(self.root), PYTHONPATH=str(TOP), HA_RSCTMP=str(self.base))
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("PCMK_", "DROVER_", "NOTIFY_"))}
+        environment.update(DROVER_ROOT=str(self.root), PYTHONPATH=str(TOP), HA_RSCTMP=str(self.base), **(env or {}))
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([*self.command, "daemon"], stdout=log, stderr=log, env=env, cwd="/")
+            self.process = subprocess.Popen([*self.command, "daemon"], stdout=log, stderr=log, env=environment,
+                                            cwd="/")
         if wait:
             self.wait_log("listening on")
         return self

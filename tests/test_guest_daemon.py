@@ -333,3 +333,18 @@ def test_unreachable_guest_is_explained():
         await link.stop()
 
     asyncio.run(scenario())
+
+
+def test_tells_systemd_it_is_ready_once_listening(tmp_path):
+    notify_path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(notify_path))
+        notify.settimeout(15)
+        guest = GuestDaemon(tmp_path).start(env={"NOTIFY_SOCKET": str(notify_path)})
+        try:
+            assert notify.recv(100) == b"READY=1"
+            with socket.create_connection(("127.0.0.1", guest.port), timeout=5):
+                pass  # already accepting connections when READY=1 arrived
+        finally:
+            assert guest.stop() == 0
+        assert notify.recv(100) == b"STOPPING=1"
