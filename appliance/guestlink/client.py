@@ -57,10 +57,6 @@ class GuestClient:
         self._reader_task = asyncio.create_task(self._read_loop(), name=f"guestlink {address}")
 
     @property
-    def peer_node(self) -> str:
-        return self.connection.peer.node if self.connection.peer else ""
-
-    @property
     def closed(self) -> bool:
         return self._closed.is_set()
 

@@ -58,10 +58,6 @@ class GuestServer:
         self._pending = 0
         self._connection_tasks: set[asyncio.Task] = set()
 
-    @property
-    def sessions(self) -> set[Session]:
-        return self._sessions
-
     async def start(self) -> list[tuple[str, int]]:
         """Bind and listen; returns the bound addresses."""
         self._listener = _listen(self.settings.bind_address, self.settings.port)
