@@ -15,11 +15,19 @@ DIST = TOP / "dist"
 MODULES = {"drover": "appliance", "drover-guest": "guest"}
 
 
+def clean_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment without anything that would steer drover (PCMK_*, DROVER_*, PYTHON*,
+    NOTIFY_SOCKET), plus `overrides`."""
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("PCMK_", "DROVER_", "PYTHON", "NOTIFY_"))}
+    environment.update(overrides)
+    return environment
+
+
 def run_source(program: str, *args: str, root: Path | None = None, env: dict | None = None,
                python_flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run `program` from the source tree with the venv's Python."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PCMK_", "DROVER_"))}
-    environment["PYTHONPATH"] = str(TOP)
+    environment = clean_environment(PYTHONPATH=str(TOP))
     if root is not None:
         environment["DROVER_ROOT"] = str(root)
     environment.update(env or {})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from guest.common import authkey, tlsauth
 from tests.agents import make_agent_tree
-from tests.conftest import MODULES, TOP
+from tests.conftest import MODULES, TOP, clean_environment
 
 REAL_OCF = Path("/usr/lib/ocf")
 
@@ -54,8 +53,8 @@ class GuestDaemon:
 
     def start(self, wait: bool = True, env: dict[str, str] | None = None) -> GuestDaemon:
         self.write_config()
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("PCMK_", "DROVER_", "NOTIFY_"))}
-        environment.update(DROVER_ROOT=str(self.root), PYTHONPATH=str(TOP), HA_RSCTMP=str(self.base), **(env or {}))
+        environment = clean_environment(DROVER_ROOT=str(self.root), PYTHONPATH=str(TOP), HA_RSCTMP=str(self.base),
+                                        **(env or {}))
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([*self.command, "daemon"], stdout=log, stderr=log, env=environment,
                                             cwd="/")

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 
 import pytest
 
 from guest.common.version import VERSION
-from tests.conftest import TOP, built_binary
+from tests.conftest import TOP, built_binary, clean_environment
 
 pytestmark = pytest.mark.artifacts
 
 
 def run(binary, *args, root=None, env=None):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PCMK_", "DROVER_", "PYTHON"))}
+    environment = clean_environment()
     if root is not None:
         environment["DROVER_ROOT"] = str(root)
     environment.update(env or {})

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
-from tests.conftest import TOP
+from tests.conftest import TOP, clean_environment
 
 
 def test_demo_runs_the_walk_through_so_far():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PCMK_", "DROVER_"))}
-    result = subprocess.run([sys.executable, "-m", "appliance.demo"], cwd=TOP, env=dict(env, PYTHONPATH=str(TOP)),
+    result = subprocess.run([sys.executable, "-m", "appliance.demo"], cwd=TOP,
+                            env=clean_environment(PYTHONPATH=str(TOP)),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "wrote 4096-byte authkey" in result.stdout

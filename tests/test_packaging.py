@@ -3,7 +3,6 @@ systemd units that verify cleanly, specs that rpmlint accepts, and the firewalld
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from guest.common.version import VERSION
-from tests.conftest import DIST, TOP
+from tests.conftest import DIST, TOP, clean_environment
 
 pytestmark = pytest.mark.artifacts
 
@@ -91,9 +90,8 @@ def installed(tmp_path_factory) -> Path:
 
 
 def run_installed(root: Path, program: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PCMK_", "DROVER_", "PYTHON"))}
-    env["DROVER_ROOT"] = str(root)
-    return subprocess.run([str(root / "usr/bin" / program), *args], capture_output=True, text=True, env=env,
+    return subprocess.run([str(root / "usr/bin" / program), *args], capture_output=True, text=True,
+                          env=clean_environment(DROVER_ROOT=str(root)),
                           cwd="/", timeout=60)
 
 
