@@ -1,0 +1,1 @@
+"""The cluster model: frozen dataclasses, Pacemaker CIB XML import/export, pure edits."""

@@ -1,0 +1,370 @@
+"""Read Pacemaker CIB XML (a whole <cib> or a fragment) into the model.
+
+Rules: accept exactly what Pacemaker writes for the features drover models,
+including legacy spellings (<master>, Master/Slave roles, score on orders);
+refuse everything else with an error naming the element and its line rather
+than dropping it silently. The result is validated (cluster.validate).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from appliance.model.attributes import Attributes
+from appliance.model.cluster import Cib, Configuration, validate
+from appliance.model.constraints import (
+    Colocation,
+    Constraint,
+    DateExpression,
+    Expression,
+    Location,
+    Order,
+    ResourceSet,
+    Rule,
+)
+from appliance.model.nodes import Node
+from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource
+from appliance.model.status import Status
+from appliance.model.status_read import read_status
+from appliance.model.values import (
+    ModelError,
+    is_true,
+    parse_action,
+    parse_boolean,
+    parse_interval_ms,
+    parse_role,
+    parse_score,
+)
+from appliance.model.xmltree import Document, parse
+
+RESOURCE_TAGS = ("primitive", "group", "clone", "master")
+CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order")
+UNSUPPORTED = {
+    "bundle": "bundles", "template": "resource templates", "rsc_ticket": "ticket constraints",
+    "fencing-topology": "fencing topologies", "acls": "ACLs", "tags": "tags", "alerts": "alerts",
+}
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """What an import file brings: a whole CIB, or resources and constraints to add."""
+
+    cib: Cib | None = None
+    resources: tuple[Resource, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    has_status: bool = False
+
+
+class _Reader:
+    def __init__(self, document: Document, source: str):
+        self.document = document
+        self.source = source
+
+    def fail(self, element: ET.Element, message: str) -> ModelError:
+        return ModelError(f"{self.source}: {self.document.where(element)}: {message}")
+
+    def required(self, element: ET.Element, name: str) -> str:
+        value = element.get(name)
+        if value is None or value == "":
+            raise self.fail(element, f"missing required attribute '{name}'")
+        return value
+
+    def check_attributes(self, element: ET.Element, allowed: tuple[str, ...]) -> None:
+        for name in element.attrib:
+            if name not in allowed:
+                raise self.fail(element, f"unknown attribute '{name}'")
+
+    def check_children(self, element: ET.Element, allowed: tuple[str, ...]) -> None:
+        for child in element:
+            if child.tag in UNSUPPORTED:
+                raise self.fail(child, f"{UNSUPPORTED[child.tag]} are not supported by drover")
+            if child.tag not in allowed:
+                raise self.fail(child, f"unexpected element inside <{element.tag}>")
+
+    def converted(self, element: ET.Element, convert, text: str, what: str):
+        try:
+            return convert(text, what)
+        except ModelError as error:
+            raise self.fail(element, error.message) from None
+
+    # -- nvpair sets -------------------------------------------------------------------------------------------
+
+    def nvset(self, element: ET.Element, tag: str) -> Attributes:
+        pairs: list[tuple[str, str]] = []
+        for block in element.findall(tag):
+            self.check_attributes(block, ("id", "id-ref", "score"))
+            self.check_children(block, ("nvpair",))
+            for pair in block.findall("nvpair"):
+                self.check_attributes(pair, ("id", "name", "value", "id-ref"))
+                pairs.append((self.required(pair, "name"), pair.get("value", "")))
+        return Attributes.of(pairs)
+
+    # -- resources ---------------------------------------------------------------------------------------------
+
+    def op(self, element: ET.Element) -> Op:
+        self.check_children(element, ("instance_attributes", "meta_attributes"))
+        name = self.required(element, "name")
+        interval_ms = self.converted(element, parse_interval_ms, element.get("interval", "0"), "interval")
+        role = element.get("role")
+        known = ("id", "name", "interval", "role", "timeout", "on-fail")
+        options = Attributes.of((k, v) for k, v in element.attrib.items() if k not in known)
+        return Op(self.required(element, "id"), name, interval_ms,
+                  self.converted(element, parse_role, role, "role") if role else None,
+                  element.get("timeout"), element.get("on-fail"), options,
+                  self.nvset(element, "instance_attributes"), self.nvset(element, "meta_attributes"))
+
+    def primitive(self, element: ET.Element) -> Primitive:
+        self.check_attributes(element, ("id", "class", "provider", "type", "description"))
+        self.check_children(element, ("instance_attributes", "meta_attributes", "operations", "utilization"))
+        standard = self.required(element, "class")
+        if standard == "ocf" and not element.get("provider"):
+            raise self.fail(element, "ocf resources need a provider")
+        ops: list[Op] = []
+        for operations in element.findall("operations"):
+            self.check_children(operations, ("op",))
+            ops.extend(self.op(op) for op in operations.findall("op"))
+        return Primitive(self.required(element, "id"),
+                         AgentRef(standard, self.required(element, "type"), element.get("provider")),
+                         self.nvset(element, "instance_attributes"), self.nvset(element, "meta_attributes"),
+                         tuple(ops), self.nvset(element, "utilization"), element.get("description"))
+
+    def group(self, element: ET.Element) -> Group:
+        self.check_attributes(element, ("id", "description"))
+        self.check_children(element, ("primitive", "meta_attributes", "instance_attributes"))
+        members = tuple(self.primitive(child) for child in element.findall("primitive"))
+        if not members:
+            raise self.fail(element, "a group needs at least one primitive")
+        return Group(self.required(element, "id"), members, self.nvset(element, "meta_attributes"),
+                     element.get("description"))
+
+    def clone(self, element: ET.Element) -> Clone:
+        self.check_attributes(element, ("id", "description"))
+        self.check_children(element, ("primitive", "group", "meta_attributes", "instance_attributes"))
+        children = [child for child in element if child.tag in ("primitive", "group")]
+        if len(children) != 1:
+            raise self.fail(element, "a clone wraps exactly one primitive or group")
+        child = children[0]
+        inner = self.primitive(child) if child.tag == "primitive" else self.group(child)
+        meta = self.nvset(element, "meta_attributes")
+        if element.tag == "master" and not is_true(meta.get("promotable")):
+            meta = meta.set("promotable", "true")
+        return Clone(self.required(element, "id"), inner, meta, element.get("description"))
+
+    def resource(self, element: ET.Element) -> Resource:
+        if element.tag == "primitive":
+            return self.primitive(element)
+        if element.tag == "group":
+            return self.group(element)
+        return self.clone(element)
+
+    def resources(self, element: ET.Element) -> tuple[Resource, ...]:
+        self.check_children(element, RESOURCE_TAGS)
+        return tuple(self.resource(child) for child in element)
+
+    # -- constraints -------------------------------------------------------------------------------------------
+
+    def expression(self, element: ET.Element) -> Expression:
+        self.check_attributes(element, ("id", "attribute", "operation", "value", "type", "value-source"))
+        operation = self.required(element, "operation")
+        allowed = ("lt", "gt", "lte", "gte", "eq", "ne", "defined", "not_defined")
+        if operation not in allowed:
+            raise self.fail(element, f"invalid operation '{operation}': expected one of {', '.join(allowed)}")
+        if operation not in ("defined", "not_defined") and element.get("value") is None:
+            raise self.fail(element, f"operation '{operation}' needs a value")
+        return Expression(self.required(element, "id"), self.required(element, "attribute"), operation,
+                          element.get("value"), element.get("type"), element.get("value-source"))
+
+    def date_expression(self, element: ET.Element) -> DateExpression:
+        self.check_children(element, ("date_spec", "duration"))
+        spec, duration = element.find("date_spec"), element.find("duration")
+        options = Attributes.of((k, v) for k, v in element.attrib.items() if k not in ("id", "operation"))
+        return DateExpression(self.required(element, "id"), self.required(element, "operation"), options,
+                              Attributes.of(spec.attrib) if spec is not None else None,
+                              Attributes.of(duration.attrib) if duration is not None else None)
+
+    def rule(self, element: ET.Element, top: bool) -> Rule:
+        self.check_attributes(element, ("id", "score", "score-attribute", "boolean-op", "role"))
+        self.check_children(element, ("expression", "date_expression", "rule"))
+        items: list[Expression | DateExpression | Rule] = []
+        for child in element:
+            if child.tag == "expression":
+                items.append(self.expression(child))
+            elif child.tag == "date_expression":
+                items.append(self.date_expression(child))
+            else:
+                items.append(self.rule(child, top=False))
+        if not items:
+            raise self.fail(element, "a rule needs at least one expression")
+        score = element.get("score")
+        if top and score is None and element.get("score-attribute") is None:
+            raise self.fail(element, "a location rule needs a score or score-attribute")
+        boolean_op = element.get("boolean-op", "and")
+        if boolean_op not in ("and", "or"):
+            raise self.fail(element, f"invalid boolean-op '{boolean_op}': expected and or or")
+        role = element.get("role")
+        return Rule(self.required(element, "id"), tuple(items),
+                    self.converted(element, parse_score, score, "score") if score is not None else None,
+                    element.get("score-attribute"), boolean_op,
+                    self.converted(element, parse_role, role, "role") if role else None)
+
+    def optional(self, element: ET.Element, name: str, convert):
+        value = element.get(name)
+        return None if value is None else self.converted(element, convert, value, name)
+
+    def resource_sets(self, element: ET.Element) -> tuple[ResourceSet, ...]:
+        sets = []
+        for block in element.findall("resource_set"):
+            self.check_attributes(block, ("id", "sequential", "require-all", "ordering", "action", "role", "score",
+                                          "kind"))
+            self.check_children(block, ("resource_ref",))
+            refs = tuple(self.required(ref, "id") for ref in block.findall("resource_ref"))
+            if not refs:
+                raise self.fail(block, "a resource set needs at least one resource_ref")
+            sets.append(ResourceSet(self.required(block, "id"), refs, self.optional(block, "sequential", parse_boolean),
+                                    self.optional(block, "require-all", parse_boolean), block.get("ordering"),
+                                    self.optional(block, "action", parse_action),
+                                    self.optional(block, "role", parse_role),
+                                    self.optional(block, "score", parse_score),
+                                    block.get("kind")))
+        return tuple(sets)
+
+    def location(self, element: ET.Element) -> Location:
+        self.check_attributes(element, ("id", "rsc", "rsc-pattern", "node", "score", "role", "resource-discovery"))
+        self.check_children(element, ("rule", "resource_set"))
+        rules = tuple(self.rule(child, top=True) for child in element.findall("rule"))
+        if element.get("node") is not None and rules:
+            raise self.fail(element, "a location constraint has either node and score, or rules")
+        return Location(self.required(element, "id"), element.get("rsc"), element.get("rsc-pattern"),
+                        element.get("node"), self.optional(element, "score", parse_score),
+                        self.optional(element, "role", parse_role), rules, self.resource_sets(element),
+                        element.get("resource-discovery"))
+
+    def colocation(self, element: ET.Element) -> Colocation:
+        self.check_attributes(element, ("id", "rsc", "with-rsc", "score", "rsc-role", "with-rsc-role",
+                                        "node-attribute", "influence"))
+        self.check_children(element, ("resource_set",))
+        return Colocation(self.required(element, "id"),
+                          self.converted(element, parse_score, self.required(element, "score"), "score"),
+                          element.get("rsc"), element.get("with-rsc"), self.optional(element, "rsc-role", parse_role),
+                          self.optional(element, "with-rsc-role", parse_role), self.resource_sets(element),
+                          element.get("node-attribute"), self.optional(element, "influence", parse_boolean))
+
+    def order(self, element: ET.Element) -> Order:
+        self.check_attributes(element, ("id", "first", "then", "first-action", "then-action", "kind", "score",
+                                        "symmetrical", "require-all"))
+        self.check_children(element, ("resource_set",))
+        kind = element.get("kind")
+        if kind is not None and kind not in ("Mandatory", "Optional", "Serialize"):
+            raise self.fail(element, f"invalid kind '{kind}': expected Mandatory, Optional or Serialize")
+        return Order(self.required(element, "id"), element.get("first"), element.get("then"),
+                     self.optional(element, "first-action", parse_action),
+                     self.optional(element, "then-action", parse_action), kind,
+                     self.optional(element, "score", parse_score), self.optional(element, "symmetrical", parse_boolean),
+                     self.optional(element, "require-all", parse_boolean), self.resource_sets(element))
+
+    def constraint(self, element: ET.Element) -> Constraint:
+        if element.tag == "rsc_location":
+            return self.location(element)
+        if element.tag == "rsc_colocation":
+            return self.colocation(element)
+        return self.order(element)
+
+    def constraints(self, element: ET.Element) -> tuple[Constraint, ...]:
+        self.check_children(element, CONSTRAINT_TAGS)
+        return tuple(self.constraint(child) for child in element)
+
+    # -- configuration -----------------------------------------------------------------------------------------
+
+    def nodes(self, element: ET.Element) -> tuple[Node, ...]:
+        self.check_children(element, ("node",))
+        nodes = []
+        for node in element.findall("node"):
+            self.check_attributes(node, ("id", "uname", "type", "description", "score"))
+            self.check_children(node, ("instance_attributes", "utilization"))
+            node_type = node.get("type", "member")
+            if node_type == "normal":
+                node_type = "member"
+            if node_type not in ("member", "remote", "ping"):
+                raise self.fail(node, f"invalid node type '{node_type}'")
+            nodes.append(Node(self.required(node, "uname"), self.required(node, "id"), node_type,
+                              self.nvset(node, "instance_attributes"), self.nvset(node, "utilization"),
+                              node.get("description")))
+        return tuple(nodes)
+
+    def options(self, element: ET.Element | None, tag: str) -> Attributes:
+        if element is None:
+            return Attributes()
+        self.check_children(element, (tag,))
+        return self.nvset(element, tag)
+
+    def configuration(self, element: ET.Element) -> Configuration:
+        self.check_children(element, ("crm_config", "nodes", "resources", "constraints", "rsc_defaults",
+                                      "op_defaults"))
+        nodes = element.find("nodes")
+        resources = element.find("resources")
+        constraints = element.find("constraints")
+        return Configuration(
+            self.nodes(nodes) if nodes is not None else (),
+            self.resources(resources) if resources is not None else (),
+            self.constraints(constraints) if constraints is not None else (),
+            self.options(element.find("crm_config"), "cluster_property_set"),
+            self.options(element.find("rsc_defaults"), "meta_attributes"),
+            self.options(element.find("op_defaults"), "meta_attributes"))
+
+    def cib(self, element: ET.Element) -> Cib:
+        self.check_children(element, ("configuration", "status"))
+        configuration = element.find("configuration")
+        if configuration is None:
+            raise self.fail(element, "a CIB needs a <configuration> section")
+        counters = {}
+        for name in ("epoch", "admin_epoch", "num_updates"):
+            value = element.get(name, "0")
+            if not value.isdigit():
+                raise self.fail(element, f"invalid {name} '{value}': expected a non-negative integer")
+            counters[name] = int(value)
+        known = ("epoch", "admin_epoch", "num_updates", "have-quorum", "dc-uuid")
+        extra = Attributes.of((k, v) for k, v in element.attrib.items() if k not in known)
+        status_element = element.find("status")
+        status = read_status(status_element, self.fail) if status_element is not None else Status()
+        return Cib(self.configuration(configuration), status, counters["epoch"], counters["admin_epoch"],
+                   counters["num_updates"], is_true(element.get("have-quorum", "1")), element.get("dc-uuid"), extra)
+
+
+def _validated(configuration: Configuration, source: str) -> Configuration:
+    try:
+        return validate(configuration)
+    except ModelError as error:
+        raise ModelError(f"{source}: {error.message}") from None
+
+
+def read_cib(data: bytes, source: str) -> Cib:
+    """A whole <cib> document."""
+    document = parse(data, source)
+    if document.root.tag != "cib":
+        raise ModelError(f"{source}: expected a <cib> document, found <{document.root.tag}>")
+    cib = _Reader(document, source).cib(document.root)
+    _validated(cib.configuration, source)
+    return cib
+
+
+def read_fragment(data: bytes, source: str) -> Fragment:
+    """A whole <cib>, <configuration>, <resources>, <constraints>, or one resource or constraint."""
+    document = parse(data, source)
+    root = document.root
+    reader = _Reader(document, source)
+    if root.tag == "cib":
+        return Fragment(cib=read_cib(data, source), has_status=root.find("status") is not None)
+    if root.tag == "configuration":
+        return Fragment(cib=Cib(_validated(reader.configuration(root), source)))
+    if root.tag == "resources":
+        return Fragment(resources=reader.resources(root))
+    if root.tag == "constraints":
+        return Fragment(constraints=reader.constraints(root))
+    if root.tag in RESOURCE_TAGS:
+        return Fragment(resources=(reader.resource(root),))
+    if root.tag in CONSTRAINT_TAGS:
+        return Fragment(constraints=(reader.constraint(root),))
+    if root.tag in UNSUPPORTED:
+        raise reader.fail(root, f"{UNSUPPORTED[root.tag]} are not supported by drover")
+    raise reader.fail(root, "expected <cib>, <configuration>, <resources>, <constraints>, a resource or a constraint")

@@ -1,0 +1,249 @@
+"""Write the model as Pacemaker CIB XML that crm_verify accepts.
+
+Rules: element and attribute names exactly as Pacemaker writes them; ids for
+nvpair sets built the way pcs builds them (OWNER-meta_attributes-NAME);
+roles written with the pacemaker-3.7 names; output is deterministic.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from appliance.model.attributes import Attributes
+from appliance.model.cluster import Cib, Configuration
+from appliance.model.constraints import Colocation, Constraint, DateExpression, Expression, Location, ResourceSet, Rule
+from appliance.model.resources import Group, Op, Primitive, Resource
+from appliance.model.status import Status, fail_attribute_names
+from appliance.model.values import format_interval, format_score, sanitize_id
+
+VALIDATE_WITH = "pacemaker-3.7"
+FEATURE_SET = "3.16.1"
+
+
+def _set(parent: ET.Element, tag: str, owner: str, attrs: Attributes, block_id: str | None = None) -> None:
+    if not len(attrs):
+        return
+    block_id = block_id or f"{owner}-{tag}"
+    block = ET.SubElement(parent, tag, id=block_id)
+    for name, value in attrs:
+        ET.SubElement(block, "nvpair", id=sanitize_id(f"{block_id}-{name}"), name=name, value=value)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _put(element: ET.Element, name: str, value: str | int | bool | None) -> None:
+    if value is None:
+        return
+    element.set(name, _bool(value) if isinstance(value, bool) else str(value))
+
+
+def _op(parent: ET.Element, op: Op) -> None:
+    element = ET.SubElement(parent, "op", id=op.id, name=op.name, interval=format_interval(op.interval_ms))
+    _put(element, "role", op.role)
+    _put(element, "timeout", op.timeout)
+    _put(element, "on-fail", op.on_fail)
+    for name, value in op.options:
+        element.set(name, value)
+    _set(element, "instance_attributes", op.id, op.params)
+    _set(element, "meta_attributes", op.id, op.meta)
+
+
+def _primitive(parent: ET.Element, primitive: Primitive) -> None:
+    element = ET.SubElement(parent, "primitive", id=primitive.id)
+    element.set("class", primitive.agent.standard)
+    _put(element, "provider", primitive.agent.provider)
+    element.set("type", primitive.agent.type)
+    _put(element, "description", primitive.description)
+    _set(element, "instance_attributes", primitive.id, primitive.params)
+    _set(element, "meta_attributes", primitive.id, primitive.meta)
+    _set(element, "utilization", primitive.id, primitive.utilization)
+    if primitive.ops:
+        operations = ET.SubElement(element, "operations")
+        for op in primitive.ops:
+            _op(operations, op)
+
+
+def write_resource(parent: ET.Element, resource: Resource) -> None:
+    if isinstance(resource, Primitive):
+        _primitive(parent, resource)
+        return
+    tag = "group" if isinstance(resource, Group) else "clone"
+    element = ET.SubElement(parent, tag, id=resource.id)
+    _put(element, "description", resource.description)
+    _set(element, "meta_attributes", resource.id, resource.meta)
+    for child in resource.children():
+        write_resource(element, child)
+
+
+def _sets(parent: ET.Element, sets: tuple[ResourceSet, ...]) -> None:
+    for resource_set in sets:
+        element = ET.SubElement(parent, "resource_set", id=resource_set.id)
+        _put(element, "sequential", resource_set.sequential)
+        _put(element, "require-all", resource_set.require_all)
+        _put(element, "ordering", resource_set.ordering)
+        _put(element, "action", resource_set.action)
+        _put(element, "role", resource_set.role)
+        _put(element, "score", format_score(resource_set.score) if resource_set.score is not None else None)
+        _put(element, "kind", resource_set.kind)
+        for rid in resource_set.resources:
+            ET.SubElement(element, "resource_ref", id=rid)
+
+
+def _rule(parent: ET.Element, rule: Rule) -> None:
+    element = ET.SubElement(parent, "rule", id=rule.id)
+    _put(element, "score", format_score(rule.score) if rule.score is not None else None)
+    _put(element, "score-attribute", rule.score_attribute)
+    if rule.boolean_op != "and" or len(rule.items) > 1:
+        element.set("boolean-op", rule.boolean_op)
+    _put(element, "role", rule.role)
+    for item in rule.items:
+        if isinstance(item, Rule):
+            _rule(element, item)
+        elif isinstance(item, Expression):
+            expression = ET.SubElement(element, "expression", id=item.id, attribute=item.attribute,
+                                       operation=item.operation)
+            _put(expression, "value", item.value)
+            _put(expression, "type", item.type)
+            _put(expression, "value-source", item.value_source)
+        elif isinstance(item, DateExpression):
+            date = ET.SubElement(element, "date_expression", id=item.id, operation=item.operation)
+            for name, value in item.options:
+                date.set(name, value)
+            if item.date_spec is not None:
+                ET.SubElement(date, "date_spec", dict(item.date_spec.items))
+            if item.duration is not None:
+                ET.SubElement(date, "duration", dict(item.duration.items))
+
+
+def write_constraint(parent: ET.Element, constraint: Constraint) -> None:
+    if isinstance(constraint, Location):
+        element = ET.SubElement(parent, "rsc_location", id=constraint.id)
+        _put(element, "rsc", constraint.rsc)
+        _put(element, "rsc-pattern", constraint.rsc_pattern)
+        _put(element, "node", constraint.node)
+        _put(element, "score", format_score(constraint.score) if constraint.score is not None else None)
+        _put(element, "role", constraint.role)
+        _put(element, "resource-discovery", constraint.resource_discovery)
+        _sets(element, constraint.sets)
+        for rule in constraint.rules:
+            _rule(element, rule)
+    elif isinstance(constraint, Colocation):
+        element = ET.SubElement(parent, "rsc_colocation", id=constraint.id, score=format_score(constraint.score))
+        _put(element, "rsc", constraint.rsc)
+        _put(element, "with-rsc", constraint.with_rsc)
+        _put(element, "rsc-role", constraint.rsc_role)
+        _put(element, "with-rsc-role", constraint.with_rsc_role)
+        _put(element, "node-attribute", constraint.node_attribute)
+        _put(element, "influence", constraint.influence)
+        _sets(element, constraint.sets)
+    else:
+        element = ET.SubElement(parent, "rsc_order", id=constraint.id)
+        _put(element, "first", constraint.first)
+        _put(element, "then", constraint.then)
+        _put(element, "first-action", constraint.first_action)
+        _put(element, "then-action", constraint.then_action)
+        _put(element, "kind", constraint.kind)
+        _put(element, "score", format_score(constraint.score) if constraint.score is not None else None)
+        _put(element, "symmetrical", constraint.symmetrical)
+        _put(element, "require-all", constraint.require_all)
+        _sets(element, constraint.sets)
+
+
+def _configuration(parent: ET.Element, configuration: Configuration) -> None:
+    element = ET.SubElement(parent, "configuration")
+    crm_config = ET.SubElement(element, "crm_config")
+    _set(crm_config, "cluster_property_set", "", configuration.cluster_options, "cib-bootstrap-options")
+    nodes = ET.SubElement(element, "nodes")
+    for node in configuration.nodes:
+        node_element = ET.SubElement(nodes, "node", id=node.id, uname=node.name)
+        if node.type != "member":
+            node_element.set("type", node.type)
+        _put(node_element, "description", node.description)
+        _set(node_element, "instance_attributes", f"nodes-{node.id}", node.attributes)
+        _set(node_element, "utilization", f"nodes-{node.id}", node.utilization)
+    resources = ET.SubElement(element, "resources")
+    for resource in configuration.resources:
+        write_resource(resources, resource)
+    constraints = ET.SubElement(element, "constraints")
+    for constraint in configuration.constraints:
+        write_constraint(constraints, constraint)
+    if len(configuration.rsc_defaults):
+        _set(ET.SubElement(element, "rsc_defaults"), "meta_attributes", "", configuration.rsc_defaults, "rsc-options")
+    if len(configuration.op_defaults):
+        _set(ET.SubElement(element, "op_defaults"), "meta_attributes", "", configuration.op_defaults, "op-options")
+
+
+def _status(parent: ET.Element, status: Status) -> None:
+    element = ET.SubElement(parent, "status")
+    for state in status.nodes:
+        node = ET.SubElement(element, "node_state", id=state.id, uname=state.name, in_ccm=state.in_ccm,
+                             crmd=state.crmd)
+        _put(node, "join", state.join)
+        _put(node, "expected", state.expected)
+        for name, value in state.extra:
+            node.set(name, value)
+        transient = status.transient(state.name)
+        for fail in status.fail_counts:
+            if fail.node == state.name:
+                count_name, last_name = fail_attribute_names(fail)
+                transient = transient.set(count_name, str(fail.count))
+                if fail.last_failure is not None:
+                    transient = transient.set(last_name, str(fail.last_failure))
+        if len(transient):
+            block = ET.SubElement(node, "transient_attributes", id=state.id)
+            _set(block, "instance_attributes", "", transient, f"status-{state.id}")
+        entries = [h for h in status.history if h.node == state.name]
+        if entries:
+            lrm_resources = ET.SubElement(ET.SubElement(node, "lrm", id=state.id), "lrm_resources")
+            for entry in entries:
+                resource = ET.SubElement(lrm_resources, "lrm_resource", id=entry.resource)
+                resource.set("class", entry.agent.standard)
+                _put(resource, "provider", entry.agent.provider)
+                resource.set("type", entry.agent.type)
+                _put(resource, "container", entry.container)
+                for op in entry.ops:
+                    op_element = ET.SubElement(resource, "lrm_rsc_op", id=op.id)
+                    _put(op_element, "operation_key", op.operation_key)
+                    op_element.set("operation", op.operation)
+                    op_element.set("call-id", str(op.call_id))
+                    op_element.set("rc-code", str(op.rc_code))
+                    op_element.set("op-status", str(op.op_status))
+                    op_element.set("interval", str(op.interval_ms))
+                    _put(op_element, "last-rc-change", op.last_rc_change)
+                    op_element.set("exit-reason", op.exit_reason)
+                    for name, value in op.extra:
+                        op_element.set(name, value)
+
+
+def cib_element(cib: Cib) -> ET.Element:
+    root = ET.Element("cib")
+    root.set("validate-with", cib.extra.get("validate-with") or VALIDATE_WITH)
+    root.set("crm_feature_set", cib.extra.get("crm_feature_set") or FEATURE_SET)
+    root.set("epoch", str(cib.epoch))
+    root.set("num_updates", str(cib.num_updates))
+    root.set("admin_epoch", str(cib.admin_epoch))
+    root.set("have-quorum", "1" if cib.have_quorum else "0")
+    _put(root, "dc-uuid", cib.dc_uuid)
+    for name, value in cib.extra:
+        if name not in ("validate-with", "crm_feature_set"):
+            root.set(name, value)
+    _configuration(root, cib.configuration)
+    _status(root, cib.status)
+    return root
+
+
+def write_cib(cib: Cib) -> str:
+    root = cib_element(cib)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def fragment_xml(write, item) -> str:
+    """One resource or constraint as XML (for `resource show --output-as=xml`)."""
+    holder = ET.Element("holder")
+    write(holder, item)
+    element = holder[0]
+    ET.indent(element)
+    return ET.tostring(element, encoding="unicode") + "\n"

@@ -1,0 +1,163 @@
+"""The whole configuration and CIB snapshot, lookups over it, and its validation.
+
+Rules: Configuration is Pacemaker's <configuration> as data; Cib adds <status>
+and the version counters. validate() reports every problem crm_verify would
+treat as an error for the features drover models, as ModelError messages that
+name the offending ids; a Configuration that passes is safe to store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from appliance.model.attributes import Attributes
+from appliance.model.constraints import Colocation, Constraint, Location, Order, Rule, referenced_resources
+from appliance.model.nodes import Node, NodeInfo
+from appliance.model.resources import Clone, Group, Primitive, Resource, primitives, walk
+from appliance.model.status import Status
+from appliance.model.values import ModelError
+
+
+@dataclass(frozen=True)
+class Configuration:
+    nodes: tuple[Node, ...] = ()
+    resources: tuple[Resource, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    cluster_options: Attributes = field(default_factory=Attributes)
+    rsc_defaults: Attributes = field(default_factory=Attributes)
+    op_defaults: Attributes = field(default_factory=Attributes)
+
+    def resource(self, rid: str) -> Resource | None:
+        return next((r for r in walk(self.resources) if r.id == rid), None)
+
+    def constraint(self, cid: str) -> Constraint | None:
+        return next((c for c in self.constraints if c.id == cid), None)
+
+    def node(self, name: str) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def node_infos(self) -> tuple[NodeInfo, ...]:
+        """Cluster nodes, then remote and guest nodes in resource order."""
+        infos = [NodeInfo(n.name, "cluster") for n in self.nodes if n.type == "member"]
+        for primitive in primitives(self.resources):
+            if primitive.agent.is_remote_connection:
+                infos.append(NodeInfo(primitive.id, "remote", primitive.id))
+            elif primitive.guest_node:
+                infos.append(NodeInfo(primitive.guest_node, "guest", primitive.id))
+        known = {info.name for info in infos}
+        infos.extend(NodeInfo(n.name, "remote") for n in self.nodes if n.type == "remote" and n.name not in known)
+        return tuple(infos)
+
+    def node_info(self, name: str) -> NodeInfo | None:
+        return next((info for info in self.node_infos() if info.name == name), None)
+
+
+@dataclass(frozen=True)
+class Cib:
+    configuration: Configuration = field(default_factory=Configuration)
+    status: Status = field(default_factory=Status)
+    epoch: int = 0
+    admin_epoch: int = 0
+    num_updates: int = 0
+    have_quorum: bool = True
+    dc_uuid: str | None = None
+    extra: Attributes = field(default_factory=Attributes)   # other <cib> attributes, e.g. validate-with
+
+    def with_configuration(self, configuration: Configuration) -> Cib:
+        return replace(self, configuration=configuration)
+
+
+def _rule_ids(rule: Rule) -> list[str]:
+    ids = [rule.id]
+    for item in rule.items:
+        ids.extend(_rule_ids(item) if isinstance(item, Rule) else [item.id])
+    return ids
+
+
+def all_ids(configuration: Configuration) -> list[tuple[str, str]]:
+    """(id, what) for every XML id drover keeps, in document order."""
+    found: list[tuple[str, str]] = []
+    for resource in walk(configuration.resources):
+        found.append((resource.id, "resource"))
+        if isinstance(resource, Primitive):
+            found.extend((op.id, f"operation of {resource.id}") for op in resource.ops)
+    for constraint in configuration.constraints:
+        found.append((constraint.id, "constraint"))
+        found.extend((s.id, f"resource set of {constraint.id}") for s in constraint.sets)
+        if isinstance(constraint, Location):
+            for rule in constraint.rules:
+                found.extend((rid, f"rule of {constraint.id}") for rid in _rule_ids(rule))
+    return found
+
+
+def _check_unique(configuration: Configuration) -> None:
+    seen: dict[str, str] = {}
+    for ident, what in all_ids(configuration):
+        if ident in seen:
+            raise ModelError(f"duplicate id '{ident}': used by a {seen[ident]} and a {what}")
+        seen[ident] = what
+    names: set[str] = set()
+    node_ids: set[str] = set()
+    for node in configuration.nodes:
+        if node.name in names:
+            raise ModelError(f"duplicate node name '{node.name}'")
+        if node.id in node_ids:
+            raise ModelError(f"duplicate node id '{node.id}' (node '{node.name}')")
+        names.add(node.name)
+        node_ids.add(node.id)
+
+
+def _check_structure(configuration: Configuration) -> None:
+    for resource in walk(configuration.resources):
+        if isinstance(resource, Group) and not resource.members:
+            raise ModelError(f"group '{resource.id}' has no members")
+        if isinstance(resource, Clone):
+            for inner in walk((resource.child,)):
+                if isinstance(inner, Primitive) and (inner.guest_node or inner.agent.is_remote_connection):
+                    raise ModelError(f"'{inner.id}' hosts a guest or remote node and cannot be cloned")
+        if isinstance(resource, Primitive) and resource.agent.standard == "ocf" and not resource.agent.provider:
+            raise ModelError(f"primitive '{resource.id}': ocf resources need a provider")
+
+
+def _check_nodes(configuration: Configuration) -> None:
+    resource_ids = {r.id for r in walk(configuration.resources)}
+    cluster_names = {n.name for n in configuration.nodes if n.type == "member"}
+    guests: dict[str, str] = {}
+    for primitive in primitives(configuration.resources):
+        name = primitive.guest_node
+        if not name:
+            continue
+        if name in guests:
+            raise ModelError(f"guest node '{name}' is hosted by both '{guests[name]}' and '{primitive.id}'")
+        if name in resource_ids:
+            raise ModelError(f"guest node name '{name}' of '{primitive.id}' is already a resource id")
+        if name in cluster_names:
+            raise ModelError(f"guest node name '{name}' of '{primitive.id}' is already a cluster node")
+        guests[name] = primitive.id
+
+
+def _check_references(configuration: Configuration) -> None:
+    resource_ids = {r.id for r in walk(configuration.resources)}
+    for constraint in configuration.constraints:
+        if isinstance(constraint, Location) and constraint.rsc_pattern is None and not (
+                constraint.rsc or constraint.sets):
+            raise ModelError(f"location constraint '{constraint.id}' names no resource")
+        if isinstance(constraint, Location) and constraint.node is None and not constraint.rules:
+            raise ModelError(f"location constraint '{constraint.id}' needs a node and score, or a rule")
+        if isinstance(constraint, Location) and constraint.node is not None and constraint.score is None:
+            raise ModelError(f"location constraint '{constraint.id}' has a node but no score")
+        if isinstance(constraint, Colocation) and not constraint.sets and not (constraint.rsc and constraint.with_rsc):
+            raise ModelError(f"colocation constraint '{constraint.id}' needs rsc and with-rsc, or resource sets")
+        if isinstance(constraint, Order) and not constraint.sets and not (constraint.first and constraint.then):
+            raise ModelError(f"order constraint '{constraint.id}' needs first and then, or resource sets")
+        for rid in referenced_resources(constraint):
+            if rid not in resource_ids:
+                raise ModelError(f"constraint '{constraint.id}' references resource '{rid}', which does not exist")
+
+
+def validate(configuration: Configuration) -> Configuration:
+    _check_unique(configuration)
+    _check_structure(configuration)
+    _check_nodes(configuration)
+    _check_references(configuration)
+    return configuration

@@ -1,0 +1,120 @@
+"""Resources: primitives, groups, clones (promotable too) and their operations.
+
+Rules: a group holds primitives only; a clone wraps one primitive or one group;
+promotable clones are clones with meta promotable=true (a legacy <master> is
+read as that). Ids are unique across the whole configuration (checked in
+cluster.validate, not here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from appliance.model.attributes import Attributes
+from appliance.model.values import is_true
+
+
+@dataclass(frozen=True)
+class AgentRef:
+    standard: str                 # ocf, systemd, lsb, service, stonith
+    type: str
+    provider: str | None = None   # ocf only
+
+    def __str__(self) -> str:
+        if self.provider:
+            return f"{self.standard}:{self.provider}:{self.type}"
+        return f"{self.standard}:{self.type}"
+
+    @property
+    def is_remote_connection(self) -> bool:
+        return self.standard == "ocf" and self.provider == "pacemaker" and self.type == "remote"
+
+
+@dataclass(frozen=True)
+class Op:
+    id: str
+    name: str
+    interval_ms: int = 0
+    role: str | None = None
+    timeout: str | None = None
+    on_fail: str | None = None
+    options: Attributes = field(default_factory=Attributes)   # other <op> XML attributes (start-delay, enabled, ...)
+    params: Attributes = field(default_factory=Attributes)    # <op><instance_attributes> (OCF_CHECK_LEVEL)
+    meta: Attributes = field(default_factory=Attributes)
+
+
+@dataclass(frozen=True)
+class Primitive:
+    id: str
+    agent: AgentRef
+    params: Attributes = field(default_factory=Attributes)
+    meta: Attributes = field(default_factory=Attributes)
+    ops: tuple[Op, ...] = ()
+    utilization: Attributes = field(default_factory=Attributes)
+    description: str | None = None
+
+    @property
+    def guest_node(self) -> str | None:
+        """The guest node this primitive's VM/container hosts (meta remote-node)."""
+        return self.meta.get("remote-node") or None
+
+    def children(self) -> tuple[Resource, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    members: tuple[Primitive, ...]
+    meta: Attributes = field(default_factory=Attributes)
+    description: str | None = None
+
+    def children(self) -> tuple[Resource, ...]:
+        return self.members
+
+
+@dataclass(frozen=True)
+class Clone:
+    id: str
+    child: Primitive | Group
+    meta: Attributes = field(default_factory=Attributes)
+    description: str | None = None
+
+    @property
+    def promotable(self) -> bool:
+        return is_true(self.meta.get("promotable"))
+
+    def children(self) -> tuple[Resource, ...]:
+        return (self.child,)
+
+
+Resource = Primitive | Group | Clone
+
+
+def walk(resources: tuple[Resource, ...]) -> Iterator[Resource]:
+    """Every resource, parents before children, in configuration order."""
+    for resource in resources:
+        yield resource
+        yield from walk(resource.children())
+
+
+def primitives(resources: tuple[Resource, ...]) -> Iterator[Primitive]:
+    for resource in walk(resources):
+        if isinstance(resource, Primitive):
+            yield resource
+
+
+def parents(resources: tuple[Resource, ...]) -> dict[str, str]:
+    """child id -> parent id for every nested resource."""
+    result: dict[str, str] = {}
+    for resource in walk(resources):
+        for child in resource.children():
+            result[child.id] = resource.id
+    return result
+
+
+def kind_name(resource: Resource) -> str:
+    if isinstance(resource, Clone):
+        return "promotable clone" if resource.promotable else "clone"
+    return "group" if isinstance(resource, Group) else "primitive"

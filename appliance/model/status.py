@@ -1,0 +1,98 @@
+"""Cluster status: node membership, transient attributes, fail counts, operation history.
+
+Rules: this is Pacemaker's <status> section as data. Fail counts live in
+Pacemaker as transient attributes fail-count-RSC#OP_INTERVAL / last-failure-...;
+here they are their own records and are turned back into those attributes on
+export. Unknown XML attributes of history entries are kept in `extra`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from appliance.model.attributes import Attributes
+from appliance.model.resources import AgentRef
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    id: str
+    in_ccm: str = "false"
+    crmd: str = "offline"
+    join: str | None = None
+    expected: str | None = None
+    extra: Attributes = field(default_factory=Attributes)
+
+
+@dataclass(frozen=True)
+class FailCount:
+    node: str
+    resource: str
+    operation: str
+    interval_ms: int
+    count: int
+    last_failure: int | None = None   # epoch seconds
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """One <lrm_rsc_op>: the last result of one operation key on one node."""
+
+    id: str
+    operation: str
+    interval_ms: int
+    call_id: int
+    rc_code: int
+    op_status: int
+    operation_key: str | None = None
+    last_rc_change: int | None = None
+    exit_reason: str = ""
+    extra: Attributes = field(default_factory=Attributes)
+
+
+@dataclass(frozen=True)
+class ResourceHistory:
+    """One <lrm_resource> on one node."""
+
+    node: str
+    resource: str
+    agent: AgentRef
+    ops: tuple[OpRecord, ...] = ()
+    container: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    nodes: tuple[NodeState, ...] = ()
+    attributes: tuple[tuple[str, Attributes], ...] = ()    # node name -> transient (reboot) attributes
+    fail_counts: tuple[FailCount, ...] = ()
+    history: tuple[ResourceHistory, ...] = ()
+
+    def node_state(self, name: str) -> NodeState | None:
+        return next((state for state in self.nodes if state.name == name), None)
+
+    def transient(self, node: str) -> Attributes:
+        return next((attrs for name, attrs in self.attributes if name == node), Attributes())
+
+    def with_transient(self, node: str, attrs: Attributes) -> Status:
+        others = tuple((name, a) for name, a in self.attributes if name != node)
+        updated = (*others, (node, attrs)) if len(attrs) else others
+        return Status(self.nodes, updated, self.fail_counts, self.history)
+
+
+_FAIL_ATTRIBUTE = re.compile(r"(fail-count|last-failure)-(.+)#(\w+)_(\d+)")
+
+
+def split_fail_attribute(name: str) -> tuple[str, str, str, int] | None:
+    """'fail-count-db#monitor_10000' -> ('fail-count', 'db', 'monitor', 10000)."""
+    match = _FAIL_ATTRIBUTE.fullmatch(name)
+    if not match:
+        return None
+    return match.group(1), match.group(2), match.group(3), int(match.group(4))
+
+
+def fail_attribute_names(fail: FailCount) -> tuple[str, str]:
+    suffix = f"{fail.resource}#{fail.operation}_{fail.interval_ms}"
+    return f"fail-count-{suffix}", f"last-failure-{suffix}"

@@ -1,0 +1,90 @@
+"""Read a CIB <status> section: node_state, transient attributes, fail counts, lrm history.
+
+Rules: node names come from uname (remote nodes: their id); transient
+fail-count-*/last-failure-* attributes become FailCount records; history
+attributes the model does not name are kept verbatim in `extra`.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+from appliance.model.attributes import Attributes
+from appliance.model.resources import AgentRef
+from appliance.model.status import FailCount, NodeState, OpRecord, ResourceHistory, Status, split_fail_attribute
+from appliance.model.values import ModelError
+
+Fail = Callable[[ET.Element, str], ModelError]
+
+_OP_KNOWN = ("id", "operation", "interval", "call-id", "rc-code", "op-status", "operation_key", "last-rc-change",
+             "exit-reason")
+_STATE_KNOWN = ("id", "uname", "in_ccm", "crmd", "join", "expected")
+
+
+def _int(element: ET.Element, name: str, fail: Fail, default: str | None = None) -> int:
+    value = element.get(name, default)
+    if value is None:
+        raise fail(element, f"missing required attribute '{name}'")
+    try:
+        return int(value)
+    except ValueError:
+        raise fail(element, f"invalid {name} '{value}': expected an integer") from None
+
+
+def _op(element: ET.Element, fail: Fail) -> OpRecord:
+    if not element.get("id") or not element.get("operation"):
+        raise fail(element, "history entries need id and operation")
+    last_change = element.get("last-rc-change")
+    return OpRecord(element.get("id", ""), element.get("operation", ""), _int(element, "interval", fail, "0"),
+                    _int(element, "call-id", fail, "0"), _int(element, "rc-code", fail),
+                    _int(element, "op-status", fail, "0"), element.get("operation_key"),
+                    _int(element, "last-rc-change", fail) if last_change is not None else None,
+                    element.get("exit-reason", ""),
+                    Attributes.of((k, v) for k, v in element.attrib.items() if k not in _OP_KNOWN))
+
+
+def _history(node: str, lrm: ET.Element, fail: Fail) -> list[ResourceHistory]:
+    entries = []
+    for resource in lrm.iter("lrm_resource"):
+        if not resource.get("id") or not resource.get("class") or not resource.get("type"):
+            raise fail(resource, "lrm_resource needs id, class and type")
+        agent = AgentRef(resource.get("class", ""), resource.get("type", ""), resource.get("provider"))
+        ops = tuple(_op(op, fail) for op in resource.findall("lrm_rsc_op"))
+        entries.append(ResourceHistory(node, resource.get("id", ""), agent, ops, resource.get("container")))
+    return entries
+
+
+def read_status(element: ET.Element, fail: Fail) -> Status:
+    states: list[NodeState] = []
+    attributes: list[tuple[str, Attributes]] = []
+    fails: dict[tuple[str, str, str, int], dict[str, int]] = {}
+    history: list[ResourceHistory] = []
+    for state in element.findall("node_state"):
+        node_id = state.get("id")
+        if not node_id:
+            raise fail(state, "node_state needs an id")
+        name = state.get("uname") or node_id
+        extra = Attributes.of((k, v) for k, v in state.attrib.items() if k not in _STATE_KNOWN)
+        states.append(NodeState(name, node_id, state.get("in_ccm", "false"), state.get("crmd", "offline"),
+                                state.get("join"), state.get("expected"), extra))
+        plain: list[tuple[str, str]] = []
+        for pair in state.findall("transient_attributes/instance_attributes/nvpair"):
+            attr_name, value = pair.get("name", ""), pair.get("value", "")
+            parsed = split_fail_attribute(attr_name)
+            if parsed is None:
+                plain.append((attr_name, value))
+                continue
+            kind, resource, operation, interval = parsed
+            try:
+                number = int(value) if value.lstrip("-").isdigit() else (1_000_000 if "INFINITY" in value else 0)
+            except ValueError:
+                number = 0
+            fails.setdefault((name, resource, operation, interval), {})[kind] = number
+        if plain:
+            attributes.append((name, Attributes.of(plain)))
+        for lrm in state.findall("lrm"):
+            history.extend(_history(name, lrm, fail))
+    fail_counts = tuple(FailCount(node, rsc, op, interval, values.get("fail-count", 0), values.get("last-failure"))
+                        for (node, rsc, op, interval), values in fails.items())
+    return Status(tuple(states), tuple(attributes), fail_counts, tuple(history))

@@ -1,0 +1,138 @@
+"""Pacemaker's scalar value syntaxes: scores, booleans, intervals, roles.
+
+Rules: parse functions raise ModelError with a message naming the bad value;
+format functions produce what Pacemaker itself writes, so exports round-trip.
+"""
+
+from __future__ import annotations
+
+import re
+
+INFINITY = 1_000_000
+
+
+class ModelError(Exception):
+    """Invalid configuration or edit; the message is meant for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+_SCORE_WORDS = {"INFINITY": INFINITY, "+INFINITY": INFINITY, "-INFINITY": -INFINITY}
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def parse_score(text: str, what: str = "score") -> int:
+    """'100', '-INFINITY', '+INFINITY' -> int clamped to +-INFINITY, like Pacemaker's char2score."""
+    value = text.strip()
+    word = _SCORE_WORDS.get(value.upper())
+    if word is not None:
+        return word
+    if not _INTEGER.fullmatch(value):
+        raise ModelError(f"invalid {what} '{text}': expected an integer, INFINITY or -INFINITY")
+    return max(-INFINITY, min(INFINITY, int(value)))
+
+
+def format_score(score: int) -> str:
+    if score >= INFINITY:
+        return "INFINITY"
+    if score <= -INFINITY:
+        return "-INFINITY"
+    return str(score)
+
+
+def add_scores(a: int, b: int) -> int:
+    """Pacemaker's score addition: -INFINITY wins over +INFINITY, results clamp."""
+    if a <= -INFINITY or b <= -INFINITY:
+        return -INFINITY
+    if a >= INFINITY or b >= INFINITY:
+        return INFINITY
+    return max(-INFINITY, min(INFINITY, a + b))
+
+
+_TRUE = frozenset({"true", "yes", "on", "y", "1"})
+_FALSE = frozenset({"false", "no", "off", "n", "0"})
+
+
+def is_true(text: str | None) -> bool:
+    return text is not None and text.strip().lower() in _TRUE
+
+
+def parse_boolean(text: str, what: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ModelError(f"invalid {what} '{text}': expected true or false")
+
+
+_INTERVAL = re.compile(r"(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?", re.IGNORECASE)
+_UNIT_MS = {None: 1000, "ms": 1, "msec": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000,
+            "h": 3_600_000, "hr": 3_600_000}
+_ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.IGNORECASE)
+
+
+def parse_interval_ms(text: str, what: str = "interval") -> int:
+    """Pacemaker interval/timeout syntax ('10s', '30', '1min', '500ms', 'PT1M') -> milliseconds."""
+    value = text.strip()
+    match = _INTERVAL.fullmatch(value)
+    if match:
+        unit = match.group(2).lower() if match.group(2) else None
+        if unit in ("us", "usec"):
+            return int(match.group(1)) // 1000
+        return int(match.group(1)) * _UNIT_MS[unit]
+    iso = _ISO_DURATION.fullmatch(value)
+    if iso and value.upper() not in ("P", "PT"):
+        days, hours, minutes, seconds = (int(g) if g else 0 for g in iso.groups())
+        return (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000
+    raise ModelError(f"invalid {what} '{text}': expected a duration such as 30s, 10min or 500ms")
+
+
+def format_interval(ms: int) -> str:
+    """Milliseconds -> the shortest of '0s', '10s', '2min', '1500ms' (pcs writes '10s' and '0s')."""
+    if ms % 60_000 == 0 and ms >= 60_000:
+        return f"{ms // 60_000}min"
+    if ms % 1000 == 0:
+        return f"{ms // 1000}s"
+    return f"{ms}ms"
+
+
+ROLES = ("Stopped", "Started", "Unpromoted", "Promoted")
+_ROLE_ALIASES = {"stopped": "Stopped", "started": "Started", "unpromoted": "Unpromoted", "slave": "Unpromoted",
+                 "promoted": "Promoted", "master": "Promoted"}
+
+
+def parse_role(text: str, what: str = "role") -> str:
+    role = _ROLE_ALIASES.get(text.strip().lower())
+    if role is None:
+        raise ModelError(f"invalid {what} '{text}': expected one of {', '.join(ROLES)}")
+    return role
+
+
+ACTIONS = ("start", "stop", "promote", "demote")
+
+
+def parse_action(text: str, what: str = "action") -> str:
+    action = text.strip().lower()
+    if action not in ACTIONS:
+        raise ModelError(f"invalid {what} '{text}': expected one of {', '.join(ACTIONS)}")
+    return action
+
+
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
+
+
+def check_id(text: str, what: str = "id") -> str:
+    """XML ID rules as Pacemaker's schema enforces them (a letter or _ first)."""
+    if not _ID.fullmatch(text):
+        raise ModelError(f"invalid {what} '{text}': use letters, digits, '_', '.', ':' or '-', "
+                         "starting with a letter or '_'")
+    return text
+
+
+def sanitize_id(text: str) -> str:
+    """Turn free text into a valid XML ID the way pcs builds nvpair/op ids."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.:-]", "_", text)
+    return cleaned if cleaned and _ID.match(cleaned) else f"_{cleaned}"
