@@ -13,7 +13,7 @@ from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration
 from appliance.model.constraints import Colocation, Constraint, DateExpression, Expression, Location, ResourceSet, Rule
 from appliance.model.resources import Group, Op, Primitive, Resource
-from appliance.model.status import Status, fail_attribute_names
+from appliance.model.status import NodeState, Status, fail_attribute_names
 from appliance.model.values import format_interval, format_score, sanitize_id
 
 VALIDATE_WITH = "pacemaker-3.7"
@@ -175,9 +175,26 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
         _set(ET.SubElement(element, "op_defaults"), "meta_attributes", "", configuration.op_defaults, "op-options")
 
 
-def _status(parent: ET.Element, status: Status) -> None:
+def _implied_states(status: Status, configuration: Configuration) -> tuple[NodeState, ...]:
+    """Nodes with attributes or history but no membership record yet get an (offline) node_state to hold them."""
+    named = {state.name for state in status.nodes}
+    wanted = [name for name, _ in status.attributes] + [f.node for f in status.fail_counts]
+    wanted += [h.node for h in status.history]
+    implied: list[NodeState] = []
+    for name in dict.fromkeys(wanted):
+        if name in named:
+            continue
+        node = configuration.node(name)
+        info = configuration.node_info(name)
+        remote = info is not None and info.kind != "cluster"
+        implied.append(NodeState(name, node.id if node is not None else name,
+                                 extra=Attributes.of({"remote_node": "true"} if remote else {})))
+    return (*status.nodes, *implied)
+
+
+def _status(parent: ET.Element, status: Status, configuration: Configuration) -> None:
     element = ET.SubElement(parent, "status")
-    for state in status.nodes:
+    for state in _implied_states(status, configuration):
         node = ET.SubElement(element, "node_state", id=state.id, uname=state.name, in_ccm=state.in_ccm,
                              crmd=state.crmd)
         _put(node, "join", state.join)
@@ -230,7 +247,7 @@ def cib_element(cib: Cib) -> ET.Element:
         if name not in ("validate-with", "crm_feature_set"):
             root.set(name, value)
     _configuration(root, cib.configuration)
-    _status(root, cib.status)
+    _status(root, cib.status, cib.configuration)
     return root
 
 

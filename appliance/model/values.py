@@ -91,9 +91,7 @@ def parse_interval_ms(text: str, what: str = "interval") -> int:
 
 
 def format_interval(ms: int) -> str:
-    """Milliseconds -> the shortest of '0s', '10s', '2min', '1500ms' (pcs writes '10s' and '0s')."""
-    if ms % 60_000 == 0 and ms >= 60_000:
-        return f"{ms // 60_000}min"
+    """Milliseconds -> '0s', '10s', '60s' or '1500ms', as pcs writes intervals."""
     if ms % 1000 == 0:
         return f"{ms // 1000}s"
     return f"{ms}ms"

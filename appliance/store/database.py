@@ -45,7 +45,7 @@ class Database:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-            self.db = sqlite_utils.Database(connection)
+            self.db = sqlite_utils.Database(connection, execute_plugins=False)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")

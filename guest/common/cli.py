@@ -33,6 +33,7 @@ class Context:
 class Command:
     usage: str
     run: Callable[[dict, Context], int]
+    prepare: Callable[[list[str]], list[str]] | None = None   # rewrites argv before docopt (e.g. negative scores)
 
 
 def parse(usage: str, argv: Sequence[str]) -> dict:
@@ -63,7 +64,8 @@ def run_program(program: str, usage: str, commands: Mapping[str, Command], argv:
         if _wants_help(argv[1:]):
             print(command.usage.strip())
             return 0
-        return command.run(parse(command.usage, argv), context)
+        arguments = command.prepare(list(argv)) if command.prepare else list(argv)
+        return command.run(parse(command.usage, arguments), context)
     except UserError as error:
         print(f"{program}: {error.message}", file=sys.stderr)
         return error.exit_code

@@ -53,6 +53,8 @@ def drover_schema(paths: Paths) -> Schema:
         Option("state", "scheduler_inputs_kept", "100", parse_positive_int,
                "How many scheduler inputs to keep for `drover simulate` replay."),
         Option("libvirt", "uri", "qemu:///system", parse_text, "Default libvirt URI for guests."),
+        Option("agents", "ocf_root", "/usr/lib/ocf", parse_path,
+               "Where OCF resource agents live (for resources on this host and agent metadata)."),
         _log_option(),
     ))
 

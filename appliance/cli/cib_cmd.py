@@ -1,0 +1,116 @@
+"""`drover cib import|export`: the configuration as Pacemaker CIB XML.
+
+Rules: import of a whole <cib> or <configuration> replaces the configuration
+(its <status> too only with --include-status) like `cibadmin --replace`; a
+fragment (<primitive>, <group>, <clone>, <resources>, <constraints>, one
+constraint) is added, and an id already in use is an error; either way the
+file is read and validated completely before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from appliance.cli import state
+from appliance.model import edits
+from appliance.model.cib_read import read_fragment
+from appliance.model.cib_write import write_cib
+from appliance.model.cluster import Configuration
+from appliance.model.resources import walk
+from guest.common.cli import Command, Context
+from guest.common.errors import UserError
+
+USAGE = """
+Usage:
+  drover cib import FILE [--include-status]
+  drover cib export [FILE]
+
+import: FILE (- for standard input) holds a whole <cib>, a <configuration>, or
+fragments: <primitive>, <group>, <clone>, <resources>, <constraints> or one
+rsc_location / rsc_colocation / rsc_order. A whole CIB or configuration
+replaces the current configuration; fragments are added to it.
+export: the configuration and status as a CIB that crm_verify accepts
+(to standard output without FILE).
+
+Options:
+  --include-status  Also replace the status (history, fail counts, transient attributes) from a whole CIB.
+"""
+
+
+def _read(path: str) -> tuple[bytes, str]:
+    if path == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        return Path(path).read_bytes(), path
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}", 66) from None
+
+
+def _import(args: dict, current: state.Settings) -> None:
+    data, source = _read(args["FILE"])
+    with state.model_errors():
+        fragment = read_fragment(data, source)
+    if fragment.cib is not None:
+        if args["--include-status"] and not fragment.has_status:
+            raise UserError(f"{source}: --include-status given but the file has no <status>")
+        with state.model_errors(), state.open_store(current) as store:
+            store.replace(fragment.cib, args["--include-status"])
+        configuration = fragment.cib.configuration
+        print(f"Replaced the configuration from {source}: {len(list(walk(configuration.resources)))} resources, "
+              f"{len(configuration.constraints)} constraints, {len(configuration.nodes)} nodes")
+        return
+    if args["--include-status"]:
+        raise UserError("--include-status needs a whole <cib> file")
+
+    def edit(configuration: Configuration) -> Configuration:
+        for resource in fragment.resources:
+            configuration = edits.add_resource(configuration, resource)
+        for constraint in fragment.constraints:
+            configuration = edits.add_constraint(configuration, constraint, allow_duplicate=True)
+        return configuration
+
+    state.edit_configuration(current, edit)
+    print(f"Added from {source}: {len(fragment.resources)} resources, {len(fragment.constraints)} constraints")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _export(args: dict, current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        cib = store.read()
+    text = write_cib(dataclasses.replace(cib, dc_uuid=None))
+    if args["FILE"] in (None, "-"):
+        sys.stdout.write(text)
+        return
+    try:
+        _write_atomically(Path(args["FILE"]), text)
+    except OSError as error:
+        raise UserError(f"cannot write {args['FILE']}: {error.strerror}", 73) from None
+
+
+def run(args: dict, context: Context) -> int:
+    current = state.settings(context)
+    if args["import"]:
+        _import(args, current)
+    else:
+        _export(args, current)
+    return 0
+
+
+COMMAND = Command(USAGE, run)

@@ -1,0 +1,291 @@
+"""`drover resource ...`: create, delete, enable, disable, move, ban, clear, cleanup, list, show, meta, defaults.
+
+Rules: pcs's command grammar and messages; crm_resource's move/ban/clear
+constraints (cli-prefer-*, cli-ban-*-on-*); every change is one transaction
+and a refused change leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from appliance.cli import state
+from appliance.cli.render import resource_config, resource_json, resource_lines
+from appliance.cli.resource_args import build_resource, check_meta
+from appliance.model import edits
+from appliance.model.cib_write import fragment_xml, write_resource
+from appliance.model.cluster import Configuration
+from appliance.model.history import active_on, cleanup
+from appliance.model.resources import AgentRef, primitives
+from appliance.model.status import Status
+from appliance.model.values import ModelError
+from guest.agents.catalog import AgentNotFound, parse_agent_name
+from guest.agents.metadata import AgentMetadata
+from guest.common.cli import EXIT_USAGE, Command, Context
+from guest.common.errors import UserError
+
+USAGE = """
+Usage:
+  drover resource create NAME AGENT [ARGS...] [--group=GROUP] [--disabled] [--force]
+  drover resource delete NAME
+  drover resource enable RESOURCES...
+  drover resource disable RESOURCES...
+  drover resource move NAME [NODE] [--force]
+  drover resource ban NAME NODE [--force]
+  drover resource clear NAME [NODE]
+  drover resource cleanup [NAME] [--node=NODE]
+  drover resource list [--output-as=FORMAT]
+  drover resource show [NAME] [--output-as=FORMAT]
+  drover resource meta NAME ARGS...
+  drover resource defaults [ARGS...]
+
+create: AGENT is [STANDARD:[PROVIDER:]]TYPE (a bare TYPE must name exactly one
+OCF agent: apache -> ocf:heartbeat:apache). ARGS are the agent's parameters
+(k=v ...), then any of: op ACTION k=v ... (repeatable), meta k=v ...,
+clone [k=v ...] or promotable [k=v ...]. Operations the agent recommends
+(start, stop, monitor) are added unless given.
+meta: set meta attributes (k=v; k= removes one). defaults: show or set
+resource defaults (k=v; k= removes one).
+move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
+crm_resource makes them; move without NODE bans NAME from where it runs.
+
+Options:
+  --group=GROUP       Put the new primitive in GROUP (created if missing).
+  --disabled          Create it with target-role=Stopped.
+  --force             Accept unknown agents, options and nodes.
+  --node=NODE         Clean up on NODE only.
+  --output-as=FORMAT  text (default), json or xml.
+"""
+
+
+def _pairs(tokens: list[str], what: str) -> list[tuple[str, str | None]]:
+    result: list[tuple[str, str | None]] = []
+    for token in tokens:
+        name, sep, value = token.partition("=")
+        if not sep or not name:
+            raise UserError(f"invalid {what} '{token}': expected NAME=VALUE (NAME= removes it)", EXIT_USAGE)
+        result.append((name, value if value != "" else None))
+    return result
+
+
+def _check_node(configuration: Configuration, current: state.Settings, node: str, force: bool) -> None:
+    known = {info.name for info in configuration.node_infos()} | {current.local_node}
+    if node not in known and not force:
+        raise UserError(f"Node '{node}' does not seem to be in the cluster, use --force to override")
+
+
+def _agent(text: str, current: state.Settings, force: bool) -> tuple[AgentRef, AgentMetadata | None]:
+    catalog = state.catalog(current)
+    try:
+        name = catalog.resolve(text)
+        return AgentRef(name.standard, name.type, name.provider), catalog.metadata(name)
+    except AgentNotFound as error:
+        if not error.forceable:
+            raise UserError(str(error)) from None
+        if not force:
+            raise UserError(f"{error}, use --force to override") from None
+        standard, provider, agent_type = parse_agent_name(text)
+        assert standard is not None
+        return AgentRef(standard, agent_type, provider), None
+
+
+def _create(args: dict, current: state.Settings) -> None:
+    agent, metadata = _agent(args["AGENT"], current, args["--force"])
+    with state.model_errors():
+        resource = build_resource(args["NAME"], agent, metadata, args["ARGS"], args["--force"], args["--disabled"])
+    state.edit_configuration(current, lambda c: edits.add_resource(c, resource, args["--group"]))
+
+
+def _delete(args: dict, current: state.Settings) -> None:
+    removed: list[str] = []
+
+    def edit(configuration: Configuration) -> Configuration:
+        updated, constraint_ids = edits.delete_resource(configuration, args["NAME"])
+        removed[:] = constraint_ids
+        return updated
+
+    state.edit_configuration(current, edit)
+    for constraint_id in removed:
+        print(f"Removing Constraint - {constraint_id}")
+    print(f"Deleting Resource - {args['NAME']}")
+
+
+def _set_target_role(args: dict, current: state.Settings, value: str | None) -> None:
+    def edit(configuration: Configuration) -> Configuration:
+        for rid in args["RESOURCES"]:
+            configuration = edits.set_meta(configuration, rid, "target-role", value)
+        return configuration
+
+    state.edit_configuration(current, edit)
+
+
+def _move(args: dict, current: state.Settings) -> None:
+    rid, node, force = args["NAME"], args["NODE"], args["--force"]
+    with state.open_store(current) as store:
+        snapshot = store.read()
+    if node is None:
+        places = sorted({where for where, _ in _placement(snapshot.status, snapshot.configuration, rid)})
+        if len(places) != 1:
+            raise UserError(f"Resource '{rid}' is {'not running' if not places else 'running on several nodes'}; "
+                            "give the destination node")
+        args = {**args, "NODE": places[0]}
+        _ban(args, current)
+        return
+
+    def edit(configuration: Configuration) -> Configuration:
+        _check_node(configuration, current, node, force)
+        return edits.move(configuration, rid, node)
+
+    state.edit_configuration(current, edit)
+    print(f"Location constraint cli-prefer-{rid} (INFINITY on {node}) added; "
+          f"remove it with `drover resource clear {rid}` once {rid} has moved")
+
+
+def _ban(args: dict, current: state.Settings) -> None:
+    rid, node, force = args["NAME"], args["NODE"], args["--force"]
+
+    def edit(configuration: Configuration) -> Configuration:
+        _check_node(configuration, current, node, force)
+        return edits.ban(configuration, rid, node)
+
+    state.edit_configuration(current, edit)
+    print(f"Location constraint cli-ban-{rid}-on-{node} (-INFINITY) added: {rid} will not run on {node} "
+          f"until `drover resource clear {rid}`")
+
+
+def _clear(args: dict, current: state.Settings) -> None:
+    removed: list[str] = []
+
+    def edit(configuration: Configuration) -> Configuration:
+        updated, ids = edits.clear(configuration, args["NAME"], args["NODE"])
+        removed[:] = ids
+        return updated
+
+    state.edit_configuration(current, edit)
+    for constraint_id in removed:
+        print(f"Removing constraint: {constraint_id}")
+
+
+def _cleanup(args: dict, current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        configuration = store.configuration()
+    if args["NAME"]:
+        resource = configuration.resource(args["NAME"])
+        if resource is None:
+            raise UserError(f"resource '{args['NAME']}' does not exist")
+        targets = {p.id for p in primitives((resource,))}
+    else:
+        targets = {p.id for p in primitives(configuration.resources)}
+    before: list[Status] = []
+
+    def edit(status: Status) -> Status:
+        before.append(status)
+        return cleanup(status, targets, args["--node"])
+
+    after = state.edit_status(current, edit)
+    cleaned = sorted({(h.resource, h.node) for h in before[0].history} - {(h.resource, h.node) for h in after.history}
+                     | {(f.resource, f.node) for f in before[0].fail_counts}
+                     - {(f.resource, f.node) for f in after.fail_counts})
+    for resource_id, node in cleaned:
+        print(f"Cleaned up {resource_id} on {node}")
+    if not cleaned:
+        print("Nothing to clean up")
+
+
+def _placement(status: Status, configuration: Configuration, rid: str) -> list[tuple[str, str]]:
+    del configuration
+    return active_on(status, rid)
+
+
+def _list(args: dict, current: state.Settings) -> None:
+    form = state.output_format(args, ("text", "json"))
+    with state.open_store(current) as store:
+        snapshot = store.read()
+
+    def placement(rid: str) -> list[tuple[str, str]]:
+        return _placement(snapshot.status, snapshot.configuration, rid)
+
+    resources = snapshot.configuration.resources
+    if form == "json":
+        state.print_json([resource_json(r, placement) for r in resources])
+        return
+    if not resources:
+        print("NO resources configured")
+    for resource in resources:
+        print("\n".join(resource_lines(resource, placement)))
+
+
+def _show(args: dict, current: state.Settings) -> None:
+    form = state.output_format(args)
+    with state.open_store(current) as store:
+        configuration = store.configuration()
+    if args["NAME"]:
+        found = configuration.resource(args["NAME"])
+        if found is None:
+            raise UserError(f"resource '{args['NAME']}' does not exist")
+        shown = (found,)
+    else:
+        shown = configuration.resources
+    if form == "json":
+        state.print_json([resource_json(r) for r in shown] if not args["NAME"] else resource_json(shown[0]))
+    elif form == "xml":
+        print("".join(fragment_xml(write_resource, r) for r in shown), end="")
+    else:
+        for resource in shown:
+            print("\n".join(resource_config(resource)))
+
+
+def _meta(args: dict, current: state.Settings) -> None:
+    pairs = _pairs(args["ARGS"], "meta attribute")
+    with state.model_errors():
+        for name, value in pairs:
+            if value is not None:
+                check_meta(name, value)
+
+    def edit(configuration: Configuration) -> Configuration:
+        for name, value in pairs:
+            configuration = edits.set_meta(configuration, args["NAME"], name, value)
+        return configuration
+
+    state.edit_configuration(current, edit)
+
+
+def _defaults(args: dict, current: state.Settings) -> None:
+    tokens = [t for t in args["ARGS"] if t != "update"]
+    if not tokens:
+        with state.open_store(current) as store:
+            defaults = store.configuration().rsc_defaults
+        print("\n".join(f"{name}={value}" for name, value in defaults) if len(defaults) else "No defaults set")
+        return
+    pairs = _pairs(tokens, "resource default")
+    with state.model_errors():
+        for name, value in pairs:
+            if value is not None:
+                check_meta(name, value)
+
+    def edit(configuration: Configuration) -> Configuration:
+        for name, value in pairs:
+            configuration = edits.set_option(configuration, "rsc_defaults", name, value)
+        return configuration
+
+    state.edit_configuration(current, edit)
+
+
+ACTIONS = {
+    "create": _create, "delete": _delete, "move": _move, "ban": _ban, "clear": _clear, "cleanup": _cleanup,
+    "list": _list, "show": _show, "meta": _meta, "defaults": _defaults,
+    "enable": lambda args, current: _set_target_role(args, current, None),
+    "disable": lambda args, current: _set_target_role(args, current, "Stopped"),
+}
+
+
+def run(args: dict, context: Context) -> int:
+    current = state.settings(context)
+    action = next(name for name in ACTIONS if args.get(name))
+    try:
+        ACTIONS[action](args, current)
+    except ModelError as error:
+        raise UserError(error.message) from None
+    return 0
+
+
+COMMAND = Command(USAGE, run)
+

@@ -1,0 +1,95 @@
+"""What every configuration command shares: the state database, the local node, edits, output formats.
+
+Rules: the store is opened from the loaded drover.conf; every configuration
+edit also makes sure this host is a cluster node; model errors become user
+errors (exit 1, message naming the problem) and leave the database untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from appliance.builtin_agents import BUILTINS
+from appliance.model.cluster import Configuration
+from appliance.model.edits import ensure_node, set_option
+from appliance.model.status import Status
+from appliance.model.values import ModelError
+from appliance.store.cib_store import CibStore
+from guest.agents.catalog import Catalog
+from guest.agents.standards import AgentSettings
+from guest.common import config
+from guest.common.cli import EXIT_USAGE, Context
+from guest.common.errors import UserError
+from guest.common.schemas import drover_schema
+
+OUTPUT_FORMATS = ("text", "json", "xml")
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_db: Path
+    local_node: str
+    ocf_root: Path
+
+
+def settings(context: Context) -> Settings:
+    loaded = config.load(drover_schema(context.paths), context.paths, context.environ)
+    node = loaded["cluster.node_name"] or socket.gethostname().split(".")[0]
+    return Settings(Path(loaded["state.dir"]) / "state.db", node, Path(loaded["agents.ocf_root"]))
+
+
+def catalog(current: Settings) -> Catalog:
+    return Catalog(AgentSettings(ocf_root=current.ocf_root), BUILTINS)
+
+
+@contextmanager
+def open_store(current: Settings) -> Iterator[CibStore]:
+    store = CibStore.open(current.state_db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def model_errors() -> Iterator[None]:
+    try:
+        yield
+    except ModelError as error:
+        raise UserError(error.message) from None
+
+
+def edit_configuration(current: Settings, edit: Callable[[Configuration], Configuration]) -> Configuration:
+    def with_local_node(configuration: Configuration) -> Configuration:
+        if not configuration.nodes and "stonith-enabled" not in configuration.cluster_options:
+            # A new drover cluster: its hypervisor has no fence device, and guests are "fenced" by restarting
+            # their VM, which needs none. Written explicitly so an exported CIB means the same to Pacemaker.
+            configuration = set_option(configuration, "cluster", "stonith-enabled", "false")
+        return edit(ensure_node(configuration, current.local_node))
+
+    with model_errors(), open_store(current) as store:
+        return store.edit_configuration(with_local_node)[0]
+
+
+def edit_status(current: Settings, edit: Callable[[Status], Status]) -> Status:
+    with model_errors(), open_store(current) as store:
+        return store.edit_status(edit)[0]
+
+
+def output_format(args: dict, allowed: tuple[str, ...] = OUTPUT_FORMATS) -> str:
+    chosen = args.get("--output-as") or "text"
+    if chosen not in allowed:
+        raise UserError(f"invalid --output-as '{chosen}': expected one of {', '.join(allowed)}", EXIT_USAGE)
+    return chosen
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=1, sort_keys=False)
+    sys.stdout.write("\n")

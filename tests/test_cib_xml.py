@@ -1,0 +1,139 @@
+"""CIB XML in and out: generated Pacemaker CIBs round-trip, Pacemaker accepts and agrees with what we write,
+fragments are read exactly as Pacemaker writes them, and bad XML is refused with the line it is on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance.model.cib_read import read_cib, read_fragment
+from appliance.model.cib_write import write_cib
+from appliance.model.cluster import Configuration, validate
+from appliance.model.constraints import Colocation, Location, Order
+from appliance.model.resources import Clone, Group, Primitive
+from appliance.model.values import INFINITY, ModelError
+from tests.conftest import TOP
+
+CORPUS = TOP / "tests" / "scheduler" / "corpus"
+CASES = sorted(p for p in CORPUS.iterdir() if (p / "cib.xml").is_file())
+ORACLE_DIR = TOP.parent / "shared" / "scheduler"
+
+
+def test_the_committed_corpus_covers_every_tier() -> None:
+    tiers = {json.loads((case / "meta.json").read_text())["tier"] for case in CASES}
+    assert tiers == {"T1", "T2", "T3", "T4"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_generated_cib_round_trips_through_the_model(case: Path) -> None:
+    cib = read_cib((case / "cib.xml").read_bytes(), str(case))
+    again = read_cib(write_cib(cib).encode(), "exported")
+    assert again == cib
+
+
+def _normalized(result: dict) -> dict:
+    sys.path.insert(0, str(ORACLE_DIR))
+    import oracle  # the scheduler tools' normaliser
+    return oracle.normalize(result)
+
+
+@pytest.mark.parametrize("case", CASES[::4], ids=[c.name for c in CASES[::4]])
+def test_pacemaker_accepts_the_export_and_schedules_it_exactly_as_the_original(case: Path, tmp_path: Path) -> None:
+    exported = tmp_path / "cib.xml"
+    exported.write_text(write_cib(read_cib((case / "cib.xml").read_bytes(), str(case))))
+    verify = subprocess.run(["crm_verify", "-x", str(exported)], capture_output=True, text=True)
+    original = subprocess.run(["crm_verify", "-x", str(case / "cib.xml")], capture_output=True, text=True)
+    assert verify.returncode == original.returncode, verify.stderr
+    oracle = subprocess.run([sys.executable, str(ORACLE_DIR / "oracle.py"), str(exported)], capture_output=True,
+                            text=True, check=True)
+    expected = json.loads((case / "expected.json").read_text())
+    assert _normalized(json.loads(oracle.stdout)) == _normalized(expected)
+
+
+PRIMITIVE_AS_PACEMAKER_WRITES_IT = b"""<primitive class="ocf" id="vm-guest1" provider="heartbeat" type="VirtualDomain">
+  <instance_attributes id="vm-guest1-instance_attributes">
+    <nvpair id="vm-guest1-instance_attributes-config" name="config" value="vm-guest1.xml"/>
+    <nvpair id="vm-guest1-instance_attributes-hypervisor" name="hypervisor" value="qemu:///system"/>
+  </instance_attributes>
+  <meta_attributes id="vm-guest1-meta_attributes">
+    <nvpair id="vm-guest1-meta_attributes-remote-node" name="remote-node" value="guest1"/>
+    <nvpair id="vm-guest1-meta_attributes-remote-connect-timeout" name="remote-connect-timeout" value="90s"/>
+  </meta_attributes>
+  <operations>
+    <op id="vm-guest1-migrate_from-interval-0s" interval="0s" name="migrate_from" timeout="60s"/>
+    <op id="vm-guest1-monitor-interval-10s" interval="10s" name="monitor" timeout="30s" on-fail="restart"/>
+    <op id="vm-guest1-start-interval-0s" interval="0s" name="start" timeout="90s" start-delay="0"/>
+  </operations>
+</primitive>
+"""
+
+
+def test_a_primitive_exactly_as_pacemaker_writes_it() -> None:
+    fragment = read_fragment(PRIMITIVE_AS_PACEMAKER_WRITES_IT, "vm.xml")
+    (vm,) = fragment.resources
+    assert isinstance(vm, Primitive)
+    assert str(vm.agent) == "ocf:heartbeat:VirtualDomain"
+    assert vm.params.as_dict() == {"config": "vm-guest1.xml", "hypervisor": "qemu:///system"}
+    assert vm.guest_node == "guest1"
+    monitor = vm.ops[1]
+    assert (monitor.name, monitor.interval_ms, monitor.timeout, monitor.on_fail) == ("monitor", 10_000, "30s",
+                                                                                     "restart")
+    assert vm.ops[2].options.as_dict() == {"start-delay": "0"}
+
+
+def test_group_clone_legacy_master_and_constraints_fragments() -> None:
+    group = read_fragment(b'<group id="g"><primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>'
+                          b'<primitive id="b" class="systemd" type="httpd"/></group>', "g.xml").resources[0]
+    assert isinstance(group, Group) and [m.id for m in group.members] == ["a", "b"]
+    master = read_fragment(b'<master id="ms"><primitive id="s" class="ocf" provider="pacemaker" type="Stateful"/>'
+                           b'</master>', "ms.xml").resources[0]
+    assert isinstance(master, Clone) and master.promotable
+    constraints = read_fragment(b"""<constraints>
+      <rsc_location id="l" rsc="a" node="n1" score="+INFINITY"/>
+      <rsc_colocation id="c" rsc="a" with-rsc="ms" with-rsc-role="Master" score="-INFINITY"/>
+      <rsc_order id="o" first="ms" first-action="promote" then="a" score="0"/>
+      <rsc_location id="r" rsc="a"><rule id="r1" score="-INFINITY" boolean-op="or">
+        <expression id="r1e" attribute="#uname" operation="eq" value="n2"/>
+        <expression id="r1f" attribute="ram" operation="lt" type="integer" value="1024"/></rule></rsc_location>
+    </constraints>""", "c.xml").constraints
+    location, colocation, order, rule = constraints
+    assert isinstance(location, Location) and location.score == INFINITY
+    assert isinstance(colocation, Colocation) and colocation.with_rsc_role == "Promoted"
+    assert colocation.score == -INFINITY
+    assert isinstance(order, Order) and order.first_action == "promote" and order.score == 0
+    assert isinstance(rule, Location) and rule.rules[0].boolean_op == "or" and len(rule.rules[0].items) == 2
+
+
+@pytest.mark.parametrize(("xml", "message"), [
+    (b"<primitive id='a' class='ocf' type='Dummy'", "not well-formed XML"),
+    (b"", "not well-formed XML"),
+    (b"<resources>\n<primitive id='a' class='ocf' type='Dummy'/></resources>", "line 2"),
+    (b"<resources><primitive id='a' class='ocf' provider='p' type='D'><bogus/></primitive></resources>",
+     "unexpected element inside <primitive>"),
+    (b"<bundle id='b'/>", "bundles are not supported"),
+    (b"<primitive id='a' class='ocf' provider='p'/>", "missing required attribute 'type'"),
+    (b"<rsc_location id='l' rsc='a' node='n' score='lots'/>", "invalid score 'lots'"),
+    (b"<rsc_order id='o' first='a' then='b' kind='Sometimes'/>", "invalid kind 'Sometimes'"),
+    (b"<primitive id='a' class='ocf' provider='p' type='D' colour='red'/>", "unknown attribute 'colour'"),
+    (b"<!DOCTYPE x [<!ENTITY a 'aaaa'>]><primitive id='&a;' class='ocf' provider='p' type='D'/>",
+     "DTDs and entities are not accepted"),
+    (b"<nodes/>", "expected <cib>"),
+    (b"<cib><configuration><resources><primitive id='a' class='ocf' provider='p' type='D'/>"
+     b"<primitive id='a' class='ocf' provider='p' type='D'/></resources></configuration></cib>", "duplicate id 'a'"),
+    (b"<cib><configuration><constraints><rsc_location id='l' rsc='ghost' node='n' score='1'/></constraints>"
+     b"</configuration></cib>", "references resource 'ghost', which does not exist"),
+])
+def test_bad_xml_is_refused_with_a_message_naming_the_problem(xml: bytes, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        read_fragment(xml, "input.xml")
+
+
+def test_validation_rejects_guest_names_that_collide() -> None:
+    vm = read_fragment(PRIMITIVE_AS_PACEMAKER_WRITES_IT, "vm.xml").resources[0]
+    dummy = Primitive("guest1", vm.agent)
+    with pytest.raises(ModelError, match="guest node name 'guest1' of 'vm-guest1' is already a resource id"):
+        validate(Configuration(resources=(vm, dummy)))

@@ -1,0 +1,266 @@
+"""The pcs-style configuration CLI, run in-process against a real SQLite file and the real OCF agents:
+the walk-through, every command's effect as Pacemaker would read it, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance.cli.main import main
+from appliance.model.cib_read import read_cib
+from appliance.model.cluster import Cib
+from appliance.model.constraints import Colocation, Location, Order
+from appliance.model.resources import Clone, Group, Primitive
+from appliance.model.values import INFINITY
+from tests.conftest import TOP, clean_environment
+
+CORPUS = TOP / "tests" / "scheduler" / "corpus"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+class Drover:
+    def __init__(self, root: Path, capsys: pytest.CaptureFixture[str]):
+        self.root = root
+        self.capsys = capsys
+        self.db = root / "var" / "lib" / "drover" / "state.db"
+
+    def __call__(self, *argv: str) -> Result:
+        self.capsys.readouterr()
+        code = main(list(argv))
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def ok(self, *argv: str) -> str:
+        result = self(*argv)
+        assert result.code == 0, result.err
+        return result.out
+
+    def cib(self) -> Cib:
+        return read_cib(self.ok("cib", "export").encode(), "export")
+
+    def state_bytes(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in self.db.parent.glob("state.db*") if not p.name.endswith("-shm")}
+
+
+@pytest.fixture
+def drover(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Drover:
+    for name in set(os.environ) - set(clean_environment()):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DROVER_ROOT", str(root))
+    dropins = root / "etc" / "drover" / "drover.conf.d"
+    dropins.mkdir(parents=True)
+    (dropins / "10-test.conf").write_text("[cluster]\nnode_name = node1\n")
+    return Drover(root, capsys)
+
+
+def walk_through(drover: Drover) -> None:
+    drover.ok("resource", "create", "vm-guest1", "VirtualDomain", "hypervisor=qemu:///system",
+              "config=vm-guest1.xml", "meta", "remote-node=guest1")
+    drover.ok("resource", "create", "webserver", "apache", "configfile=/etc/httpd/conf/httpd.conf",
+              "statusurl=http://127.0.0.1/server-status", "op", "monitor", "interval=30s")
+    drover.ok("constraint", "location", "webserver", "prefers", "guest1")
+
+
+def test_the_walk_through_configures_what_pcs_would(drover: Drover, tmp_path: Path) -> None:
+    walk_through(drover)
+    cib = drover.cib()
+    configuration = cib.configuration
+    assert [n.name for n in configuration.nodes] == ["node1"]
+    assert configuration.cluster_options.get("stonith-enabled") == "false"
+    vm, web = configuration.resources
+    assert isinstance(vm, Primitive) and str(vm.agent) == "ocf:heartbeat:VirtualDomain"
+    assert vm.guest_node == "guest1"
+    assert isinstance(web, Primitive) and str(web.agent) == "ocf:heartbeat:apache"
+    assert [(op.id, op.interval_ms, op.timeout) for op in web.ops] == [
+        ("webserver-monitor-interval-30s", 30_000, None),
+        ("webserver-start-interval-0s", 0, "40s"),        # apache's metadata timeouts, as pcs adds them
+        ("webserver-stop-interval-0s", 0, "60s")]
+    (location,) = configuration.constraints
+    assert location == Location("location-webserver-guest1-INFINITY", rsc="webserver", node="guest1",
+                                score=INFINITY)
+    assert [i.name for i in configuration.node_infos()] == ["node1", "guest1"]
+    exported = tmp_path / "cib.xml"
+    exported.write_text(drover.ok("cib", "export"))
+    verify = subprocess.run(["crm_verify", "-x", str(exported)], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+    simulate = subprocess.run(["crm_simulate", "-x", str(exported)], capture_output=True, text=True)
+    assert "webserver\t(ocf:heartbeat:apache):\t Stopped" in simulate.stdout
+
+
+def test_resource_commands(drover: Drover) -> None:
+    walk_through(drover)
+    drover.ok("resource", "create", "db", "ocf:pacemaker:Stateful", "promotable", "promoted-max=1")
+    drover.ok("resource", "create", "ip", "ocf:heartbeat:IPaddr2", "ip=192.0.2.10", "--group", "front")
+    drover.ok("resource", "create", "fs", "ocf:heartbeat:Dummy", "--group", "front", "--disabled")
+    configuration = drover.cib().configuration
+    clone = configuration.resource("db-clone")
+    assert isinstance(clone, Clone) and clone.promotable and clone.meta.get("promoted-max") == "1"
+    assert {(op.name, op.role) for op in clone.child.ops} >= {("monitor", "Promoted"), ("monitor", "Unpromoted"),
+                                                              ("promote", None), ("demote", None)}
+    group = configuration.resource("front")
+    assert isinstance(group, Group) and [m.id for m in group.members] == ["ip", "fs"]
+    assert group.members[1].meta.get("target-role") == "Stopped"
+
+    drover.ok("resource", "disable", "webserver", "db-clone")
+    assert drover.cib().configuration.resource("webserver").meta.get("target-role") == "Stopped"
+    assert "Stopped (disabled)" in drover.ok("resource", "list")
+    drover.ok("resource", "enable", "webserver")
+    assert "target-role" not in drover.cib().configuration.resource("webserver").meta
+
+    drover.ok("resource", "move", "webserver", "node1")
+    drover.ok("resource", "ban", "webserver", "guest1")
+    ids = {c.id: c for c in drover.cib().configuration.constraints}
+    assert ids["cli-prefer-webserver"].score == INFINITY and ids["cli-prefer-webserver"].node == "node1"
+    assert ids["cli-ban-webserver-on-guest1"].score == -INFINITY
+    out = drover.ok("resource", "clear", "webserver")
+    assert "cli-prefer-webserver" in out and "cli-ban-webserver-on-guest1" in out
+    assert {c.id for c in drover.cib().configuration.constraints} == {"location-webserver-guest1-INFINITY"}
+
+    drover.ok("resource", "meta", "webserver", "resource-stickiness=100", "migration-threshold=3")
+    assert drover.cib().configuration.resource("webserver").meta.as_dict() == {
+        "resource-stickiness": "100", "migration-threshold": "3"}
+    drover.ok("resource", "defaults", "update", "resource-stickiness=INFINITY")
+    assert drover.ok("resource", "defaults") == "resource-stickiness=INFINITY\n"
+
+    shown = drover.ok("resource", "show", "webserver")
+    assert "Resource: webserver (class=ocf provider=heartbeat type=apache)" in shown
+    assert "monitor interval=30s (webserver-monitor-interval-30s)" in shown
+    assert drover.ok("resource", "show", "webserver", "--output-as=xml").startswith('<primitive id="webserver"')
+
+    out = drover.ok("resource", "delete", "webserver")
+    assert out == "Removing Constraint - location-webserver-guest1-INFINITY\nDeleting Resource - webserver\n"
+    drover.ok("resource", "delete", "ip")
+    drover.ok("resource", "delete", "fs")
+    assert drover.cib().configuration.resource("front") is None      # the emptied group went with its last member
+
+
+def test_constraint_commands(drover: Drover) -> None:
+    walk_through(drover)
+    drover.ok("resource", "create", "db", "ocf:pacemaker:Stateful", "promotable")
+    drover.ok("constraint", "webserver", "avoids", "node1=200")
+    drover.ok("constraint", "colocation", "add", "webserver", "with", "Promoted", "db-clone", "-INFINITY")
+    drover.ok("constraint", "colocation", "add", "vm-guest1", "with", "db-clone")
+    drover.ok("constraint", "order", "promote", "db-clone", "then", "webserver", "kind=Optional")
+    drover.ok("constraint", "order", "vm-guest1", "then", "webserver")
+    drover.ok("constraint", "location", "db-clone", "rule", "score=-INFINITY", "#kind", "ne", "cluster", "or",
+              "ram", "lt", "integer", "1024")
+    constraints = {c.id: c for c in drover.cib().configuration.constraints}
+    assert constraints["location-webserver-node1--200"].score == -200
+    colocation = constraints["colocation-webserver-db-clone--INFINITY"]
+    assert isinstance(colocation, Colocation) and colocation.with_rsc_role == "Promoted"
+    assert constraints["colocation-vm-guest1-db-clone-INFINITY"].score == INFINITY
+    promote = constraints["order-db-clone-webserver-optional"]
+    assert isinstance(promote, Order) and (promote.first_action, promote.then_action, promote.kind) == (
+        "promote", "start", "Optional")
+    plain = constraints["order-vm-guest1-webserver-mandatory"]
+    assert (plain.first_action, plain.then_action) == (None, None)
+    rule = constraints["location-db-clone"].rules[0]
+    assert rule.score == -INFINITY and rule.boolean_op == "or"
+    assert [(e.attribute, e.operation, e.value, e.type) for e in rule.items] == [
+        ("#kind", "ne", "cluster", None), ("ram", "lt", "1024", "integer")]
+    listing = drover.ok("constraint")
+    assert "webserver with Promoted db-clone (score: -INFINITY)" in listing
+    drover.ok("constraint", "delete", "location-db-clone")
+    assert "location-db-clone" not in {c.id for c in drover.cib().configuration.constraints}
+
+
+def test_node_and_attribute_commands(drover: Drover) -> None:
+    walk_through(drover)
+    drover.ok("node", "standby", "guest1")
+    guest = drover.cib().configuration.node("guest1")
+    assert guest is not None and guest.type == "remote" and guest.attributes.get("standby") == "on"
+    assert drover.ok("attribute", "--node", "guest1", "--name", "standby") == "scope=nodes  name=standby value=on\n"
+    drover.ok("node", "unstandby", "guest1")
+    drover.ok("node", "maintenance")       # this host
+    assert drover.cib().configuration.node("node1").attributes.get("maintenance") == "on"
+
+    drover.ok("attribute", "-N", "guest1", "-n", "master-db", "-v", "10", "-l", "reboot")
+    assert drover.ok("attribute", "-N", "guest1", "-n", "master-db", "-l", "reboot", "-q") == "10\n"
+    assert drover.cib().status.transient("guest1").get("master-db") == "10"
+    drover.ok("attribute", "-N", "guest1", "-n", "master-db", "-D", "-l", "reboot")
+    missing = drover("attribute", "-N", "guest1", "-n", "master-db", "-l", "reboot")
+    assert missing.code == 105 and "not set" in missing.err
+    nodes = drover.ok("node", "list")
+    assert "guest1: guest node (via vm-guest1)" in nodes and "node1: cluster node maintenance" in nodes
+
+
+def test_cib_import_of_a_whole_cib_and_of_fragments(drover: Drover, tmp_path: Path) -> None:
+    case = CORPUS / "t3-0001"
+    out = drover.ok("cib", "import", str(case / "cib.xml"), "--include-status")
+    assert out.startswith(f"Replaced the configuration from {case / 'cib.xml'}")
+    original = read_cib((case / "cib.xml").read_bytes(), "original")
+    assert drover.cib().configuration == original.configuration
+    assert drover.cib().status == original.status
+
+    fragment = tmp_path / "vm.xml"
+    fragment.write_text('<primitive id="extra" class="ocf" provider="pacemaker" type="Dummy"/>')
+    assert drover.ok("cib", "import", str(fragment)).startswith("Added from")
+    assert drover.cib().configuration.resource("extra") is not None
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("resource", "create", "x", "ocf:heartbeat:NoSuchAgent"), "Agent 'ocf:heartbeat:NoSuchAgent' is not installed"),
+    (("resource", "create", "x", "Dummy"), "Multiple agents match 'Dummy'"),
+    (("resource", "create", "x", "NoSuchAgent"), "Unable to find agent 'NoSuchAgent'"),
+    (("resource", "create", "webserver", "ocf:pacemaker:Dummy"), "'webserver' already exists"),
+    (("resource", "create", "x", "ocf:pacemaker:Dummy", "colour=red"), "invalid resource option 'colour'"),
+    (("resource", "create", "x", "VirtualDomain"), "required resource option 'config' missing"),
+    (("resource", "create", "x", "ocf:pacemaker:Dummy", "op", "monitor", "interval=often"), "invalid interval"),
+    (("resource", "create", "x", "ocf:pacemaker:Dummy", "meta", "target-role=Sideways"), "invalid meta attribute"),
+    (("resource", "create", "9x", "ocf:pacemaker:Dummy"), "invalid resource name '9x'"),
+    (("resource", "create", "x", "ocf:pacemaker:Dummy", "meta", "remote-node=node1"), "already a cluster node"),
+    (("constraint", "location", "webserver", "prefers", "guest1=lots"), "invalid score for node guest1 'lots'"),
+    (("constraint", "location", "ghost", "prefers", "guest1"), "resource 'ghost' does not exist"),
+    (("constraint", "location", "webserver", "prefers", "node9"), "Node 'node9' does not seem to be in the cluster"),
+    (("constraint", "location", "webserver", "prefers", "guest1"), "duplicate constraint already exists"),
+    (("constraint", "colocation", "add", "webserver", "with", "ghost"), "resource 'ghost' does not exist"),
+    (("constraint", "order", "webserver", "then", "ghost"), "resource 'ghost' does not exist"),
+    (("constraint", "order", "bounce", "webserver", "then", "vm-guest1"), "invalid first action 'bounce'"),
+    (("constraint", "delete", "no-such-constraint"), "constraint 'no-such-constraint' does not exist"),
+    (("resource", "delete", "ghost"), "resource 'ghost' does not exist"),
+    (("resource", "move", "webserver"), "is not running"),
+    (("node", "standby", "node9"), "node 'node9' does not exist"),
+    (("attribute", "-N", "node9", "-n", "x", "-v", "1"), "node 'node9' does not exist"),
+    (("property", "set", "stonith-enabled=perhaps"), "invalid value of stonith-enabled 'perhaps'"),
+    (("property", "set", "colour=red"), "unknown cluster property 'colour'"),
+    (("resource", "list", "--output-as=yaml"), "invalid --output-as 'yaml'"),
+    (("resource", "frobnicate"), "invalid arguments"),
+])
+def test_bad_input_is_a_clear_error_and_the_database_is_byte_for_byte_unchanged(
+        drover: Drover, argv: tuple[str, ...], message: str) -> None:
+    walk_through(drover)
+    before = drover.state_bytes()
+    result = drover(*argv)
+    assert result.code != 0
+    assert message in result.err
+    assert result.err.startswith("drover: ") and "Traceback" not in result.err
+    assert drover.state_bytes() == before
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("<cib><configuration><resources><primitive id='a'", "not well-formed XML"),
+    ("<resources>\n<primitive id='webserver' class='ocf' provider='pacemaker' type='Dummy'/>\n</resources>",
+     "'webserver' already exists"),
+    ("<constraints><rsc_location id='l' rsc='ghost' node='node1' score='1'/></constraints>",
+     "resource 'ghost' does not exist"),
+    ("<cib><configuration><resources><bundle id='b'/></resources></configuration></cib>", "bundles are not supported"),
+    ("<rsc_colocation id='c' rsc='webserver' with-rsc='vm-guest1' score='high'/>", "invalid score 'high'"),
+])
+def test_bad_imports_change_nothing(drover: Drover, tmp_path: Path, content: str, message: str) -> None:
+    walk_through(drover)
+    before = drover.state_bytes()
+    path = tmp_path / "in.xml"
+    path.write_text(content)
+    result = drover("cib", "import", str(path))
+    assert result.code != 0 and message in result.err
+    assert drover.state_bytes() == before
