@@ -264,3 +264,18 @@ def test_bad_imports_change_nothing(drover: Drover, tmp_path: Path, content: str
     result = drover("cib", "import", str(path))
     assert result.code != 0 and message in result.err
     assert drover.state_bytes() == before
+
+
+def test_cleanup_forgets_fail_counts_and_failed_history_only(drover: Drover) -> None:
+    case = CORPUS / "t3-0002"
+    drover.ok("cib", "import", str(case / "cib.xml"), "--include-status")
+    before = drover.cib().status
+    (failed,) = {f.resource for f in before.fail_counts}
+    healthy = {h.resource for h in before.history} - {failed}
+    out = drover.ok("resource", "cleanup", failed)
+    assert f"Cleaned up {failed} on " in out
+    after = drover.cib().status
+    assert not after.fail_counts
+    assert failed not in {h.resource for h in after.history}
+    assert {h.resource for h in after.history} == healthy
+    assert drover.ok("resource", "cleanup") == "Nothing to clean up\n"
