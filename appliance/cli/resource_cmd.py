@@ -130,23 +130,22 @@ def _move(args: dict, current: state.Settings) -> None:
         _ban(args, current)
         return
 
-    def edit(configuration: Configuration) -> Configuration:
-        _check_node(configuration, current, node, force)
-        return edits.move(configuration, rid, node)
-
-    state.edit_configuration(current, edit)
+    _constrain(current, node, force, lambda c: edits.move(c, rid, node))
     print(f"Location constraint cli-prefer-{rid} (INFINITY on {node}) added; "
           f"remove it with `drover resource clear {rid}` once {rid} has moved")
 
 
-def _ban(args: dict, current: state.Settings) -> None:
-    rid, node, force = args["NAME"], args["NODE"], args["--force"]
-
-    def edit(configuration: Configuration) -> Configuration:
+def _constrain(current: state.Settings, node: str, force: bool, edit: edits.Edit) -> None:
+    def checked(configuration: Configuration) -> Configuration:
         _check_node(configuration, current, node, force)
-        return edits.ban(configuration, rid, node)
+        return edit(configuration)
 
-    state.edit_configuration(current, edit)
+    state.edit_configuration(current, checked)
+
+
+def _ban(args: dict, current: state.Settings) -> None:
+    rid, node = args["NAME"], args["NODE"]
+    _constrain(current, node, args["--force"], lambda c: edits.ban(c, rid, node))
     print(f"Location constraint cli-ban-{rid}-on-{node} (-INFINITY) added: {rid} will not run on {node} "
           f"until `drover resource clear {rid}`")
 

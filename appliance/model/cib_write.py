@@ -39,6 +39,15 @@ def _put(element: ET.Element, name: str, value: str | int | bool | None) -> None
     element.set(name, _bool(value) if isinstance(value, bool) else str(value))
 
 
+def _put_all(element: ET.Element, values: tuple[tuple[str, str | int | bool | None], ...]) -> None:
+    for name, value in values:
+        _put(element, name, value)
+
+
+def _score(score: int | None) -> str | None:
+    return format_score(score) if score is not None else None
+
+
 def _op(parent: ET.Element, op: Op) -> None:
     element = ET.SubElement(parent, "op", id=op.id, name=op.name, interval=format_interval(op.interval_ms))
     _put(element, "role", op.role)
@@ -80,20 +89,17 @@ def write_resource(parent: ET.Element, resource: Resource) -> None:
 def _sets(parent: ET.Element, sets: tuple[ResourceSet, ...]) -> None:
     for resource_set in sets:
         element = ET.SubElement(parent, "resource_set", id=resource_set.id)
-        _put(element, "sequential", resource_set.sequential)
-        _put(element, "require-all", resource_set.require_all)
-        _put(element, "ordering", resource_set.ordering)
-        _put(element, "action", resource_set.action)
-        _put(element, "role", resource_set.role)
-        _put(element, "score", format_score(resource_set.score) if resource_set.score is not None else None)
-        _put(element, "kind", resource_set.kind)
+        _put_all(element, (("sequential", resource_set.sequential), ("require-all", resource_set.require_all),
+                           ("ordering", resource_set.ordering), ("action", resource_set.action),
+                           ("role", resource_set.role), ("score", _score(resource_set.score)),
+                           ("kind", resource_set.kind)))
         for rid in resource_set.resources:
             ET.SubElement(element, "resource_ref", id=rid)
 
 
 def _rule(parent: ET.Element, rule: Rule) -> None:
     element = ET.SubElement(parent, "rule", id=rule.id)
-    _put(element, "score", format_score(rule.score) if rule.score is not None else None)
+    _put(element, "score", _score(rule.score))
     _put(element, "score-attribute", rule.score_attribute)
     if rule.boolean_op != "and" or len(rule.items) > 1:
         element.set("boolean-op", rule.boolean_op)
@@ -120,34 +126,24 @@ def _rule(parent: ET.Element, rule: Rule) -> None:
 def write_constraint(parent: ET.Element, constraint: Constraint) -> None:
     if isinstance(constraint, Location):
         element = ET.SubElement(parent, "rsc_location", id=constraint.id)
-        _put(element, "rsc", constraint.rsc)
-        _put(element, "rsc-pattern", constraint.rsc_pattern)
-        _put(element, "node", constraint.node)
-        _put(element, "score", format_score(constraint.score) if constraint.score is not None else None)
-        _put(element, "role", constraint.role)
-        _put(element, "resource-discovery", constraint.resource_discovery)
+        _put_all(element, (("rsc", constraint.rsc), ("rsc-pattern", constraint.rsc_pattern),
+                           ("node", constraint.node), ("score", _score(constraint.score)), ("role", constraint.role),
+                           ("resource-discovery", constraint.resource_discovery)))
         _sets(element, constraint.sets)
         for rule in constraint.rules:
             _rule(element, rule)
     elif isinstance(constraint, Colocation):
         element = ET.SubElement(parent, "rsc_colocation", id=constraint.id, score=format_score(constraint.score))
-        _put(element, "rsc", constraint.rsc)
-        _put(element, "with-rsc", constraint.with_rsc)
-        _put(element, "rsc-role", constraint.rsc_role)
-        _put(element, "with-rsc-role", constraint.with_rsc_role)
-        _put(element, "node-attribute", constraint.node_attribute)
-        _put(element, "influence", constraint.influence)
+        _put_all(element, (("rsc", constraint.rsc), ("with-rsc", constraint.with_rsc),
+                           ("rsc-role", constraint.rsc_role), ("with-rsc-role", constraint.with_rsc_role),
+                           ("node-attribute", constraint.node_attribute), ("influence", constraint.influence)))
         _sets(element, constraint.sets)
     else:
         element = ET.SubElement(parent, "rsc_order", id=constraint.id)
-        _put(element, "first", constraint.first)
-        _put(element, "then", constraint.then)
-        _put(element, "first-action", constraint.first_action)
-        _put(element, "then-action", constraint.then_action)
-        _put(element, "kind", constraint.kind)
-        _put(element, "score", format_score(constraint.score) if constraint.score is not None else None)
-        _put(element, "symmetrical", constraint.symmetrical)
-        _put(element, "require-all", constraint.require_all)
+        _put_all(element, (("first", constraint.first), ("then", constraint.then),
+                           ("first-action", constraint.first_action), ("then-action", constraint.then_action),
+                           ("kind", constraint.kind), ("score", _score(constraint.score)),
+                           ("symmetrical", constraint.symmetrical), ("require-all", constraint.require_all)))
         _sets(element, constraint.sets)
 
 
