@@ -13,6 +13,7 @@ from appliance.cli import (
     node_cmd,
     property_cmd,
     resource_cmd,
+    simulate_cmd,
 )
 from guest.common import config_cmd
 from guest.common.cli import run_program
@@ -33,6 +34,7 @@ Commands:
   attribute   query, set or delete node attributes (like crm_attribute)
   property    cluster options (stonith-enabled, symmetric-cluster, ...)
   cib         import or export Pacemaker CIB XML
+  simulate    what the scheduler would do with a CIB (like crm_simulate)
   authkey     generate the shared key (/etc/pacemaker/authkey)
   config      show or check /etc/drover/drover.conf and drover.conf.d/
   daemon      run the cluster controller (started by drover.service)
@@ -47,6 +49,7 @@ COMMANDS = {
     "attribute": attribute_cmd.COMMAND,
     "property": property_cmd.COMMAND,
     "cib": cib_cmd.COMMAND,
+    "simulate": simulate_cmd.COMMAND,
     "authkey": authkey_cmd.COMMAND,
     "config": config_cmd.command(drover_schema, "drover"),
     "daemon": daemon_cmd.COMMAND,

@@ -1,0 +1,64 @@
+"""`drover simulate`: run the scheduler on a CIB file (or the live state) and show what it would do.
+
+Rules: `--output-as=json` prints exactly the placement JSON of
+shared/scheduler/SCHEMA.md (plus an "actions" list); without it a
+crm_simulate-like summary; nothing is changed anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from appliance.cli import state
+from appliance.model.cib_read import read_cib
+from appliance.scheduler.schedule import schedule
+from guest.common.cli import Command, Context
+from guest.common.errors import UserError
+
+USAGE = """
+Usage:
+  drover simulate [--xml-file=FILE | --live-check] [--output-as=FORMAT]
+
+Computes one transition from a CIB (a file written by Pacemaker or by
+`drover cib export`, with its status section) and prints where everything
+would be once every action in it succeeded.
+
+Options:
+  -x FILE, --xml-file=FILE  The CIB to read (default: the live state).
+  -L, --live-check          Use the live state (the default).
+  --output-as=FORMAT        text (default) or json.
+"""
+
+
+def run(args: dict, context: Context) -> int:
+    form = state.output_format(args, ("text", "json"))
+    if args["--xml-file"]:
+        path = Path(args["--xml-file"])
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise UserError(f"cannot read {path}: {error.strerror}", 66) from None
+        with state.model_errors():
+            cib = read_cib(data, str(path))
+    else:
+        with state.open_store(state.settings(context)) as store:
+            cib = store.read()
+    result = schedule(cib, datetime.now())
+    if form == "json":
+        state.print_json(result.as_json())
+        return 0
+    print("Transition Summary:")
+    for action in result.actions:
+        target = f"{action.resource} on {action.node}" if action.resource else action.node
+        print(f"  * {action.task.capitalize():<8} {target}")
+    print("\nRevised Cluster Status:")
+    for name, node_state in result.nodes.items():
+        print(f"  * Node {name}: {node_state}")
+    for rid, places in result.resources.items():
+        where = ", ".join(f"{role} {node}" for node, role in places) or "Stopped"
+        print(f"  * {rid}: {where}")
+    return 0
+
+
+COMMAND = Command(USAGE, run)

@@ -1,0 +1,181 @@
+"""Clones: spreading instances over nodes, and choosing which instances of a promotable clone are promoted.
+
+Rules: mirrors Pacemaker 2.1's clone assignment (clone-level colocations
+first, instances that are active keep their node when it is still allowed
+and not over the per-node optimum, then the rest by the primitive rules with
+clone-node-max enforced) and pcmk__set_instance_roles (promotion score from
+the master-RSC node attribute, role=Promoted locations, role colocations;
+highest first, promoted-max / promoted-node-max, never below 0).
+"""
+
+from __future__ import annotations
+
+from appliance.model.values import INFINITY, add_scores, parse_score
+from appliance.scheduler import assign as assigning
+from appliance.scheduler.scores import descendants
+from appliance.scheduler.unpack import Working
+from appliance.scheduler.working import WNode, WRsc
+
+
+def _instance_current(instance: WRsc) -> WNode | None:
+    for primitive in instance.primitives():
+        if primitive.running_on:
+            return primitive.running_on[0]
+    return None
+
+
+def _propagate(clone: WRsc, before: dict[str, int]) -> None:
+    """Clone-level colocation effects reach every instance's own scores."""
+    for name, weight in clone.allowed.items():
+        old = before.get(name, 0)
+        for item in descendants(clone)[1:]:
+            if weight <= -INFINITY:
+                item.allowed[name] = -INFINITY
+            elif weight != old and name in item.allowed:
+                item.allowed[name] = add_scores(item.allowed[name], weight - old)
+            elif name not in item.allowed and weight > -INFINITY and weight != old:
+                item.allowed[name] = weight
+
+
+def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
+    def key(instance: WRsc) -> tuple:
+        node = _instance_current(instance)
+        usable = node is not None and node.available() and instance.allowed.get(node.name, -INFINITY) >= 0
+        failed = any(p.failed for p in instance.primitives())
+        return (0 if node is not None else 1, 0 if usable else 1, 1 if failed else 0, instance.instance_number)
+
+    return sorted(clone.children, key=key)
+
+
+def _assign_instance(working: Working, clone: WRsc, instance: WRsc, prefer: WNode | None,
+                     per_node: dict[str, int]) -> WNode | None:
+    for item in descendants(instance):
+        for name, count in per_node.items():
+            if count >= clone.clone_node_max:
+                item.allowed[name] = -INFINITY
+    if instance.variant == "group":
+        return assigning.group_assign(working, instance, prefer)
+    return assigning.primitive_assign(working, instance, prefer)
+
+
+def _reset(working: Working, instance: WRsc) -> None:
+    for item in descendants(instance):
+        if item.variant == "primitive" and item.assigned is not None:
+            item.assigned.num_resources -= 1
+        item.assigned = None
+        item.provisional = True
+        if item.next_role == "Stopped" and item.target_role != "Stopped" and not item.on_fail_stop:
+            item.next_role = None
+
+
+def assign_instances(working: Working, clone: WRsc) -> None:
+    per_node: dict[str, int] = {}
+    available = [n for n in working.nodes if n.available() and clone.allowed.get(n.name, -INFINITY) >= 0]
+    optimal = max(1, clone.clone_max // len(available)) if available else 1
+    assigned = 0
+    instances = _sorted_instances(working, clone)
+    for instance in instances:
+        current = _instance_current(instance)
+        if current is None or assigned >= clone.clone_max or not current.available():
+            continue
+        if instance.allowed.get(current.name, -INFINITY) < 0 or per_node.get(current.name, 0) >= optimal:
+            continue
+        saved = {id(i): dict(i.allowed) for i in descendants(instance)}
+        node = _assign_instance(working, clone, instance, current, per_node)
+        if node is current:
+            per_node[current.name] = per_node.get(current.name, 0) + 1
+            assigned += 1
+        else:
+            _reset(working, instance)
+            for item in descendants(instance):
+                item.allowed = saved[id(item)]
+    for instance in instances:
+        if not instance.provisional and any(not p.provisional for p in instance.primitives()):
+            continue
+        if assigned >= clone.clone_max:
+            assigning.assign_resource(working, instance, None, force=True)
+            for item in descendants(instance):
+                item.next_role = "Stopped"
+            continue
+        node = _assign_instance(working, clone, instance, None, per_node)
+        if node is not None:
+            per_node[node.name] = per_node.get(node.name, 0) + 1
+            assigned += 1
+
+
+def clone_assign(working: Working, clone: WRsc, prefer: WNode | None = None) -> WNode | None:
+    if not clone.provisional or clone.allocating:
+        return None
+    clone.allocating = True
+    before = dict(clone.allowed)
+    assigning.apply_colocations(working, clone)
+    _propagate(clone, before)
+    if clone.target_role == "Stopped":
+        for item in descendants(clone):
+            item.next_role = "Stopped"
+    assign_instances(working, clone)
+    if clone.promotable:
+        set_instance_roles(working, clone)
+    clone.allocating = False
+    clone.provisional = False
+    return None
+
+
+# -- promotion -------------------------------------------------------------------------------------------------------
+
+def _promotion_score(instance: WRsc, node: WNode) -> int | None:
+    names = [f"master-{p.id.rpartition(':')[0] or p.id}" for p in instance.primitives()]
+    clone = instance.clone_parent()
+    if clone is not None and clone.unique:
+        names = [f"master-{p.id}" for p in instance.primitives()] + names
+    for name in names:
+        value = node.attrs.get(name)
+        if value is not None:
+            try:
+                return parse_score(value)
+            except Exception:
+                return 0
+    return None
+
+
+def set_instance_roles(working: Working, clone: WRsc) -> None:
+    promoted_locations = working.promoted_locations.get(clone.id, [])
+    candidates: list[tuple[int, int, WRsc, WNode]] = []
+    for instance in clone.children:
+        node = assigning.instance_node(instance)
+        if node is None:
+            continue
+        score = _promotion_score(instance, node)
+        priority = score if score is not None else -1
+        for where, extra in promoted_locations:
+            if where == node.name:
+                priority = add_scores(priority, extra)
+        for colocation in clone.this_with:
+            if colocation.dependent_role != "Promoted":
+                continue
+            nodes = assigning.primary_nodes(colocation.primary, colocation) or []
+            if any(n.attrs.get(colocation.node_attribute) == node.attrs.get(colocation.node_attribute)
+                   for n in nodes):
+                priority = add_scores(priority, colocation.score)
+            elif colocation.score >= INFINITY:
+                priority = -INFINITY
+        current_promoted = any(p.role == "Promoted" for p in instance.primitives())
+        candidates.append((priority, 1 if current_promoted else 0, instance, node))
+    candidates.sort(key=lambda c: (-c[0], -c[1], c[2].instance_number))
+    promoted_per_node: dict[str, int] = {}
+    promoted = 0
+    can_promote = clone.target_role not in ("Unpromoted", "Stopped", "Started")
+    for priority, _current, instance, node in candidates:
+        role = "Unpromoted"
+        if can_promote and priority >= 0 and promoted < clone.promoted_max \
+                and promoted_per_node.get(node.name, 0) < clone.promoted_node_max and _can_be_promoted(instance):
+            role = "Promoted"
+            promoted += 1
+            promoted_per_node[node.name] = promoted_per_node.get(node.name, 0) + 1
+        for primitive in instance.primitives():
+            if primitive.assigned is not None:
+                primitive.next_role = role
+
+
+def _can_be_promoted(instance: WRsc) -> bool:
+    return all(p.target_role not in ("Unpromoted", "Started", "Stopped") for p in instance.primitives())

@@ -1,0 +1,96 @@
+"""The scheduler's entry point: schedule(cib, now) -> Transition (actions and the placement they lead to).
+
+Rules: pure (no I/O, no clock: `now` is an argument); each call builds its
+own working state; the steps are Pacemaker's: unpack, node scores
+(locations, stickiness, failure bans), relations, assignment in processing
+order, promotion, then the transition and its outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from appliance.model.cluster import Cib
+from appliance.scheduler import assign, relations, scores, transition
+from appliance.scheduler.transition import Action
+from appliance.scheduler.unpack import Working, unpack
+
+
+@dataclass(frozen=True)
+class Transition:
+    actions: tuple[Action, ...]
+    resources: dict[str, list[tuple[str, str]]]      # resource id -> sorted [(node, role)]
+    nodes: dict[str, str]                            # node name -> online/offline/standby/maintenance/unclean/...
+
+    def as_json(self) -> dict:
+        return {"resources": {rid: [list(entry) for entry in places] for rid, places in self.resources.items()},
+                "nodes": dict(self.nodes),
+                "actions": [{"task": a.task, "resource": a.resource, "node": a.node} for a in self.actions]}
+
+
+def _next_roles(working: Working) -> None:
+    options = working.options
+    no_quorum_stop = not options.have_quorum and options.no_quorum_policy == "stop"
+    for primitive in working.all_primitives:
+        if primitive.target_role == "Stopped" or primitive.on_fail_stop or no_quorum_stop:
+            primitive.next_role = "Stopped"
+        if primitive.orphan:
+            primitive.next_role = "Stopped"
+            primitive.provisional = False
+        if not options.have_quorum and options.no_quorum_policy == "freeze" and not primitive.running_on:
+            primitive.next_role = "Stopped"
+
+
+def _node_state(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> dict[str, str]:
+    states = {}
+    for node in working.nodes:
+        if node.kind == "cluster":
+            if node.name in outcome.fenced:
+                state = "offline"
+            elif node.unclean:
+                state = "unclean" if not node.online else "unclean"
+            elif not node.online:
+                state = "offline"
+            else:
+                state = _attr_state(node)
+        else:
+            connection = resources.get(node.name, [])
+            online = bool(connection)
+            state = _attr_state(node) if online else "offline"
+        states[node.name] = state
+    return states
+
+
+def _attr_state(node) -> str:
+    if node.maintenance:
+        return "maintenance"
+    if node.standby:
+        return "standby"
+    return "online"
+
+
+def _base(resource_id: str) -> str:
+    head, sep, tail = resource_id.rpartition(":")
+    return head if sep and tail.isdigit() else resource_id
+
+
+def schedule(cib: Cib, now: datetime | None = None) -> Transition:
+    now = now or datetime(2000, 1, 1)
+    working = unpack(cib)
+    scores.initial_scores(working)
+    working.promoted_locations = scores.apply_locations(working, cib, now)
+    scores.apply_stickiness(working)
+    scores.apply_failure_bans(working)
+    orders = relations.build(working, cib)
+    _next_roles(working)
+    assign.assign_all(working)
+    outcome = transition.plan(working, orders)
+    resources: dict[str, list[tuple[str, str]]] = {}
+    for primitive in working.all_primitives:
+        places = outcome.placement.get(primitive.id, [])
+        if primitive.orphan and not places:
+            continue
+        resources.setdefault(_base(primitive.id), []).extend(places)
+    resources = {rid: sorted(places) for rid, places in resources.items()}
+    return Transition(tuple(outcome.actions), resources, _node_state(working, outcome, resources))

@@ -1,0 +1,201 @@
+"""From assignments to the transition: which actions are needed, which can run, and where everything ends up.
+
+Rules: a primitive needs a stop where it runs but should not (moved, failed
+with restart recovery, multiply active, orphan) and a start where it is
+assigned but not running; mandatory orderings, mandatory colocations, group
+and guest-connection dependencies make a start unrunnable when what it needs
+cannot happen; stops need their node reachable (an unclean node is reachable
+only by fencing, which needs stonith enabled, a device and quorum). The
+result is the state crm_simulate would write after running every runnable
+action successfully.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from appliance.scheduler.relations import Order
+from appliance.scheduler.unpack import Working
+from appliance.scheduler.working import WNode, WRsc
+
+
+@dataclass(frozen=True)
+class Action:
+    task: str            # start stop promote demote fence
+    resource: str        # resource id ('' for fencing)
+    node: str
+
+
+@dataclass
+class Outcome:
+    actions: list[Action] = field(default_factory=list)
+    placement: dict[str, list[tuple[str, str]]] = field(default_factory=dict)   # primitive id -> [(node, role)]
+    nodes: dict[str, str] = field(default_factory=dict)
+    fenced: set[str] = field(default_factory=set)
+
+
+def _fenceable(working: Working) -> bool:
+    options = working.options
+    quorate = options.have_quorum or options.no_quorum_policy == "ignore"
+    return options.stonith_enabled and options.have_stonith_resource and quorate
+
+
+def _may_start(working: Working) -> bool:
+    options = working.options
+    return options.have_quorum or options.no_quorum_policy == "ignore"
+
+
+class _Planner:
+    def __init__(self, working: Working, orders: list[Order]):
+        self.working = working
+        self.orders = orders
+        self.fenced = {n.name for n in working.nodes if n.unclean and n.kind == "cluster" and _fenceable(working)}
+        self.fenced |= {n.name for n in working.nodes if n.unclean and n.kind == "guest"}
+        self.start_ok: dict[str, bool] = {}
+        self.promote_ok: dict[str, bool] = {}
+
+    def reachable(self, node: WNode) -> bool:
+        return node.name in self.fenced or (node.online and not node.unclean)
+
+    def kept_nodes(self, rsc: WRsc) -> list[WNode]:
+        """Where rsc stays active whatever happens (its stop there cannot run)."""
+        if not rsc.managed or rsc.blocked:
+            return [n for n in rsc.running_on if n.name not in self.fenced]
+        return [n for n in rsc.running_on if not self.reachable(n)]
+
+    def needs_stop(self, rsc: WRsc, node: WNode) -> bool:
+        if node.name in self.fenced:
+            return False
+        if not rsc.managed or rsc.blocked:
+            return False
+        if rsc.orphan or rsc.assigned is None or rsc.next_role == "Stopped":
+            return True
+        if node is not rsc.assigned:
+            return True
+        if rsc.failed and rsc.stop_required:
+            return True
+        return len(rsc.running_on) > 1
+
+    def needs_start(self, rsc: WRsc) -> bool:
+        if rsc.assigned is None or rsc.next_role == "Stopped" or not rsc.managed or rsc.blocked:
+            return False
+        staying = rsc.assigned in rsc.running_on and not self.needs_stop(rsc, rsc.assigned)
+        return not staying
+
+    def active_after(self, rsc: WRsc) -> bool:
+        if rsc.variant != "primitive":
+            members = rsc.primitives()
+            if rsc.variant == "clone":
+                return any(self.active_after(m) for m in members)
+            return bool(members) and all(self.active_after(m) for m in members)
+        if self.kept_nodes(rsc) and rsc.assigned is None:
+            return True
+        if rsc.assigned is None or rsc.next_role == "Stopped":
+            return False
+        if not self.needs_start(rsc):
+            return rsc.assigned in rsc.running_on or bool(self.kept_nodes(rsc))
+        return self.start_ok.get(rsc.id, False)
+
+    def first_ok(self, rsc: WRsc, action: str) -> bool:
+        if action in ("stop", "demote"):
+            return True
+        if action == "promote":
+            members = rsc.primitives()
+            return any(self.active_after(m) and m.next_role == "Promoted" and self.promote_ok.get(m.id, True)
+                       for m in members)
+        return self.active_after(rsc)
+
+    def evaluate(self) -> None:
+        primitives = self.working.all_primitives
+        for rsc in primitives:
+            self.start_ok[rsc.id] = self.needs_start(rsc) and _may_start(self.working) and \
+                rsc.assigned is not None and rsc.assigned.available()
+            self.promote_ok[rsc.id] = True
+        changed = True
+        while changed:
+            changed = False
+            for rsc in primitives:
+                if not self.start_ok.get(rsc.id):
+                    continue
+                if not self._prerequisites_met(rsc):
+                    self.start_ok[rsc.id] = False
+                    changed = True
+            for order in self.orders:
+                if not order.mandatory or order.then_action != "promote":
+                    continue
+                if not self.first_ok(order.first, order.first_action):
+                    for member in order.then.primitives():
+                        if self.promote_ok.get(member.id, True):
+                            self.promote_ok[member.id] = False
+                            changed = True
+
+    def _prerequisites_met(self, rsc: WRsc) -> bool:
+        for order in self.orders:
+            if not order.mandatory or order.then_action != "start":
+                continue
+            if rsc not in order.then.primitives():
+                continue
+            if order.then.variant == "group" and order.id == f"{order.then.id}-internal":
+                pass
+            if not self.first_ok(order.first, order.first_action):
+                return False
+        for colocation in rsc.this_with + (rsc.parent.this_with if rsc.parent and rsc.parent.variant == "group"
+                                          and rsc.parent.children and rsc.parent.children[0] is rsc else []):
+            if colocation.score < 1_000_000:
+                continue
+            if not self.active_after(colocation.primary):
+                return False
+        for moving_from in rsc.running_on:
+            if moving_from is not rsc.assigned and moving_from in self.kept_nodes(rsc) and rsc.clone_parent() is None:
+                return False
+        node = rsc.assigned
+        if node is not None and node.kind != "cluster":
+            connection = node.remote_rsc
+            if connection is not None and not self.active_after(connection):
+                return False
+        return True
+
+
+def plan(working: Working, orders: list[Order]) -> Outcome:
+    planner = _Planner(working, orders)
+    planner.evaluate()
+    outcome = Outcome(fenced=set(planner.fenced))
+    for node in sorted(planner.fenced):
+        outcome.actions.append(Action("fence", "", node))
+    for rsc in working.all_primitives:
+        places: list[tuple[str, str]] = []
+        for node in rsc.running_on:
+            if node.name in planner.fenced and node.kind == "cluster":
+                continue
+            if node in planner.kept_nodes(rsc):
+                places.append((node.name, rsc.role))
+                continue
+            if planner.needs_stop(rsc, node):
+                outcome.actions.append(Action("stop", rsc.id, node.name))
+                continue
+            if node.name in planner.fenced:        # a guest whose container is being recovered keeps its history
+                places.append((node.name, rsc.role))
+                continue
+            places.append((node.name, _staying_role(rsc, planner)))
+        if planner.needs_start(rsc) and planner.start_ok.get(rsc.id):
+            outcome.actions.append(Action("start", rsc.id, rsc.assigned.name))
+            role = "Started"
+            if rsc.next_role in ("Promoted", "Unpromoted"):
+                role = "Unpromoted"
+                if rsc.next_role == "Promoted" and planner.promote_ok.get(rsc.id, True):
+                    outcome.actions.append(Action("promote", rsc.id, rsc.assigned.name))
+                    role = "Promoted"
+            places.append((rsc.assigned.name, role))
+        outcome.placement[rsc.id] = places
+    return outcome
+
+
+def _staying_role(rsc: WRsc, planner: _Planner) -> str:
+    if not rsc.managed or rsc.blocked:
+        return rsc.role
+    clone = rsc.clone_parent()
+    if clone is None or not clone.promotable:
+        return "Started" if rsc.role in ("Started", "Unpromoted", "Promoted") else rsc.role
+    if rsc.next_role == "Promoted" and planner.promote_ok.get(rsc.id, True):
+        return "Promoted"
+    return "Unpromoted"

@@ -1,0 +1,471 @@
+"""Build the working state from a CIB: options, nodes and their states, resources and what the history says.
+
+Rules: follows Pacemaker 2.1's status unpacking for the features drover
+models: node membership (with or without fencing), standby/maintenance
+attributes, guest and remote nodes (implicit connection resources for
+guests), meta-attribute inheritance (own > parent > rsc_defaults), clone
+instances (anonymous history entries are matched to free instances), role
+and failure from the operation history in call-id order, fail counts, orphans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from appliance.model.attributes import Attributes
+from appliance.model.cluster import Cib
+from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resource
+from appliance.model.status import OpRecord, ResourceHistory
+from appliance.model.values import INFINITY, ModelError, is_true, parse_interval_ms, parse_role, parse_score
+from appliance.scheduler.working import WNode, WRsc
+
+REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
+_FALSE_WORDS = ("false", "no", "off", "n", "0")
+
+
+@dataclass
+class Options:
+    stonith_enabled: bool = True
+    symmetric: bool = True
+    no_quorum_policy: str = "stop"
+    have_quorum: bool = True
+    maintenance_mode: bool = False
+    stop_all: bool = False
+    start_failure_is_fatal: bool = True
+    stop_orphan_resources: bool = True
+    have_stonith_resource: bool = False
+
+
+@dataclass
+class Working:
+    options: Options
+    nodes: list[WNode]
+    resources: list[WRsc]                    # top level, configuration order (orphans last)
+    all_primitives: list[WRsc] = field(default_factory=list)
+    by_id: dict[str, WRsc] = field(default_factory=dict)
+    fail_counts: dict[tuple[str, str], int] = field(default_factory=dict)   # (primitive/instance id, node) -> count
+    bans: list[tuple[WRsc, str]] = field(default_factory=list)             # (resource, node): -INFINITY from status
+    promoted_locations: dict[str, list[tuple[str, int]]] = field(default_factory=dict)   # role=Promoted locations
+
+    def node(self, name: str) -> WNode | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+
+def _flag(options: Attributes, name: str, default: bool) -> bool:
+    value = options.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in _FALSE_WORDS if default else is_true(value)
+
+
+def _options(cib: Cib) -> Options:
+    o = cib.configuration.cluster_options
+    return Options(stonith_enabled=_flag(o, "stonith-enabled", True), symmetric=_flag(o, "symmetric-cluster", True),
+                   no_quorum_policy=(o.get("no-quorum-policy") or "stop").lower(), have_quorum=cib.have_quorum,
+                   maintenance_mode=_flag(o, "maintenance-mode", False), stop_all=_flag(o, "stop-all-resources", False),
+                   start_failure_is_fatal=_flag(o, "start-failure-is-fatal", True),
+                   stop_orphan_resources=_flag(o, "stop-orphan-resources", True))
+
+
+def _score(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return parse_score(value)
+    except ModelError:
+        return default
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+# -- resources -------------------------------------------------------------------------------------------------------
+
+class _Builder:
+    def __init__(self, cib: Cib, options: Options, node_count: int):
+        self.defaults = cib.configuration.rsc_defaults
+        self.options = options
+        self.node_count = node_count
+
+    def meta(self, own: Attributes, parent: WRsc | None) -> dict[str, str]:
+        merged = dict(self.defaults.items)
+        if parent is not None:
+            merged.update(parent.meta)
+        merged.update(own.items)
+        return merged
+
+    def configure(self, rsc: WRsc) -> None:
+        meta = rsc.meta
+        rsc.priority = _score(meta.get("priority"), 0)
+        rsc.stickiness = _score(meta.get("resource-stickiness"), 0)
+        rsc.migration_threshold = _score(meta.get("migration-threshold"), INFINITY)
+        rsc.managed = is_true(meta.get("is-managed", "true")) and not is_true(meta.get("maintenance", "false")) \
+            and not self.options.maintenance_mode
+        role = meta.get("target-role")
+        try:
+            rsc.target_role = parse_role(role) if role else None
+        except ModelError:
+            rsc.target_role = None
+        rsc.critical = is_true(meta.get("critical", "true"))
+
+    def primitive(self, config: Primitive, parent: WRsc | None, rid: str | None = None) -> WRsc:
+        rsc = WRsc(rid or config.id, "primitive", parent, agent=config.agent, meta=self.meta(config.meta, parent),
+                   ops=config.ops)
+        self.configure(rsc)
+        rsc.is_remote_connection = config.agent.is_remote_connection
+        rsc.guest_node = config.guest_node if parent is None or parent.variant == "group" else None
+        if config.agent.standard == "stonith":
+            self.options.have_stonith_resource = True
+        return rsc
+
+    def group(self, config: Group, parent: WRsc | None, suffix: str = "") -> WRsc:
+        rsc = WRsc(config.id + suffix, "group", parent, meta=self.meta(config.meta, parent))
+        self.configure(rsc)
+        rsc.children = [self.primitive(m, rsc, m.id + suffix) for m in config.members]
+        return rsc
+
+    def clone(self, config: Clone) -> WRsc:
+        rsc = WRsc(config.id, "clone", None, meta=self.meta(config.meta, None))
+        if "resource-stickiness" not in rsc.meta:
+            rsc.meta["resource-stickiness"] = "1"     # Pacemaker's default for clones
+        self.configure(rsc)
+        rsc.promotable = config.promotable
+        rsc.unique = is_true(rsc.meta.get("globally-unique"))
+        rsc.clone_max = _int(rsc.meta.get("clone-max"), self.node_count)
+        rsc.clone_node_max = _int(rsc.meta.get("clone-node-max"), 1)
+        rsc.promoted_max = _int(rsc.meta.get("promoted-max", rsc.meta.get("master-max")), 1)
+        rsc.promoted_node_max = _int(rsc.meta.get("promoted-node-max", rsc.meta.get("master-node-max")), 1)
+        rsc.interleave = is_true(rsc.meta.get("interleave"))
+        for number in range(max(rsc.clone_max, 0)):
+            rsc.children.append(self.instance(rsc, config.child, number))
+        return rsc
+
+    def instance(self, clone: WRsc, child: Primitive | Group, number: int) -> WRsc:
+        suffix = f":{number}"
+        instance = self.primitive(child, clone, child.id + suffix) if isinstance(child, Primitive) \
+            else self.group(child, clone, suffix)
+        instance.instance_number = number
+        return instance
+
+    def build(self, config: Resource) -> WRsc:
+        if isinstance(config, Primitive):
+            return self.primitive(config, None)
+        if isinstance(config, Group):
+            return self.group(config, None)
+        return self.clone(config)
+
+
+# -- nodes -----------------------------------------------------------------------------------------------------------
+
+def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
+    state = cib.status.node_state(node.name)
+    if state is None:
+        node.unseen = True
+        return
+    in_cluster = is_true(state.in_ccm) or (state.in_ccm not in ("false", "") and state.in_ccm.isdigit())
+    peer = state.crmd == "online"
+    joined = state.join == "member"
+    if in_cluster and peer and joined:
+        node.online = True
+    elif options.stonith_enabled and state.expected == "member" and not (in_cluster and peer):
+        node.unclean = True          # it left without saying goodbye: must be fenced
+    elif options.stonith_enabled and in_cluster and not peer and state.expected == "member":
+        node.unclean = True
+
+
+def _nodes(cib: Cib, options: Options) -> list[WNode]:
+    configuration = cib.configuration
+    nodes: list[WNode] = []
+    for info in configuration.node_infos():
+        configured = configuration.node(info.name)
+        node = WNode(info.name, configured.id if configured else info.name, info.kind)
+        kind_attr = {"cluster": "cluster", "remote": "remote", "guest": "container"}[info.kind]
+        node.attrs = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": "false"}
+        if configured is not None:
+            node.attrs.update(configured.attributes.items)
+        node.attrs.update(cib.status.transient(info.name).items)
+        if info.kind == "cluster":
+            _cluster_node_state(node, cib, options)
+        node.standby = is_true(node.attrs.get("standby"))
+        node.maintenance = is_true(node.attrs.get("maintenance")) or options.maintenance_mode
+        nodes.append(node)
+    return nodes
+
+
+# -- history ---------------------------------------------------------------------------------------------------------
+
+def _target_rc(op: OpRecord) -> int | None:
+    key = op.extra.get("transition-key")
+    if key:
+        parts = key.split(":")
+        if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
+            return int(parts[2])
+    return None
+
+
+def _configured_op(rsc: WRsc, name: str, interval_ms: int):
+    return next((op for op in rsc.ops if op.name == name and op.interval_ms == interval_ms), None)
+
+
+def _on_fail(rsc: WRsc, op: OpRecord, options: Options) -> str:
+    configured = _configured_op(rsc, op.operation, op.interval_ms)
+    if configured is not None and configured.on_fail:
+        return configured.on_fail
+    if op.operation == "stop":
+        return "fence" if options.stonith_enabled else "block"
+    return "restart"
+
+
+@dataclass
+class NodeHistory:
+    """What one node's history says about one primitive (instance)."""
+
+    role: str = "Stopped"
+    failed: bool = False
+    on_fail: str | None = None
+    stop_failed: bool = False
+    start_failed: bool = False
+    pending: bool = False
+
+
+def read_history(rsc: WRsc, entry: ResourceHistory, options: Options) -> NodeHistory:
+    result = NodeHistory()
+    for op in sorted(entry.ops, key=lambda o: o.call_id):
+        if op.call_id < 0 or op.op_status in (-1, 1):      # pending or cancelled
+            if op.operation in ("start", "migrate_from") and op.op_status == -1:
+                result.pending = True
+            continue
+        probe = op.operation == "monitor" and op.interval_ms == 0
+        target = _target_rc(op)
+        if target is None:
+            target = 7 if probe else (8 if op.operation == "monitor" and result.role == "Promoted" else 0)
+        ok = op.op_status == 0 and (op.rc_code == target or (probe and op.rc_code in (0, 7, 8)))
+        if ok:
+            if op.operation in ("start", "migrate_from"):
+                result.role, result.failed = "Started", False
+            elif op.operation == "stop":
+                result.role, result.failed = "Stopped", False
+            elif op.operation == "promote":
+                result.role = "Promoted"
+            elif op.operation == "demote":
+                result.role = "Unpromoted"
+            elif op.operation == "monitor":
+                if op.rc_code == 7:
+                    result.role = "Stopped"
+                elif op.rc_code == 8:
+                    result.role = "Promoted"
+                elif result.role == "Stopped":
+                    result.role = "Started"
+            continue
+        on_fail = _on_fail(rsc, op, options)
+        if on_fail == "ignore":
+            if result.role == "Stopped" and op.operation != "stop":
+                result.role = "Started"
+            continue
+        result.failed = True
+        result.on_fail = on_fail
+        if op.operation == "stop":
+            result.stop_failed = True
+            result.role = "Started" if result.role == "Stopped" else result.role
+        elif op.operation == "start":
+            result.start_failed = True
+            result.role = "Started"
+        elif op.operation == "promote" or op.operation == "demote" or (op.operation == "monitor" and op.rc_code == 8):
+            result.role = "Promoted"
+        elif result.role == "Stopped":
+            result.role = "Started"
+    return result
+
+
+def _base(resource_id: str) -> str:
+    head, sep, tail = resource_id.rpartition(":")
+    return head if sep and tail.isdigit() else resource_id
+
+
+class _HistoryMapper:
+    """Which working resource a history entry (node, lrm id) belongs to, as Pacemaker matches them."""
+
+    def __init__(self, working: Working):
+        self.working = working
+        self.plain: dict[str, WRsc] = {}
+        self.instances: dict[str, list[WRsc]] = {}      # clone member base id -> its instances in order
+        for top in working.resources:
+            for primitive in top.primitives():
+                if primitive.clone_parent() is None:
+                    self.plain[primitive.id] = primitive
+                else:
+                    self.instances.setdefault(_base(primitive.id), []).append(primitive)
+
+    @staticmethod
+    def _instance_top(primitive: WRsc) -> WRsc:
+        rsc = primitive
+        while rsc.parent is not None and rsc.parent.variant != "clone":
+            rsc = rsc.parent
+        return rsc
+
+    def _busy(self, primitive: WRsc) -> bool:
+        return any(p.running_on for p in self._instance_top(primitive).primitives())
+
+    def find(self, resource_id: str, node: WNode) -> WRsc | None:
+        if resource_id in self.plain:
+            return self.plain[resource_id]
+        candidates = self.instances.get(_base(resource_id))
+        if not candidates:
+            return None
+        clone = candidates[0].clone_parent()
+        assert clone is not None
+        if clone.unique:
+            return next((c for c in candidates if c.id == resource_id), None)
+        for candidate in candidates:          # an instance already active here (a cloned group's sibling)
+            if any(node in p.running_on for p in self._instance_top(candidate).primitives()):
+                return candidate
+        exact = next((c for c in candidates if c.id == resource_id), None)
+        if exact is not None and not self._busy(exact):
+            return exact
+        return next((c for c in candidates if not self._busy(c)), None)
+
+
+def _orphan(working: Working, entry: ResourceHistory) -> WRsc:
+    rsc = WRsc(entry.resource, "primitive", agent=entry.agent, orphan=True)
+    rsc.stickiness = 0
+    rsc.migration_threshold = INFINITY
+    working.resources.append(rsc)
+    working.by_id[rsc.id] = rsc
+    return rsc
+
+
+def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHistory, node: WNode) -> None:
+    template = mapper.plain.get(entry.resource) or next(iter(mapper.instances.get(_base(entry.resource), [])), None)
+    history = read_history(template, entry, working.options) if template is not None else None
+    if history is None:
+        orphan = working.by_id.get(entry.resource)
+        if orphan is None:
+            probe = read_history(WRsc(entry.resource, "primitive"), entry, working.options)
+            if probe.role == "Stopped" and not probe.failed:
+                return
+            orphan = _orphan(working, entry)
+        history = read_history(orphan, entry, working.options)
+        rsc: WRsc | None = orphan
+    elif history.role == "Stopped" and not history.failed:
+        return
+    else:
+        rsc = mapper.find(entry.resource, node)
+        if rsc is None:
+            rsc = _orphan(working, entry)
+    if history.role == "Stopped" and not history.failed:
+        return
+    if node not in rsc.running_on:
+        rsc.running_on.append(node)
+    if _role_rank(history.role) > _role_rank(rsc.role):
+        rsc.role = history.role
+    if history.failed:
+        _apply_failure(working, rsc, node, history)
+
+
+def _role_rank(role: str) -> int:
+    return {"Stopped": 0, "Started": 1, "Unpromoted": 2, "Promoted": 3}.get(role, 0)
+
+
+def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistory) -> None:
+    on_fail = history.on_fail or "restart"
+    if history.start_failed and working.options.start_failure_is_fatal:
+        working.bans.append((rsc, node.name))
+    if history.stop_failed:
+        working.bans.append((rsc, node.name))
+    if on_fail == "block":
+        rsc.blocked = True
+        rsc.failed = True
+    elif on_fail == "stop":
+        rsc.failed = True
+        rsc.on_fail_stop = True
+    elif on_fail == "standby":
+        rsc.failed = True
+        node.standby = True
+    elif on_fail == "fence":
+        rsc.failed = True
+        if node.kind == "cluster":
+            node.unclean = True
+    elif on_fail == "demote":
+        rsc.failed = True
+        rsc.stop_required = False
+    else:
+        rsc.failed = True
+
+
+def _remote_states(working: Working) -> None:
+    for node in working.nodes:
+        if node.kind == "cluster":
+            continue
+        connection = node.remote_rsc
+        if connection is None:
+            continue
+        container = working.by_id.get(connection.meta.get("container", "")) if node.kind == "guest" else None
+        online = connection.role != "Stopped" and bool(connection.running_on)
+        if container is not None and (container.failed or container.role == "Stopped"):
+            online = False
+            if container.failed:
+                node.unclean = True
+        if connection.failed:
+            online = False
+        node.online = online
+        node.remote_was_running = online
+
+
+def _fail_counts(working: Working, cib: Cib) -> None:
+    for fail in cib.status.fail_counts:
+        key = (fail.resource, fail.node)
+        working.fail_counts[key] = working.fail_counts.get(key, 0) + fail.count
+
+
+def failcount(working: Working, rsc: WRsc, node: str) -> int:
+    clone = rsc.clone_parent()
+    names = {rsc.id} if clone is not None and clone.unique else {rsc.id, _base(rsc.id)}
+    total = sum(count for (name, where), count in working.fail_counts.items() if where == node and name in names)
+    return min(total, INFINITY)
+
+
+def unpack(cib: Cib) -> Working:
+    options = _options(cib)
+    nodes = _nodes(cib, options)
+    builder = _Builder(cib, options, len(nodes))
+    resources = [builder.build(config) for config in cib.configuration.resources]
+    working = Working(options, nodes, resources)
+    for top in list(resources):
+        for primitive in top.primitives():
+            if primitive.guest_node:
+                connection = WRsc(primitive.guest_node, "primitive", agent=REMOTE_AGENT,
+                                  meta=builder.meta(Attributes.of({"container": primitive.id}), None))
+                builder.configure(connection)
+                connection.is_remote_connection = True
+                working.resources.append(connection)
+    for rsc in working.resources:
+        for item in [rsc, *rsc.children, *(p for c in rsc.children for p in c.children)]:
+            working.by_id[item.id] = item
+    for node in nodes:
+        if node.kind != "cluster":
+            node.remote_rsc = working.by_id.get(node.name)
+            if node.kind == "guest" and node.remote_rsc is None:
+                node.remote_rsc = None
+    _fail_counts(working, cib)
+    mapper = _HistoryMapper(working)
+    by_node: dict[str, list[ResourceHistory]] = {}
+    for entry in cib.status.history:
+        by_node.setdefault(entry.node, []).append(entry)
+    for node in nodes:
+        if node.kind == "cluster" and (node.online or node.unclean):
+            for entry in by_node.get(node.name, []):
+                _apply_history(working, mapper, entry, node)
+    _remote_states(working)
+    for node in nodes:
+        if node.kind != "cluster" and (node.online or node.unclean):
+            for entry in by_node.get(node.name, []):
+                _apply_history(working, mapper, entry, node)
+    working.all_primitives = [p for top in working.resources for p in top.primitives()]
+    return working
+
+
+__all__ = ["Options", "Working", "failcount", "parse_interval_ms", "unpack"]

@@ -1,0 +1,122 @@
+"""The scheduler's private working state: nodes and resources as mutable objects for one run.
+
+Rules: built fresh by unpack for every schedule() call and never shared, so
+the scheduler stays a pure function of its input; field names follow
+Pacemaker's (allowed nodes and their weights, running_on, next_role, ...)
+so the algorithms can be compared with Pacemaker's line by line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from appliance.model.resources import AgentRef
+
+ROLE_ORDER = {"Unknown": 0, "Stopped": 1, "Started": 2, "Unpromoted": 3, "Promoted": 4}
+
+
+@dataclass(eq=False)
+class WNode:
+    name: str
+    id: str
+    kind: str                           # cluster | remote | guest
+    attrs: dict[str, str] = field(default_factory=dict)
+    online: bool = False
+    standby: bool = False
+    maintenance: bool = False
+    unclean: bool = False
+    shutdown: bool = False
+    pending: bool = False
+    remote_rsc: WRsc | None = None      # connection resource (remote) or container (guest)
+    num_resources: int = 0
+    unseen: bool = False
+    fenced: bool = False
+    remote_was_running: bool = False
+
+    def available(self, consider_score: bool = False) -> bool:
+        return self.online and not self.standby and not self.unclean and not self.shutdown \
+            and not self.maintenance and not self.pending
+
+    def __repr__(self) -> str:
+        return f"<node {self.name}>"
+
+
+@dataclass(eq=False)
+class Colocation:
+    id: str
+    dependent: WRsc
+    primary: WRsc
+    score: int
+    dependent_role: str = "Unknown"     # Unknown means any (Started in the CIB)
+    primary_role: str = "Unknown"
+    node_attribute: str = "#uname"
+    influence: bool = True
+
+
+@dataclass(eq=False)
+class WRsc:
+    id: str
+    variant: str                        # primitive | group | clone
+    parent: WRsc | None = None
+    children: list[WRsc] = field(default_factory=list)
+    agent: AgentRef | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    ops: tuple = ()
+    # configuration-derived
+    priority: int = 0
+    stickiness: int = 0
+    migration_threshold: int = 1_000_000
+    managed: bool = True
+    target_role: str | None = None
+    is_remote_connection: bool = False
+    guest_node: str | None = None       # containers: the guest node they host
+    promotable: bool = False
+    unique: bool = False
+    clone_max: int = 0
+    clone_node_max: int = 1
+    promoted_max: int = 1
+    promoted_node_max: int = 1
+    interleave: bool = False
+    critical: bool = True
+    orphan: bool = False
+    # status-derived
+    role: str = "Stopped"
+    running_on: list[WNode] = field(default_factory=list)
+    failed: bool = False
+    blocked: bool = False
+    stop_required: bool = True          # recovery of a failure needs a stop (on-fail restart); False: demote
+    on_fail_stop: bool = False          # a failure asked for the resource to stay stopped
+    pending_node: WNode | None = None
+    # scheduling
+    allowed: dict[str, int] = field(default_factory=dict)        # node name -> weight
+    this_with: list[Colocation] = field(default_factory=list)    # rsc_cons: this resource is the dependent
+    with_this: list[Colocation] = field(default_factory=list)    # rsc_cons_lhs: this resource is the primary
+    next_role: str | None = None
+    assigned: WNode | None = None
+    provisional: bool = True
+    allocating: bool = False
+    merging: bool = False
+    promotion_priority: int = 0
+    sort_index: int = 0
+    instance_number: int = -1
+
+    def __repr__(self) -> str:
+        return f"<{self.variant} {self.id}>"
+
+    @property
+    def current(self) -> WNode | None:
+        return self.running_on[0] if self.running_on else None
+
+    def primitives(self) -> list[WRsc]:
+        if self.variant == "primitive":
+            return [self]
+        return [p for child in self.children for p in child.primitives()]
+
+    def top(self) -> WRsc:
+        return self if self.parent is None else self.parent.top()
+
+    def clone_parent(self) -> WRsc | None:
+        rsc: WRsc | None = self.parent
+        while rsc is not None and rsc.variant != "clone":
+            rsc = rsc.parent
+        return rsc

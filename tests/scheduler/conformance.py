@@ -1,0 +1,73 @@
+"""Run the scheduler on a corpus in-process and compare with Pacemaker's expected results.
+
+    python -m tests.scheduler.conformance [CORPUS_DIR] [-v] [--show CASE]
+
+Prints the pass count per tier (the same normalisation as compare.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from appliance.model.cib_read import read_cib
+from appliance.scheduler.schedule import schedule
+
+TOP = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP.parent / "shared" / "scheduler"))
+import oracle  # noqa: E402
+
+DEFAULT_CORPUS = TOP / "tests" / "scheduler" / "corpus"
+
+
+def run_case(case: Path) -> tuple[bool, dict, dict]:
+    cib = read_cib((case / "cib.xml").read_bytes(), str(case))
+    got = oracle.normalize(schedule(cib).as_json())
+    expected = oracle.normalize(json.loads((case / "expected.json").read_text()))
+    return got == expected, got, expected
+
+
+def diff(got: dict, expected: dict) -> list[str]:
+    lines = []
+    for section in ("resources", "nodes"):
+        for key in sorted(set(got[section]) | set(expected[section])):
+            if got[section].get(key) != expected[section].get(key):
+                lines.append(f"  {section[:-1]} {key}: got {got[section].get(key)} expected {expected[section].get(key)}")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
+    parser.add_argument("-v", action="store_true")
+    parser.add_argument("--tier")
+    args = parser.parse_args()
+    totals: dict[str, list[int]] = {}
+    began = time.monotonic()
+    for case in sorted(p for p in Path(args.corpus).iterdir() if (p / "cib.xml").is_file()):
+        tier = json.loads((case / "meta.json").read_text())["tier"]
+        if args.tier and tier != args.tier:
+            continue
+        try:
+            ok, got, expected = run_case(case)
+        except Exception as error:
+            ok, got, expected = False, None, None
+            print(f"{case.name}: CRASH {type(error).__name__}: {error}")
+        totals.setdefault(tier, [0, 0])
+        totals[tier][1] += 1
+        if ok:
+            totals[tier][0] += 1
+        elif args.v and got is not None:
+            print(f"{case.name}:")
+            print("\n".join(diff(got, expected)))
+    for tier, (passed, total) in sorted(totals.items()):
+        print(f"{tier}: {passed}/{total}")
+    print(f"{time.monotonic() - began:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
