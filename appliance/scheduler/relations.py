@@ -9,6 +9,7 @@ guest connections are colocated with and ordered after their container.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from appliance.model.cluster import Cib
@@ -59,7 +60,7 @@ def _colocation_sets(working: Working, constraint: ColocationConstraint) -> None
         if score == 0 or resource_set.sequential is False:
             continue
         if score > 0:
-            for previous, current in zip(members, members[1:], strict=False):
+            for previous, current in itertools.pairwise(members):
                 new_colocation(working, resource_set.id, current, previous, score, role, role,
                                influence=constraint.influence)
         else:
@@ -67,7 +68,7 @@ def _colocation_sets(working: Working, constraint: ColocationConstraint) -> None
                 for previous in members[:index]:
                     new_colocation(working, resource_set.id, current, previous, score, role, role,
                                    influence=constraint.influence)
-    for first_set, second_set in zip(sets, sets[1:], strict=False):
+    for first_set, second_set in itertools.pairwise(sets):
         first_members, second_members = _set_members(working, first_set), _set_members(working, second_set)
         if not first_members or not second_members:
             continue
@@ -102,7 +103,7 @@ def _order_sets(working: Working, constraint: OrderConstraint, orders: list[Orde
             continue
         members = _set_members(working, resource_set)
         action = resource_set.action or "start"
-        for first, then in zip(members, members[1:], strict=False):
+        for first, then in itertools.pairwise(members):
             orders.append(Order(resource_set.id, first, action, then, action, mandatory, symmetrical))
     for first_set, second_set in zip(constraint.sets, constraint.sets[1:], strict=False):
         first_members, second_members = _set_members(working, first_set), _set_members(working, second_set)

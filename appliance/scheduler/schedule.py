@@ -49,7 +49,7 @@ def _node_state(working: Working, outcome: transition.Outcome, resources: dict[s
             if node.name in outcome.fenced:
                 state = "offline"
             elif node.unclean:
-                state = "unclean" if not node.online else "unclean"
+                state = "unclean"
             elif not node.online:
                 state = "offline"
             else:

@@ -198,14 +198,11 @@ def this_with_list(rsc: WRsc) -> list[Colocation]:
 
 
 def with_this_list(rsc: WRsc) -> list[Colocation]:
-    """Colocations in which rsc is the primary (a group's go to its last member if mandatory, else its first)."""
+    """Colocations in which rsc is the primary (a group's are handed to its last member, as Pacemaker 2.1 does)."""
     found = list(rsc.with_this)
     parent = rsc.parent
-    if parent is not None and parent.variant == "group" and parent.children:
-        if parent.children[0] is rsc:
-            found.extend(c for c in parent.with_this if c.score < INFINITY)
-        if parent.children[-1] is rsc:
-            found.extend(c for c in parent.with_this if c.score >= INFINITY)
+    if parent is not None and parent.variant == "group" and parent.children and parent.children[-1] is rsc:
+        found.extend(parent.with_this)
     return sorted(found, key=lambda c: _coloc_key(c.dependent))
 
 

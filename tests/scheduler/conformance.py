@@ -35,7 +35,8 @@ def diff(got: dict, expected: dict) -> list[str]:
     for section in ("resources", "nodes"):
         for key in sorted(set(got[section]) | set(expected[section])):
             if got[section].get(key) != expected[section].get(key):
-                lines.append(f"  {section[:-1]} {key}: got {got[section].get(key)} expected {expected[section].get(key)}")
+                wanted = expected[section].get(key)
+                lines.append(f"  {section[:-1]} {key}: got {got[section].get(key)} expected {wanted}")
     return lines
 
 
