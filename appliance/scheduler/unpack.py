@@ -372,13 +372,12 @@ def _role_rank(role: str) -> int:
 
 def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistory) -> None:
     on_fail = history.on_fail or "restart"
-    if history.start_failed and working.options.start_failure_is_fatal:
-        working.bans.append((rsc, node.name))
     if history.stop_failed:
         working.bans.append((rsc, node.name))
     if on_fail == "block":
         rsc.blocked = True
         rsc.failed = True
+        rsc.managed = False
     elif on_fail == "stop":
         rsc.failed = True
         rsc.on_fail_stop = True
