@@ -39,6 +39,8 @@ def initial_scores(working: Working) -> None:
         for item in descendants(top):
             item.allowed = {n.name: 0 for n in working.nodes} if working.options.symmetric else {}
     for top in working.resources:
+        if top.is_remote_connection and top.meta.get("container") and not working.options.symmetric:
+            top.allowed = {n.name: 0 for n in working.nodes if n.kind == "cluster"}   # follows its container
         for item in descendants(top):
             if item.variant == "primitive" and _avoids_remote(item, working):
                 for node in working.nodes:
