@@ -48,11 +48,12 @@ def _may_start(working: Working) -> bool:
 class _Planner:
     def __init__(self, working: Working, orders: list[Order]):
         self.working = working
-        self.orders = orders
+        self.orders = [o for o in orders if o.mandatory]
         self.fenced = {n.name for n in working.nodes if n.unclean and n.kind == "cluster" and _fenceable(working)}
         self.fenced |= {n.name for n in working.nodes if n.unclean and n.kind == "guest"}
         self.start_ok: dict[str, bool] = {}
         self.promote_ok: dict[str, bool] = {}
+        self.forced: set[str] = set()          # restarts forced by a required start that cannot run
 
     def reachable(self, node: WNode) -> bool:
         return node.name in self.fenced or (node.online and not node.unclean)
@@ -64,11 +65,9 @@ class _Planner:
         return [n for n in rsc.running_on if not self.reachable(n)]
 
     def needs_stop(self, rsc: WRsc, node: WNode) -> bool:
-        if node.name in self.fenced:
+        if node.name in self.fenced or not rsc.managed or rsc.blocked:
             return False
-        if not rsc.managed or rsc.blocked:
-            return False
-        if rsc.orphan or rsc.assigned is None or rsc.next_role == "Stopped":
+        if rsc.orphan or rsc.assigned is None or rsc.next_role == "Stopped" or rsc.id in self.forced:
             return True
         if node is not rsc.assigned:
             return True
@@ -79,8 +78,16 @@ class _Planner:
     def needs_start(self, rsc: WRsc) -> bool:
         if rsc.assigned is None or rsc.next_role == "Stopped" or not rsc.managed or rsc.blocked:
             return False
+        if rsc.id in self.forced:
+            return True
         staying = rsc.assigned in rsc.running_on and not self.needs_stop(rsc, rsc.assigned)
         return not staying
+
+    def start_blocked(self, rsc: WRsc) -> bool:
+        """A start is required (recovery, move, restart) but will not happen."""
+        if rsc.failed and rsc.stop_required and rsc.running_on and (not rsc.managed or rsc.blocked):
+            return True
+        return self.needs_start(rsc) and not self.start_ok.get(rsc.id, False)
 
     def active_after(self, rsc: WRsc) -> bool:
         if rsc.variant != "primitive":
@@ -88,22 +95,30 @@ class _Planner:
             if rsc.variant == "clone":
                 return any(self.active_after(m) for m in members)
             return bool(members) and all(self.active_after(m) for m in members)
-        if self.kept_nodes(rsc) and rsc.assigned is None:
+        if self.kept_nodes(rsc) and (rsc.assigned is None or not self.needs_start(rsc)):
             return True
         if rsc.assigned is None or rsc.next_role == "Stopped":
             return False
         if not self.needs_start(rsc):
-            return rsc.assigned in rsc.running_on or bool(self.kept_nodes(rsc))
+            return rsc.assigned in rsc.running_on
         return self.start_ok.get(rsc.id, False)
 
     def first_ok(self, rsc: WRsc, action: str) -> bool:
         if action in ("stop", "demote"):
             return True
         if action == "promote":
-            members = rsc.primitives()
             return any(self.active_after(m) and m.next_role == "Promoted" and self.promote_ok.get(m.id, True)
-                       for m in members)
+                       for m in rsc.primitives())
         return self.active_after(rsc)
+
+    def first_blocked(self, rsc: WRsc, action: str) -> bool:
+        if action != "start":
+            return False
+        members = rsc.primitives()
+        if rsc.variant == "clone":
+            return bool(members) and all(self.start_blocked(m) for m in members if self.needs_start(m)) and \
+                any(self.start_blocked(m) for m in members) and not any(self.active_after(m) for m in members)
+        return any(self.start_blocked(m) for m in members)
 
     def evaluate(self) -> None:
         primitives = self.working.all_primitives
@@ -115,15 +130,17 @@ class _Planner:
         while changed:
             changed = False
             for rsc in primitives:
-                if not self.start_ok.get(rsc.id):
-                    continue
-                if not self._prerequisites_met(rsc):
+                if self.start_ok.get(rsc.id) and not self._prerequisites_met(rsc):
                     self.start_ok[rsc.id] = False
                     changed = True
             for order in self.orders:
-                if not order.mandatory or order.then_action != "promote":
-                    continue
-                if not self.first_ok(order.first, order.first_action):
+                if order.then_action == "start" and self.first_blocked(order.first, order.first_action):
+                    for member in order.then.primitives():
+                        if member.running_on and member.managed and member.id not in self.forced:
+                            self.forced.add(member.id)
+                            self.start_ok[member.id] = False
+                            changed = True
+                if order.then_action == "promote" and not self.first_ok(order.first, order.first_action):
                     for member in order.then.primitives():
                         if self.promote_ok.get(member.id, True):
                             self.promote_ok[member.id] = False
@@ -131,19 +148,13 @@ class _Planner:
 
     def _prerequisites_met(self, rsc: WRsc) -> bool:
         for order in self.orders:
-            if not order.mandatory or order.then_action != "start":
-                continue
-            if rsc not in order.then.primitives():
-                continue
-            if order.then.variant == "group" and order.id == f"{order.then.id}-internal":
-                pass
-            if not self.first_ok(order.first, order.first_action):
+            if order.then_action == "start" and rsc in order.then.primitives() and \
+                    not self.first_ok(order.first, order.first_action):
                 return False
-        for colocation in rsc.this_with + (rsc.parent.this_with if rsc.parent and rsc.parent.variant == "group"
-                                          and rsc.parent.children and rsc.parent.children[0] is rsc else []):
-            if colocation.score < 1_000_000:
-                continue
-            if not self.active_after(colocation.primary):
+        parent = rsc.parent
+        inherited = parent.this_with if parent and parent.variant == "group" and parent.children[0] is rsc else []
+        for colocation in rsc.this_with + inherited:
+            if colocation.score >= 1_000_000 and not self.active_after(colocation.primary):
                 return False
         for moving_from in rsc.running_on:
             if moving_from is not rsc.assigned and moving_from in self.kept_nodes(rsc) and rsc.clone_parent() is None:
