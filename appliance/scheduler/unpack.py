@@ -178,20 +178,30 @@ def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
 
 
 def _nodes(cib: Cib, options: Options) -> list[WNode]:
+    """Pacemaker only knows the attributes of a remote or guest node once it has a node_state in the status:
+    before that #uname (and for guests everything but #kind) is missing, and standby/maintenance are not read."""
     configuration = cib.configuration
     nodes: list[WNode] = []
     for info in configuration.node_infos():
         configured = configuration.node(info.name)
         node = WNode(info.name, configured.id if configured else info.name, info.kind)
-        kind_attr = {"cluster": "cluster", "remote": "remote", "guest": "container"}[info.kind]
-        node.attrs = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": "false"}
+        seen = cib.status.node_state(info.name) is not None
+        if info.kind == "cluster" or seen:
+            kind_attr = {"cluster": "cluster", "remote": "remote", "guest": "container"}[info.kind]
+            node.attrs = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": "false"}
+        elif configured is not None:
+            node.attrs = {"#uname": info.name, "#id": node.id, "#kind": "remote", "#is_dc": "false"}
+        else:
+            node.attrs = {"#kind": "remote"}
         if configured is not None:
             node.attrs.update(configured.attributes.items)
         node.attrs.update(cib.status.transient(info.name).items)
         if info.kind == "cluster":
             _cluster_node_state(node, cib, options)
-        node.standby = is_true(node.attrs.get("standby"))
-        node.maintenance = is_true(node.attrs.get("maintenance")) or options.maintenance_mode
+        if info.kind == "cluster" or seen:
+            node.standby = is_true(node.attrs.get("standby"))
+            node.maintenance = is_true(node.attrs.get("maintenance"))
+        node.maintenance = node.maintenance or options.maintenance_mode
         nodes.append(node)
     return nodes
 
