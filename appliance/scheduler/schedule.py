@@ -56,8 +56,12 @@ def _node_state(working: Working, outcome: transition.Outcome, resources: dict[s
                 state = _attr_state(node)
         else:
             connection = resources.get(node.name, [])
-            online = bool(connection)
-            state = _attr_state(node) if online else "offline"
+            if connection:
+                state = _attr_state(node)
+            elif node.unclean and node.name not in outcome.fenced and node.kind == "remote":
+                state = "unclean"
+            else:
+                state = "offline"
         states[node.name] = state
     return states
 

@@ -49,7 +49,7 @@ class _Planner:
     def __init__(self, working: Working, orders: list[Order]):
         self.working = working
         self.orders = [o for o in orders if o.mandatory]
-        self.fenced = {n.name for n in working.nodes if n.unclean and n.kind == "cluster" and _fenceable(working)}
+        self.fenced = {n.name for n in working.nodes if n.unclean and n.kind != "guest" and _fenceable(working)}
         self.fenced |= {n.name for n in working.nodes if n.unclean and n.kind == "guest"}
         self.start_ok: dict[str, bool] = {}
         self.promote_ok: dict[str, bool] = {}

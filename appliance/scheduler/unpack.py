@@ -198,6 +198,13 @@ def _nodes(cib: Cib, options: Options) -> list[WNode]:
         node.attrs.update(cib.status.transient(info.name).items)
         if info.kind == "cluster":
             _cluster_node_state(node, cib, options)
+        elif info.kind == "remote" and not seen:
+            node.unseen = True
+            node.unclean = options.stonith_enabled      # startup fencing: unclean until its status is seen
+        elif not seen:
+            node.unseen = True
+        node.declared_standby = is_true(node.attrs.get("standby"))
+        node.declared_maintenance = is_true(node.attrs.get("maintenance")) or options.maintenance_mode
         if info.kind == "cluster" or seen:
             node.standby = is_true(node.attrs.get("standby"))
             node.maintenance = is_true(node.attrs.get("maintenance"))

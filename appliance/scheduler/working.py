@@ -32,6 +32,8 @@ class WNode:
     unseen: bool = False
     fenced: bool = False
     remote_was_running: bool = False
+    declared_standby: bool = False        # what the attributes say, whether or not Pacemaker has read them yet
+    declared_maintenance: bool = False
 
     def available(self, consider_score: bool = False) -> bool:
         return self.online and not self.standby and not self.unclean and not self.shutdown \
