@@ -96,5 +96,20 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
         if primitive.orphan and not places:
             continue
         resources.setdefault(_base(primitive.id), []).extend(places)
+    _revive_stale_history(working, outcome, resources)
     resources = {rid: sorted(places) for rid, places in resources.items()}
     return Transition(tuple(outcome.actions), resources, _node_state(working, outcome, resources))
+
+
+def _revive_stale_history(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> None:
+    """A remote or guest node that comes back still carries its old history; crm_mon shows what it says."""
+    touched = {(_base(a.resource), a.node) for a in outcome.actions if a.resource}
+    promotable = {_base(p.id) for p in working.all_primitives
+                  if p.clone_parent() is not None and p.clone_parent().promotable}
+    for node, rid, role in working.stale:
+        if node in outcome.fenced or not resources.get(node) or (rid, node) in touched or rid not in resources:
+            continue
+        if role == "Started" and rid in promotable:
+            role = "Unpromoted"
+        if (node, role) not in resources[rid]:
+            resources[rid].append((node, role))

@@ -46,6 +46,9 @@ class Working:
     fail_counts: dict[tuple[str, str], int] = field(default_factory=dict)   # (primitive/instance id, node) -> count
     bans: list[tuple[WRsc, str]] = field(default_factory=list)             # (resource, node): -INFINITY from status
     promoted_locations: dict[str, list[tuple[str, int]]] = field(default_factory=dict)   # role=Promoted locations
+    # history on remote/guest nodes that were down: ignored for scheduling, but it is still there (and shown as
+    # active) once the node is back, because nothing erased it: (node, resource id, role)
+    stale: list[tuple[str, str, str]] = field(default_factory=list)
 
     def node(self, name: str) -> WNode | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -480,6 +483,14 @@ def unpack(cib: Cib) -> Working:
         if node.kind != "cluster" and (node.online or node.unclean):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
+        elif node.kind != "cluster":
+            for entry in by_node.get(node.name, []):
+                template = mapper.plain.get(entry.resource) or next(
+                    iter(mapper.instances.get(_base(entry.resource), [])), None)
+                if template is not None:
+                    history = read_history(template, entry, options)
+                    if history.role != "Stopped":
+                        working.stale.append((node.name, _base(entry.resource), history.role))
     working.all_primitives = [p for top in working.resources for p in top.primitives()]
     return working
 
