@@ -67,9 +67,9 @@ def _node_state(working: Working, outcome: transition.Outcome, resources: dict[s
 
 
 def _attr_state(node) -> str:
-    if node.maintenance:
+    if node.maintenance or node.declared_maintenance:
         return "maintenance"
-    if node.standby:
+    if node.standby or node.declared_standby:
         return "standby"
     return "online"
 
