@@ -183,6 +183,8 @@ def apply_this_with(working: Working, colocation: Colocation, rsc: WRsc) -> None
 def add_dependent_scores(working: Working, colocation: Colocation, rsc: WRsc) -> None:
     if not scores.has_influence(colocation):
         return
+    if rsc.variant == "clone" and colocation.primary_role not in ("Unknown", None):
+        return      # a colocation with a role of a promotable clone steers promotion, not instance placement
     merged = scores.add_colocated_node_scores(working, colocation.dependent, rsc.allowed, colocation.node_attribute,
                                               colocation.score / INFINITY, this_with_mode=False,
                                               nonnegative=rsc.variant == "clone", active=True)
