@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from appliance.model.values import INFINITY, add_scores, parse_score
 from appliance.scheduler import assign as assigning
+from appliance.scheduler import scores
 from appliance.scheduler.scores import descendants
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
@@ -138,36 +139,63 @@ def _promotion_score(instance: WRsc, node: WNode) -> int | None:
     return None
 
 
+def _instance_priority(working: Working, clone: WRsc, instance: WRsc, node: WNode) -> int:
+    """set_instance_priority: promotion score (-1 when none), role=Promoted locations, role colocations."""
+    score = _promotion_score(instance, node)
+    priority = score if score is not None else -1
+    for where, extra in working.promoted_locations.get(clone.id, []):
+        if where == node.name:
+            priority = add_scores(priority, extra)
+    for colocation in clone.this_with:
+        if colocation.dependent_role != "Promoted":
+            continue
+        nodes = assigning.primary_nodes(colocation.primary, colocation) or []
+        attribute = colocation.node_attribute
+        if any(n.attrs.get(attribute) == node.attrs.get(attribute) for n in nodes):
+            priority = add_scores(priority, colocation.score)
+        elif colocation.score >= INFINITY:
+            priority = -INFINITY
+    return priority
+
+
 def set_instance_roles(working: Working, clone: WRsc) -> None:
-    promoted_locations = working.promoted_locations.get(clone.id, [])
-    candidates: list[tuple[int, int, WRsc, WNode]] = []
+    """pcmk__set_instance_roles: sort instances by promotion priority folded into the clone's node scores."""
+    placed: list[tuple[WRsc, WNode]] = []
+    sort_index: dict[int, int] = {}
     for instance in clone.children:
         node = assigning.instance_node(instance)
         if node is None:
             continue
-        score = _promotion_score(instance, node)
-        priority = score if score is not None else -1
-        for where, extra in promoted_locations:
-            if where == node.name:
-                priority = add_scores(priority, extra)
-        for colocation in clone.this_with:
-            if colocation.dependent_role != "Promoted":
-                continue
-            nodes = assigning.primary_nodes(colocation.primary, colocation) or []
-            if any(n.attrs.get(colocation.node_attribute) == node.attrs.get(colocation.node_attribute)
-                   for n in nodes):
-                priority = add_scores(priority, colocation.score)
-            elif colocation.score >= INFINITY:
-                priority = -INFINITY
-        current_promoted = any(p.role == "Promoted" for p in instance.primitives())
-        candidates.append((priority, 1 if current_promoted else 0, instance, node))
-    candidates.sort(key=lambda c: (-c[0], -c[1], c[2].instance_number))
+        placed.append((instance, node))
+        sort_index[id(instance)] = _instance_priority(working, clone, instance, node)
+    work = dict(clone.allowed)
+    for instance, node in placed:
+        if sort_index[id(instance)] >= 0:
+            work[node.name] = add_scores(sort_index[id(instance)], work.get(node.name, 0))
+    for colocation in clone.this_with:
+        if colocation.dependent_role == "Promoted":
+            merged = scores.add_colocated_node_scores(working, colocation.primary, work, colocation.node_attribute,
+                                                      colocation.score / INFINITY, this_with_mode=True,
+                                                      nonnegative=False, active=True)
+            work = merged if merged is not None else work
+    for colocation in clone.with_this:
+        if colocation.primary_role == "Promoted" and scores.has_influence(colocation):
+            merged = scores.add_colocated_node_scores(working, colocation.dependent, work, colocation.node_attribute,
+                                                      colocation.score / INFINITY, this_with_mode=False,
+                                                      nonnegative=True, active=True)
+            work = merged if merged is not None else work
+    for instance, node in placed:
+        if sort_index[id(instance)] >= 0:
+            sort_index[id(instance)] = work.get(node.name, 0)
+    ordered = sorted(placed, key=lambda pair: (-sort_index[id(pair[0])],
+                                               0 if any(p.role == "Promoted" for p in pair[0].primitives()) else 1,
+                                               pair[0].instance_number))
     promoted_per_node: dict[str, int] = {}
     promoted = 0
     can_promote = clone.target_role not in ("Unpromoted", "Stopped", "Started")
-    for priority, _current, instance, node in candidates:
+    for instance, node in ordered:
         role = "Unpromoted"
-        if can_promote and priority >= 0 and promoted < clone.promoted_max \
+        if can_promote and sort_index[id(instance)] >= 0 and promoted < clone.promoted_max \
                 and promoted_per_node.get(node.name, 0) < clone.promoted_node_max and _can_be_promoted(instance):
             role = "Promoted"
             promoted += 1
