@@ -193,7 +193,7 @@ def add_dependent_scores(working: Working, colocation: Colocation, rsc: WRsc) ->
         rsc.allowed = merged
 
 
-def _mandatory(colocation: Colocation) -> bool:
+def is_mandatory(colocation: Colocation) -> bool:
     return colocation.score <= -INFINITY or colocation.score >= INFINITY
 
 
@@ -202,10 +202,10 @@ def apply_colocations(working: Working, rsc: WRsc) -> None:
     with_this = scores.with_this_list(rsc)
     for mandatory in (True, False):
         for colocation in this_with:
-            if _mandatory(colocation) == mandatory:
+            if is_mandatory(colocation) == mandatory:
                 apply_this_with(working, colocation, rsc)
         for colocation in with_this:
-            if _mandatory(colocation) == mandatory:
+            if is_mandatory(colocation) == mandatory:
                 add_dependent_scores(working, colocation, rsc)
 
 

@@ -25,19 +25,6 @@ def _instance_current(instance: WRsc) -> WNode | None:
     return None
 
 
-def _propagate(clone: WRsc, before: dict[str, int]) -> None:
-    """Clone-level colocation effects reach every instance's own scores."""
-    for name, weight in clone.allowed.items():
-        old = before.get(name, 0)
-        for item in descendants(clone)[1:]:
-            if weight <= -INFINITY:
-                item.allowed[name] = -INFINITY
-            elif weight != old and name in item.allowed:
-                item.allowed[name] = add_scores(item.allowed[name], weight - old)
-            elif name not in item.allowed and weight > -INFINITY and weight != old:
-                item.allowed[name] = weight
-
-
 def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
     def key(instance: WRsc) -> tuple:
         node = _instance_current(instance)
@@ -51,8 +38,8 @@ def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
 def _assign_instance(working: Working, clone: WRsc, instance: WRsc, prefer: WNode | None,
                      per_node: dict[str, int]) -> WNode | None:
     for item in descendants(instance):
-        for name, count in per_node.items():
-            if count >= clone.clone_node_max:
+        for name in item.allowed:
+            if per_node.get(name, 0) >= clone.clone_node_max or clone.allowed.get(name, -INFINITY) < 0:
                 item.allowed[name] = -INFINITY
     if instance.variant == "group":
         return assigning.group_assign(working, instance, prefer)
@@ -108,9 +95,13 @@ def clone_assign(working: Working, clone: WRsc, prefer: WNode | None = None) -> 
     if not clone.provisional or clone.allocating:
         return None
     clone.allocating = True
-    before = dict(clone.allowed)
-    assigning.apply_colocations(working, clone)
-    _propagate(clone, before)
+    for colocation in clone.this_with:          # primaries first; the colocations apply to each instance
+        if colocation.primary.provisional:
+            assigning.assign(working, colocation.primary)
+    for mandatory in (True, False):
+        for colocation in scores.with_this_list(clone):
+            if assigning.is_mandatory(colocation) == mandatory:
+                assigning.add_dependent_scores(working, colocation, clone)
     if clone.target_role == "Stopped":
         for item in descendants(clone):
             item.next_role = "Stopped"
@@ -145,7 +136,8 @@ def _instance_priority(working: Working, clone: WRsc, instance: WRsc, node: WNod
     priority = score if score is not None else -1
     for where, extra in working.promoted_locations.get(clone.id, []):
         if where == node.name:
-            priority = add_scores(priority, extra)
+            # Pacemaker applies a clone's role=Promoted locations twice, from the instance's copy and the clone's
+            priority = add_scores(add_scores(priority, extra), extra)
     for colocation in clone.this_with:
         if colocation.dependent_role != "Promoted":
             continue

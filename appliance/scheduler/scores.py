@@ -196,6 +196,11 @@ def this_with_list(rsc: WRsc) -> list[Colocation]:
     parent = rsc.parent
     if parent is not None and parent.variant == "group" and parent.children and parent.children[0] is rsc:
         found.extend(parent.this_with)
+        parent = parent.parent
+    elif parent is not None and parent.variant == "group":
+        parent = None
+    if parent is not None and parent.variant == "clone":
+        found.extend(parent.this_with)      # a clone's colocations are applied to each instance
     return sorted(found, key=lambda c: _coloc_key(c.primary))
 
 
