@@ -54,6 +54,7 @@ demo: venv
 
 bench: venv build
 	$(PY) -m tests.bench_guest
+	$(PY) -m tests.bench_scheduler
 
 clean:
 	rm -rf build dist guest/common/_build.py .pytest_cache
