@@ -42,3 +42,25 @@ def test_rule_checker_sees_imports(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("import subprocess\nfrom appliance.cli import main\nfrom . import x\n")
     assert imported_modules(sample) == {"subprocess", "appliance"}
+
+
+def _full_imports(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def test_model_and_scheduler_are_pure():
+    """The scheduler is a function of its input: it reaches only the model and side-effect-free stdlib."""
+    allowed_prefixes = ("appliance.model", "appliance.scheduler", "__future__", "dataclasses", "datetime", "functools",
+                        "itertools", "re", "typing", "types", "collections", "json", "enum", "math")
+    found = []
+    for path in sorted(TOP.glob("appliance/scheduler/*.py")):
+        for module in _full_imports(path):
+            if not module.startswith(allowed_prefixes):
+                found.append(f"{path.relative_to(TOP)} imports {module}")
+    assert found == []
