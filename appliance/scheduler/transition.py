@@ -134,7 +134,9 @@ class _Planner:
                     self.start_ok[rsc.id] = False
                     changed = True
             for order in self.orders:
-                if order.then_action == "start" and self.first_blocked(order.first, order.first_action):
+                # "first then then", mandatory: then may only be active where first will be (Pacemaker stops it)
+                if order.then_action == "start" and (not self.first_ok(order.first, order.first_action)
+                                                     or self.first_blocked(order.first, order.first_action)):
                     for member in order.then.primitives():
                         if member.running_on and member.managed and member.id not in self.forced:
                             self.forced.add(member.id)
