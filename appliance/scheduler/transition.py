@@ -50,7 +50,7 @@ class _Planner:
         self.working = working
         self.orders = [o for o in orders if o.mandatory]
         self.fenced = {n.name for n in working.nodes if n.unclean and n.kind != "guest" and _fenceable(working)}
-        self.fenced |= {n.name for n in working.nodes if n.unclean and n.kind == "guest"}
+        self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and (n.unclean or n.requires_reset)}
         self.start_ok: dict[str, bool] = {}
         self.promote_ok: dict[str, bool] = {}
         self.forced: set[str] = set()          # restarts forced by a required start that cannot run
@@ -79,6 +79,8 @@ class _Planner:
         if rsc.assigned is None or rsc.next_role == "Stopped" or not rsc.managed or rsc.blocked:
             return False
         if rsc.id in self.forced:
+            return True
+        if rsc.assigned.name in self.fenced:
             return True
         staying = rsc.assigned in rsc.running_on and not self.needs_stop(rsc, rsc.assigned)
         return not staying
@@ -186,8 +188,11 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
             if planner.needs_stop(rsc, node):
                 outcome.actions.append(Action("stop", rsc.id, node.name))
                 continue
-            if node.name in planner.fenced:        # a guest whose container is being recovered keeps its history
-                places.append((node.name, rsc.role))
+            if node.name in planner.fenced:
+                # a guest whose container is recovered keeps its history, unless the resource starts there again
+                restarted_here = rsc.assigned is node and planner.needs_start(rsc) and planner.start_ok.get(rsc.id)
+                if not restarted_here:
+                    places.append((node.name, rsc.role))
                 continue
             places.append((node.name, _staying_role(rsc, planner)))
         if planner.needs_start(rsc) and planner.start_ok.get(rsc.id):

@@ -427,7 +427,7 @@ def _remote_states(working: Working) -> None:
         if container is not None and (container.failed or container.role == "Stopped"):
             online = False
             if container.failed:
-                node.unclean = True
+                node.requires_reset = True
         if connection.failed:
             online = False
         node.online = online
@@ -480,7 +480,7 @@ def unpack(cib: Cib) -> Working:
                 _apply_history(working, mapper, entry, node)
     _remote_states(working)
     for node in nodes:
-        if node.kind != "cluster" and (node.online or node.unclean):
+        if node.kind != "cluster" and (node.online or node.unclean or node.requires_reset):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
         elif node.kind != "cluster":

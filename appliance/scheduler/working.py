@@ -32,6 +32,7 @@ class WNode:
     unseen: bool = False
     fenced: bool = False
     remote_was_running: bool = False
+    requires_reset: bool = False          # a guest whose container failed: "fenced" by recovering the container
     declared_standby: bool = False        # what the attributes say, whether or not Pacemaker has read them yet
     declared_maintenance: bool = False
 
