@@ -428,10 +428,15 @@ def _remote_states(working: Working) -> None:
             online = False
             if container.failed:
                 node.requires_reset = True
+        connected = connection.role != "Stopped" and bool(connection.running_on)
         if connection.failed:
             online = False
+            if node.kind == "guest":
+                node.requires_reset = True
+            elif working.options.stonith_enabled:
+                node.unclean = True           # a lost remote node is fenced before its resources move
         node.online = online
-        node.remote_was_running = online
+        node.remote_was_running = connected   # its history is current: the connection is (or was just) up
 
 
 def _fail_counts(working: Working, cib: Cib) -> None:
@@ -480,7 +485,7 @@ def unpack(cib: Cib) -> Working:
                 _apply_history(working, mapper, entry, node)
     _remote_states(working)
     for node in nodes:
-        if node.kind != "cluster" and (node.online or node.unclean or node.requires_reset):
+        if node.kind != "cluster" and (node.online or node.unclean or node.requires_reset or node.remote_was_running):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
         elif node.kind != "cluster":
