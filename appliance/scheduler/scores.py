@@ -34,6 +34,18 @@ def add_location(rsc: WRsc, node: str, score: int) -> None:
         item.allowed[node] = add_scores(item.allowed.get(node, 0), score)
 
 
+def apply_location_constraint(rsc: WRsc, node: str, score: int) -> None:
+    """A location constraint: in a group only the first member gets the score, the others the node at 0
+    (they follow the first member), as Pacemaker's group_rsc_location does."""
+    rsc.allowed[node] = add_scores(rsc.allowed.get(node, 0), score)
+    for index, child in enumerate(rsc.children):
+        if rsc.variant == "group" and index > 0:
+            for item in descendants(child):
+                item.allowed.setdefault(node, 0)
+        else:
+            apply_location_constraint(child, node, score)
+
+
 def initial_scores(working: Working) -> None:
     for top in working.resources:
         for item in descendants(top):
@@ -71,7 +83,7 @@ def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list
                     continue
                 if role == "Unpromoted" and score >= 0:
                     continue
-                add_location(rsc, node, score)
+                apply_location_constraint(rsc, node, score)
     return promoted
 
 
