@@ -401,6 +401,10 @@ def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistor
     elif on_fail == "stop":
         rsc.failed = True
         rsc.on_fail_stop = True
+        clone = rsc.clone_parent()
+        if clone is not None and not clone.unique:      # an anonymous clone stops as a whole
+            for primitive in clone.primitives():
+                primitive.on_fail_stop = True
     elif on_fail == "standby":
         rsc.failed = True
         node.standby = True
