@@ -105,12 +105,28 @@ def clone_assign(working: Working, clone: WRsc, prefer: WNode | None = None) -> 
     if clone.target_role == "Stopped":
         for item in descendants(clone):
             item.next_role = "Stopped"
+    if clone.promotable:
+        _add_promotion_scores(working, clone)
     assign_instances(working, clone)
     if clone.promotable:
         set_instance_roles(working, clone)
     clone.allocating = False
     clone.provisional = False
     return None
+
+
+def _add_promotion_scores(working: Working, clone: WRsc) -> None:
+    """pcmk__add_promotion_scores: instances lean towards nodes where they could be promoted."""
+    for instance in clone.children:
+        for name in list(instance.allowed):
+            node = working.node(name)
+            if node is None or not node.available():
+                continue
+            score = _promotion_score(instance, node)
+            if score is not None and score > 0:
+                for item in descendants(instance):
+                    if item.variant == "primitive":
+                        item.allowed[name] = add_scores(item.allowed.get(name, 0), score)
 
 
 # -- promotion -------------------------------------------------------------------------------------------------------
