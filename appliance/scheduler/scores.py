@@ -222,6 +222,11 @@ def with_this_list(rsc: WRsc) -> list[Colocation]:
     parent = rsc.parent
     if parent is not None and parent.variant == "group" and parent.children and parent.children[-1] is rsc:
         found.extend(parent.with_this)
+        parent = parent.parent
+    elif parent is not None and parent.variant == "group":
+        parent = None
+    if parent is not None and parent.variant == "clone":
+        found.extend(c for c in parent.with_this if c.primary_role in ("Unknown", None))   # also per instance
     return sorted(found, key=lambda c: _coloc_key(c.dependent))
 
 
