@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from appliance.scheduler import scores
 from appliance.scheduler.relations import Order
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
@@ -155,10 +156,9 @@ class _Planner:
             if order.then_action == "start" and rsc in order.then.primitives() and \
                     not self.first_ok(order.first, order.first_action):
                 return False
-        parent = rsc.parent
-        inherited = parent.this_with if parent and parent.variant == "group" and parent.children[0] is rsc else []
-        for colocation in rsc.this_with + inherited:
-            if colocation.score >= 1_000_000 and not self.active_after(colocation.primary):
+        for colocation in scores.this_with_list(rsc):
+            if colocation.score >= 1_000_000 and colocation.dependent_role in ("Unknown", None) \
+                    and not self.active_after(colocation.primary):
                 return False
         for moving_from in rsc.running_on:
             if moving_from is not rsc.assigned and moving_from in self.kept_nodes(rsc) and rsc.clone_parent() is None:
