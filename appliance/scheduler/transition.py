@@ -138,8 +138,10 @@ class _Planner:
                     changed = True
             for order in self.orders:
                 # "first then then", mandatory: then may only be active where first will be (Pacemaker stops it)
-                if order.then_action == "start" and (not self.first_ok(order.first, order.first_action)
-                                                     or self.first_blocked(order.first, order.first_action)):
+                blocked = self.first_blocked(order.first, order.first_action)
+                if order.then_action == "start" and (blocked or (order.symmetrical and not self.first_ok(
+                        order.first, order.first_action))):
+                    # a symmetrical order also stops a running 'then' whose 'first' will not be active
                     for member in order.then.primitives():
                         if member.running_on and member.managed and member.id not in self.forced:
                             self.forced.add(member.id)
