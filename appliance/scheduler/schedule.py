@@ -95,6 +95,9 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
         places = outcome.placement.get(primitive.id, [])
         if primitive.orphan and not places:
             continue
+        clone = primitive.clone_parent()
+        if clone is not None and clone.promotable:     # a started instance of a promotable clone is Unpromoted
+            places = [(node, "Unpromoted" if role == "Started" else role) for node, role in places]
         resources.setdefault(_base(primitive.id), []).extend(places)
     _revive_stale_history(working, outcome, resources)
     resources = {rid: sorted(places) for rid, places in resources.items()}
