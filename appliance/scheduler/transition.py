@@ -52,9 +52,21 @@ class _Planner:
         self.orders = [o for o in orders if o.mandatory]
         self.fenced = {n.name for n in working.nodes if n.unclean and n.kind != "guest" and _fenceable(working)}
         self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and (n.unclean or n.requires_reset)}
+        self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and self._container_restarts(n)}
         self.start_ok: dict[str, bool] = {}
         self.promote_ok: dict[str, bool] = {}
         self.forced: set[str] = set()          # restarts forced by a required start that cannot run
+
+    def _container_restarts(self, node: WNode) -> bool:
+        """A guest whose VM moves to another node in this transition: what ran in it stops with it (its history
+        is not rewritten, as when a guest is recovered)."""
+        connection = node.remote_rsc
+        container = self.working.by_id.get(connection.meta.get("container", "")) if connection else None
+        if container is None or not container.running_on:
+            return False
+        current = container.running_on[0]
+        return container.assigned is not None and container.assigned is not current and \
+            container.next_role != "Stopped"
 
     def reachable(self, node: WNode) -> bool:
         return node.name in self.fenced or (node.online and not node.unclean)
