@@ -49,6 +49,7 @@ class Working:
     # history on remote/guest nodes that were down: ignored for scheduling, but it is still there (and shown as
     # active) once the node is back, because nothing erased it: (node, resource id, role)
     stale: list[tuple[str, str, str]] = field(default_factory=list)
+    known_on: dict[str, set[str]] = field(default_factory=dict)      # base resource id -> nodes with any history
 
     def node(self, name: str) -> WNode | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -359,6 +360,7 @@ def _orphan(working: Working, entry: ResourceHistory) -> WRsc:
 
 
 def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHistory, node: WNode) -> None:
+    working.known_on.setdefault(_base(entry.resource), set()).add(node.name)
     template = mapper.plain.get(entry.resource) or next(iter(mapper.instances.get(_base(entry.resource), [])), None)
     history = read_history(template, entry, working.options) if template is not None else None
     if history is None:
