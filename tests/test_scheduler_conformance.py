@@ -45,3 +45,32 @@ def test_known_differences_are_real_cases_with_reasons() -> None:
 def test_t1_and_t2_have_no_known_differences() -> None:
     tiers = {c.name: json.loads((c / "meta.json").read_text())["tier"] for c in CASES}
     assert not [case for case in KNOWN_DIFFERENCES if tiers[case] in ("T1", "T2")]
+
+
+def test_drover_simulate_prints_the_schema_json_and_a_crm_simulate_like_summary() -> None:
+    import sys
+
+    from tests.conftest import run_source
+    sys.path.insert(0, str(DEFAULT_CORPUS.parents[2].parent / "shared" / "scheduler"))
+    import oracle
+
+    case = DEFAULT_CORPUS / "t3-0002"
+    result = run_source("drover", "simulate", "--xml-file", str(case / "cib.xml"), "--output-as=json")
+    assert result.returncode == 0, result.stderr
+    expected = json.loads((case / "expected.json").read_text())
+    assert oracle.normalize(json.loads(result.stdout)) == oracle.normalize(expected)
+    text = run_source("drover", "simulate", "-x", str(case / "cib.xml"))
+    assert text.returncode == 0, text.stderr
+    summary = text.stdout.split("Transition Summary:")[1].split("Revised Cluster Status:")[0]
+    assert "* Fence (reboot) node4" in summary
+    assert "* Move       rsc11                ( node4 -> node3 )" in summary
+    assert "* Recover    rsc15                ( node5 )" in summary
+
+
+def test_drover_simulate_refuses_a_bad_file_clearly(tmp_path: Path) -> None:
+    from tests.conftest import run_source
+    bad = tmp_path / "cib.xml"
+    bad.write_text("<cib><configuration><resources><primitive id='a'")
+    result = run_source("drover", "simulate", "--xml-file", str(bad))
+    assert result.returncode == 1
+    assert "not well-formed XML" in result.stderr and "Traceback" not in result.stderr

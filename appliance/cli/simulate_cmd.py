@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from appliance.cli import state
+from appliance.cli.simulate_text import render
 from appliance.model.cib_read import read_cib
 from appliance.scheduler.schedule import schedule
 from guest.common.cli import Command, Context
@@ -48,16 +49,7 @@ def run(args: dict, context: Context) -> int:
     if form == "json":
         state.print_json(result.as_json())
         return 0
-    print("Transition Summary:")
-    for action in result.actions:
-        target = f"{action.resource} on {action.node}" if action.resource else action.node
-        print(f"  * {action.task.capitalize():<8} {target}")
-    print("\nRevised Cluster Status:")
-    for name, node_state in result.nodes.items():
-        print(f"  * Node {name}: {node_state}")
-    for rid, places in result.resources.items():
-        where = ", ".join(f"{role} {node}" for node, role in places) or "Stopped"
-        print(f"  * {rid}: {where}")
+    print(render(result))
     return 0
 
 

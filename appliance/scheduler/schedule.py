@@ -18,10 +18,23 @@ from appliance.scheduler.unpack import Working, unpack
 
 
 @dataclass(frozen=True)
+class Change:
+    """One primitive (or clone instance) before and after the transition, for the human summary."""
+
+    resource: str
+    agent: str
+    before: tuple[tuple[str, str], ...]
+    after: tuple[tuple[str, str], ...]
+    failed: bool = False
+
+
+@dataclass(frozen=True)
 class Transition:
     actions: tuple[Action, ...]
     resources: dict[str, list[tuple[str, str]]]      # resource id -> sorted [(node, role)]
     nodes: dict[str, str]                            # node name -> online/offline/standby/maintenance/unclean/...
+    changes: tuple[Change, ...] = ()
+    nodes_before: dict[str, str] | None = None
 
     def as_json(self) -> dict:
         return {"resources": {rid: [list(entry) for entry in places] for rid, places in self.resources.items()},
@@ -101,7 +114,11 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
         resources.setdefault(_base(primitive.id), []).extend(places)
     _revive_stale_history(working, outcome, resources)
     resources = {rid: sorted(places) for rid, places in resources.items()}
-    return Transition(tuple(outcome.actions), resources, _node_state(working, outcome, resources))
+    changes = tuple(Change(p.id, str(p.agent) if p.agent else "", tuple((n.name, p.role) for n in p.running_on),
+                           tuple(outcome.placement.get(p.id, [])), p.failed)
+                    for p in working.all_primitives)
+    before = {n.name: ("unclean" if n.unclean else _attr_state(n) if n.online else "offline") for n in working.nodes}
+    return Transition(tuple(outcome.actions), resources, _node_state(working, outcome, resources), changes, before)
 
 
 def _revive_stale_history(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> None:

@@ -40,7 +40,7 @@ def drover_scores(path: Path) -> list[tuple[str, dict[str, int]]]:
     seen: list[tuple[str, dict[str, int]]] = []
     original = assign.assign_best_node
 
-    def recording(working_, rsc, prefer):  # noqa: ANN001, ANN202
+    def recording(working_, rsc, prefer):
         seen.append((rsc.id, dict(rsc.allowed)))
         return original(working_, rsc, prefer)
 

@@ -1,0 +1,60 @@
+"""The human summary of `drover simulate`, laid out like crm_simulate's: status, transition summary, result.
+
+Rules: pure formatting of a scheduler Transition; one line per resource change in crm_simulate's words
+(Start, Stop, Move, Recover, Restart, Promote, Demote).
+"""
+
+from __future__ import annotations
+
+from appliance.scheduler.schedule import Change, Transition
+
+
+def _node_lists(states: dict[str, str]) -> list[str]:
+    lines = ["  * Node List:"]
+    groups: dict[str, list[str]] = {}
+    for name, state in states.items():
+        groups.setdefault(state, []).append(name)
+    for state, label in (("online", "Online"), ("offline", "OFFLINE")):
+        if groups.get(state):
+            lines.append(f"    * {label}: [ {' '.join(sorted(groups[state]))} ]")
+    for state in ("standby", "maintenance", "unclean", "pending"):
+        for name in sorted(groups.get(state, [])):
+            lines.append(f"    * Node {name}: {state.upper() if state == 'unclean' else state}")
+    return lines
+
+
+def _where(places: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
+    return ", ".join(f"{role} {node}" for node, role in places) or "Stopped"
+
+
+def change_line(change: Change) -> str | None:
+    before, after = list(change.before), list(change.after)
+    name = change.resource
+    if before == after:
+        return f"  * Recover    {name:<20} ( {before[0][0]} )" if change.failed and before else None
+    if not before and after:
+        node, role = after[0]
+        if role == "Promoted":
+            return f"  * Promote    {name:<20} ( Stopped -> Promoted {node} )"
+        return f"  * Start      {name:<20} ( {node} )"
+    if before and not after:
+        return f"  * Stop       {name:<20} ( {before[0][0]} )"
+    (old_node, old_role), (new_node, new_role) = before[0], after[0]
+    if old_node != new_node:
+        return f"  * Move       {name:<20} ( {old_node} -> {new_node} )"
+    if old_role != new_role:
+        verb = "Promote" if new_role == "Promoted" else "Demote"
+        return f"  * {verb:<10} {name:<20} ( {old_role} -> {new_role} {new_node} )"
+    return f"  * Recover    {name:<20} ( {old_node} )"
+
+
+def render(result: Transition) -> str:
+    lines = ["Current cluster status:", *_node_lists(result.nodes_before or {}), "", "  * Full List of Resources:"]
+    lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.before)}" for c in result.changes]
+    lines += ["", "Transition Summary:"]
+    fences = [a for a in result.actions if a.task == "fence"]
+    lines += [f"  * Fence (reboot) {a.node}" for a in fences]
+    lines += [line for line in (change_line(c) for c in result.changes) if line]
+    lines += ["", "Revised Cluster Status:", *_node_lists(result.nodes), "", "  * Full List of Resources:"]
+    lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.after)}" for c in result.changes]
+    return "\n".join(lines)
