@@ -127,8 +127,9 @@ def _revive_stale_history(working: Working, outcome: transition.Outcome, resourc
     promotable = {_base(p.id) for p in working.all_primitives
                   if p.clone_parent() is not None and p.clone_parent().promotable}
     for node, rid, role in working.stale:
-        if node in outcome.fenced or not resources.get(node) or (rid, node) in touched or rid not in resources:
+        if node in outcome.fenced or not resources.get(node) or (rid, node) in touched:
             continue
+        resources.setdefault(rid, [])     # an orphan known only from that history is listed while active
         if role == "Started" and rid in promotable:
             role = "Unpromoted"
         if (node, role) not in resources[rid]:

@@ -498,10 +498,9 @@ def unpack(cib: Cib) -> Working:
             for entry in by_node.get(node.name, []):
                 template = mapper.plain.get(entry.resource) or next(
                     iter(mapper.instances.get(_base(entry.resource), [])), None)
-                if template is not None:
-                    history = read_history(template, entry, options)
-                    if history.role != "Stopped":
-                        working.stale.append((node.name, _base(entry.resource), history.role))
+                history = read_history(template or WRsc(entry.resource, "primitive"), entry, options)
+                if history.role != "Stopped":
+                    working.stale.append((node.name, _base(entry.resource), history.role))
     working.all_primitives = [p for top in working.resources for p in top.primitives()]
     return working
 
