@@ -190,16 +190,19 @@ def _nodes(cib: Cib, options: Options) -> list[WNode]:
         configured = configuration.node(info.name)
         node = WNode(info.name, configured.id if configured else info.name, info.kind)
         seen = cib.status.node_state(info.name) is not None
-        if info.kind == "cluster" or seen:
-            kind_attr = {"cluster": "cluster", "remote": "remote", "guest": "container"}[info.kind]
-            node.attrs = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": "false"}
-        elif configured is not None:
-            node.attrs = {"#uname": info.name, "#id": node.id, "#kind": "remote", "#is_dc": "false"}
-        else:
-            node.attrs = {"#kind": "remote"}
+        kind_attr = {"cluster": "cluster", "remote": "remote", "guest": "container"}[info.kind]
+        full = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": "false"}
         if configured is not None:
-            node.attrs.update(configured.attributes.items)
-        node.attrs.update(cib.status.transient(info.name).items)
+            full.update(configured.attributes.items)
+        full.update(cib.status.transient(info.name).items)
+        node.attrs = dict(full)
+        if info.kind != "cluster":
+            # a <node> entry gives its attributes at once (unpack_nodes); the status ones come with the connection
+            node.attrs = {"#kind": "remote"}
+            if configured is not None:
+                node.attrs = {"#uname": info.name, "#id": node.id, "#kind": "remote", "#is_dc": "false",
+                              **configured.attributes.as_dict()}
+            node.pending_attrs = full if seen else None
         if info.kind == "cluster":
             _cluster_node_state(node, cib, options)
         elif info.kind == "remote" and not seen:
@@ -207,9 +210,9 @@ def _nodes(cib: Cib, options: Options) -> list[WNode]:
             node.unclean = options.stonith_enabled      # startup fencing: unclean until its status is seen
         elif not seen:
             node.unseen = True
-        node.declared_standby = is_true(node.attrs.get("standby"))
-        node.declared_maintenance = is_true(node.attrs.get("maintenance")) or options.maintenance_mode
-        if info.kind == "cluster" or seen:
+        node.declared_standby = is_true(full.get("standby"))
+        node.declared_maintenance = is_true(full.get("maintenance")) or options.maintenance_mode
+        if info.kind == "cluster":
             node.standby = is_true(node.attrs.get("standby"))
             node.maintenance = is_true(node.attrs.get("maintenance"))
         node.maintenance = node.maintenance or options.maintenance_mode
@@ -443,6 +446,11 @@ def _remote_states(working: Working) -> None:
                 node.unclean = True           # a lost remote node is fenced before its resources move
         node.online = online
         node.remote_was_running = connected   # its history is current: the connection is (or was just) up
+        if connected and node.pending_attrs is not None:
+            # Pacemaker reads a remote node's attributes from its status only while its connection is up
+            node.attrs = node.pending_attrs
+            node.standby = is_true(node.attrs.get("standby"))
+            node.maintenance = node.maintenance or is_true(node.attrs.get("maintenance"))
 
 
 def _fail_counts(working: Working, cib: Cib) -> None:

@@ -33,6 +33,7 @@ class WNode:
     fenced: bool = False
     remote_was_running: bool = False
     requires_reset: bool = False          # a guest whose container failed: "fenced" by recovering the container
+    pending_attrs: dict[str, str] | None = None   # a remote/guest node's attributes, read once it is up
     declared_standby: bool = False        # what the attributes say, whether or not Pacemaker has read them yet
     declared_maintenance: bool = False
 
