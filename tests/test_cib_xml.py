@@ -20,7 +20,7 @@ from tests.conftest import TOP
 
 CORPUS = TOP / "tests" / "scheduler" / "corpus"
 CASES = sorted(p for p in CORPUS.iterdir() if (p / "cib.xml").is_file())
-ORACLE_DIR = TOP.parent / "shared" / "scheduler"
+ORACLE = TOP / "tests" / "scheduler" / "oracle.py"
 
 
 def test_the_committed_corpus_covers_every_tier() -> None:
@@ -36,8 +36,7 @@ def test_generated_cib_round_trips_through_the_model(case: Path) -> None:
 
 
 def _normalized(result: dict) -> dict:
-    sys.path.insert(0, str(ORACLE_DIR))
-    import oracle  # the scheduler tools' normaliser
+    from tests.scheduler import oracle  # the scheduler tools' normaliser
     return oracle.normalize(result)
 
 
@@ -48,7 +47,7 @@ def test_pacemaker_accepts_the_export_and_schedules_it_exactly_as_the_original(c
     verify = subprocess.run(["crm_verify", "-x", str(exported)], capture_output=True, text=True)
     original = subprocess.run(["crm_verify", "-x", str(case / "cib.xml")], capture_output=True, text=True)
     assert verify.returncode == original.returncode, verify.stderr
-    oracle = subprocess.run([sys.executable, str(ORACLE_DIR / "oracle.py"), str(exported)], capture_output=True,
+    oracle = subprocess.run([sys.executable, str(ORACLE), str(exported)], capture_output=True,
                             text=True, check=True)
     expected = json.loads((case / "expected.json").read_text())
     assert _normalized(json.loads(oracle.stdout)) == _normalized(expected)

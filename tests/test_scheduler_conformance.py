@@ -48,11 +48,8 @@ def test_t1_and_t2_have_no_known_differences() -> None:
 
 
 def test_drover_simulate_prints_the_schema_json_and_a_crm_simulate_like_summary() -> None:
-    import sys
-
     from tests.conftest import run_source
-    sys.path.insert(0, str(DEFAULT_CORPUS.parents[2].parent / "shared" / "scheduler"))
-    import oracle
+    from tests.scheduler import oracle
 
     case = DEFAULT_CORPUS / "t3-0002"
     result = run_source("drover", "simulate", "--xml-file", str(case / "cib.xml"), "--output-as=json")

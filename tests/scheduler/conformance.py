@@ -15,11 +15,9 @@ from pathlib import Path
 
 from appliance.model.cib_read import read_cib
 from appliance.scheduler.schedule import schedule
+from tests.scheduler import oracle
 
 TOP = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(TOP.parent / "shared" / "scheduler"))
-import oracle  # noqa: E402
-
 DEFAULT_CORPUS = TOP / "tests" / "scheduler" / "corpus"
 
 
