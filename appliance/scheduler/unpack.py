@@ -502,7 +502,7 @@ def unpack(cib: Cib) -> Working:
         if node.kind != "cluster" and (node.online or node.unclean or node.requires_reset or node.remote_was_running):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
-        elif node.kind != "cluster":
+        elif node.kind == "guest":      # a remote node's history is wiped when its connection starts again
             for entry in by_node.get(node.name, []):
                 template = mapper.plain.get(entry.resource) or next(
                     iter(mapper.instances.get(_base(entry.resource), [])), None)
