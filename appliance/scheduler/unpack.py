@@ -387,7 +387,7 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc.running_on.append(node)
     if _role_rank(history.role) > _role_rank(rsc.role):
         rsc.role = history.role
-    if history.failed:
+    if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced
         _apply_failure(working, rsc, node, history)
 
 
