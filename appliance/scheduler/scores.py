@@ -225,7 +225,7 @@ def with_this_list(rsc: WRsc) -> list[Colocation]:
         parent = parent.parent
     elif parent is not None and parent.variant == "group":
         parent = None
-    if parent is not None and parent.variant == "clone":
+    if parent is not None and parent.variant == "clone" and not parent.unique:
         found.extend(c for c in parent.with_this if c.primary_role in ("Unknown", None))   # also per instance
     return sorted(found, key=lambda c: _coloc_key(c.dependent))
 
