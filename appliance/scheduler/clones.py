@@ -35,17 +35,6 @@ def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
     return sorted(clone.children, key=key)
 
 
-def _assign_instance(working: Working, clone: WRsc, instance: WRsc, prefer: WNode | None,
-                     per_node: dict[str, int]) -> WNode | None:
-    for item in descendants(instance):
-        for name in item.allowed:
-            if per_node.get(name, 0) >= clone.clone_node_max or clone.allowed.get(name, -INFINITY) < 0:
-                item.allowed[name] = -INFINITY
-    if instance.variant == "group":
-        return assigning.group_assign(working, instance, prefer)
-    return assigning.primitive_assign(working, instance, prefer)
-
-
 def _reset(working: Working, instance: WRsc) -> None:
     for item in descendants(instance):
         if item.variant == "primitive" and item.assigned is not None:
@@ -56,38 +45,64 @@ def _reset(working: Working, instance: WRsc) -> None:
             item.next_role = None
 
 
+def _can_run(working: Working, clone: WRsc, node: WNode | None, per_node: dict[str, int]) -> bool:
+    """can_run_instance: the node runs resources, the clone's own score there is not negative, room is left."""
+    return node is not None and node.available() and clone.allowed.get(node.name, -INFINITY) >= 0 \
+        and per_node.get(node.name, 0) < clone.clone_node_max
+
+
+def _allocate_instance(working: Working, clone: WRsc, instance: WRsc, prefer: WNode | None,
+                       per_node: dict[str, int]) -> WNode | None:
+    """allocate_instance (Pacemaker 2.1.5): only onto prefer when given; nodes it cannot use are banned first."""
+    if prefer is not None and instance.allowed.get(prefer.name, -INFINITY) < 0:
+        return None
+    for item in descendants(instance):
+        for name in item.allowed:
+            if not _can_run(working, clone, working.node(name), per_node):
+                item.allowed[name] = -INFINITY
+    saved = {id(i): dict(i.allowed) for i in descendants(instance)}
+    if instance.variant == "group":
+        chosen = assigning.group_assign(working, instance, prefer)
+    else:
+        chosen = assigning.primitive_assign(working, instance, prefer)
+    if chosen is not None and prefer is not None and chosen is not prefer:
+        _reset(working, instance)
+        for item in descendants(instance):
+            item.allowed = saved[id(item)]
+        return None
+    if chosen is not None:
+        per_node[chosen.name] = per_node.get(chosen.name, 0) + 1
+    return chosen
+
+
 def assign_instances(working: Working, clone: WRsc) -> None:
+    """distribute_children: instances keep their node while under the per-node optimum, then the rest."""
     per_node: dict[str, int] = {}
-    available = [n for n in working.nodes if n.available() and clone.allowed.get(n.name, -INFINITY) >= 0]
+    available = [n for n in working.nodes if n.name in clone.allowed and n.available()]
+    clone.all_coloc = clone.clone_max < len(available)
     optimal = max(1, clone.clone_max // len(available)) if available else 1
     assigned = 0
     instances = _sorted_instances(working, clone)
     for instance in instances:
+        if assigned >= clone.clone_max:
+            break
         current = _instance_current(instance)
-        if current is None or assigned >= clone.clone_max or not current.available():
+        if current is None or not all(p.provisional for p in instance.primitives()) \
+                or any(p.failed for p in instance.primitives()) or not current.available():
             continue
-        if instance.allowed.get(current.name, -INFINITY) < 0 or per_node.get(current.name, 0) >= optimal:
+        if per_node.get(current.name, 0) >= optimal:
             continue
-        saved = {id(i): dict(i.allowed) for i in descendants(instance)}
-        node = _assign_instance(working, clone, instance, current, per_node)
-        if node is current:
-            per_node[current.name] = per_node.get(current.name, 0) + 1
+        if _allocate_instance(working, clone, instance, current, per_node) is not None:
             assigned += 1
-        else:
-            _reset(working, instance)
-            for item in descendants(instance):
-                item.allowed = saved[id(item)]
     for instance in instances:
-        if not instance.provisional and any(not p.provisional for p in instance.primitives()):
+        if not any(p.provisional for p in instance.primitives()):
             continue
         if assigned >= clone.clone_max:
             assigning.assign_resource(working, instance, None, force=True)
             for item in descendants(instance):
                 item.next_role = "Stopped"
             continue
-        node = _assign_instance(working, clone, instance, None, per_node)
-        if node is not None:
-            per_node[node.name] = per_node.get(node.name, 0) + 1
+        if _allocate_instance(working, clone, instance, None, per_node) is not None:
             assigned += 1
 
 

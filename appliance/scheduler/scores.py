@@ -212,7 +212,9 @@ def this_with_list(rsc: WRsc) -> list[Colocation]:
     elif parent is not None and parent.variant == "group":
         parent = None
     if parent is not None and parent.variant == "clone":
-        found.extend(parent.this_with)      # a clone's colocations are applied to each instance
+        # append_parent_colocation: an instance gets the clone's colocations when not every node gets one,
+        # otherwise only the negative and the mandatory ones
+        found.extend(c for c in parent.this_with if parent.all_coloc or c.score < 0 or c.score >= INFINITY)
     return sorted(found, key=lambda c: _coloc_key(c.primary))
 
 
@@ -225,8 +227,9 @@ def with_this_list(rsc: WRsc) -> list[Colocation]:
         parent = parent.parent
     elif parent is not None and parent.variant == "group":
         parent = None
-    if parent is not None and parent.variant == "clone" and not parent.unique:
-        found.extend(c for c in parent.with_this if c.primary_role in ("Unknown", None))   # also per instance
+    if parent is not None and parent.variant == "clone":
+        found.extend(c for c in parent.with_this if (parent.all_coloc or c.score < 0)
+                     and (c.influence or not rsc.running_on))
     return sorted(found, key=lambda c: _coloc_key(c.dependent))
 
 

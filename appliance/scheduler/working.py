@@ -81,6 +81,7 @@ class WRsc:
     promoted_max: int = 1
     promoted_node_max: int = 1
     interleave: bool = False
+    all_coloc: bool = False             # clones: fewer instances than nodes, so every parent colocation counts
     critical: bool = True
     orphan: bool = False
     # status-derived
