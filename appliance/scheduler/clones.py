@@ -10,6 +10,8 @@ highest first, promoted-max / promoted-node-max, never below 0).
 
 from __future__ import annotations
 
+from functools import cmp_to_key
+
 from appliance.model.values import INFINITY, add_scores, parse_score
 from appliance.scheduler import assign as assigning
 from appliance.scheduler import scores
@@ -26,13 +28,42 @@ def _instance_current(instance: WRsc) -> WNode | None:
 
 
 def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
-    def key(instance: WRsc) -> tuple:
-        node = _instance_current(instance)
-        usable = node is not None and node.available() and instance.allowed.get(node.name, -INFINITY) >= 0
-        failed = any(p.failed for p in instance.primitives())
-        return (0 if node is not None else 1, 0 if usable else 1, 1 if failed else 0, instance.instance_number)
+    """pcmk__cmp_instance: which instances are assigned first (a stable sort, so CIB order breaks ties)."""
 
-    return sorted(clone.children, key=key)
+    def nodes_of(instance: WRsc) -> list[WNode]:
+        return list(dict.fromkeys(n for p in instance.primitives() for n in p.running_on))
+
+    def current(instance: WRsc) -> tuple[WNode | None, bool]:
+        node = _instance_current(instance)
+        if node is not None and instance.allowed.get(node.name, -INFINITY) < 0:
+            return None, False
+        return node, True
+
+    def compare(a: WRsc, b: WRsc) -> int:
+        n1, n2 = len(nodes_of(a)), len(nodes_of(b))
+        if n1 > 0 and n2 > 0 and n1 != n2:
+            return -1 if n1 < n2 else 1
+        (node1, can1), (node2, can2) = current(a), current(b)
+        if can1 != can2:
+            return -1 if can1 else 1
+        if a.priority != b.priority:
+            return -1 if a.priority > b.priority else 1
+        if node1 is None and node2 is None:
+            return 0
+        if node1 is None or node2 is None:
+            return 1 if node1 is None else -1
+        if node1.available() != node2.available():
+            return -1 if node1.available() else 1
+        top1, top2 = node1.name in clone.allowed, node2.name in clone.allowed
+        if top1 != top2:
+            return -1 if top1 else 1
+        failed1 = any(p.failed for p in a.primitives())
+        failed2 = any(p.failed for p in b.primitives())
+        if failed1 != failed2:
+            return 1 if failed1 else -1
+        return (a.instance_number > b.instance_number) - (a.instance_number < b.instance_number)
+
+    return sorted(clone.children, key=cmp_to_key(compare))
 
 
 def _reset(working: Working, instance: WRsc) -> None:
