@@ -159,7 +159,9 @@ def _apply_with_promotable(working: Working, dependent: WRsc, primary: WRsc, col
         value = node.attrs.get(colocation.node_attribute)
         for name in list(dependent.allowed):
             other = working.node(name)
-            if other is not None and other.attrs.get(colocation.node_attribute) == value:
+            # a mandatory colocation is a requirement, not a preference: it only bans the other nodes
+            if other is not None and other.attrs.get(colocation.node_attribute) == value \
+                    and colocation.score < INFINITY:
                 dependent.allowed[name] = scores.add_scores(dependent.allowed[name], colocation.score)
         affected.append(node)
     if colocation.score >= INFINITY:
