@@ -151,23 +151,27 @@ def apply_coloc_score(working: Working, dependent: WRsc, primary: WRsc, colocati
 
 
 def _apply_with_promotable(working: Working, dependent: WRsc, primary: WRsc, colocation: Colocation) -> None:
-    affected: list[WNode] = []
+    """pcmk__update_dependent_with_promotable: an optional colocation adds its score where an instance has the
+    role; a mandatory one adds that instance's own node score there and bans every other node."""
+    affected: dict[str, int] = {}
     for instance in primary.children:
         node = instance_node(instance)
         if node is None or instance_role(instance) != colocation.primary_role:
             continue
-        value = node.attrs.get(colocation.node_attribute)
+        if colocation.score < INFINITY:
+            value = node.attrs.get(colocation.node_attribute)
+            for name in list(dependent.allowed):
+                other = working.node(name)
+                if other is not None and other.attrs.get(colocation.node_attribute) == value:
+                    dependent.allowed[name] = scores.add_scores(dependent.allowed[name], colocation.score)
+        weights = [p.allowed.get(node.name, 0) for p in instance.primitives() if p.assigned is node]
+        affected[node.name] = weights[0] if weights else 0
+    if colocation.score >= INFINITY and not (colocation.dependent_role == "Promoted"
+                                             and colocation.primary_role == "Promoted"):
         for name in list(dependent.allowed):
-            other = working.node(name)
-            # a mandatory colocation is a requirement, not a preference: it only bans the other nodes
-            if other is not None and other.attrs.get(colocation.node_attribute) == value \
-                    and colocation.score < INFINITY:
-                dependent.allowed[name] = scores.add_scores(dependent.allowed[name], colocation.score)
-        affected.append(node)
-    if colocation.score >= INFINITY:
-        names = {n.name for n in affected}
-        for name in list(dependent.allowed):
-            if name not in names:
+            if name in affected:
+                dependent.allowed[name] = scores.add_scores(dependent.allowed[name], affected[name])
+            else:
                 dependent.allowed[name] = -INFINITY
 
 
