@@ -113,7 +113,9 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
             places = [(node, "Unpromoted" if role == "Started" else role) for node, role in places]
         resources.setdefault(_base(primitive.id), []).extend(places)
     _revive_stale_history(working, outcome, resources)
-    resources = {rid: sorted(places) for rid, places in resources.items()}
+    # what a guest left behind is only shown while the guest is up
+    down = {n.name for n in working.nodes if n.kind == "guest" and not resources.get(n.name)}
+    resources = {rid: sorted(p for p in places if p[0] not in down) for rid, places in resources.items()}
     changes = tuple(Change(p.id, str(p.agent) if p.agent else "", tuple((n.name, p.role) for n in p.running_on),
                            tuple(outcome.placement.get(p.id, [])), p.failed)
                     for p in working.all_primitives)
