@@ -493,12 +493,16 @@ def unpack(cib: Cib) -> Working:
     by_node: dict[str, list[ResourceHistory]] = {}
     for entry in cib.status.history:
         by_node.setdefault(entry.node, []).append(entry)
-    for node in nodes:
+    # history is read in the status section's order, as Pacemaker does (it decides which instance number an
+    # anonymous clone's entry becomes); nodes without a status entry have no history anyway
+    status_order = {state.name: index for index, state in enumerate(cib.status.nodes)}
+    in_status_order = sorted(nodes, key=lambda n: status_order.get(n.name, len(status_order)))
+    for node in in_status_order:
         if node.kind == "cluster" and (node.online or node.unclean):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
     _remote_states(working)
-    for node in nodes:
+    for node in in_status_order:
         if node.kind != "cluster" and (node.online or node.unclean or node.requires_reset or node.remote_was_running):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
