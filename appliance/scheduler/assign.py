@@ -123,11 +123,19 @@ def instance_role(instance: WRsc) -> str:
     return "Promoted" if "Promoted" in roles else ("Started" if roles else "Stopped")
 
 
+def _role_filter_allows(wanted: str | None, next_role: str | None, score: int) -> bool:
+    """pcmk__colocation_affects: a colocation limited to a role counts only when the resource will have that
+    role; an anti-colocation limited to a role is skipped when it will (Pacemaker 2.1.5's rule, kept as is)."""
+    if wanted in ("Unknown", None):
+        return True
+    matches = wanted == (next_role or "Unknown")
+    return matches if score > 0 else not matches
+
+
 def apply_coloc_score(working: Working, dependent: WRsc, primary: WRsc, colocation: Colocation) -> None:
     if primary.provisional:
         return
-    if colocation.dependent_role not in ("Unknown", None) and colocation.dependent_role != (dependent.next_role
-                                                                                            or "Unknown"):
+    if not _role_filter_allows(colocation.dependent_role, dependent.next_role, colocation.score):
         return
     if primary.variant == "clone" and primary.promotable and colocation.primary_role not in ("Unknown", None):
         _apply_with_promotable(working, dependent, primary, colocation)
@@ -145,7 +153,7 @@ def apply_coloc_score(working: Working, dependent: WRsc, primary: WRsc, colocati
             if node is not None:
                 scores.apply_coloc_to_weights(working, dependent, [node], colocation)
         return
-    if colocation.primary_role not in ("Unknown", None) and colocation.primary_role != (primary.next_role or "Unknown"):
+    if not _role_filter_allows(colocation.primary_role, primary.next_role, colocation.score):
         return
     scores.apply_coloc_to_weights(working, dependent, primary_nodes(primary, colocation), colocation)
 
