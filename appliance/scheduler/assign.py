@@ -73,7 +73,7 @@ def assign_best_node(working: Working, rsc: WRsc, prefer: WNode | None) -> bool:
     if prefer is not None and nodes:
         # Pacemaker 2.1.5 takes the preferred node whenever it is allowed (later versions want it to be the best)
         weight = rsc.allowed.get(prefer.name)
-        if weight is not None and weight >= 0 and prefer.available():
+        if weight is not None and weight >= 0 and best is not None and weight >= best[1] and prefer.available():
             chosen = (prefer, weight)
     if chosen is None and best is not None:
         chosen = best

@@ -161,12 +161,37 @@ def clone_assign(working: Working, clone: WRsc, prefer: WNode | None = None) -> 
     return None
 
 
+def _score_applies(working: Working, clone: WRsc, instance: WRsc, node: WNode) -> bool:
+    """promotion_score_applies (2.1.5): an anonymous instance's score counts where it is active, or where no
+    instance is active but the resource is known (probed); when nothing is known anywhere, everywhere."""
+    primitives = instance.primitives()
+    base = _base_of(primitives[0]) if primitives else instance.id
+    known = working.known_on.get(base, set())
+    allowed = min((p.allowed.get(node.name, -INFINITY) for p in primitives), default=-INFINITY)
+    if allowed < 0:
+        return False
+    running_here = any(node in p.running_on for p in primitives)
+    if not clone.unique:
+        if running_here:
+            return True
+        active_here = any(node in p.running_on for p in clone.primitives())
+        if not active_here and node.name in known:
+            return True
+    if not any(p.running_on for p in primitives) and not known:
+        return True
+    return node.name in known or running_here
+
+
+def _base_of(primitive: WRsc) -> str:
+    return primitive.id.rpartition(":")[0] or primitive.id
+
+
 def _add_promotion_scores(working: Working, clone: WRsc) -> None:
     """pcmk__add_promotion_scores: instances lean towards nodes where they could be promoted."""
     for instance in clone.children:
         for name in list(instance.allowed):
             node = working.node(name)
-            if node is None or not node.available():
+            if node is None or not node.available() or not _score_applies(working, clone, instance, node):
                 continue
             score = _promotion_score(instance, node)
             if score is not None and score > 0:
