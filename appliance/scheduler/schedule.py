@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appliance.model.cluster import Cib
-from appliance.scheduler import assign, relations, scores, transition
+from appliance.scheduler import assign, graph, relations, scores, transition
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working, unpack
 
@@ -35,6 +35,7 @@ class Transition:
     nodes: dict[str, str]                            # node name -> online/offline/standby/maintenance/unclean/...
     changes: tuple[Change, ...] = ()
     nodes_before: dict[str, str] | None = None
+    orderings: tuple[tuple[int, int], ...] = ()     # (before, after) indexes into actions
 
     def as_json(self) -> dict:
         return {"resources": {rid: [list(entry) for entry in places] for rid, places in self.resources.items()},
@@ -120,7 +121,9 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
                            tuple(outcome.placement.get(p.id, [])), p.failed)
                     for p in working.all_primitives)
     before = {n.name: ("unclean" if n.unclean else _attr_state(n) if n.online else "offline") for n in working.nodes}
-    return Transition(tuple(outcome.actions), resources, _node_state(working, outcome, resources), changes, before)
+    actions = tuple(outcome.actions)
+    edges = graph.orderings(actions, orders, working.nodes)
+    return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges)
 
 
 def _revive_stale_history(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> None:

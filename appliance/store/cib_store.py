@@ -153,6 +153,10 @@ class CibStore:
         with self.database.read() as db:
             return self._decode(_decode_configuration, self._load(db, CONFIG_TABLES))
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (a CLI command) commits; the daemon polls it."""
+        return self.database.db.conn.execute("PRAGMA data_version").fetchone()[0]
+
     def epoch(self) -> int:
         with self.database.read() as db:
             return _counter(db, "epoch")

@@ -61,3 +61,13 @@ def load(path: Path) -> bytes:
     if not key:
         raise UserError(f"authkey {path} is empty; generate a new one with `drover authkey generate --force {path}`")
     return key
+
+
+def identities(loaded) -> list:
+    """The TLS identities of the configured authkey (and of also_accept_authkey, during a rotation)."""
+    from guest.common import tlsauth  # cryptography is imported only when keys are used
+
+    keys = [load(Path(loaded["remote.authkey"]))]
+    if loaded["remote.also_accept_authkey"]:
+        keys.append(load(Path(loaded["remote.also_accept_authkey"])))
+    return [tlsauth.identity_from_authkey(key) for key in keys]

@@ -146,6 +146,15 @@ def parse_choice(*choices: str) -> Parser:
     return parse
 
 
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("yes", "true", "on", "1"):
+        return True
+    if value in ("no", "false", "off", "0"):
+        return False
+    raise ValueError(f"expected yes or no, got {text!r}")
+
+
 def parse_text(text: str) -> str:
     return text
 

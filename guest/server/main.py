@@ -10,7 +10,7 @@ from pathlib import Path
 from guest.agents.executor import Executor
 from guest.agents.process import ProcessRunner
 from guest.agents.standards import AgentSettings
-from guest.common import authkey, config, sdnotify, tlsauth
+from guest.common import authkey, config, sdnotify
 from guest.common.errors import UserError
 from guest.common.version import version_line
 from guest.server.handlers import handlers
@@ -20,15 +20,8 @@ from guest.server.session import Limits
 log = logging.getLogger("drover-guest")
 
 
-def load_identities(loaded: config.Config) -> list[tlsauth.Identity]:
-    keys = [authkey.load(Path(loaded["remote.authkey"]))]
-    if loaded["remote.also_accept_authkey"]:
-        keys.append(authkey.load(Path(loaded["remote.also_accept_authkey"])))
-    return [tlsauth.identity_from_authkey(key) for key in keys]
-
-
 async def serve(loaded: config.Config) -> None:
-    identities = load_identities(loaded)
+    identities = authkey.identities(loaded)
     executor = Executor(ProcessRunner(), AgentSettings(ocf_root=Path(loaded["agents.ocf_root"])))
     settings = ServerSettings(bind_address=loaded["remote.bind_address"], port=loaded["remote.port"],
                               handshake_timeout=loaded["remote.handshake_timeout"],

@@ -1,0 +1,303 @@
+"""The controller: snapshot, probe, schedule, execute, record, repeat, until nothing is left to do.
+
+Rules: every round starts from the durable state (`env.read()`), so a
+controller killed at any point resumes from what was recorded, and an action
+whose result was recorded is never run again. A round first probes resources
+on nodes that have no history of them (a new node, a new resource), then
+runs the scheduler; a transition's actions run in parallel as far as its
+graph allows, each result recorded as soon as it arrives; a failure stops
+launching new actions (the next round replans from the recorded failure).
+After each round the recurring monitors are reconciled with what is active.
+Monitor changes, configuration edits and node events wake the loop; an idle
+controller also wakes on a timer (failure timeouts, reconnections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from appliance.engine import records
+from appliance.engine.env import Env, NodeExecutor
+from appliance.engine.resolve import PARAMS_KEY, Runnable, operation, resolve
+from appliance.model.cluster import Cib
+from appliance.model.constraints import Location
+from appliance.model.resources import primitives
+from appliance.model.values import is_true
+from appliance.scheduler import graph
+from appliance.scheduler.schedule import Transition, schedule
+from appliance.scheduler.transition import Action
+from appliance.scheduler.unpack import unpack
+from guest.agents.results import ExecStatus, Operation, OpResult
+
+log = logging.getLogger(__name__)
+IDLE_WAKE_S = 30.0
+STUCK_WAKE_S = 5.0           # the same transition again without progress: wait a little before retrying
+
+
+@dataclass(frozen=True)
+class Registered:
+    node: str
+    resource: str
+    interval_ms: int
+    role: str
+
+
+class Controller:
+    def __init__(self, env: Env, idle_wake_s: float = IDLE_WAKE_S):
+        self.env = env
+        self.idle_wake_s = idle_wake_s
+        self._wake = asyncio.Event()
+        self._monitors: dict[tuple[str, str, int], Registered] = {}
+        self._last_signature: tuple | None = None
+        self.rounds = 0
+        self.idle = asyncio.Event()
+
+    # -- the loop -----------------------------------------------------------------------------------------
+
+    def poke(self) -> None:
+        """Something changed: run a round soon."""
+        self.idle.clear()
+        self._wake.set()
+
+    async def run(self) -> None:
+        self.env.edit_status(lambda s: records.cluster_node_up(s, self.env.local_node, "1"))
+        while True:
+            self._wake.clear()
+            try:
+                busy = await self.round()
+            except Exception:
+                log.exception("controller round failed; retrying")
+                busy, stuck = False, True
+            else:
+                stuck = busy is None
+            if busy:
+                continue
+            self.idle.set()
+            timeout = STUCK_WAKE_S if stuck else self.idle_wake_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def round(self) -> bool | None:
+        """One round; True if it changed something (run another), None if it could not make progress."""
+        self.rounds += 1
+        cib = self.env.read()
+        if await self._probe(cib):
+            return True
+        cib = self.env.read()
+        transition = schedule(cib, datetime.fromtimestamp(self.env.now(), UTC).replace(tzinfo=None))
+        if transition.actions:
+            signature = (transition.actions, cib.status)
+            if signature == self._last_signature:
+                log.warning("the same transition again without progress; waiting for a change")
+                await self._reconcile_monitors(self.env.read())
+                return None
+            self._last_signature = signature
+            self.env.save_input(cib)
+            log.info("transition: %s", ", ".join(f"{a.task} {a.resource or ''} on {a.node}".replace("  ", " ")
+                                                  for a in transition.actions))
+            await self._execute(cib, transition)
+            await self._reconcile_monitors(self.env.read())
+            return True
+        self._last_signature = None
+        await self._reconcile_monitors(cib)
+        return False
+
+    # -- probes -------------------------------------------------------------------------------------------
+
+    def _probe_targets(self, cib: Cib) -> list[tuple[str, Runnable]]:
+        configuration = cib.configuration
+        known = {(h.node, h.resource) for h in cib.status.history}
+        nodes = [info for info in configuration.node_infos()
+                 if info.name == self.env.local_node or
+                 (info.kind != "cluster" and self.env.executor(info.name) is not None)]
+        ids = [p.id for p in unpack(cib).all_primitives if not p.orphan]
+        targets, seen = [], set()
+        for rid in ids:
+            runnable = resolve(configuration, cib.status, rid)
+            if runnable is None:
+                continue
+            for node in nodes:
+                hosts_nodes = runnable.guest_node is not None or runnable.agent.is_remote_connection
+                if node.kind != "cluster" and hosts_nodes:
+                    continue           # VMs and connections run on cluster nodes only
+                key = (node.name, runnable.history_id)
+                if key in known or key in seen or self._never_discover(cib, rid, node.name):
+                    continue
+                seen.add(key)
+                targets.append((node.name, runnable))
+        return targets
+
+    @staticmethod
+    def _never_discover(cib: Cib, rid: str, node: str) -> bool:
+        return any(isinstance(c, Location) and c.rsc == rid and c.node == node and
+                   c.resource_discovery == "never" for c in cib.configuration.constraints)
+
+    async def _probe(self, cib: Cib) -> bool:
+        targets = self._probe_targets(cib)
+        if not targets:
+            return False
+        await asyncio.gather(*(self._run(cib, node, runnable, "monitor") for node, runnable in targets))
+        return True
+
+    # -- transitions --------------------------------------------------------------------------------------
+
+    async def _execute(self, cib: Cib, transition: Transition) -> bool:
+        actions = transition.actions
+        needs = graph.predecessors(len(actions), transition.orderings)
+        finished: set[int] = set()
+        running: dict[asyncio.Task, int] = {}
+        ok = True
+        while True:
+            if ok:
+                for index in range(len(actions)):
+                    launched = index in finished or index in running.values()
+                    if not launched and needs[index] <= finished:
+                        task = asyncio.create_task(self._action(cib, actions[index]))
+                        running[task] = index
+            if not running:
+                break
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                index = running.pop(task)
+                if task.result():
+                    finished.add(index)
+                else:
+                    ok = False
+        return ok and len(finished) == len(actions)
+
+    async def _action(self, cib: Cib, action: Action) -> bool:
+        if action.task == "fence":
+            return self._fence(cib, action.node)
+        runnable = resolve(cib.configuration, cib.status, action.resource)
+        if runnable is None:
+            log.error("%s %s: no such resource", action.task, action.resource)
+            return False
+        role = {"promote": "Promoted", "demote": "Unpromoted"}.get(action.task)
+        result = await self._run(cib, action.node, runnable, action.task, role=role)
+        if result is None:
+            return False
+        ok = not records.is_failure(action.task, 0, result)
+        if ok and action.task == "stop" and runnable.history_id not in _configured_ids(self.env.read()):
+            with contextlib.suppress(Exception):
+                await self.env.resource_deleted(str(runnable.agent), runnable.params)
+        return ok
+
+    def _fence(self, cib: Cib, node: str) -> bool:
+        kinds = {info.name: info.kind for info in cib.configuration.node_infos()}
+        if kinds.get(node) == "cluster":
+            log.error("fencing %s is needed but drover has no fencing device for cluster nodes", node)
+            return False
+        log.warning("%s is reset: its VM or connection is being recovered, its resources are stopped", node)
+        self.env.edit_status(lambda s: records.fence(s, node))
+        for key in [k for k in self._monitors if k[0] == node]:
+            self._monitors.pop(key, None)
+        return True
+
+    async def _run(self, cib: Cib, node: str, runnable: Runnable, action: str, interval_ms: int = 0,
+                   role: str | None = None) -> OpResult | None:
+        executor = self.env.executor(node)
+        if executor is None:
+            log.warning("%s %s on %s: %s is not reachable", action, runnable.history_id, node, node)
+            return None
+        op = operation(cib.configuration, runnable, action, interval_ms, role)
+        if action == "stop":
+            await self._cancel_monitors(node, runnable.history_id, executor)
+        result = await executor.execute(op)
+        self._record(cib, node, runnable, op, result, role)
+        return result
+
+    def _record(self, cib: Cib, node: str, runnable: Runnable, op: Operation, result: OpResult,
+                role: str | None) -> None:
+        outcome = records.Outcome(node, runnable.history_id, runnable.agent, op.action, op.interval_ms, result,
+                                  int(self.env.now()), role, runnable.container)
+        fatal = is_true(cib.configuration.cluster_options.get("start-failure-is-fatal", "true"))
+        params = json.dumps(runnable.params, sort_keys=True) if op.action == "start" else None
+
+        def edit(status):
+            status = records.record_result(status, outcome, fatal)
+            if params is None:
+                return status
+            entry = next(h for h in status.history if h.node == node and h.resource == runnable.history_id)
+            last = next(o for o in entry.ops if o.id.endswith("_last_0"))
+            return records.set_extra(status, entry, last, PARAMS_KEY, params)
+        self.env.edit_status(edit)
+        if records.is_failure(op.action, op.interval_ms, result, role):
+            log.warning("%s on %s failed: %s rc=%d %s", op.key, node, result.exec_status.value, result.rc,
+                        result.exit_reason)
+
+    # -- recurring monitors -------------------------------------------------------------------------------
+
+    def _wanted_monitors(self, cib: Cib) -> dict[tuple[str, str, int], tuple[Runnable, str]]:
+        wanted: dict[tuple[str, str, int], tuple[Runnable, str]] = {}
+        for primitive in unpack(cib).all_primitives:
+            if primitive.failed or not primitive.managed:
+                continue
+            runnable = resolve(cib.configuration, cib.status, primitive.id)
+            if runnable is None or primitive.orphan:
+                continue
+            role = "Unpromoted" if primitive.role == "Started" and _promotable(primitive) else primitive.role
+            for node in primitive.running_on:
+                for op in runnable.monitors(role):
+                    wanted[(node.name, runnable.history_id, op.interval_ms)] = (runnable, role)
+        return wanted
+
+    async def _reconcile_monitors(self, cib: Cib) -> None:
+        wanted = self._wanted_monitors(cib)
+        for key, registered in list(self._monitors.items()):
+            if key not in wanted or wanted[key][1] != registered.role:
+                executor = self.env.executor(registered.node)
+                if executor is not None:
+                    await executor.cancel_recurring(registered.resource, "monitor", registered.interval_ms)
+                self._monitors.pop(key, None)
+                self.env.edit_status(lambda s, k=key: records.remove_recurring(s, k[0], k[1], k[2]))
+        for key, (runnable, role) in wanted.items():
+            if key in self._monitors:
+                continue
+            node, _, interval_ms = key
+            executor = self.env.executor(node)
+            if executor is None:
+                continue
+            op_role = role if role in ("Promoted", "Unpromoted") and role != "Started" else None
+            op = operation(cib.configuration, runnable, "monitor", interval_ms, op_role)
+            self._monitors[key] = Registered(node, runnable.history_id, interval_ms, role)
+            listener = self._listener(node, runnable, role)
+            result = await executor.start_recurring(op, listener)
+            self._record(self.env.read(), node, runnable, op, result, role)
+            if records.is_failure("monitor", interval_ms, result, role):
+                self.poke()
+
+    def _listener(self, node: str, runnable: Runnable, role: str):
+        def changed(op: Operation, result: OpResult) -> None:
+            if result.exec_status == ExecStatus.CANCELLED:
+                return
+            if (node, runnable.history_id, op.interval_ms) not in self._monitors:
+                return
+            self._record(self.env.read(), node, runnable, op, result, role)
+            self.poke()
+        return changed
+
+    async def _cancel_monitors(self, node: str, resource: str, executor: NodeExecutor) -> None:
+        for key in [k for k in self._monitors if k[0] == node and k[1] == resource]:
+            self._monitors.pop(key, None)
+            await executor.cancel_recurring(resource, "monitor", key[2])
+
+    def forget_node(self, node: str) -> None:
+        """A node's connection is gone: its monitors died with it."""
+        for key in [k for k in self._monitors if k[0] == node]:
+            self._monitors.pop(key, None)
+
+
+def _promotable(primitive) -> bool:
+    clone = primitive.clone_parent()
+    return clone is not None and clone.promotable
+
+
+def _configured_ids(cib: Cib) -> set[str]:
+    ids = {p.id for p in primitives(cib.configuration.resources)}
+    ids |= {p.guest_node for p in primitives(cib.configuration.resources) if p.guest_node}
+    return ids

@@ -1,0 +1,55 @@
+"""The controller's window on the world: every side effect it may cause goes through an `Env`.
+
+Rules: the engine imports no adapter. State is read and changed through
+`read`/`edit_status` (atomic, durable), operations run through a node's
+`NodeExecutor` (None while the node cannot be reached: a guest not
+connected), time comes from `now`. env_real.py wires the real parts (SQLite,
+libvirt, local agents, TLS links to guests); tests may wire others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from appliance.model.cluster import Cib
+from appliance.model.status import Status
+from guest.agents.results import Operation, OpResult
+
+Listener = Callable[[Operation, OpResult], None]
+
+
+class NodeExecutor(Protocol):
+    async def execute(self, operation: Operation) -> OpResult:
+        """Run one operation once and return its result (never raises for agent failures)."""
+
+    async def start_recurring(self, operation: Operation, listener: Listener) -> OpResult:
+        """Register a recurring monitor; returns its first result, later changes go to listener."""
+
+    async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
+        """Stop a recurring operation (no error if it is not running)."""
+
+    def recurring_keys(self) -> set[tuple[str, str, int]]:
+        """(resource, action, interval_ms) of the recurring operations registered by this controller."""
+
+
+class Env(Protocol):
+    local_node: str
+
+    def now(self) -> float:
+        """Wall-clock time, epoch seconds."""
+
+    def read(self) -> Cib:
+        """The current configuration and status."""
+
+    def edit_status(self, edit: Callable[[Status], Status]) -> None:
+        """Apply a pure status edit in one durable transaction."""
+
+    def executor(self, node: str) -> NodeExecutor | None:
+        """Where operations on `node` run; None while it cannot be reached."""
+
+    def save_input(self, cib: Cib) -> None:
+        """Keep a scheduler input for `drover simulate` replay (bounded)."""
+
+    async def resource_deleted(self, runnable_agent: str, params: dict[str, str]) -> None:
+        """A stopped orphan is gone for good (VirtualDomain may undefine its domain)."""

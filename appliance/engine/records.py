@@ -1,0 +1,147 @@
+"""How operation results, node events and fencing change the status section (pure functions over Status).
+
+Rules: history is kept as Pacemaker's controller keeps it: per node and
+resource, `RSC_last_0` holds the last non-recurring operation, `RSC_last_failure_0`
+the last failed one, `RSC_monitor_N` each recurring monitor; a stop removes
+the recurring entries (they were cancelled); call ids grow per node. A failed
+operation adds to the fail count (a failed start sets it to INFINITY while
+start-failure-is-fatal). Fencing a node erases its history and transient
+attributes, as the controller does once fencing is confirmed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from appliance.model.resources import AgentRef
+from appliance.model.status import FailCount, NodeState, OpRecord, ResourceHistory, Status
+from appliance.model.values import INFINITY
+from guest.agents.results import ExecStatus, OcfRc, OpResult
+
+# Pacemaker's enum pcmk_exec_status
+EXEC_STATUS_CODES = {
+    ExecStatus.DONE: 0, ExecStatus.CANCELLED: 1, ExecStatus.TIMEOUT: 2, ExecStatus.NOT_SUPPORTED: 3,
+    ExecStatus.ERROR: 4, ExecStatus.NOT_INSTALLED: 7, ExecStatus.INVALID: 9,
+}
+
+
+def expected_rc(action: str, interval_ms: int, role: str | None = None) -> int:
+    if action == "monitor" and interval_ms == 0:
+        return OcfRc.NOT_RUNNING
+    if action == "monitor" and role == "Promoted":
+        return OcfRc.RUNNING_PROMOTED
+    return OcfRc.OK
+
+
+def is_failure(action: str, interval_ms: int, result: OpResult, role: str | None = None) -> bool:
+    """Would Pacemaker count this result as a failure? (A probe finding the resource active is not one.)"""
+    if result.exec_status != ExecStatus.DONE:
+        return result.exec_status != ExecStatus.CANCELLED
+    if action == "monitor" and interval_ms == 0:
+        return result.rc not in (OcfRc.OK, OcfRc.NOT_RUNNING, OcfRc.RUNNING_PROMOTED)
+    if action == "stop" and result.rc == OcfRc.NOT_RUNNING:
+        return False
+    return result.rc != expected_rc(action, interval_ms, role)
+
+
+def next_call_id(status: Status, node: str) -> int:
+    ids = [op.call_id for entry in status.history if entry.node == node for op in entry.ops]
+    return max(ids, default=0) + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """One operation's result, ready to be recorded."""
+
+    node: str
+    resource: str
+    agent: AgentRef
+    action: str
+    interval_ms: int
+    result: OpResult
+    now: int                    # epoch seconds
+    role: str | None = None     # the role a recurring monitor checks
+    container: str | None = None
+
+
+def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool = True) -> Status:
+    call_id = next_call_id(status, outcome.node)
+    result = outcome.result
+    failure = is_failure(outcome.action, outcome.interval_ms, result, outcome.role)
+    rc = result.rc
+    if outcome.action == "stop" and rc == OcfRc.NOT_RUNNING and result.exec_status == ExecStatus.DONE:
+        rc = OcfRc.OK
+    record = OpRecord(
+        id="", operation=outcome.action, interval_ms=outcome.interval_ms, call_id=call_id, rc_code=rc,
+        op_status=EXEC_STATUS_CODES.get(result.exec_status, 4),
+        operation_key=f"{outcome.resource}_{outcome.action}_{outcome.interval_ms}",
+        last_rc_change=outcome.now, exit_reason=result.exit_reason)
+    entry = next((h for h in status.history if h.node == outcome.node and h.resource == outcome.resource), None)
+    ops = list(entry.ops) if entry is not None else []
+    if outcome.interval_ms:
+        ops = [op for op in ops if op.id != f"{outcome.resource}_monitor_{outcome.interval_ms}"]
+        ops.append(dataclasses.replace(record, id=f"{outcome.resource}_monitor_{outcome.interval_ms}"))
+    else:
+        ops = [op for op in ops if op.id != f"{outcome.resource}_last_0"]
+        if outcome.action == "stop" and not failure:
+            ops = [op for op in ops if op.interval_ms == 0]
+        ops.append(dataclasses.replace(record, id=f"{outcome.resource}_last_0"))
+    if failure:
+        ops = [op for op in ops if op.id != f"{outcome.resource}_last_failure_0"]
+        ops.append(dataclasses.replace(record, id=f"{outcome.resource}_last_failure_0", call_id=call_id))
+    ops.sort(key=lambda op: op.call_id)
+    updated = ResourceHistory(outcome.node, outcome.resource, outcome.agent, tuple(ops),
+                              outcome.container if entry is None else entry.container)
+    history = (*tuple(h for h in status.history if h is not entry), updated)
+    status = dataclasses.replace(status, history=history)
+    if failure:
+        fatal = outcome.action == "start" and start_failure_is_fatal
+        status = add_failure(status, outcome.node, outcome.resource, outcome.action, outcome.interval_ms,
+                             outcome.now, INFINITY if fatal else 1)
+    return status
+
+
+def add_failure(status: Status, node: str, resource: str, action: str, interval_ms: int, now: int,
+                amount: int) -> Status:
+    key = (node, resource, action, interval_ms)
+    current = next((f for f in status.fail_counts if (f.node, f.resource, f.operation, f.interval_ms) == key), None)
+    count = min((current.count if current else 0) + amount, INFINITY)
+    others = tuple(f for f in status.fail_counts if f is not current)
+    return dataclasses.replace(status, fail_counts=(*others, FailCount(node, resource, action, interval_ms,
+                                                                         count, now)))
+
+
+def fence(status: Status, node: str) -> Status:
+    """A fenced node (a guest whose VM was reset) starts from nothing."""
+    history = tuple(h for h in status.history if h.node != node)
+    attributes = tuple((name, attrs) for name, attrs in status.attributes if name != node)
+    return dataclasses.replace(status, history=history, attributes=attributes)
+
+
+def cluster_node_up(status: Status, name: str, node_id: str) -> Status:
+    state = NodeState(name, node_id, in_ccm="true", crmd="online", join="member", expected="member")
+    current = status.node_state(name)
+    if current == state:
+        return status
+    others = tuple(s for s in status.nodes if s.name != name)
+    return dataclasses.replace(status, nodes=(*others, state))
+
+
+def remove_recurring(status: Status, node: str, resource: str, interval_ms: int) -> Status:
+    """A recurring monitor that is no longer wanted (cancelled) leaves the history."""
+    entry = next((h for h in status.history if h.node == node and h.resource == resource), None)
+    if entry is None:
+        return status
+    ops = tuple(op for op in entry.ops if not (op.interval_ms == interval_ms and op.interval_ms))
+    if ops == entry.ops:
+        return status
+    history = (*tuple(h for h in status.history if h is not entry), dataclasses.replace(entry, ops=ops))
+    return dataclasses.replace(status, history=history)
+
+
+def set_extra(status: Status, entry: ResourceHistory, record: OpRecord, name: str, value: str) -> Status:
+    """Keep a drover-specific attribute on one history record (the parameters a resource was started with)."""
+    updated_record = dataclasses.replace(record, extra=record.extra.set(name, value))
+    ops = tuple(updated_record if op is record else op for op in entry.ops)
+    history = tuple(dataclasses.replace(h, ops=ops) if h is entry else h for h in status.history)
+    return dataclasses.replace(status, history=history)

@@ -1,0 +1,159 @@
+"""From an action's resource id to what to run: agent, parameters, meta attributes and the operation's timeout.
+
+Rules (pure): meta attributes merge rsc_defaults, then parents (clone, group),
+then the primitive's own; an anonymous clone's instances (`web:0`) run and
+are recorded as the base id, unique clones keep the instance id; a guest
+node's implicit connection resource is ocf:pacemaker:remote with server
+from `remote-addr` (default: the node name), `port` from `remote-port` and its
+start timeout from `remote-connect-timeout`; timeouts come from the matching
+<op>, else op_defaults, else 20 s. A resource no longer configured (orphan)
+is run with the parameters its history recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from appliance.model.cluster import Configuration
+from appliance.model.resources import AgentRef, Clone, Op, Primitive, walk
+from appliance.model.status import Status
+from appliance.model.values import ModelError, is_true, parse_interval_ms
+from guest.agents.results import AgentSpec, Operation
+
+PARAMS_KEY = "drover-params"     # history extra attribute: the parameters of the last start (for orphans)
+DEFAULT_TIMEOUT_MS = 20_000
+REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
+REMOTE_MONITOR_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Runnable:
+    history_id: str                   # lrm resource id: base id for anonymous clone instances
+    agent: AgentRef
+    params: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+    ops: tuple[Op, ...] = ()
+    container: str | None = None      # for the connection of a guest node: the VM resource
+    guest_node: str | None = None     # for a VM resource: the guest node it hosts
+
+    def op(self, action: str, interval_ms: int = 0) -> Op | None:
+        return next((op for op in self.ops if op.name == action and op.interval_ms == interval_ms), None)
+
+    def monitors(self, role: str) -> list[Op]:
+        """The recurring monitors to run for a resource active in `role` (Started/Unpromoted/Promoted)."""
+        wanted = []
+        for op in self.ops:
+            if op.name != "monitor" or op.interval_ms <= 0 or not is_true(op.options.get("enabled", "true")):
+                continue
+            op_role = {"Slave": "Unpromoted", "Master": "Promoted", "Started": "Unpromoted"}.get(op.role or "",
+                                                                                              op.role)
+            mine = "Unpromoted" if role == "Started" else role
+            if op_role in (None, mine) or (op_role == "Unpromoted" and role == "Started"):
+                wanted.append(op)
+        if not wanted and self.agent == REMOTE_AGENT:
+            wanted.append(Op(f"{self.history_id}-monitor-interval-30s", "monitor", REMOTE_MONITOR_MS))
+        return wanted
+
+
+def base_id(resource_id: str) -> str:
+    head, sep, tail = resource_id.rpartition(":")
+    return head if sep and tail.isdigit() else resource_id
+
+
+def _chain(configuration: Configuration, rid: str) -> list:
+    """The configured resource and its parents, outermost first."""
+    parents: dict[str, object] = {}
+    found = None
+    for resource in walk(configuration.resources):
+        for child in resource.children():
+            parents[child.id] = resource
+        if resource.id == rid:
+            found = resource
+    chain = []
+    while found is not None:
+        chain.insert(0, found)
+        found = parents.get(found.id)
+    return chain
+
+
+def resolve(configuration: Configuration, status: Status, resource_id: str) -> Runnable | None:
+    base = base_id(resource_id)
+    chain = _chain(configuration, base)
+    if chain and isinstance(chain[-1], Primitive):
+        primitive: Primitive = chain[-1]
+        meta = dict(configuration.rsc_defaults.items)
+        for resource in chain:
+            meta.update(resource.meta.items)
+        clone = next((r for r in chain if isinstance(r, Clone)), None)
+        unique = clone is not None and is_true(clone.meta.get("globally-unique", "false"))
+        history_id = resource_id if unique else base
+        return Runnable(history_id, primitive.agent, dict(primitive.params.items), meta, primitive.ops,
+                        guest_node=primitive.guest_node)
+    for primitive in _primitives(configuration):
+        if primitive.guest_node == resource_id:
+            return _connection(configuration, primitive)
+    return _orphan(status, resource_id)
+
+
+def _primitives(configuration: Configuration):
+    for resource in walk(configuration.resources):
+        if isinstance(resource, Primitive):
+            yield resource
+
+
+def _connection(configuration: Configuration, container: Primitive) -> Runnable:
+    meta = container.meta
+    name = container.guest_node or ""
+    params = {"server": meta.get("remote-addr") or name}
+    if meta.get("remote-port"):
+        params["port"] = meta.get("remote-port") or ""
+    ops = []
+    if meta.get("remote-connect-timeout"):
+        ops.append(Op(f"{name}-start-0", "start", 0, timeout=meta.get("remote-connect-timeout")))
+    connection_meta = dict(configuration.rsc_defaults.items)
+    connection_meta["container"] = container.id
+    return Runnable(name, REMOTE_AGENT, params, connection_meta, tuple(ops), container=container.id)
+
+
+def _orphan(status: Status, resource_id: str) -> Runnable | None:
+    for entry in status.history:
+        if entry.resource == resource_id or base_id(entry.resource) == base_id(resource_id):
+            params: dict[str, str] = {}
+            for op in entry.ops:
+                stored = op.extra.get(PARAMS_KEY)
+                if stored:
+                    params = json.loads(stored)
+            return Runnable(entry.resource, entry.agent, params, {}, (), container=entry.container)
+    return None
+
+
+def timeout_ms(configuration: Configuration, runnable: Runnable, action: str, interval_ms: int = 0) -> int:
+    op = runnable.op(action, interval_ms)
+    if op is None and action == "monitor" and interval_ms == 0:
+        op = next((o for o in runnable.ops if o.name == "monitor"), None)   # probes use a monitor's timeout
+    value = (op.timeout if op is not None else None) or configuration.op_defaults.get("timeout")
+    if not value:
+        return DEFAULT_TIMEOUT_MS
+    try:
+        return parse_interval_ms(value) or DEFAULT_TIMEOUT_MS
+    except ModelError:
+        return DEFAULT_TIMEOUT_MS
+
+
+def operation(configuration: Configuration, runnable: Runnable, action: str, interval_ms: int = 0,
+              role: str | None = None) -> Operation:
+    agent = runnable.agent
+    spec = AgentSpec(agent.standard, agent.type, agent.provider or "")
+    meta = {k: v for k, v in runnable.meta.items() if k not in ("remote-node", "remote-addr", "remote-port")}
+    if role:
+        meta["role"] = role
+    op = runnable.op(action, interval_ms)
+    params = dict(runnable.params)
+    if op is not None:
+        params.update(op.params.items)
+    return Operation(runnable.history_id, spec, action, interval_ms, timeout_ms(configuration, runnable, action,
+                                                                                interval_ms), params, meta)
+
+
+__all__ = ["Runnable", "base_id", "operation", "resolve", "timeout_ms"]

@@ -1,0 +1,135 @@
+"""The real world for the controller: SQLite state, this host's agents, libvirt, TLS links to guests.
+
+Rules: wiring only. Resources on this host run through guest.agents'
+executor in-process, except ocf:heartbeat:VirtualDomain (native, libvirt)
+and ocf:pacemaker:remote (the guest/remote connection); scheduler inputs are
+kept as pe-input-N.xml in the state directory, the oldest removed beyond the
+configured number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.engine.env import Listener
+from appliance.guestlink.connections import Connections
+from appliance.hypervisor.libvirt_domain import AgentFailure, Hypervisors, VirtualDomain
+from appliance.model.cib_write import write_cib
+from appliance.model.cluster import Cib
+from appliance.model.status import Status
+from appliance.store.cib_store import CibStore
+from guest.agents.executor import Executor
+from guest.agents.process import ProcessRunner
+from guest.agents.results import AgentSpec, Operation, OpResult
+from guest.agents.standards import AgentSettings
+
+log = logging.getLogger(__name__)
+OWNER = "controller"
+VIRTUAL_DOMAIN = AgentSpec("ocf", "VirtualDomain", "heartbeat")
+REMOTE = AgentSpec("ocf", "remote", "pacemaker")
+
+
+class LocalExecutor(Executor):
+    """This host's executor: process agents, plus the natively implemented VirtualDomain and connections."""
+
+    def __init__(self, settings: AgentSettings, virtual_domain: VirtualDomain, connections: Connections):
+        super().__init__(ProcessRunner(), settings)
+        self.virtual_domain = virtual_domain
+        self.connections = connections
+
+    async def _run(self, operation: Operation) -> OpResult:
+        if operation.agent == VIRTUAL_DOMAIN:
+            result = await self.virtual_domain.run(operation)
+        elif operation.agent == REMOTE:
+            result = await self.connections.run(operation)
+        else:
+            return await super()._run(operation)
+        self.last_results[operation.key] = result
+        log.log(logging.INFO if operation.interval_ms == 0 else logging.DEBUG, "%s (%s): %s rc=%d%s",
+                operation.key, operation.agent, result.exec_status.value, result.rc,
+                f" ({result.exit_reason})" if result.exit_reason else "")
+        return result
+
+    def report(self, resource: str, result: OpResult) -> None:
+        """A change seen outside the monitor's schedule (a link dropped): tell the monitor's listener now."""
+        for recurring in self.recurring():
+            operation = recurring.operation
+            if operation.resource == resource and operation.action == "monitor" and \
+                    not result.same_outcome(recurring.last):
+                recurring.last = result
+                recurring.listener(operation, result)
+
+    # NodeExecutor
+    async def start_recurring(self, operation: Operation, listener: Listener, owner: str = OWNER) -> OpResult:
+        return await super().start_recurring(operation, owner, listener)
+
+    async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
+        super().cancel(resource, action, interval_ms)
+
+    def recurring_keys(self) -> set[tuple[str, str, int]]:
+        return {(r.operation.resource, r.operation.action, r.operation.interval_ms) for r in self.recurring()}
+
+
+class RealEnv:
+    def __init__(self, store: CibStore, local_node: str, executor: LocalExecutor, connections: Connections,
+                 inputs_dir: Path, inputs_kept: int, undefine_on_delete: bool = False):
+        self.store = store
+        self.local_node = local_node
+        self.local = executor
+        self.connections = connections
+        self.inputs_dir = inputs_dir
+        self.inputs_kept = inputs_kept
+        self.undefine_on_delete = undefine_on_delete
+
+    def now(self) -> float:
+        return time.time()
+
+    def read(self) -> Cib:
+        return self.store.read()
+
+    def edit_status(self, edit: Callable[[Status], Status]) -> None:
+        self.store.edit_status(edit)
+
+    def executor(self, node: str):
+        if node == self.local_node:
+            return self.local
+        return self.connections.executor(node)
+
+    def save_input(self, cib: Cib) -> None:
+        try:
+            self.inputs_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+            existing = sorted(self.inputs_dir.glob("pe-input-*.xml"), key=_input_number)
+            number = _input_number(existing[-1]) + 1 if existing else 0
+            target = self.inputs_dir / f"pe-input-{number}.xml"
+            temporary = target.with_suffix(".tmp")
+            temporary.write_text(write_cib(cib))
+            os.replace(temporary, target)
+            for old in existing[:max(len(existing) + 1 - self.inputs_kept, 0)]:
+                old.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("cannot save the scheduler input in %s: %s", self.inputs_dir, error)
+
+    async def resource_deleted(self, agent: str, params: dict[str, str]) -> None:
+        if agent == str(VIRTUAL_DOMAIN) and self.undefine_on_delete:
+            try:
+                self.local.virtual_domain.undefine(params)
+                log.info("undefined the domain of %s", params.get("config"))
+            except AgentFailure as error:
+                log.warning("could not undefine the domain of %s: %s", params.get("config"), error.reason)
+
+
+def _input_number(path: Path) -> int:
+    try:
+        return int(path.stem.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def build_local(ocf_root: Path, libvirt_uri: str, connections: Connections) -> LocalExecutor:
+    settings = dataclasses.replace(AgentSettings(), ocf_root=ocf_root)
+    return LocalExecutor(settings, VirtualDomain(Hypervisors(), libvirt_uri), connections)

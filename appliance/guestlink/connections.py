@@ -1,0 +1,166 @@
+"""Guest and remote node connections as the controller runs them: ocf:pacemaker:remote start/monitor/stop.
+
+Rules: start connects to `server` (default: the node name) on `port` (default
+the configured 3121) over the authenticated TLS channel, retrying until the
+start timeout (Pacemaker's remote-connect-timeout); monitor answers 0 while
+the link answers a ping, 7 when it is gone; stop closes it. While connected,
+the node's operations run through a RemoteExecutor over that link; when the
+link drops, `on_lost(node)` is called at once (no waiting for the next monitor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from appliance.guestlink.client import GuestClient, GuestLinkError
+from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult, failed
+from guest.common.tlsauth import Identity
+from guest.protocol.operations import operation_from_args
+
+log = logging.getLogger(__name__)
+RETRY_S = 0.5
+PING_TIMEOUT_S = 10.0
+Listener = Callable[[Operation, OpResult], None]
+
+
+class RemoteExecutor:
+    """A NodeExecutor for a guest or remote node, over its connection."""
+
+    def __init__(self, node: str, client: GuestClient):
+        self.node = node
+        self.client = client
+        self.listeners: dict[str, Listener] = {}       # operation key -> listener
+
+    async def execute(self, operation: Operation) -> OpResult:
+        try:
+            return await self.client.execute(operation)
+        except GuestLinkError as error:
+            return failed(ExecStatus.ERROR, f"connection to {self.node} lost: {error}")
+
+    async def start_recurring(self, operation: Operation, listener: Listener) -> OpResult:
+        self.listeners[operation.key] = listener
+        return await self.execute(operation)
+
+    async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
+        self.listeners.pop(f"{resource}_{action}_{interval_ms}", None)
+        with contextlib.suppress(GuestLinkError):
+            await self.client.request("cancel", {"resource": resource, "action": action, "interval_ms": interval_ms})
+
+    def recurring_keys(self) -> set[tuple[str, str, int]]:
+        keys = set()
+        for key in self.listeners:
+            resource, action, interval = key.rsplit("_", 2)
+            keys.add((resource, action, int(interval)))
+        return keys
+
+    def event(self, name: str, data: dict) -> None:
+        if name != "op_result":
+            return
+        try:
+            operation = operation_from_args(data["operation"])
+            result = OpResult.from_dict(data["result"])
+        except (KeyError, TypeError, ValueError) as error:
+            log.warning("%s: malformed op_result event: %s", self.node, error)
+            return
+        listener = self.listeners.get(operation.key)
+        if listener is not None:
+            listener(operation, result)
+
+
+class Connections:
+    def __init__(self, identities: Sequence[Identity], default_port: int, local_node: str, software: str,
+                 on_lost: Callable[[str], None]):
+        self.identities = list(identities)
+        self.default_port = default_port
+        self.local_node = local_node
+        self.software = software
+        self.on_lost = on_lost
+        self.executors: dict[str, RemoteExecutor] = {}
+        self._watchers: dict[str, asyncio.Task] = {}
+
+    def executor(self, node: str) -> RemoteExecutor | None:
+        executor = self.executors.get(node)
+        return executor if executor is not None and not executor.client.closed else None
+
+    async def run(self, operation: Operation) -> OpResult:
+        started = time.time()
+        begun = time.monotonic()
+        node = operation.resource
+        if operation.action == "start":
+            result = await self._start(node, operation)
+        elif operation.action == "stop":
+            await self._close(node)
+            result = OpResult(ExecStatus.DONE, OcfRc.OK)
+        elif operation.action in ("monitor", "status"):
+            result = await self._monitor(node, operation)
+        else:
+            result = OpResult(ExecStatus.NOT_SUPPORTED, OcfRc.UNIMPLEMENTED,
+                              exit_reason=f"remote connections have no action '{operation.action}'")
+        return OpResult(result.exec_status, result.rc, result.output, result.exit_reason, started,
+                        int((time.monotonic() - begun) * 1000))
+
+    def _address(self, node: str, operation: Operation) -> tuple[str, int]:
+        server = operation.params.get("server") or node
+        try:
+            port = int(operation.params.get("port") or self.default_port)
+        except ValueError:
+            port = self.default_port
+        return server, port
+
+    async def _start(self, node: str, operation: Operation) -> OpResult:
+        if self.executor(node) is not None:
+            return OpResult(ExecStatus.DONE, OcfRc.OK)
+        server, port = self._address(node, operation)
+        deadline = time.monotonic() + operation.timeout_ms / 1000
+        last_error = "no attempt"
+        while time.monotonic() < deadline:
+            remaining = deadline - time.monotonic()
+            try:
+                client = await GuestClient.connect(server, port, self.identities, self.software, self.local_node,
+                                                   timeout=max(min(remaining, 10.0), 0.1))
+            except GuestLinkError as error:
+                last_error = str(error)
+                await asyncio.sleep(min(RETRY_S, max(deadline - time.monotonic(), 0)))
+                continue
+            executor = RemoteExecutor(node, client)
+            client.on_event = executor.event
+            self.executors[node] = executor
+            self._watchers[node] = asyncio.create_task(self._watch(node, executor))
+            log.info("connected to %s at %s:%d", node, server, port)
+            return OpResult(ExecStatus.DONE, OcfRc.OK)
+        return OpResult(ExecStatus.TIMEOUT, OcfRc.ERR_GENERIC,
+                        exit_reason=f"could not connect to {node} at {server}:{port}: {last_error}")
+
+    async def _watch(self, node: str, executor: RemoteExecutor) -> None:
+        await executor.client.wait_closed()
+        if self.executors.get(node) is executor:
+            log.warning("connection to %s lost: %s", node, executor.client.close_reason or "closed")
+            self.on_lost(node)
+
+    async def _monitor(self, node: str, operation: Operation) -> OpResult:
+        executor = self.executor(node)
+        if executor is None:
+            return OpResult(ExecStatus.DONE, OcfRc.NOT_RUNNING,
+                            exit_reason="" if operation.is_probe else f"not connected to {node}")
+        try:
+            await executor.client.request("ping", timeout=min(operation.timeout_ms / 1000, PING_TIMEOUT_S))
+        except GuestLinkError as error:
+            await executor.client.close()
+            return OpResult(ExecStatus.DONE, OcfRc.NOT_RUNNING, exit_reason=f"{node} does not answer: {error}")
+        return OpResult(ExecStatus.DONE, OcfRc.OK)
+
+    async def _close(self, node: str) -> None:
+        executor = self.executors.pop(node, None)
+        watcher = self._watchers.pop(node, None)
+        if watcher is not None:
+            watcher.cancel()
+        if executor is not None:
+            await executor.client.close()
+
+    async def close_all(self) -> None:
+        for node in list(self.executors):
+            await self._close(node)

@@ -1,0 +1,233 @@
+"""ocf:heartbeat:VirtualDomain done natively with libvirt-python: start, stop, monitor a guest from its XML file.
+
+Rules: the only module (with libvirt_events.py) that imports libvirt. Same
+parameters and return codes as the resource-agents script: `config` (domain
+XML file, required), `hypervisor` (URI, default from drover.conf), `force_stop`
+(destroy at once), `stateless` (create without defining), `shutdown_mode`.
+start defines the domain from the file (so edits to the file take effect)
+and boots it; stop asks the guest to shut down, waits until the stop timeout
+less a margin, then destroys it; monitor maps the domain state (running,
+blocked, paused, pmsuspended, in shutdown = running; shut off or missing = not
+running; crashed = failed). libvirt calls block, so they run in a worker
+thread; one connection per URI is kept and reopened when it dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+import libvirt
+
+from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult
+
+STOP_MARGIN_S = 5.0          # VirtualDomain keeps 5 s of the stop timeout for the forced destroy
+POLL_S = 0.1
+_RUNNING_STATES = {libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED, libvirt.VIR_DOMAIN_PAUSED,
+                   libvirt.VIR_DOMAIN_PMSUSPENDED, libvirt.VIR_DOMAIN_SHUTDOWN}
+_SHUTDOWN_MODES = {
+    "acpi": libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, "agent": libvirt.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
+    "initctl": libvirt.VIR_DOMAIN_SHUTDOWN_INITCTL, "signal": libvirt.VIR_DOMAIN_SHUTDOWN_SIGNAL,
+    "paravirt": libvirt.VIR_DOMAIN_SHUTDOWN_PARAVIRT,
+}
+
+
+class AgentFailure(Exception):
+    def __init__(self, rc: int, reason: str):
+        super().__init__(reason)
+        self.rc = rc
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DomainParams:
+    config: Path
+    uri: str
+    force_stop: bool
+    stateless: bool
+    shutdown_mode: int
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], default_uri: str) -> DomainParams:
+        config = params.get("config", "")
+        if not config:
+            raise AgentFailure(OcfRc.ERR_CONFIGURED, "the config parameter (domain XML file) is required")
+        modes = 0
+        for mode in filter(None, params.get("shutdown_mode", "").split(",")):
+            if mode not in _SHUTDOWN_MODES:
+                raise AgentFailure(OcfRc.ERR_CONFIGURED, f"unknown shutdown_mode '{mode}'")
+            modes |= _SHUTDOWN_MODES[mode]
+        return cls(Path(config), params.get("hypervisor") or default_uri, _true(params.get("force_stop")),
+                   _true(params.get("stateless")), modes)
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on", "y")
+
+
+def domain_name(config: Path) -> str:
+    """The <name> of a domain XML file (VirtualDomain reads it the same way)."""
+    try:
+        root = ElementTree.fromstring(config.read_bytes())
+    except OSError as error:
+        raise AgentFailure(OcfRc.ERR_INSTALLED, f"cannot read {config}: {error.strerror}") from None
+    except ElementTree.ParseError as error:
+        raise AgentFailure(OcfRc.ERR_CONFIGURED, f"{config}: not valid XML: {error}") from None
+    name = (root.findtext("name") or "").strip()
+    if root.tag != "domain" or not name:
+        raise AgentFailure(OcfRc.ERR_CONFIGURED, f"{config}: not a libvirt <domain> with a <name>")
+    return name
+
+
+class Hypervisors:
+    """Open libvirt connections by URI, shared by every domain operation (thread-safe)."""
+
+    def __init__(self) -> None:
+        libvirt.registerErrorHandler(lambda _context, _error: None, None)   # errors are reported, not printed
+        self._lock = threading.Lock()
+        self._connections: dict[str, libvirt.virConnect] = {}
+
+    def connection(self, uri: str) -> libvirt.virConnect:
+        with self._lock:
+            conn = self._connections.get(uri)
+            if conn is not None:
+                try:
+                    if conn.isAlive():
+                        return conn
+                except libvirt.libvirtError:
+                    pass
+            try:
+                conn = libvirt.open(uri)
+            except libvirt.libvirtError as error:
+                raise AgentFailure(OcfRc.ERR_GENERIC, f"cannot connect to {uri}: {error.get_error_message()}") \
+                    from None
+            self._connections[uri] = conn
+            return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections.values():
+                with contextlib.suppress(libvirt.libvirtError):
+                    conn.close()
+            self._connections.clear()
+
+
+class VirtualDomain:
+    """The agent's actions as blocking methods returning an OCF rc (run them through `run`)."""
+
+    def __init__(self, hypervisors: Hypervisors, default_uri: str):
+        self.hypervisors = hypervisors
+        self.default_uri = default_uri
+
+    async def run(self, operation: Operation, wall_clock=time.time) -> OpResult:
+        started = wall_clock()
+        begun = time.monotonic()
+        try:
+            params = DomainParams.from_params(operation.params, self.default_uri)
+            action = {"start": self.start, "stop": self.stop, "monitor": self.monitor,
+                      "status": self.monitor, "validate-all": self.validate}.get(operation.action)
+            if action is None:
+                return OpResult(ExecStatus.NOT_SUPPORTED, OcfRc.UNIMPLEMENTED, started=started,
+                                exit_reason=f"VirtualDomain has no action '{operation.action}'")
+            rc = await asyncio.wait_for(asyncio.to_thread(action, params, operation), operation.timeout_ms / 1000)
+            reason = ""
+        except AgentFailure as failure:
+            if operation.is_probe and failure.rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_CONFIGURED):
+                rc, reason = OcfRc.NOT_RUNNING, ""      # a probe where the config is missing: not running here
+            else:
+                rc, reason = failure.rc, failure.reason
+        except TimeoutError:
+            return OpResult(ExecStatus.TIMEOUT, OcfRc.ERR_GENERIC, exit_reason="timed out", started=started,
+                            duration_ms=int((time.monotonic() - begun) * 1000))
+        return OpResult(ExecStatus.DONE, int(rc), exit_reason=reason, started=started,
+                        duration_ms=int((time.monotonic() - begun) * 1000))
+
+    def _lookup(self, params: DomainParams) -> tuple[libvirt.virConnect, str, libvirt.virDomain | None]:
+        name = domain_name(params.config)
+        conn = self.hypervisors.connection(params.uri)
+        try:
+            return conn, name, conn.lookupByName(name)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return conn, name, None
+            raise AgentFailure(OcfRc.ERR_GENERIC, f"{name}: {error.get_error_message()}") from None
+
+    @staticmethod
+    def _state(domain: libvirt.virDomain | None) -> int | None:
+        if domain is None:
+            return None
+        try:
+            return domain.state()[0]
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise AgentFailure(OcfRc.ERR_GENERIC, f"domain state: {error.get_error_message()}") from None
+
+    def validate(self, params: DomainParams, operation: Operation) -> int:
+        domain_name(params.config)
+        return OcfRc.OK
+
+    def monitor(self, params: DomainParams, operation: Operation) -> int:
+        _, name, domain = self._lookup(params)
+        state = self._state(domain)
+        if state in _RUNNING_STATES:
+            return OcfRc.OK
+        if state == libvirt.VIR_DOMAIN_CRASHED:
+            raise AgentFailure(OcfRc.ERR_GENERIC, f"{name} crashed")
+        return OcfRc.NOT_RUNNING
+
+    def start(self, params: DomainParams, operation: Operation) -> int:
+        conn, name, domain = self._lookup(params)
+        if self._state(domain) in _RUNNING_STATES:
+            return OcfRc.OK
+        xml = params.config.read_text()
+        try:
+            if params.stateless:
+                if domain is not None and domain.isPersistent():
+                    domain.undefine()
+                conn.createXML(xml, 0)
+            else:
+                domain = conn.defineXML(xml)
+                domain.create()
+        except libvirt.libvirtError as error:
+            raise AgentFailure(OcfRc.ERR_GENERIC, f"failed to start {name}: {error.get_error_message()}") from None
+        return OcfRc.OK
+
+    def stop(self, params: DomainParams, operation: Operation) -> int:
+        _, name, domain = self._lookup(params)
+        if self._state(domain) not in _RUNNING_STATES and self._state(domain) != libvirt.VIR_DOMAIN_CRASHED:
+            return OcfRc.OK
+        assert domain is not None
+        if not params.force_stop:
+            deadline = time.monotonic() + max(operation.timeout_ms / 1000 - STOP_MARGIN_S, 0.0)
+            try:
+                domain.shutdownFlags(params.shutdown_mode)
+                while time.monotonic() < deadline:
+                    if self._state(domain) not in _RUNNING_STATES:
+                        return OcfRc.OK
+                    time.sleep(POLL_S)
+            except libvirt.libvirtError:
+                pass       # no ACPI, agent missing, ...: fall through to destroy
+        try:
+            domain.destroy()
+        except libvirt.libvirtError as error:
+            if self._state(domain) in _RUNNING_STATES:
+                raise AgentFailure(OcfRc.ERR_GENERIC, f"failed to destroy {name}: {error.get_error_message()}") \
+                    from None
+        return OcfRc.OK
+
+    def undefine(self, params: Mapping[str, str]) -> None:
+        """Forget a stopped domain's definition (when its resource is deleted and the settings ask for it)."""
+        domain_params = DomainParams.from_params(params, self.default_uri)
+        _, _, domain = self._lookup(domain_params)
+        if domain is not None and self._state(domain) not in _RUNNING_STATES:
+            try:
+                domain.undefine()
+            except libvirt.libvirtError as error:
+                raise AgentFailure(OcfRc.ERR_GENERIC, error.get_error_message()) from None

@@ -1,0 +1,102 @@
+"""The transition graph: which action must finish before which, so the executor can run the rest in parallel.
+
+Rules (Pacemaker's implied and configured orderings, restricted to actions in
+this transition): on one resource demote < stop < start < promote; an order
+constraint "first-action A then then-action B" puts A's actions before B's,
+and when symmetrical also B's inverse actions before A's inverse actions;
+actions on a guest or remote node come after its connection's start and
+before its connection's stop; fencing comes before every start and promote.
+Edges are (before, after) indexes into the action tuple; edges that would
+close a cycle are dropped (the action list order breaks the tie) so the graph
+is always executable.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from appliance.scheduler.relations import Order
+from appliance.scheduler.transition import Action
+from appliance.scheduler.working import WNode
+
+_INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote"}
+_LIFECYCLE = ("demote", "stop", "start", "promote")
+
+
+def orderings(actions: Sequence[Action], orders: Iterable[Order],
+              nodes: Iterable[WNode]) -> tuple[tuple[int, int], ...]:
+    by_task: dict[tuple[str, str], list[int]] = defaultdict(list)      # (task, resource) -> indexes
+    for index, action in enumerate(actions):
+        by_task[(action.task, action.resource)].append(index)
+    edges: list[tuple[int, int]] = []
+
+    def link(first_task: str, first_ids: Iterable[str], then_task: str, then_ids: Iterable[str]) -> None:
+        befores = [i for rid in first_ids for i in by_task.get((first_task, rid), ())]
+        afters = [i for rid in then_ids for i in by_task.get((then_task, rid), ())]
+        edges.extend((b, a) for b in befores for a in afters if b != a)
+
+    resources = {action.resource for action in actions if action.resource}
+    for rid in sorted(resources):
+        for earlier, later in itertools.pairwise(_LIFECYCLE):
+            link(earlier, [rid], later, [rid])
+        link("demote", [rid], "start", [rid])
+        link("stop", [rid], "promote", [rid])
+    for order in orders:
+        first_ids = [p.id for p in order.first.primitives()]
+        then_ids = [p.id for p in order.then.primitives()]
+        link(order.first_action, first_ids, order.then_action, then_ids)
+        if order.symmetrical and order.first_action in _INVERSE and order.then_action in _INVERSE:
+            link(_INVERSE[order.then_action], then_ids, _INVERSE[order.first_action], first_ids)
+    for node in nodes:
+        if node.kind == "cluster" or node.remote_rsc is None:
+            continue
+        connection = node.remote_rsc.id
+        on_node = [i for i, a in enumerate(actions) if a.node == node.name and a.task != "fence"]
+        for index in on_node:
+            task = actions[index].task
+            if task in ("start", "promote", "demote"):
+                edges.extend((c, index) for c in by_task.get(("start", connection), ()))
+            if task in ("stop", "demote"):
+                edges.extend((index, c) for c in by_task.get(("stop", connection), ()))
+    fences = [i for i, a in enumerate(actions) if a.task == "fence"]
+    for index, action in enumerate(actions):
+        if action.task in ("start", "promote"):
+            edges.extend((f, index) for f in fences)
+    return _acyclic(edges)
+
+
+def _acyclic(edges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Keep edges in a stable order, skipping any that would close a cycle."""
+    successors: dict[int, set[int]] = defaultdict(set)
+    kept: list[tuple[int, int]] = []
+
+    def reaches(start: int, goal: int) -> bool:
+        stack, seen = [start], {start}
+        while stack:
+            current = stack.pop()
+            if current == goal:
+                return True
+            for nxt in successors[current]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return False
+
+    for before, after in sorted(set(edges)):
+        if after in successors[before]:
+            continue
+        if reaches(after, before):
+            continue
+        successors[before].add(after)
+        kept.append((before, after))
+    return tuple(kept)
+
+
+def predecessors(count: int, edges: Iterable[tuple[int, int]]) -> list[set[int]]:
+    """For each action index, the indexes that must finish first."""
+    needs: list[set[int]] = [set() for _ in range(count)]
+    for before, after in edges:
+        needs[after].add(before)
+    return needs
