@@ -50,9 +50,6 @@ class LocalExecutor(Executor):
         else:
             return await super()._run(operation)
         self.last_results[operation.key] = result
-        log.log(logging.INFO if operation.interval_ms == 0 else logging.DEBUG, "%s (%s): %s rc=%d%s",
-                operation.key, operation.agent, result.exec_status.value, result.rc,
-                f" ({result.exit_reason})" if result.exit_reason else "")
         return result
 
     def report(self, resource: str, result: OpResult) -> None:
@@ -113,6 +110,20 @@ class RealEnv:
                 old.unlink(missing_ok=True)
         except OSError as error:
             log.warning("cannot save the scheduler input in %s: %s", self.inputs_dir, error)
+
+    def still_running(self, node: str, token: str) -> bool:
+        """Agents of a killed daemon outlive it (own process groups); they carry OCF_RESKEY_CRM_meta_drover_op=token.
+        On a guest the guest daemon serialises operations per resource, so a probe waits for them anyway."""
+        if node != self.local_node or not token:
+            return False
+        needle = f"OCF_RESKEY_CRM_meta_drover_op={token}".encode()
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if needle in environ.read_bytes().split(b"\0"):
+                    return True
+            except OSError:
+                continue
+        return False
 
     async def resource_deleted(self, agent: str, params: dict[str, str]) -> None:
         if agent == str(VIRTUAL_DOMAIN) and self.undefine_on_delete:

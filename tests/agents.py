@@ -19,6 +19,31 @@ echo done > "$OCF_RESKEY_marker"
 exit 0
 """
 
+COUNTED = """#!/bin/sh
+# Logs every action to $OCF_RESKEY_log; start takes $OCF_RESKEY_start_seconds; state in $OCF_RESKEY_log.state.
+state="$OCF_RESKEY_log.state"
+case "$1" in
+meta-data) cat <<'END'
+<?xml version="1.0"?>
+<resource-agent name="counted" version="1.0">
+<version>1.0</version>
+<shortdesc lang="en">counts its actions</shortdesc>
+<parameters>
+<parameter name="log" required="1"><content type="string"/></parameter>
+<parameter name="start_seconds"><content type="integer" default="0"/></parameter>
+</parameters>
+<actions><action name="start" timeout="30s"/><action name="stop" timeout="30s"/>
+<action name="monitor" timeout="10s" interval="10s"/><action name="meta-data" timeout="5s"/></actions>
+</resource-agent>
+END
+exit 0;;
+start) echo start >> "$OCF_RESKEY_log"; sleep "${OCF_RESKEY_start_seconds:-0}"; touch "$state"; exit 0;;
+stop) echo stop >> "$OCF_RESKEY_log"; rm -f "$state"; exit 0;;
+monitor) [ -f "$state" ] && exit 0; exit 7;;
+*) exit 3;;
+esac
+"""
+
 LSB_SCRIPT = """#!/bin/sh
 # An init script whose exit code for each verb is read from a file.
 code=$(cat "%(dir)s/$1.code" 2>/dev/null || echo 0)
@@ -28,11 +53,11 @@ exit "$code"
 
 
 def make_agent_tree(base: Path) -> tuple[Path, Path]:
-    """Returns (ocf_root, lsb_dir) with ocf:test:{envdump,slow} and lsb:testsvc installed."""
+    """Returns (ocf_root, lsb_dir) with ocf:test:{envdump,slow,counted} and lsb:testsvc installed."""
     ocf_root = base / "ocf"
     agents = ocf_root / "resource.d" / "test"
     agents.mkdir(parents=True)
-    for name, text in (("envdump", ENV_DUMPER), ("slow", SLOW)):
+    for name, text in (("envdump", ENV_DUMPER), ("slow", SLOW), ("counted", COUNTED)):
         (agents / name).write_text(text)
         (agents / name).chmod(0o755)
     lsb_dir = base / "init.d"

@@ -14,6 +14,7 @@ from appliance.cli import (
     property_cmd,
     resource_cmd,
     simulate_cmd,
+    status_cmd,
 )
 from guest.common import config_cmd
 from guest.common.cli import run_program
@@ -28,6 +29,7 @@ Usage:
   drover --help
 
 Commands:
+  status      nodes, resources and failed actions (like crm_mon -1)
   resource    create, delete, enable, disable, move, ban, clear, cleanup, list, show resources
   constraint  location (prefers/avoids/rule), colocation, order constraints
   node        standby, unstandby, maintenance, unmaintenance, list
@@ -43,6 +45,7 @@ Commands:
 """
 
 COMMANDS = {
+    "status": status_cmd.COMMAND,
     "resource": resource_cmd.COMMAND,
     "constraint": constraint_cmd.COMMAND,
     "node": node_cmd.COMMAND,

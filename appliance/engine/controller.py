@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,7 +38,8 @@ from guest.agents.results import ExecStatus, Operation, OpResult
 
 log = logging.getLogger(__name__)
 IDLE_WAKE_S = 30.0
-STUCK_WAKE_S = 5.0           # the same transition again without progress: wait a little before retrying
+STUCK_WAKE_S = 5.0
+ORPHAN_POLL_S = 0.2           # the same transition again without progress: wait a little before retrying
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Controller:
         self._last_signature: tuple | None = None
         self.rounds = 0
         self.idle = asyncio.Event()
+        self._in_flight: set[tuple[str, str]] = set()     # (node, history id) with an operation running now
 
     # -- the loop -----------------------------------------------------------------------------------------
 
@@ -86,6 +90,9 @@ class Controller:
         """One round; True if it changed something (run another), None if it could not make progress."""
         self.rounds += 1
         cib = self.env.read()
+        if self._orphaned_operations(cib):
+            await asyncio.sleep(ORPHAN_POLL_S)
+            return True
         if await self._probe(cib):
             return True
         cib = self.env.read()
@@ -107,11 +114,24 @@ class Controller:
         await self._reconcile_monitors(cib)
         return False
 
+    def _orphaned_operations(self, cib: Cib) -> bool:
+        """Operations a killed controller left running: wait for them before probing, so nothing runs twice."""
+        for entry in cib.status.history:
+            if (entry.node, entry.resource) in self._in_flight:
+                continue
+            for token in records.pending_tokens(entry):
+                if self.env.still_running(entry.node, token):
+                    log.info("waiting for %s on %s, left running by an earlier controller", entry.resource,
+                             entry.node)
+                    return True
+        return False
+
     # -- probes -------------------------------------------------------------------------------------------
 
     def _probe_targets(self, cib: Cib) -> list[tuple[str, Runnable]]:
         configuration = cib.configuration
-        known = {(h.node, h.resource) for h in cib.status.history}
+        known = {(h.node, h.resource) for h in cib.status.history
+                 if not (records.has_pending(h) and (h.node, h.resource) not in self._in_flight)}
         nodes = [info for info in configuration.node_infos()
                  if info.name == self.env.local_node or
                  (info.kind != "cluster" and self.env.executor(info.name) is not None)]
@@ -207,7 +227,18 @@ class Controller:
         op = operation(cib.configuration, runnable, action, interval_ms, role)
         if action == "stop":
             await self._cancel_monitors(node, runnable.history_id, executor)
-        result = await executor.execute(op)
+        key = (node, runnable.history_id)
+        if action != "monitor":
+            token = uuid.uuid4().hex
+            op = dataclasses.replace(op, meta={**op.meta, "drover_op": token})
+            self.env.edit_status(lambda s: records.record_pending(s, node, runnable.history_id, runnable.agent,
+                                                                  action, int(self.env.now()), runnable.container,
+                                                                  token))
+        self._in_flight.add(key)
+        try:
+            result = await executor.execute(op)
+        finally:
+            self._in_flight.discard(key)
         self._record(cib, node, runnable, op, result, role)
         return result
 
@@ -229,6 +260,8 @@ class Controller:
         if records.is_failure(op.action, op.interval_ms, result, role):
             log.warning("%s on %s failed: %s rc=%d %s", op.key, node, result.exec_status.value, result.rc,
                         result.exit_reason)
+        elif not op.interval_ms:
+            log.info("%s on %s: rc=%d", op.key, node, result.rc)
 
     # -- recurring monitors -------------------------------------------------------------------------------
 

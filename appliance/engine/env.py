@@ -51,5 +51,8 @@ class Env(Protocol):
     def save_input(self, cib: Cib) -> None:
         """Keep a scheduler input for `drover simulate` replay (bounded)."""
 
+    def still_running(self, node: str, token: str) -> bool:
+        """Is an agent started by an earlier controller (its operation token) still running on node?"""
+
     async def resource_deleted(self, runnable_agent: str, params: dict[str, str]) -> None:
         """A stopped orphan is gone for good (VirtualDomain may undefine its domain)."""

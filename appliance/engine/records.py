@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from appliance.model.attributes import Attributes
 from appliance.model.resources import AgentRef
 from appliance.model.status import FailCount, NodeState, OpRecord, ResourceHistory, Status
 from appliance.model.values import INFINITY
@@ -45,7 +46,7 @@ def is_failure(action: str, interval_ms: int, result: OpResult, role: str | None
 
 
 def next_call_id(status: Status, node: str) -> int:
-    ids = [op.call_id for entry in status.history if entry.node == node for op in entry.ops]
+    ids = [op.call_id for entry in status.history if entry.node == node for op in entry.ops if op.call_id > 0]
     return max(ids, default=0) + 1
 
 
@@ -84,7 +85,7 @@ def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool
     else:
         ops = [op for op in ops if op.id != f"{outcome.resource}_last_0"]
         if outcome.action == "stop" and not failure:
-            ops = [op for op in ops if op.interval_ms == 0]
+            ops = [op for op in ops if op.interval_ms == 0 or op.id.endswith("_last_failure_0")]
         ops.append(dataclasses.replace(record, id=f"{outcome.resource}_last_0"))
     if failure:
         ops = [op for op in ops if op.id != f"{outcome.resource}_last_failure_0"]
@@ -99,6 +100,29 @@ def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool
         status = add_failure(status, outcome.node, outcome.resource, outcome.action, outcome.interval_ms,
                              outcome.now, INFINITY if fatal else 1)
     return status
+
+
+OP_TOKEN = "drover-op"     # pending record extra (and CRM_meta_drover_op of the agent process): which run it is
+
+
+def record_pending(status: Status, node: str, resource: str, agent: AgentRef, action: str, now: int,
+                   container: str | None = None, token: str = "") -> Status:
+    """An operation about to run (Pacemaker's record-pending): if the controller dies before its result is
+    recorded, the next controller sees it was in flight and probes instead of guessing."""
+    pending = OpRecord(f"{resource}_last_0", action, 0, -1, 0, -1, f"{resource}_{action}_0", now,
+                       extra=Attributes.of({OP_TOKEN: token}) if token else Attributes())
+    entry = next((h for h in status.history if h.node == node and h.resource == resource), None)
+    ops = [op for op in (entry.ops if entry is not None else ()) if op.id != pending.id]
+    updated = ResourceHistory(node, resource, agent, (*ops, pending), container if entry is None else entry.container)
+    return dataclasses.replace(status, history=(*(h for h in status.history if h is not entry), updated))
+
+
+def has_pending(entry: ResourceHistory) -> bool:
+    return any(op.op_status == -1 for op in entry.ops)
+
+
+def pending_tokens(entry: ResourceHistory) -> list[str]:
+    return [op.extra.get(OP_TOKEN) or "" for op in entry.ops if op.op_status == -1]
 
 
 def add_failure(status: Status, node: str, resource: str, action: str, interval_ms: int, now: int,

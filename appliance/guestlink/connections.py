@@ -81,6 +81,7 @@ class Connections:
         self.on_lost = on_lost
         self.executors: dict[str, RemoteExecutor] = {}
         self._watchers: dict[str, asyncio.Task] = {}
+        self._attempted: set[str] = set()     # nodes this process has connected to (or tried to)
 
     def executor(self, node: str) -> RemoteExecutor | None:
         executor = self.executors.get(node)
@@ -114,6 +115,7 @@ class Connections:
     async def _start(self, node: str, operation: Operation) -> OpResult:
         if self.executor(node) is not None:
             return OpResult(ExecStatus.DONE, OcfRc.OK)
+        self._attempted.add(node)
         server, port = self._address(node, operation)
         deadline = time.monotonic() + operation.timeout_ms / 1000
         last_error = "no attempt"
@@ -143,6 +145,10 @@ class Connections:
 
     async def _monitor(self, node: str, operation: Operation) -> OpResult:
         executor = self.executor(node)
+        if executor is None and node not in self._attempted and not operation.is_probe:
+            # recorded as connected by an earlier run of the daemon: reattach rather than declare it lost
+            await self._start(node, operation)
+            executor = self.executor(node)
         if executor is None:
             return OpResult(ExecStatus.DONE, OcfRc.NOT_RUNNING,
                             exit_reason="" if operation.is_probe else f"not connected to {node}")

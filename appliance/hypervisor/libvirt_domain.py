@@ -85,6 +85,19 @@ def domain_name(config: Path) -> str:
     return name
 
 
+def _with_uuid(xml: str, existing: libvirt.virDomain | None) -> str:
+    """A file without <uuid> would get a new one, which libvirt refuses for an existing name: keep the old."""
+    if existing is None:
+        return xml
+    root = ElementTree.fromstring(xml)
+    if root.find("uuid") is not None:
+        return xml
+    uuid = ElementTree.Element("uuid")
+    uuid.text = existing.UUIDString()
+    root.insert(1, uuid)
+    return ElementTree.tostring(root, encoding="unicode")
+
+
 class Hypervisors:
     """Open libvirt connections by URI, shared by every domain operation (thread-safe)."""
 
@@ -186,7 +199,7 @@ class VirtualDomain:
         conn, name, domain = self._lookup(params)
         if self._state(domain) in _RUNNING_STATES:
             return OcfRc.OK
-        xml = params.config.read_text()
+        xml = _with_uuid(params.config.read_text(), domain)
         try:
             if params.stateless:
                 if domain is not None and domain.isPersistent():

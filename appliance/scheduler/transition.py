@@ -56,6 +56,22 @@ class _Planner:
         self.start_ok: dict[str, bool] = {}
         self.promote_ok: dict[str, bool] = {}
         self.forced: set[str] = set()          # restarts forced by a required start that cannot run
+        self.recover = self._guest_recoveries()     # restarted in place: a reset guest's VM and connection
+
+    def _guest_recoveries(self) -> set[str]:
+        """Resetting a guest node means recovering its VM (Pacemaker marks the container failed), and a
+        restarted VM needs its connection restarted."""
+        recover = set()
+        for node in self.working.nodes:
+            if node.kind != "guest" or node.name not in self.fenced or node.remote_rsc is None:
+                continue
+            connection = node.remote_rsc
+            container = self.working.by_id.get(connection.meta.get("container", ""))
+            for rsc in (container, connection):
+                if rsc is not None and rsc.running_on and rsc.assigned is not None and rsc.managed \
+                        and not rsc.blocked and rsc.next_role != "Stopped":
+                    recover.add(rsc.id)
+        return recover
 
     def _container_restarts(self, node: WNode) -> bool:
         """A guest whose VM moves to another node in this transition: what ran in it stops with it (its history
@@ -82,6 +98,8 @@ class _Planner:
             return False
         if rsc.orphan or rsc.assigned is None or rsc.next_role == "Stopped" or rsc.id in self.forced:
             return True
+        if rsc.id in self.recover:
+            return True
         if node is not rsc.assigned:
             return True
         if rsc.failed and rsc.stop_required:
@@ -91,7 +109,7 @@ class _Planner:
     def needs_start(self, rsc: WRsc) -> bool:
         if rsc.assigned is None or rsc.next_role == "Stopped" or not rsc.managed or rsc.blocked:
             return False
-        if rsc.id in self.forced:
+        if rsc.id in self.forced or rsc.id in self.recover:
             return True
         if rsc.assigned.name in self.fenced:
             return True

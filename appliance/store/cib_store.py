@@ -10,6 +10,7 @@ changes nothing writes nothing.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -143,11 +144,15 @@ class CibStore:
         """One consistent snapshot of configuration, status and counters."""
         with self.database.read() as db:
             rows = self._load(db, CONFIG_TABLES + STATUS_TABLES)
-            counters = {key: _counter(db, key) for key in ("epoch", "admin_epoch", "num_updates")}
+            counters = {key: _counter(db, key) for key in ("epoch", "admin_epoch", "num_updates", "last_written")}
             quorum = db.execute("SELECT value FROM cluster WHERE key = 'have_quorum'").fetchone()
+        extra = Attributes()
+        if counters["last_written"]:
+            extra = extra.set("cib-last-written", time.strftime("%a %b %d %H:%M:%S %Y",
+                                                                time.localtime(counters["last_written"])))
         return Cib(self._decode(_decode_configuration, rows), self._decode(_decode_status, rows),
                    counters["epoch"], counters["admin_epoch"], counters["num_updates"],
-                   quorum is None or quorum[0] == "1")
+                   quorum is None or quorum[0] == "1", extra=extra)
 
     def configuration(self) -> Configuration:
         with self.database.read() as db:
@@ -171,6 +176,7 @@ class CibStore:
             if any(changed):
                 _set_counter(db, "epoch", _counter(db, "epoch") + 1)
                 _set_counter(db, "num_updates", 0)
+                _set_counter(db, "last_written", int(time.time()))
             return updated, any(changed)
 
     def edit_status(self, edit: Callable[[Status], Status]) -> tuple[Status, bool]:
@@ -196,3 +202,4 @@ class CibStore:
             if any(changed):
                 _set_counter(db, "epoch", max(_counter(db, "epoch") + 1, cib.epoch))
                 _set_counter(db, "num_updates", 0)
+                _set_counter(db, "last_written", int(time.time()))

@@ -1,0 +1,237 @@
+"""`drover status` (and `crm_mon -1`): the cluster at a glance, in crm_mon's layout, XML elements and as JSON.
+
+Rules: reads one snapshot of the state database (never waits for the daemon:
+SQLite WAL readers do not block on its writes); the controller counts as the
+DC while it holds its lock file; text follows crm_mon 2.1's sections (Cluster
+Summary, Node List, Full List of Resources, Failed Resource Actions), except
+that guest and remote nodes share the Online line as in the Pacemaker Remote
+walk-through (`Online: [ node1 guest1 ]`).
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+
+from appliance.cli import state
+from appliance.cli.status_view import FailureView, PrimitiveView, ResourceView, StatusView, build
+from appliance.store.lock import lock_held
+from guest.common import config
+from guest.common.cli import Command, Context
+from guest.common.schemas import drover_schema
+from guest.common.version import VERSION
+
+USAGE = """
+Usage:
+  drover status [--inactive] [--output-as=FORMAT]
+
+Shows nodes, resources and failed actions like `crm_mon -1`.
+
+Options:
+  --inactive            Also list inactive resources (they are always listed).
+  --output-as=FORMAT    text (default), xml (crm_mon's elements) or json.
+"""
+
+
+def _time(seconds: int | None) -> str:
+    return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(seconds)) if seconds else ""
+
+
+def _primitive_line(member: PrimitiveView, indent: str) -> str:
+    where = member.role
+    if member.role == "Stopped" or not member.nodes:
+        where = "Stopped (disabled)" if member.disabled else "Stopped"
+    elif member.failed:
+        where = f"FAILED {' '.join(member.nodes)}"
+    else:
+        where = f"{member.role} {' '.join(member.nodes)}"
+    flags = "" if member.managed else " (unmanaged)"
+    flags += " (ORPHANED)" if member.orphaned else ""
+    return f"{indent}* {member.id}\t({member.agent}):\t {where}{flags}"
+
+
+def _resource_lines(resource: ResourceView, all_nodes: list[str]) -> list[str]:
+    if resource.kind == "primitive":
+        return [_primitive_line(m, "  ") for m in resource.members]
+    if resource.kind == "group":
+        return [f"  * Resource Group: {resource.id}:", *(_primitive_line(m, "    ") for m in resource.members)]
+    header = f"  * Clone Set: {resource.id} [{resource.child}]{' (promotable)' if resource.promotable else ''}:"
+    if resource.unique:
+        return [header, *(_primitive_line(m, "    ") for m in resource.members)]
+    lines = [header]
+    groups: dict[str, list[str]] = {}
+    failed = []
+    for member in resource.members:
+        if member.failed and member.nodes:
+            failed.append(_primitive_line(member, "    "))
+            continue
+        for node in member.nodes:
+            groups.setdefault(member.role, []).append(node)
+    for role in ("Promoted", "Unpromoted", "Started"):
+        if groups.get(role):
+            lines.append(f"    * {role}: [ {' '.join(sorted(groups[role]))} ]")
+    lines += failed
+    running = {n for m in resource.members for n in m.nodes}
+    stopped = [m for m in resource.members if not m.nodes]
+    if stopped:
+        idle = sorted(n for n in all_nodes if n not in running)
+        lines.append(f"    * Stopped: [ {' '.join(idle)} ]" if idle else "    * Stopped")
+    return lines
+
+
+def _failure_line(failure: FailureView) -> str:
+    reason = f", exitreason='{failure.exit_reason}'" if failure.exit_reason else ""
+    return (f"  * {failure.op_key} on {failure.node} '{failure.rc_name}' ({failure.rc}): call={failure.call}, "
+            f"status='{failure.status_name}'{reason}, last-rc-change='{_time(failure.last_rc_change)}', "
+            f"queued=0ms, exec=0ms")
+
+
+def render_text(view: StatusView, now: float) -> str:
+    quorum = "partition with quorum" if view.have_quorum else "partition WITHOUT quorum"
+    dc = f"{view.dc} (version {view.version}) - {quorum}" if view.dc else "NONE"
+    lines = ["Cluster Summary:", "  * Stack: drover", f"  * Current DC: {dc}",
+             f"  * Last updated: {_time(int(now))}",
+             f"  * Last change:  {view.last_change or 'never'} by root via drover on {view.dc or 'NONE'}",
+             f"  * {len(view.nodes)} node{'s' if len(view.nodes) != 1 else ''} configured",
+             f"  * {view.instances_configured} resource instance{'s' if view.instances_configured != 1 else ''} "
+             f"configured" + (f" ({view.disabled} DISABLED)" if view.disabled else ""),
+             "", "Node List:"]
+    by_state: dict[str, list[str]] = {}
+    for node in view.nodes:
+        by_state.setdefault(node.state, []).append(node.name)
+    for name in by_state.get("unclean", []):
+        lines.append(f"  * Node {name}: UNCLEAN (offline)")
+    for state_name in ("standby", "maintenance"):
+        for name in by_state.get(state_name, []):
+            lines.append(f"  * Node {name}: {state_name}")
+    if by_state.get("online"):
+        lines.append(f"  * Online: [ {' '.join(by_state['online'])} ]")
+    if by_state.get("offline"):
+        lines.append(f"  * OFFLINE: [ {' '.join(by_state['offline'])} ]")
+    lines += ["", "Full List of Resources:"]
+    names = [n.name for n in view.nodes]
+    resource_lines = [line for resource in view.resources for line in _resource_lines(resource, names)]
+    lines += resource_lines or ["  * No resources"]
+    if view.failures:
+        lines += ["", "Failed Resource Actions:", *(_failure_line(f) for f in view.failures)]
+    return "\n".join(lines)
+
+
+def _b(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def render_xml(view: StatusView, now: float) -> str:
+    root = ET.Element("pacemaker-result", {"api-version": "2.25", "request": "drover status --output-as=xml"})
+    summary = ET.SubElement(root, "summary")
+    ET.SubElement(summary, "stack", {"type": "drover"})
+    if view.dc:
+        ET.SubElement(summary, "current_dc", {"present": "true", "version": view.version, "name": view.dc,
+                                              "id": "1", "with_quorum": _b(view.have_quorum)})
+    else:
+        ET.SubElement(summary, "current_dc", {"present": "false"})
+    ET.SubElement(summary, "last_update", {"time": _time(int(now))})
+    ET.SubElement(summary, "last_change", {"time": view.last_change, "user": "root", "client": "drover",
+                                           "origin": view.dc or ""})
+    ET.SubElement(summary, "nodes_configured", {"number": str(len(view.nodes))})
+    ET.SubElement(summary, "resources_configured", {"number": str(view.instances_configured),
+                                                    "disabled": str(view.disabled), "blocked": "0"})
+    options = view.options
+    ET.SubElement(summary, "cluster_options", {
+        "stonith-enabled": options.get("stonith-enabled", "true"),
+        "symmetric-cluster": options.get("symmetric-cluster", "true"),
+        "no-quorum-policy": options.get("no-quorum-policy", "stop"),
+        "maintenance-mode": options.get("maintenance-mode", "false"),
+        "stop-all-resources": options.get("stop-all-resources", "false")})
+    nodes = ET.SubElement(root, "nodes")
+    for node in view.nodes:
+        attrs = {"name": node.name, "id": node.id, "online": _b(node.state in ("online", "standby", "maintenance")),
+                 "standby": _b(node.state == "standby"), "standby_onfail": "false",
+                 "maintenance": _b(node.state == "maintenance"), "pending": "false",
+                 "unclean": _b(node.state == "unclean"), "shutdown": "false", "expected_up": _b(node.kind == "member"),
+                 "is_dc": _b(node.is_dc), "resources_running": str(node.resources_running), "type": node.kind}
+        if node.container:
+            attrs["id_as_resource"] = node.container
+        ET.SubElement(nodes, "node", attrs)
+    resources = ET.SubElement(root, "resources")
+    for resource in view.resources:
+        if resource.kind == "primitive":
+            for member in resource.members:
+                _resource_xml(resources, member, view)
+            continue
+        if resource.kind == "group":
+            parent = ET.SubElement(resources, "group", {"id": resource.id,
+                                                        "number_resources": str(len(resource.members)),
+                                                        "managed": "true", "disabled": "false"})
+        else:
+            parent = ET.SubElement(resources, "clone", {
+                "id": resource.id, "multi_state": _b(resource.promotable), "unique": _b(resource.unique),
+                "managed": "true", "disabled": "false", "failed": _b(any(m.failed for m in resource.members)),
+                "failure_ignored": "false"})
+        for member in resource.members:
+            _resource_xml(parent, member, view)
+    if view.failures:
+        failures = ET.SubElement(root, "failures")
+        for failure in view.failures:
+            ET.SubElement(failures, "failure", {
+                "op_key": failure.op_key, "node": failure.node, "exitstatus": failure.rc_name,
+                "exitreason": failure.exit_reason, "exitcode": str(failure.rc), "call": str(failure.call),
+                "status": failure.status_name, "last-rc-change": _time(failure.last_rc_change), "queued": "0",
+                "exec": "0", "interval": str(failure.interval_ms), "task": failure.task})
+    ET.SubElement(root, "status", {"code": "0", "message": "OK"})
+    ET.indent(root, "  ")
+    return '<?xml version="1.0"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def _resource_xml(parent: ET.Element, member: PrimitiveView, view: StatusView) -> None:
+    element = ET.SubElement(parent, "resource", {
+        "id": member.id, "resource_agent": member.agent, "role": member.role if member.nodes else "Stopped",
+        "target_role": "Stopped" if member.disabled else "", "active": _b(bool(member.nodes)),
+        "orphaned": _b(member.orphaned), "blocked": "false", "managed": _b(member.managed),
+        "failed": _b(member.failed), "failure_ignored": "false", "nodes_running_on": str(len(member.nodes))})
+    if not member.disabled:
+        del element.attrib["target_role"]
+    ids = {n.name: n.id for n in view.nodes}
+    for node in member.nodes:
+        ET.SubElement(element, "node", {"name": node, "id": ids.get(node, node), "cached": "true"})
+
+
+def as_json(view: StatusView, now: float) -> dict:
+    return {
+        "summary": {"stack": "drover", "current_dc": view.dc, "version": view.version,
+                    "with_quorum": view.have_quorum, "last_update": _time(int(now)),
+                    "last_change": view.last_change, "nodes_configured": len(view.nodes),
+                    "resources_configured": view.instances_configured, "disabled": view.disabled},
+        "nodes": [{"name": n.name, "id": n.id, "type": n.kind, "state": n.state,
+                   "resources_running": n.resources_running, "container": n.container, "is_dc": n.is_dc}
+                  for n in view.nodes],
+        "resources": [{"id": r.id, "type": r.kind, "promotable": r.promotable,
+                       "members": [{"id": m.id, "agent": m.agent, "role": m.role if m.nodes else "Stopped",
+                                    "nodes": list(m.nodes), "failed": m.failed, "managed": m.managed,
+                                    "disabled": m.disabled} for m in r.members]}
+                      for r in view.resources],
+        "failures": [{"op_key": f.op_key, "node": f.node, "task": f.task, "interval_ms": f.interval_ms,
+                      "rc": f.rc, "rc_text": f.rc_name, "status": f.status_name, "call": f.call,
+                      "exit_reason": f.exit_reason, "last_rc_change": f.last_rc_change} for f in view.failures],
+    }
+
+
+def run(args: dict, context: Context) -> int:
+    output = state.output_format(args)
+    loaded = config.load(drover_schema(context.paths), context.paths, context.environ)
+    settings = state.settings(context)
+    with state.open_store(settings) as store:
+        cib = store.read()
+    dc = settings.local_node if lock_held(settings.state_db) else None
+    view = build(cib, loaded["cluster.cluster_name"], dc, VERSION)
+    now = time.time()
+    if output == "json":
+        state.print_json(as_json(view, now))
+    elif output == "xml":
+        print(render_xml(view, now))
+    else:
+        print(render_text(view, now))
+    return 0
+
+
+COMMAND = Command(USAGE, run)

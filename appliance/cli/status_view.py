@@ -1,0 +1,203 @@
+"""What `drover status` shows, computed from one snapshot: nodes, resources, failed actions (pure).
+
+Rules: the state is read the way the scheduler reads it (appliance.scheduler.unpack),
+so status and scheduling never disagree; implicit guest connections are not
+listed (crm_mon hides them too); failed actions are the history records that
+are failures (last failures and failing recurring monitors), as crm_mon's
+"Failed Resource Actions".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from appliance.engine.records import is_failure
+from appliance.model.cluster import Cib
+from appliance.model.resources import Clone, Group, Primitive, Resource, primitives
+from appliance.scheduler.unpack import unpack
+from guest.agents.results import ExecStatus, OpResult
+
+EXEC_STATUS_NAMES = {0: "complete", 1: "Cancelled", 2: "Timed Out", 3: "NOT SUPPORTED", 4: "Error",
+                     5: "Hard error", 6: "Fatal error", 7: "Not installed", 8: "Not connected", 9: "Invalid"}
+RC_NAMES = {0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature", 4: "insufficient privileges",
+            5: "not installed", 6: "not configured", 7: "not running", 8: "promoted", 9: "promoted (failed)",
+            190: "degraded", 191: "degraded promoted"}
+_EXEC_BY_CODE = {0: ExecStatus.DONE, 1: ExecStatus.CANCELLED, 2: ExecStatus.TIMEOUT, 3: ExecStatus.NOT_SUPPORTED,
+                 4: ExecStatus.ERROR, 7: ExecStatus.NOT_INSTALLED, 9: ExecStatus.INVALID}
+
+
+@dataclass(frozen=True)
+class NodeView:
+    name: str
+    id: str
+    kind: str            # member | remote (guest nodes are remote nodes with a container, as in crm_mon)
+    state: str           # online | offline | standby | maintenance | unclean
+    resources_running: int
+    container: str | None = None
+    is_dc: bool = False
+
+
+@dataclass(frozen=True)
+class PrimitiveView:
+    id: str
+    agent: str
+    role: str                          # Started, Stopped, Promoted, Unpromoted
+    nodes: tuple[str, ...]
+    failed: bool = False
+    managed: bool = True
+    disabled: bool = False
+    orphaned: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    id: str
+    kind: str                          # primitive | group | clone
+    members: tuple[PrimitiveView, ...]
+    promotable: bool = False
+    unique: bool = False
+    child: str = ""                    # clones: the cloned resource's id
+
+
+@dataclass(frozen=True)
+class FailureView:
+    op_key: str
+    node: str
+    task: str
+    interval_ms: int
+    rc: int
+    status: int
+    call: int
+    exit_reason: str
+    last_rc_change: int | None
+
+    @property
+    def rc_name(self) -> str:
+        return RC_NAMES.get(self.rc, "unknown")
+
+    @property
+    def status_name(self) -> str:
+        return EXEC_STATUS_NAMES.get(self.status, "unknown")
+
+
+@dataclass(frozen=True)
+class StatusView:
+    cluster_name: str
+    dc: str | None
+    version: str
+    epoch: int
+    num_updates: int
+    last_change: str
+    have_quorum: bool
+    nodes: tuple[NodeView, ...]
+    resources: tuple[ResourceView, ...]
+    failures: tuple[FailureView, ...]
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def instances_configured(self) -> int:
+        return sum(len(r.members) for r in self.resources)
+
+    @property
+    def disabled(self) -> int:
+        return sum(1 for r in self.resources for m in r.members if m.disabled)
+
+
+def _state(node) -> str:
+    if node.unclean:
+        return "unclean"
+    if not node.online:
+        return "offline"
+    if node.maintenance or node.declared_maintenance:
+        return "maintenance"
+    if node.standby or node.declared_standby:
+        return "standby"
+    return "online"
+
+
+def build(cib: Cib, cluster_name: str, dc: str | None, version: str) -> StatusView:
+    working = unpack(cib)
+    hidden = {p.guest_node for p in primitives(cib.configuration.resources) if p.guest_node}
+    by_id = {p.id: p for p in working.all_primitives}
+    running_count: dict[str, int] = {}
+    for primitive in working.all_primitives:
+        for node in primitive.running_on:
+            running_count[node.name] = running_count.get(node.name, 0) + 1
+    nodes = []
+    for node in working.nodes:
+        container = None
+        kind = "member" if node.kind == "cluster" else "remote"
+        if node.kind == "guest" and node.remote_rsc is not None:
+            container = node.remote_rsc.meta.get("container")
+        node_id = next((n.id for n in cib.configuration.nodes if n.name == node.name), node.name)
+        nodes.append(NodeView(node.name, node_id, kind, _state(node), running_count.get(node.name, 0), container,
+                              node.name == dc))
+
+    def view(rid: str, shown_id: str | None = None) -> PrimitiveView | None:
+        primitive = by_id.get(rid)
+        if primitive is None:
+            return None
+        promotable = primitive.clone_parent() is not None and primitive.clone_parent().promotable
+        role = primitive.role
+        if role == "Started" and promotable:
+            role = "Unpromoted"
+        disabled = primitive.target_role == "Stopped"
+        return PrimitiveView(shown_id or rid, str(primitive.agent) if primitive.agent else "", role,
+                             tuple(n.name for n in primitive.running_on), primitive.failed, primitive.managed,
+                             disabled, primitive.orphan)
+
+    resources = []
+    instances = {}
+    for primitive in working.all_primitives:
+        clone = primitive.clone_parent()
+        if clone is not None:
+            instances.setdefault(clone.id, []).append(primitive.id)
+    for resource in cib.configuration.resources:
+        resources.append(_resource_view(resource, view, instances))
+    configured = {p.id for p in primitives(cib.configuration.resources)}
+    for primitive in working.all_primitives:
+        if primitive.orphan and primitive.running_on and primitive.id not in configured:
+            member = view(primitive.id)
+            if member is not None:
+                resources.append(ResourceView(primitive.id, "primitive", (member,)))
+    resources = [r for r in resources if r.id not in hidden]
+    failures = tuple(_failures(cib))
+    last_change = cib.extra.get("cib-last-written") or ""
+    options = dict(cib.configuration.cluster_options.items)
+    return StatusView(cluster_name, dc, version, cib.epoch, cib.num_updates, last_change, cib.have_quorum,
+                      tuple(nodes), tuple(resources), failures, options)
+
+
+def _resource_view(resource: Resource, view, instances: dict[str, list[str]]) -> ResourceView:
+    if isinstance(resource, Primitive):
+        member = view(resource.id)
+        return ResourceView(resource.id, "primitive", (member,) if member else ())
+    if isinstance(resource, Group):
+        members = tuple(m for m in (view(p.id) for p in resource.members) if m is not None)
+        return ResourceView(resource.id, "group", members)
+    assert isinstance(resource, Clone)
+    members = tuple(m for m in (view(i) for i in instances.get(resource.id, [])) if m is not None)
+    unique = (resource.meta.get("globally-unique") or "false").lower() in ("true", "yes", "1", "on")
+    return ResourceView(resource.id, "clone", members, resource.promotable, unique, resource.child.id)
+
+
+def _failures(cib: Cib):
+    seen = set()
+    for entry in cib.status.history:
+        for op in entry.ops:
+            if not (op.id.endswith("_last_failure_0") or (op.interval_ms and op.id.endswith(f"_{op.interval_ms}"))):
+                continue
+            result = OpResult(_EXEC_BY_CODE.get(op.op_status, ExecStatus.ERROR), op.rc_code)
+            if op.op_status == 0 and op.rc_code in (0, 8) and op.operation != "monitor":
+                continue
+            if op.interval_ms and not is_failure(op.operation, op.interval_ms, result, "Promoted" if op.rc_code
+                                                 in (8, 9) else None):
+                continue
+            if not op.interval_ms and not is_failure(op.operation, 0, result):
+                continue
+            key = f"{entry.resource}_{op.operation}_{op.interval_ms}"
+            if (key, entry.node) in seen:
+                continue
+            seen.add((key, entry.node))
+            yield FailureView(key, entry.node, op.operation, op.interval_ms, op.rc_code, op.op_status, op.call_id,
+                              op.exit_reason, op.last_rc_change)

@@ -1,0 +1,182 @@
+"""The user's walk-through end to end: real libvirt (test:///default), a real drover-guest, real OCF agents.
+
+Each test builds the guest node of the walk-through (vm-guest1 with meta
+remote-node=guest1, webserver = ocf:heartbeat:Dummy preferring guest1), runs the
+controller and checks what `drover status` and the recorded history say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from tests.appliance_harness import NODE, Appliance, wait_for, wait_for_sync
+from tests.guestd import GuestDaemon
+
+
+@pytest.fixture
+def guest(tmp_path: Path):
+    daemon = GuestDaemon(tmp_path / "guest1").start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def appliance(tmp_path: Path, guest: GuestDaemon, monkeypatch) -> Appliance:
+    host_rsctmp = tmp_path / "node1-rsctmp"            # resources this host runs keep their state here
+    host_rsctmp.mkdir()
+    monkeypatch.setenv("HA_RSCTMP", str(host_rsctmp))
+    return Appliance(tmp_path, guest)
+
+
+def webserver_state(guest: GuestDaemon) -> Path:
+    return guest.base / "Dummy-webserver.state"
+
+
+def in_place(appliance: Appliance) -> bool:
+    placement = appliance.placement()
+    return placement.get("webserver") == [("guest1", "Started")] and \
+        placement.get("vm-guest1") == [(NODE, "Started")]
+
+
+def domain_state(appliance: Appliance) -> int | None:
+    connection = libvirt.open("test:///default")
+    try:
+        return connection.lookupByName(appliance.domain).state()[0]
+    except libvirt.libvirtError:
+        return None
+    finally:
+        connection.close()
+
+
+def run(appliance: Appliance, scenario) -> None:
+    async def main():
+        appliance.start_in_process()
+        try:
+            await scenario()
+        finally:
+            await appliance.stop_in_process()
+    asyncio.run(main())
+
+
+def test_walkthrough_ends_with_the_web_server_in_the_guest(appliance: Appliance, guest: GuestDaemon):
+    appliance.walkthrough()
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
+        assert domain_state(appliance) == libvirt.VIR_DOMAIN_RUNNING
+        assert webserver_state(guest).exists()
+        text = appliance.drover("status").stdout
+        assert f"  * Online: [ {NODE} guest1 ]" in text
+        assert "  * webserver\t(ocf:heartbeat:Dummy):\t Started guest1" in text
+        assert f"  * vm-guest1\t(ocf:heartbeat:VirtualDomain):\t Started {NODE}" in text
+        assert f"Current DC: {NODE} (version" in text
+        assert "guest1\t(ocf:pacemaker:remote)" not in text          # the implicit connection is not listed
+        root = ET.fromstring(appliance.drover("status", "--output-as=xml").stdout)
+        nodes = {n.get("name"): n.attrib for n in root.find("nodes")}
+        assert nodes["guest1"]["online"] == "true" and nodes["guest1"]["id_as_resource"] == "vm-guest1"
+        web = root.find("resources/resource[@id='webserver']")
+        assert web.get("role") == "Started" and web.find("node").get("name") == "guest1"
+        # probes ran on this host for everything (Pacemaker probes every resource on every node)
+        assert [op.rc_code for op in appliance.ops("webserver", NODE, "monitor") if op.interval_ms == 0] == [7], \
+            appliance.cib().status.history
+    run(appliance, scenario)
+
+
+def test_a_killed_web_server_is_restarted_in_place(appliance: Appliance, guest: GuestDaemon):
+    appliance.walkthrough()
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
+        starts = len(appliance.ops("webserver", "guest1", "start"))
+        webserver_state(guest).unlink()                # what a crashed service looks like to Dummy
+        await wait_for(lambda: webserver_state(guest).exists(), 20, "webserver restarted")
+        await wait_for(lambda: in_place(appliance), 10, "webserver shown started again")
+        cib = appliance.cib()
+        assert [(f.resource, f.node, f.operation, f.count) for f in cib.status.fail_counts] == \
+            [("webserver", "guest1", "monitor", 1)]
+        assert len(appliance.ops("webserver", "guest1", "start")) == starts    # one record, replaced
+        text = appliance.drover("status").stdout
+        assert "Failed Resource Actions:\n  * webserver_monitor_1000 on guest1 'not running' (7)" in text
+        assert domain_state(appliance) == libvirt.VIR_DOMAIN_RUNNING          # the VM was left alone
+    run(appliance, scenario)
+
+
+def test_a_destroyed_vm_is_restarted_and_its_guest_resources_come_back(appliance: Appliance, guest: GuestDaemon):
+    appliance.walkthrough()
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
+        destroyed_at = int(time.time())
+        connection = libvirt.open("test:///default")
+        connection.lookupByName(appliance.domain).destroy()
+        connection.close()
+        await wait_for(lambda: any(f.resource == "vm-guest1" for f in appliance.cib().status.fail_counts), 20,
+                       "the VM's failure recorded")
+        await wait_for(lambda: in_place(appliance) and domain_state(appliance) == libvirt.VIR_DOMAIN_RUNNING, 30,
+                       "VM restarted and webserver back in guest1")
+        # the guest was reset: its connection and resources were started again after the VM came back
+        assert appliance.ops("webserver", "guest1", "start")[-1].last_rc_change >= destroyed_at
+        assert appliance.ops("guest1", NODE, "start")[-1].last_rc_change >= destroyed_at
+    run(appliance, scenario)
+
+
+def test_a_lost_guest_daemon_gets_its_vm_restarted_and_resources_back(appliance: Appliance, guest: GuestDaemon):
+    appliance.walkthrough()
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
+        vm_starts = _start_count(appliance, "vm-guest1")
+        guest.process.send_signal(signal.SIGKILL)
+        guest.process.wait(10)
+        await wait_for(lambda: _start_count(appliance, "vm-guest1") > vm_starts, 20, "VM restarted")
+        assert any(f.resource == "guest1" for f in appliance.cib().status.fail_counts)
+        guest.start()                                  # the rebooted VM brings its guest daemon up again
+        await wait_for(lambda: in_place(appliance), 40, "webserver back on guest1")
+        await wait_for(lambda: webserver_state(guest).exists(), 10, "webserver running in the guest")
+    run(appliance, scenario)
+
+
+def _start_count(appliance: Appliance, resource: str) -> int:
+    """How many starts were recorded (call ids only grow, so the last start's call id counts them)."""
+    return max((op.call_id for op in appliance.ops(resource, NODE, "start")), default=0)
+
+
+def test_kill_9_mid_transition_runs_nothing_twice_and_converges(appliance: Appliance, tmp_path: Path):
+    log = tmp_path / "counted.log"
+    appliance.drover("resource", "create", "slow", "ocf:test:counted", f"log={log}", "start_seconds=3",
+                     "op", "monitor", "interval=1s")
+    appliance.start_process()
+    wait_for_sync(lambda: log.exists() and log.read_text() == "start\n", 20, "start under way", appliance.log)
+    pending = [op for op in appliance.ops("slow", NODE) if op.op_status == -1]
+    assert [op.operation for op in pending] == ["start"]          # recorded as in flight before it ran
+    appliance.kill_process(signal.SIGKILL)
+    appliance.start_process()
+    try:
+        wait_for_sync(lambda: appliance.placement().get("slow") == [(NODE, "Started")], 30, "converged",
+                      appliance.log)
+        wait_for_sync(lambda: any(op.interval_ms == 1000 for op in appliance.ops("slow", NODE)), 10,
+                      "monitor running", appliance.log)
+    finally:
+        appliance.kill_process(signal.SIGTERM)
+    assert log.read_text() == "start\n"       # the agent's start ran once; the restart probed instead
+    assert not [op for op in appliance.ops("slow", NODE) if op.op_status == -1]
+
+
+def test_a_second_daemon_on_the_same_state_is_refused(appliance: Appliance):
+    appliance.start_process()
+    try:
+        wait_for_sync(lambda: "controlling node" in appliance.log(), 20, "daemon up", appliance.log)
+        second = appliance.drover("daemon", check=False)
+        assert second.returncode == 75
+        assert "another drover daemon is running" in second.stderr
+        assert "Current DC: node1" in appliance.drover("status").stdout
+    finally:
+        appliance.kill_process(signal.SIGTERM)
+    assert "Current DC: NONE" in appliance.drover("status").stdout
