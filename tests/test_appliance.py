@@ -74,10 +74,10 @@ def test_walkthrough_ends_with_the_web_server_in_the_guest(appliance: Appliance,
         assert webserver_state(guest).exists()
         text = appliance.drover("status").stdout
         assert f"  * Online: [ {NODE} guest1 ]" in text
-        assert "  * webserver\t(ocf:heartbeat:Dummy):\t Started guest1" in text
-        assert f"  * vm-guest1\t(ocf:heartbeat:VirtualDomain):\t Started {NODE}" in text
+        assert "  * webserver\t(ocf::heartbeat:Dummy):\t Started guest1" in text
+        assert f"  * vm-guest1\t(ocf::heartbeat:VirtualDomain):\t Started {NODE}" in text
         assert f"Current DC: {NODE} (version" in text
-        assert "guest1\t(ocf:pacemaker:remote)" not in text          # the implicit connection is not listed
+        assert "guest1\t(ocf::pacemaker:remote)" not in text          # the implicit connection is not listed
         root = ET.fromstring(appliance.drover("status", "--output-as=xml").stdout)
         nodes = {n.get("name"): n.attrib for n in root.find("nodes")}
         assert nodes["guest1"]["online"] == "true" and nodes["guest1"]["id_as_resource"] == "vm-guest1"
@@ -103,7 +103,8 @@ def test_a_killed_web_server_is_restarted_in_place(appliance: Appliance, guest: 
             [("webserver", "guest1", "monitor", 1)]
         assert len(appliance.ops("webserver", "guest1", "start")) == starts    # one record, replaced
         text = appliance.drover("status").stdout
-        assert "Failed Resource Actions:\n  * webserver_monitor_1000 on guest1 'not running' (7)" in text
+        assert "Failed Resource Actions:\n  * webserver 1s-interval monitor on guest1 returned 'not running' " \
+            "(No process state file found) at " in text
         assert domain_state(appliance) == libvirt.VIR_DOMAIN_RUNNING          # the VM was left alone
     run(appliance, scenario)
 

@@ -28,13 +28,19 @@ Usage:
 Shows nodes, resources and failed actions like `crm_mon -1`.
 
 Options:
-  --inactive            Also list inactive resources (they are always listed).
+  --inactive            Accepted for crm_mon compatibility: inactive resources are always listed.
   --output-as=FORMAT    text (default), xml (crm_mon's elements) or json.
 """
 
 
 def _time(seconds: int | None) -> str:
     return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(seconds)) if seconds else ""
+
+
+def agent_label(agent: str) -> str:
+    """`ocf::heartbeat:Dummy`, the form of the walk-through (and of `drover resource list`)."""
+    parts = agent.split(":")
+    return f"{parts[0]}::{parts[1]}:{parts[2]}" if len(parts) == 3 else agent
 
 
 def _primitive_line(member: PrimitiveView, indent: str) -> str:
@@ -47,7 +53,7 @@ def _primitive_line(member: PrimitiveView, indent: str) -> str:
         where = f"{member.role} {' '.join(member.nodes)}"
     flags = "" if member.managed else " (unmanaged)"
     flags += " (ORPHANED)" if member.orphaned else ""
-    return f"{indent}* {member.id}\t({member.agent}):\t {where}{flags}"
+    return f"{indent}* {member.id}\t({agent_label(member.agent)}):\t {where}{flags}"
 
 
 def _resource_lines(resource: ResourceView, all_nodes: list[str]) -> list[str]:
@@ -79,11 +85,32 @@ def _resource_lines(resource: ResourceView, all_nodes: list[str]) -> list[str]:
     return lines
 
 
+def readable_interval(ms: int) -> str:
+    """Pacemaker's pcmk__readable_interval: 30s, 1m30s, 500ms."""
+    parts = []
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms >= size:
+            parts.append(f"{ms // size}{unit}")
+            ms %= size
+    if ms or not parts:
+        parts.append(f"{ms}ms")
+    return "".join(parts)
+
+
 def _failure_line(failure: FailureView) -> str:
-    reason = f", exitreason='{failure.exit_reason}'" if failure.exit_reason else ""
-    return (f"  * {failure.op_key} on {failure.node} '{failure.rc_name}' ({failure.rc}): call={failure.call}, "
-            f"status='{failure.status_name}'{reason}, last-rc-change='{_time(failure.last_rc_change)}', "
-            f"queued=0ms, exec=0ms")
+    """crm_mon 2.1's wording: 'web 30s-interval monitor on guest1 returned 'not running' (reason) at TIME'."""
+    resource = failure.op_key[: -len(f"_{failure.task}_{failure.interval_ms}")]
+    task = "probe" if failure.task == "monitor" and not failure.interval_ms else failure.task
+    interval = f"{readable_interval(failure.interval_ms)}-interval " if failure.interval_ms else ""
+    line = f"  * {resource} {interval}{task} on {failure.node}"
+    if failure.status == 0:
+        line += f" returned '{failure.rc_name}'" + (f" ({failure.exit_reason})" if failure.exit_reason else "")
+    else:
+        line += f" could not be executed ({failure.status_name}" + \
+            (f": {failure.exit_reason}" if failure.exit_reason else "") + ")"
+    if failure.last_rc_change:
+        line += f" at {_time(failure.last_rc_change)}"
+    return line
 
 
 def render_text(view: StatusView, now: float) -> str:
@@ -110,7 +137,8 @@ def render_text(view: StatusView, now: float) -> str:
         lines.append(f"  * OFFLINE: [ {' '.join(by_state['offline'])} ]")
     lines += ["", "Full List of Resources:"]
     names = [n.name for n in view.nodes]
-    resource_lines = [line for resource in view.resources for line in _resource_lines(resource, names)]
+    resource_lines = [line for resource in view.resources if not resource.implicit
+                      for line in _resource_lines(resource, names)]
     lines += resource_lines or ["  * No resources"]
     if view.failures:
         lines += ["", "Failed Resource Actions:", *(_failure_line(f) for f in view.failures)]
@@ -205,7 +233,7 @@ def as_json(view: StatusView, now: float) -> dict:
         "nodes": [{"name": n.name, "id": n.id, "type": n.kind, "state": n.state,
                    "resources_running": n.resources_running, "container": n.container, "is_dc": n.is_dc}
                   for n in view.nodes],
-        "resources": [{"id": r.id, "type": r.kind, "promotable": r.promotable,
+        "resources": [{"id": r.id, "type": r.kind, "promotable": r.promotable, "implicit": r.implicit,
                        "members": [{"id": m.id, "agent": m.agent, "role": m.role if m.nodes else "Stopped",
                                     "nodes": list(m.nodes), "failed": m.failed, "managed": m.managed,
                                     "disabled": m.disabled} for m in r.members]}

@@ -1,8 +1,8 @@
 """What `drover status` shows, computed from one snapshot: nodes, resources, failed actions (pure).
 
 Rules: the state is read the way the scheduler reads it (appliance.scheduler.unpack),
-so status and scheduling never disagree; implicit guest connections are not
-listed (crm_mon hides them too); failed actions are the history records that
+so status and scheduling never disagree; implicit guest connections are
+marked (crm_mon lists them in XML only); failed actions are the history records that
 are failures (last failures and failing recurring monitors), as crm_mon's
 "Failed Resource Actions".
 """
@@ -57,6 +57,7 @@ class ResourceView:
     promotable: bool = False
     unique: bool = False
     child: str = ""                    # clones: the cloned resource's id
+    implicit: bool = False             # a guest node's connection: in XML, not in text (as crm_mon does)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class StatusView:
 
     @property
     def instances_configured(self) -> int:
-        return sum(len(r.members) for r in self.resources)
+        return sum(len(r.members) for r in self.resources if not r.implicit)
 
     @property
     def disabled(self) -> int:
@@ -160,8 +161,14 @@ def build(cib: Cib, cluster_name: str, dc: str | None, version: str) -> StatusVi
             member = view(primitive.id)
             if member is not None:
                 resources.append(ResourceView(primitive.id, "primitive", (member,)))
-    resources = [r for r in resources if r.id not in hidden]
-    failures = tuple(_failures(cib))
+    for primitive in working.all_primitives:
+        if primitive.id in hidden:
+            member = view(primitive.id)
+            if member is not None:
+                resources.append(ResourceView(primitive.id, "primitive", (member,), implicit=True))
+    # crm_mon shows only the history it unpacks: not that of nodes that are down
+    read = {n.name for n in working.nodes if n.online or (n.unclean and n.kind == "cluster")}
+    failures = tuple(f for f in _failures(cib) if f.node in read)
     last_change = cib.extra.get("cib-last-written") or ""
     options = dict(cib.configuration.cluster_options.items)
     return StatusView(cluster_name, dc, version, cib.epoch, cib.num_updates, last_change, cib.have_quorum,
