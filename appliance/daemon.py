@@ -73,6 +73,8 @@ class Daemon:
                 await task
         await self.local.shutdown()
         await self.connections.close_all()
+        if self.local.lifecycle is not None:
+            self.local.lifecycle.close()
         self.local.virtual_domain.hypervisors.close()
         self.store.close()
         self._lock.close()

@@ -1,15 +1,17 @@
 """`make demo`: the user's walk-through on embedded defaults, in a throw-away directory.
 
-Until the controller lands (the appliance issue) it runs the parts that exist:
-an authkey, a real drover-guest daemon on 127.0.0.1 standing in for guest1,
-and ocf:heartbeat:Dummy as the web server, started and monitored over the
-authenticated TLS channel.
+node1 is this host (state in a temp dir, `drover daemon` as its controller);
+guest1 is a real drover-guest daemon on 127.0.0.1 whose "VM" is a domain of
+libvirt's test:///default hypervisor (in the daemon's process: a real libvirt
+driver that needs no KVM); the web server is ocf:heartbeat:apache when Apache
+is installed, else ocf:heartbeat:Dummy. It ends with `drover status`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,14 +20,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from appliance.guestlink.client import GuestClient
-from guest.agents.results import AgentSpec, Operation
-from guest.common import authkey, tlsauth
+NODE = "node1"
 
 
-def drover(root: str, *args: str) -> None:
-    print(f"$ drover {' '.join(args)}", flush=True)
-    subprocess.run([sys.executable, "-m", "appliance", *args], env=dict(os.environ, DROVER_ROOT=root), check=True)
+def drover(root: Path, *args: str, show: bool = True, check: bool = True) -> subprocess.CompletedProcess:
+    if show:
+        print(f"$ drover {' '.join(args)}", flush=True)
+    result = subprocess.run([sys.executable, "-m", "appliance", *args], env=dict(os.environ, DROVER_ROOT=str(root)),
+                            capture_output=True, text=True)
+    if show and result.stdout:
+        print(result.stdout, end="", flush=True)
+    if check and result.returncode != 0:
+        raise SystemExit(f"demo: drover {' '.join(args)} failed:\n{result.stderr}")
+    return result
 
 
 def free_port() -> int:
@@ -34,50 +41,76 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_guest(root: str, port: int, log: Path) -> subprocess.Popen:
-    conf = Path(root, "etc/drover/guest.conf")
-    conf.parent.mkdir(parents=True, exist_ok=True)
-    conf.write_text(f"[remote]\nport = {port}\nbind_address = 127.0.0.1\n")
-    print(f"$ drover-guest daemon   (guest1 on 127.0.0.1:{port}, log {log})", flush=True)
+def spawn(argv: list[str], root: Path, log: Path, **env: str) -> subprocess.Popen:
     with open(log, "wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "guest", "daemon"], stdout=output, stderr=output,
-                                   env=dict(os.environ, DROVER_ROOT=root, HA_RSCTMP=root))
-    deadline = time.monotonic() + 15
-    while "listening on" not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"demo: drover-guest did not start:\n{log.read_text()}")
-        time.sleep(0.05)
-    return process
+        return subprocess.Popen(argv, stdout=output, stderr=output, env=dict(os.environ, DROVER_ROOT=str(root), **env))
 
 
-async def webserver_in_guest(root: str, port: int) -> None:
-    identities = [tlsauth.identity_from_authkey(authkey.load(Path(root, "etc/pacemaker/authkey")))]
-    client = await GuestClient.connect("127.0.0.1", port, identities, "drover demo", "node1")
-    print(f"connected to guest1: {client.connection.peer.software}, TLS 1.3, authkey {identities[0].fingerprint}")
-    dummy = AgentSpec("ocf", "Dummy", "heartbeat")
-    for action, interval in (("monitor", 0), ("start", 0), ("monitor", 30000)):
-        result = await client.execute(Operation("webserver", dummy, action, interval_ms=interval))
-        label = ("probe" if interval == 0 else f"monitor interval={interval // 1000}s") if action == "monitor" \
-            else action
-        print(f"  webserver ({dummy}) {label}: {result.exec_status.value} rc={result.rc}")
-    await client.execute(Operation("webserver", dummy, "stop"))
-    await client.close()
+def wait_until(what: str, check, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"demo: {what} did not happen within {timeout:.0f}s; log:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
+def placement(root: Path) -> dict[str, list]:
+    status = json.loads(drover(root, "status", "--output-as=json", show=False).stdout)
+    return {m["id"]: m["nodes"] for r in status["resources"] for m in r["members"] if m["role"] != "Stopped"}
+
+
+def online(root: Path) -> list[str]:
+    status = json.loads(drover(root, "status", "--output-as=json", show=False).stdout)
+    return [n["name"] for n in status["nodes"] if n["state"] == "online"]
+
+
+def webserver_agent() -> list[str]:
+    if shutil.which("apache2") or shutil.which("httpd"):
+        return ["apache", "configfile=/etc/apache2/apache2.conf"]
+    return ["ocf:heartbeat:Dummy"]
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="drover-demo-") as root:
-        print(f"demo: state and config under DROVER_ROOT={root}")
-        drover(root, "authkey", "generate")
-        drover(root, "config", "check")
+    with tempfile.TemporaryDirectory(prefix="drover-demo-") as temp:
+        base = Path(temp)
+        host, guest = base / "node1", base / "guest1"
+        print(f"demo: node1 is DROVER_ROOT={host}, guest1 is DROVER_ROOT={guest}", flush=True)
+        (host / "etc/drover").mkdir(parents=True)
+        (host / "etc/drover/drover.conf").write_text(f"[cluster]\nnode_name = {NODE}\n")
+        drover(host, "authkey", "generate")
+        (guest / "etc/pacemaker").mkdir(parents=True)
+        shutil.copy(host / "etc/pacemaker/authkey", guest / "etc/pacemaker/authkey")
+        (guest / "etc/pacemaker/authkey").chmod(0o600)
+        print("$ cp /etc/pacemaker/authkey guest1:/etc/pacemaker/authkey", flush=True)
         port = free_port()
-        guest = start_guest(root, port, Path(root, "guest1.log"))
+        (guest / "etc/drover").mkdir(parents=True)
+        (guest / "etc/drover/guest.conf").write_text(f"[remote]\nport = {port}\nbind_address = 127.0.0.1\n")
+        guest_log, daemon_log = base / "guest1.log", base / "drover.log"
+        print(f"$ drover-guest daemon          (guest1, listening on 127.0.0.1:{port})", flush=True)
+        guest_daemon = spawn([sys.executable, "-m", "guest", "daemon"], guest, guest_log, HA_RSCTMP=str(guest))
+        processes = [guest_daemon]
         try:
-            asyncio.run(webserver_in_guest(root, port))
+            wait_until("drover-guest listening", lambda: "listening on" in guest_log.read_text(), guest_log, 15)
+            vm_xml = base / "vm-guest1.xml"
+            vm_xml.write_text("<domain type='test'>\n  <name>vm-guest1</name>\n  <memory unit='MiB'>256</memory>\n"
+                              "  <os><type>hvm</type></os>\n</domain>\n")
+            drover(host, "resource", "create", "vm-guest1", "VirtualDomain", "hypervisor=test:///default",
+                   f"config={vm_xml}", "meta", "remote-node=guest1", "remote-addr=127.0.0.1", f"remote-port={port}")
+            print("$ drover daemon                (node1's controller; systemd runs it as drover.service)",
+                  flush=True)
+            processes.append(spawn([sys.executable, "-m", "appliance", "daemon"], host, daemon_log,
+                                   HA_RSCTMP=str(host)))
+            wait_until("guest1 online", lambda: "guest1" in online(host), daemon_log)
+            print("demo: the VM is running and guest1 is online", flush=True)
+            drover(host, "resource", "create", "webserver", *webserver_agent(), "op", "monitor", "interval=30s")
+            drover(host, "constraint", "location", "webserver", "prefers", "guest1")
+            wait_until("webserver started on guest1", lambda: placement(host).get("webserver") == ["guest1"],
+                       daemon_log)
+            drover(host, "status")
         finally:
-            guest.send_signal(signal.SIGTERM)
-            guest.wait(15)
-    print("demo: not yet: the controller, libvirt launcher, `resource create` and `drover status` land with "
-          "issues 4-6; this demo grows with them.")
+            for process in reversed(processes):
+                process.send_signal(signal.SIGTERM)
+                process.wait(15)
     return 0
 
 

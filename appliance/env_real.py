@@ -9,6 +9,7 @@ configured number.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from appliance.engine.env import Listener
 from appliance.guestlink.connections import Connections
-from appliance.hypervisor.libvirt_domain import AgentFailure, Hypervisors, VirtualDomain
+from appliance.hypervisor.libvirt_domain import AgentFailure, Hypervisors, VirtualDomain, domain_name
+from appliance.hypervisor.libvirt_events import LifecycleWatch, start_event_loop
 from appliance.model.cib_write import write_cib
 from appliance.model.cluster import Cib
 from appliance.model.status import Status
@@ -41,6 +43,7 @@ class LocalExecutor(Executor):
         super().__init__(ProcessRunner(), settings)
         self.virtual_domain = virtual_domain
         self.connections = connections
+        self.lifecycle: LifecycleWatch | None = None
 
     async def _run(self, operation: Operation) -> OpResult:
         if operation.agent == VIRTUAL_DOMAIN:
@@ -51,6 +54,25 @@ class LocalExecutor(Executor):
             return await super()._run(operation)
         self.last_results[operation.key] = result
         return result
+
+    def domain_changed(self, name: str) -> None:
+        """libvirt reported a lifecycle event for domain `name`: run its resource's monitor now."""
+        for recurring in self.recurring():
+            operation = recurring.operation
+            if operation.agent != VIRTUAL_DOMAIN or operation.action != "monitor":
+                continue
+            try:
+                if domain_name(Path(operation.params.get("config", ""))) != name:
+                    continue
+            except AgentFailure:
+                continue
+            asyncio.get_running_loop().create_task(self._check_now(recurring))
+
+    async def _check_now(self, recurring) -> None:
+        result = await self.execute(recurring.operation)
+        if recurring in self.recurring() and not result.same_outcome(recurring.last):
+            recurring.last = result
+            recurring.listener(recurring.operation, result)
 
     def report(self, resource: str, result: OpResult) -> None:
         """A change seen outside the monitor's schedule (a link dropped): tell the monitor's listener now."""
@@ -142,5 +164,12 @@ def _input_number(path: Path) -> int:
 
 
 def build_local(ocf_root: Path, libvirt_uri: str, connections: Connections) -> LocalExecutor:
+    """Call from the running event loop (lifecycle events are delivered to it)."""
     settings = dataclasses.replace(AgentSettings(), ocf_root=ocf_root)
-    return LocalExecutor(settings, VirtualDomain(Hypervisors(), libvirt_uri), connections)
+    start_event_loop()
+    loop = asyncio.get_running_loop()
+    hypervisors = Hypervisors()
+    executor = LocalExecutor(settings, VirtualDomain(hypervisors, libvirt_uri), connections)
+    executor.lifecycle = LifecycleWatch(loop, executor.domain_changed)
+    hypervisors.on_open = executor.lifecycle.watch
+    return executor

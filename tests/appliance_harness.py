@@ -63,9 +63,10 @@ class Appliance:
             raise AssertionError(f"drover {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
         return result
 
-    def walkthrough(self, monitor: str = "1s") -> None:
+    def walkthrough(self, monitor: str = "1s", vm_monitor: str | None = None) -> None:
         self.drover("resource", "create", "vm-guest1", "VirtualDomain", "hypervisor=test:///default",
-                    f"config={self.vm_xml}", "op", "monitor", f"interval={monitor}", "meta", "remote-node=guest1",
+                    f"config={self.vm_xml}", "op", "monitor", f"interval={vm_monitor or monitor}", "meta",
+                    "remote-node=guest1",
                     "remote-addr=127.0.0.1", f"remote-port={self.guest.port}", "remote-connect-timeout=30s")
         self.drover("resource", "create", "webserver", "ocf:heartbeat:Dummy", "op", "monitor", f"interval={monitor}")
         self.drover("constraint", "location", "webserver", "prefers", "guest1")

@@ -110,7 +110,7 @@ def test_a_killed_web_server_is_restarted_in_place(appliance: Appliance, guest: 
 
 
 def test_a_destroyed_vm_is_restarted_and_its_guest_resources_come_back(appliance: Appliance, guest: GuestDaemon):
-    appliance.walkthrough()
+    appliance.walkthrough(vm_monitor="10min")       # noticed through libvirt's lifecycle event, not the monitor
 
     async def scenario():
         await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
@@ -118,8 +118,9 @@ def test_a_destroyed_vm_is_restarted_and_its_guest_resources_come_back(appliance
         connection = libvirt.open("test:///default")
         connection.lookupByName(appliance.domain).destroy()
         connection.close()
-        await wait_for(lambda: any(f.resource == "vm-guest1" for f in appliance.cib().status.fail_counts), 20,
+        await wait_for(lambda: any(f.resource == "vm-guest1" for f in appliance.cib().status.fail_counts), 10,
                        "the VM's failure recorded")
+        assert appliance.ops("vm-guest1", NODE, "monitor")[-1].interval_ms == 600_000
         await wait_for(lambda: in_place(appliance) and domain_state(appliance) == libvirt.VIR_DOMAIN_RUNNING, 30,
                        "VM restarted and webserver back in guest1")
         # the guest was reset: its connection and resources were started again after the VM came back

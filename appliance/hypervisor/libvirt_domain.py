@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -101,8 +101,9 @@ def _with_uuid(xml: str, existing: libvirt.virDomain | None) -> str:
 class Hypervisors:
     """Open libvirt connections by URI, shared by every domain operation (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_open: Callable[[str, libvirt.virConnect], None] | None = None) -> None:
         libvirt.registerErrorHandler(lambda _context, _error: None, None)   # errors are reported, not printed
+        self.on_open = on_open
         self._lock = threading.Lock()
         self._connections: dict[str, libvirt.virConnect] = {}
 
@@ -121,7 +122,9 @@ class Hypervisors:
                 raise AgentFailure(OcfRc.ERR_GENERIC, f"cannot connect to {uri}: {error.get_error_message()}") \
                     from None
             self._connections[uri] = conn
-            return conn
+        if self.on_open is not None:
+            self.on_open(uri, conn)
+        return conn
 
     def close(self) -> None:
         with self._lock:
