@@ -132,9 +132,7 @@ class Controller:
         configuration = cib.configuration
         known = {(h.node, h.resource) for h in cib.status.history
                  if not (records.has_pending(h) and (h.node, h.resource) not in self._in_flight)}
-        nodes = [info for info in configuration.node_infos()
-                 if info.name == self.env.local_node or
-                 (info.kind != "cluster" and self.env.executor(info.name) is not None)]
+        nodes = [info for info in configuration.node_infos() if self.env.executor(info.name) is not None]
         ids = [p.id for p in unpack(cib).all_primitives if not p.orphan]
         targets, seen = [], set()
         for rid in ids:

@@ -1,0 +1,250 @@
+"""The controller's pure parts (graph, records, resolve) and its rounds over an in-memory Env in virtual time.
+
+The in-memory Env stands in for RealEnv (tested for real in test_appliance.py):
+its executors answer from a script, so each decision the controller makes
+(probe first, recover, move after a failed start, reconcile monitors) is checked
+without processes or clocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from appliance.engine import records
+from appliance.engine.controller import Controller
+from appliance.engine.resolve import operation, resolve
+from appliance.model.attributes import Attributes
+from appliance.model.cluster import Cib, Configuration
+from appliance.model.constraints import Location
+from appliance.model.nodes import Node
+from appliance.model.resources import AgentRef, Clone, Op, Primitive
+from appliance.model.status import OpRecord, ResourceHistory, Status
+from appliance.model.values import INFINITY
+from appliance.scheduler.schedule import schedule
+from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult
+
+DUMMY = AgentRef("ocf", "Dummy", "heartbeat")
+VD = AgentRef("ocf", "VirtualDomain", "heartbeat")
+OK = OpResult(ExecStatus.DONE, OcfRc.OK)
+NOT_RUNNING = OpResult(ExecStatus.DONE, OcfRc.NOT_RUNNING)
+FAILED = OpResult(ExecStatus.DONE, OcfRc.ERR_GENERIC, exit_reason="boom")
+
+
+def walkthrough_configuration() -> Configuration:
+    vm = Primitive("vm-guest1", VD, Attributes.of({"config": "/vm.xml"}),
+                   Attributes.of({"remote-node": "guest1", "remote-addr": "10.0.0.5", "remote-port": "3122",
+                                  "remote-connect-timeout": "45s"}))
+    web = Primitive("webserver", DUMMY, ops=(Op("webserver-monitor-30s", "monitor", 30000, timeout="15s"),))
+    return Configuration(nodes=(Node("node1", "1"),), resources=(vm, web),
+                         constraints=(Location("loc", "webserver", node="guest1", score=INFINITY),),
+                         cluster_options=Attributes.of({"stonith-enabled": "false"}))
+
+
+def node_up(status: Status, name: str = "node1") -> Status:
+    return records.cluster_node_up(status, name, "1" if name == "node1" else "2")
+
+
+def test_the_walkthrough_graph_starts_vm_then_connection_then_webserver():
+    cib = Cib(walkthrough_configuration(), node_up(Status()))
+    transition = schedule(cib)
+    index = {(a.task, a.resource): i for i, a in enumerate(transition.actions)}
+    edges = set(transition.orderings)
+    assert (index[("start", "vm-guest1")], index[("start", "guest1")]) in edges
+    assert (index[("start", "guest1")], index[("start", "webserver")]) in edges
+
+
+def test_resolve_builds_the_implicit_connection_and_timeouts():
+    configuration = walkthrough_configuration()
+    connection = resolve(configuration, Status(), "guest1")
+    assert connection.agent.is_remote_connection and connection.container == "vm-guest1"
+    start = operation(configuration, connection, "start")
+    assert dict(start.params) == {"server": "10.0.0.5", "port": "3122"} and start.timeout_ms == 45_000
+    assert [op.interval_ms for op in connection.monitors("Started")] == [30_000]
+    web = resolve(configuration, Status(), "webserver")
+    assert operation(configuration, web, "monitor", 30000).timeout_ms == 15_000
+    assert operation(configuration, web, "monitor", 0).timeout_ms == 15_000      # a probe takes the monitor's
+    assert operation(configuration, web, "start").timeout_ms == 20_000
+    vm = resolve(configuration, Status(), "vm-guest1")
+    assert vm.guest_node == "guest1" and "remote-node" not in operation(configuration, vm, "start").meta
+
+
+def test_resolve_clone_instances_and_orphans():
+    anonymous = Clone("web-clone", Primitive("web", DUMMY))
+    unique = Clone("ip-clone", Primitive("ip", DUMMY), Attributes.of({"globally-unique": "true"}))
+    configuration = Configuration(resources=(anonymous, unique))
+    assert resolve(configuration, Status(), "web:2").history_id == "web"
+    assert resolve(configuration, Status(), "ip:1").history_id == "ip:1"
+    start = OpRecord("gone_last_0", "start", 0, 3, 0, 0, extra=Attributes.of({"drover-params": '{"a": "1"}'}))
+    status = Status(history=(ResourceHistory("node1", "gone", DUMMY, (start,)),))
+    orphan = resolve(configuration, status, "gone")
+    assert orphan.params == {"a": "1"} and orphan.agent == DUMMY
+
+
+def outcome(action, result, interval_ms=0, resource="web", node="node1", now=100):
+    return records.Outcome(node, resource, DUMMY, action, interval_ms, result, now)
+
+
+def test_records_keep_pacemakers_history_shape():
+    status = records.record_result(Status(), outcome("monitor", NOT_RUNNING))
+    status = records.record_result(status, outcome("start", OK))
+    status = records.record_result(status, outcome("monitor", OK, 10000))
+    status = records.record_result(status, outcome("monitor", NOT_RUNNING, 10000, now=200))
+    ops = {op.id: op for op in status.history[0].ops}
+    assert set(ops) == {"web_last_0", "web_monitor_10000", "web_last_failure_0"}
+    assert ops["web_last_failure_0"].rc_code == 7 and ops["web_last_failure_0"].last_rc_change == 200
+    assert [(f.operation, f.interval_ms, f.count) for f in status.fail_counts] == [("monitor", 10000, 1)]
+    status = records.record_result(status, outcome("stop", OK))
+    ops = {op.id: op for op in status.history[0].ops}
+    assert set(ops) == {"web_last_0", "web_last_failure_0"}          # the cancelled monitor is gone
+    assert [op.call_id for op in sorted(ops.values(), key=lambda o: o.call_id)] == [4, 5]
+
+
+def test_a_failed_start_is_fatal_unless_configured_otherwise():
+    fatal = records.record_result(Status(), outcome("start", FAILED))
+    assert fatal.fail_counts[0].count == INFINITY
+    mild = records.record_result(Status(), outcome("start", FAILED), start_failure_is_fatal=False)
+    assert mild.fail_counts[0].count == 1
+    timed_out = records.record_result(Status(), outcome("stop", OpResult(ExecStatus.TIMEOUT, 1)))
+    assert timed_out.history[0].ops[-1].op_status == 2                # Pacemaker's PCMK_EXEC_TIMEOUT
+
+
+def test_probes_finding_a_resource_are_not_failures():
+    for rc in (OcfRc.OK, OcfRc.NOT_RUNNING, OcfRc.RUNNING_PROMOTED):
+        assert not records.is_failure("monitor", 0, OpResult(ExecStatus.DONE, rc))
+    assert records.is_failure("monitor", 0, FAILED)
+    assert not records.is_failure("monitor", 5000, OpResult(ExecStatus.DONE, 8), "Promoted")
+    assert records.is_failure("monitor", 5000, OK, "Promoted")
+
+
+def test_fencing_a_guest_erases_its_history_only():
+    status = records.record_result(Status(), outcome("start", OK, node="guest1"))
+    status = records.record_result(status, outcome("start", OK, resource="vm"))
+    status = records.fence(status, "guest1")
+    assert [(h.node, h.resource) for h in status.history] == [("node1", "vm")]
+
+
+# -- the controller over an in-memory Env ------------------------------------------------------------------
+
+class ScriptedExecutor:
+    def __init__(self, answers: dict[tuple[str, str], OpResult], log: list):
+        self.answers = answers
+        self.log = log
+        self.recurring: dict[tuple[str, str, int], object] = {}
+
+    async def execute(self, operation: Operation) -> OpResult:
+        self.log.append((operation.resource, operation.action, operation.interval_ms))
+        if operation.action == "monitor" and operation.interval_ms == 0:
+            return self.answers.get((operation.resource, "probe"), NOT_RUNNING)
+        return self.answers.get((operation.resource, operation.action), OK)
+
+    async def start_recurring(self, operation: Operation, listener) -> OpResult:
+        self.recurring[(operation.resource, operation.action, operation.interval_ms)] = listener
+        return await self.execute(operation)
+
+    async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
+        self.recurring.pop((resource, action, interval_ms), None)
+
+    def recurring_keys(self):
+        return set(self.recurring)
+
+
+class MemoryEnv:
+    local_node = "node1"
+
+    def __init__(self, cib: Cib, executors: dict[str, ScriptedExecutor]):
+        self.cib = cib
+        self.executors = executors
+        self.clock = 1_000_000.0
+        self.saved: list[Cib] = []
+
+    def now(self) -> float:
+        return self.clock
+
+    def read(self) -> Cib:
+        return self.cib
+
+    def edit_status(self, edit) -> None:
+        self.cib = dataclasses.replace(self.cib, status=edit(self.cib.status))
+
+    def executor(self, node: str):
+        return self.executors.get(node)
+
+    def save_input(self, cib: Cib) -> None:
+        self.saved.append(cib)
+
+    def still_running(self, node: str, token: str) -> bool:
+        return False
+
+    async def resource_deleted(self, agent: str, params: dict[str, str]) -> None:
+        pass
+
+
+def converge(env: MemoryEnv, limit: int = 10) -> int:
+    async def rounds() -> int:
+        controller = Controller(env)
+        env.edit_status(lambda s: records.cluster_node_up(s, "node1", "1"))
+        for count in range(1, limit + 1):
+            if not await controller.round():
+                return count
+        raise AssertionError("did not converge")
+    return asyncio.run(rounds())
+
+
+def two_nodes(*resources: Primitive) -> Cib:
+    configuration = Configuration(nodes=(Node("node1", "1"), Node("node2", "2")), resources=resources,
+                                  cluster_options=Attributes.of({"stonith-enabled": "false"}))
+    return Cib(configuration, node_up(node_up(Status()), "node2"))
+
+
+def test_probe_first_then_start_then_monitor():
+    log1, log2 = [], []
+    web = Primitive("web", DUMMY, ops=(Op("m", "monitor", 10000),))
+    env = MemoryEnv(two_nodes(web), {"node1": ScriptedExecutor({}, log1), "node2": ScriptedExecutor({}, log2)})
+    converge(env)
+    assert log1[0] == ("web", "monitor", 0) and log2[0] == ("web", "monitor", 0)     # probes everywhere first
+    started_on = "node1" if ("web", "start", 0) in log1 else "node2"
+    log = log1 if started_on == "node1" else log2
+    assert log[1:] == [("web", "start", 0), ("web", "monitor", 10000)]
+    assert len(env.saved) == 1                                                          # one transition input
+
+
+def test_a_failed_start_moves_the_resource_to_the_other_node():
+    log1, log2 = [], []
+    web = Primitive("web", DUMMY)
+    cib = two_nodes(web)
+    cib = dataclasses.replace(cib, configuration=dataclasses.replace(
+        cib.configuration, constraints=(Location("prefer-1", "web", node="node1", score=100),)))
+    env = MemoryEnv(cib, {"node1": ScriptedExecutor({("web", "start"): FAILED}, log1),
+                          "node2": ScriptedExecutor({}, log2)})
+    converge(env)
+    assert ("web", "start", 0) in log1 and ("web", "stop", 0) in log1      # failed start, then cleaned up
+    assert ("web", "start", 0) in log2
+    assert schedule(env.cib).resources["web"] == [("node2", "Started")]
+    assert [(f.node, f.count) for f in env.cib.status.fail_counts] == [("node1", INFINITY)]
+
+
+def test_a_resource_found_running_by_a_probe_is_not_started_again():
+    log = []
+    web = Primitive("web", DUMMY, ops=(Op("m", "monitor", 10000),))
+    configuration = Configuration(nodes=(Node("node1", "1"),), resources=(web,),
+                                  cluster_options=Attributes.of({"stonith-enabled": "false"}))
+    env = MemoryEnv(Cib(configuration, Status()), {"node1": ScriptedExecutor({("web", "probe"): OK}, log)})
+    converge(env)
+    assert log == [("web", "monitor", 0), ("web", "monitor", 10000)]
+
+
+def test_an_unreachable_node_is_not_waited_for_forever():
+    web = Primitive("web", DUMMY)
+    cib = two_nodes(web)
+    cib = dataclasses.replace(cib, configuration=dataclasses.replace(
+        cib.configuration, constraints=(Location("only-2", "web", node="node2", score=INFINITY),
+                                        Location("not-1", "web", node="node1", score=-INFINITY))))
+    env = MemoryEnv(cib, {"node1": ScriptedExecutor({}, [])})          # node2 cannot be reached
+
+    async def rounds():
+        controller = Controller(env)
+        results = [await controller.round() for _ in range(4)]
+        return results
+    results = asyncio.run(rounds())
+    assert results[-1] is None            # the same transition again without progress: the loop backs off
