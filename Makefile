@@ -55,6 +55,7 @@ demo: venv
 bench: venv build
 	$(PY) -m tests.bench_guest
 	$(PY) -m tests.bench_scheduler
+	$(PY) -m tests.bench_recovery
 
 clean:
 	rm -rf build dist guest/common/_build.py .pytest_cache
