@@ -437,6 +437,10 @@ def _remote_states(working: Working) -> None:
             online = False
             if container.failed:
                 node.requires_reset = True
+        host = connection.running_on[0] if container is not None and len(connection.running_on) == 1 else None
+        if online and not connection.failed and host is not None and not host.online and host.unclean:
+            online = False                    # Pacemaker: "Guest node UNCLEAN because host is unclean"
+            node.requires_reset = True
         connected = connection.role != "Stopped" and bool(connection.running_on)
         if connection.failed:
             online = False
