@@ -8,7 +8,9 @@ controller and checks what `drover status` and the recorded history say.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import sqlite3
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -182,3 +184,68 @@ def test_a_second_daemon_on_the_same_state_is_refused(appliance: Appliance):
     finally:
         appliance.kill_process(signal.SIGTERM)
     assert "Current DC: NONE" in appliance.drover("status").stdout
+
+
+def test_a_remote_node_is_connected_and_runs_resources(appliance: Appliance, guest: GuestDaemon):
+    appliance.drover("resource", "create", "rnode1", "ocf:pacemaker:remote", "server=127.0.0.1",
+                     f"port={guest.port}", "op", "monitor", "interval=1s")
+    appliance.drover("resource", "create", "db", "ocf:heartbeat:Dummy", "op", "monitor", "interval=1s")
+    appliance.drover("constraint", "location", "db", "prefers", "rnode1")
+
+    async def scenario():
+        await wait_for(lambda: appliance.placement().get("db") == [("rnode1", "Started")], 30, "db on rnode1")
+        status = appliance.status_json()
+        assert {n["name"]: (n["type"], n["state"]) for n in status["nodes"]} == \
+            {NODE: ("member", "online"), "rnode1": ("remote", "online")}
+        assert appliance.placement()["rnode1"] == [(NODE, "Started")]      # its connection runs on this host
+        assert (guest.base / "Dummy-db.state").exists()
+    run(appliance, scenario)
+
+
+def test_deleting_a_vm_resource_stops_it_and_undefines_it_when_configured(tmp_path: Path, guest: GuestDaemon,
+                                                                           monkeypatch):
+    monkeypatch.setenv("HA_RSCTMP", str(tmp_path))
+    appliance = Appliance(tmp_path, guest, settings="[libvirt]\nundefine_on_delete = yes\n")
+    appliance.walkthrough()
+    keeper = libvirt.open("test:///default")          # keeps the in-process hypervisor's state for the check
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "walk-through done")
+        appliance.drover("resource", "delete", "vm-guest1")
+        await wait_for(lambda: domain_state(appliance) is None, 20, "domain undefined")
+        await wait_for(lambda: appliance.placement().get("webserver") == [(NODE, "Started")], 20,
+                       "webserver moved to the host once guest1 is gone")
+    try:
+        run(appliance, scenario)
+    finally:
+        keeper.close()
+
+
+def test_status_answers_while_the_state_is_being_written(appliance: Appliance):
+    appliance.walkthrough()
+    writer = sqlite3.connect(appliance.state_db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")                    # what a busy controller holds while recording
+    try:
+        began = time.monotonic()
+        result = appliance.drover("status", "--output-as=xml")
+        assert time.monotonic() - began < 10
+        assert "<resource id=\"webserver\"" in result.stdout
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_scheduler_inputs_are_kept_in_a_ring_and_replay(tmp_path: Path, guest: GuestDaemon, monkeypatch):
+    monkeypatch.setenv("HA_RSCTMP", str(tmp_path))
+    appliance = Appliance(tmp_path, guest, settings="[state]\nscheduler_inputs_kept = 2\n")
+    appliance.walkthrough()
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "walk-through done")
+        webserver_state(guest).unlink()
+        await wait_for(lambda: webserver_state(guest).exists(), 20, "webserver recovered")
+    run(appliance, scenario)
+    inputs = sorted((appliance.root / "var/lib/drover/pe-inputs").glob("pe-input-*.xml"))
+    assert len(inputs) == 2                                                # bounded
+    replay = json.loads(appliance.drover("simulate", "--xml-file", str(inputs[-1]), "--output-as=json").stdout)
+    assert {"task": "start", "resource": "webserver", "node": "guest1"} in replay["actions"]
