@@ -6,11 +6,13 @@ import sys
 def _main() -> int:
     try:
         from appliance.cli.main import main
+        from appliance.cli.pcmk_tools import tool_name
     except ImportError as error:
         print(f"drover: Python module '{error.name}' is missing; run `make venv` and use .venv/bin/python, "
               "or install the drover RPM", file=sys.stderr)
         return 1
-    return main(sys.argv[1:])
+    tool = tool_name(sys.argv[0])          # called as crm_attribute, crm_mon, ... (multi-call)
+    return main(["tool", tool, *sys.argv[1:]] if tool else sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -24,21 +24,24 @@ from appliance.store.cib_store import CibStore
 from appliance.store.lock import take_lock
 from guest.agents.results import ExecStatus, OcfRc, OpResult
 from guest.common import authkey, config
+from guest.common.paths import Paths
 from guest.common.version import version_line
 
 log = logging.getLogger("drover")
 POLL_S = 0.2
 class Daemon:
-    def __init__(self, loaded: config.Config, settings: state.Settings):
+    def __init__(self, loaded: config.Config, settings: state.Settings, paths: Paths | None = None):
         self.loaded = loaded
         self.settings = settings
         self.identities = authkey.identities(loaded)
         self._lock = take_lock(settings.state_db)
         state.edit_configuration(settings, lambda configuration: ensure_node(configuration, settings.local_node))
         self.store = CibStore.open(settings.state_db)
+        paths = paths or Paths.from_environment()
         self.connections = Connections(self.identities, loaded["remote.port"], settings.local_node,
-                                       version_line("drover"), self._lost)
-        self.local = build_local(settings.ocf_root, loaded["libvirt.uri"], self.connections)
+                                       version_line("drover"), self._lost, paths.root)
+        self.local = build_local(settings.ocf_root, loaded["libvirt.uri"], self.connections,
+                                 paths.run_dir / "tools")
         self.env = RealEnv(self.store, settings.local_node, self.local, self.connections,
                            Path(loaded["state.dir"]) / "pe-inputs", loaded["state.scheduler_inputs_kept"],
                            loaded["libvirt.undefine_on_delete"])

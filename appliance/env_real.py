@@ -10,7 +10,6 @@ configured number.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import time
@@ -29,6 +28,8 @@ from guest.agents.executor import Executor
 from guest.agents.process import ProcessRunner
 from guest.agents.results import AgentSpec, Operation, OpResult
 from guest.agents.standards import AgentSettings
+from guest.common import tooldir
+from guest.common.selfexec import self_command
 
 log = logging.getLogger(__name__)
 OWNER = "controller"
@@ -163,9 +164,11 @@ def _input_number(path: Path) -> int:
         return -1
 
 
-def build_local(ocf_root: Path, libvirt_uri: str, connections: Connections) -> LocalExecutor:
-    """Call from the running event loop (lifecycle events are delivered to it)."""
-    settings = dataclasses.replace(AgentSettings(), ocf_root=ocf_root)
+def build_local(ocf_root: Path, libvirt_uri: str, connections: Connections, tools_dir: Path) -> LocalExecutor:
+    """Call from the running event loop (lifecycle events are delivered to it). Agents run here find drover's
+    crm_attribute & co in tools_dir."""
+    tools = tooldir.install(tools_dir, self_command("appliance"))
+    settings = AgentSettings(ocf_root=ocf_root, base_env=tooldir.agent_environment(os.environ, tools))
     start_event_loop()
     loop = asyncio.get_running_loop()
     hypervisors = Hypervisors()

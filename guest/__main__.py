@@ -10,7 +10,11 @@ def _main() -> int:
         print(f"drover-guest: Python module '{error.name}' is missing; run `make venv` and use .venv/bin/python, "
               "or install the drover-guest RPM", file=sys.stderr)
         return 1
-    return main(sys.argv[1:])
+    import os
+
+    from guest.common.tooldir import TOOLS
+    name = os.path.basename(sys.argv[0])      # called as crm_attribute, crm_mon, ... (multi-call link)
+    return main(["tool", name, *sys.argv[1:]] if name in TOOLS else sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 
 from guest import daemon_cmd
 from guest.common import config_cmd
 from guest.common.cli import run_program
+from guest.common.paths import Paths
 from guest.common.schemas import guest_schema
+from guest.common.tooldir import TOOLS
 
 USAGE = """
 drover-guest: runs cluster resources inside a guest for the drover hypervisor (port 3121).
@@ -21,6 +25,15 @@ Commands:
   config     show or check /etc/drover/guest.conf and guest.conf.d/
   daemon     listen on 3121 and run resources for the hypervisor (drover-guest.service)
 
+Cluster commands, answered by the hypervisor through the daemon (within this
+guest's access policy, guest.conf [access] policy):
+  status     like `drover status` on the hypervisor (crm_mon -1)
+  resource   list, locate, show, move, ban, clear, cleanup, ... resources
+  attribute  query, set or delete node attributes (this guest's node by default)
+  constraint, node, property   as on the hypervisor
+The same binary answers as crm_mon, crm_attribute, crm_master, crm_resource,
+attrd_updater and crm_node (`drover-guest tool NAME ...`, or a link named so).
+
 `drover-guest COMMAND --help` describes one command.
 """
 
@@ -30,5 +43,25 @@ COMMANDS = {
 }
 
 
+PROXIED = ("status", "resource", "attribute", "constraint", "node", "property")
+
+
 def main(argv: Sequence[str]) -> int:
+    if argv and argv[0] in PROXIED:
+        return proxy("drover", list(argv))
+    if len(argv) >= 2 and argv[0] == "tool":
+        if argv[1] not in TOOLS:
+            print(f"drover-guest: unknown tool '{argv[1]}'; tools: {', '.join(TOOLS)}", file=sys.stderr)
+            return 64
+        return proxy(argv[1], list(argv[2:]))
     return run_program("drover-guest", USAGE, COMMANDS, argv)
+
+
+def proxy(program: str, argv: list[str]) -> int:
+    """Run a cluster command on the hypervisor through the local daemon; print what it printed."""
+    from guest.server.local import call, socket_path
+
+    reply = call(socket_path(Paths.from_environment().run_dir), program, argv, dict(os.environ))
+    sys.stdout.write(reply["stdout"])
+    sys.stderr.write(reply["stderr"])
+    return reply["rc"]

@@ -76,7 +76,7 @@ class Appliance:
     def start_in_process(self) -> Daemon:
         paths = Paths(self.root)
         loaded = config.load(drover_schema(paths), paths, {})
-        self.daemon = Daemon(loaded, state.settings(Context("drover", paths, {})))
+        self.daemon = Daemon(loaded, state.settings(Context("drover", paths, {})), paths)
         self.daemon.start()
         return self.daemon
 

@@ -34,6 +34,7 @@ def appliance(tmp_path: Path, guest: GuestDaemon, monkeypatch) -> Appliance:
     host_rsctmp = tmp_path / "node1-rsctmp"            # resources this host runs keep their state here
     host_rsctmp.mkdir()
     monkeypatch.setenv("HA_RSCTMP", str(host_rsctmp))
+    monkeypatch.setenv("HA_VARRUN", str(host_rsctmp))
     return Appliance(tmp_path, guest)
 
 

@@ -21,15 +21,16 @@ EXIT_NOSUCH = 105
 USAGE = """
 Usage:
   drover attribute [--node=NODE] --name=NAME [--update=VALUE | --delete | --query] [--lifetime=LIFETIME]
-                   [--quiet] [--output-as=FORMAT]
+                   [--default=VALUE] [--quiet] [--output-as=FORMAT]
 
 Options:
-  -N NODE, --node=NODE          The node (default: this host).
+  -N NODE, --node=NODE          The node (default: this host, or the guest the command came from).
   -n NAME, --name=NAME          The attribute.
   -v VALUE, --update=VALUE      Set it.
   -D, --delete                  Delete it.
   -G, --query                   Print it (the default).
   -l LIFETIME, --lifetime=LIFETIME  forever (default: kept in the configuration) or reboot (status only).
+  -d VALUE, --default=VALUE     With --query: print this when the attribute is not set.
   -q, --quiet                   Print only the value.
   --output-as=FORMAT            text (default) or json.
 """
@@ -46,12 +47,12 @@ def _lifetime(args: dict) -> str:
 
 def run(args: dict, context: Context) -> int:
     current = state.settings(context)
-    node, name, lifetime = args["--node"] or current.local_node, args["--name"], _lifetime(args)
+    node, name, lifetime = args["--node"] or current.caller_node, args["--name"], _lifetime(args)
     form = state.output_format(args, ("text", "json"))
     with state.open_store(current) as store:
         snapshot = store.read()
     configuration = snapshot.configuration
-    if node != current.local_node and configuration.node_info(node) is None:
+    if node not in (current.local_node, current.caller) and configuration.node_info(node) is None:
         raise UserError(f"node '{node}' does not exist", EXIT_NOSUCH)
     value = args["--update"]
     if value is not None or args["--delete"]:
@@ -59,12 +60,12 @@ def run(args: dict, context: Context) -> int:
         if lifetime == "forever":
             def edit(c: Configuration) -> Configuration:
                 return edits.set_node_attribute(c, node, name, new_value)
-            state.edit_configuration(current, edit)
+            state.edit_configuration(current, edit, attribute_of=node)
         else:
             def edit_status(s: Status) -> Status:
                 return set_transient(s, node, name, new_value)
             with state.model_errors():
-                state.edit_status(current, edit_status)
+                state.edit_status(current, edit_status, attribute_of=node)
         return 0
     if lifetime == "forever":
         configured = configuration.node(node)
@@ -72,6 +73,8 @@ def run(args: dict, context: Context) -> int:
     else:
         found = snapshot.status.transient(node).get(name)
     scope = "nodes" if lifetime == "forever" else "status"
+    if found is None and args["--default"] is not None:
+        found = args["--default"]
     if form == "json":
         state.print_json({"node": node, "scope": scope, "name": name, "value": found})
         return 0 if found is not None else EXIT_NOSUCH

@@ -57,6 +57,7 @@ def _import(args: dict, current: state.Settings) -> None:
     if fragment.cib is not None:
         if args["--include-status"] and not fragment.has_status:
             raise UserError(f"{source}: --include-status given but the file has no <status>")
+        current.authorize()
         with state.model_errors(), state.open_store(current) as store:
             store.replace(fragment.cib, args["--include-status"])
         configuration = fragment.cib.configuration

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 
 from appliance.cli import (
@@ -11,6 +13,7 @@ from appliance.cli import (
     constraint_cmd,
     daemon_cmd,
     node_cmd,
+    pcmk_tools,
     property_cmd,
     resource_cmd,
     simulate_cmd,
@@ -18,6 +21,7 @@ from appliance.cli import (
 )
 from guest.common import config_cmd
 from guest.common.cli import run_program
+from guest.common.errors import UserError
 from guest.common.schemas import drover_schema
 
 USAGE = """
@@ -60,4 +64,22 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str]) -> int:
+    if len(argv) >= 2 and argv[0] == "tool":       # crm_attribute & co (multi-call links run `drover tool NAME`)
+        return run_tool(argv[1], argv[2:])
     return run_program("drover", USAGE, COMMANDS, argv)
+
+
+def run_tool(tool: str, argv: Sequence[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(f"{tool}: drover's implementation of Pacemaker's {tool}; see `drover {TOOL_HELP.get(tool, '')} --help`")
+        return 0
+    try:
+        translated = pcmk_tools.translate(tool, argv, os.environ)
+    except UserError as error:
+        print(f"{tool}: {error.message}", file=sys.stderr)
+        return error.exit_code
+    return run_program(tool, USAGE, COMMANDS, translated)
+
+
+TOOL_HELP = {"crm_mon": "status", "crm_attribute": "attribute", "crm_master": "attribute",
+             "attrd_updater": "attribute", "crm_resource": "resource", "crm_node": "node"}

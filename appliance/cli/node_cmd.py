@@ -20,7 +20,9 @@ Usage:
   drover node maintenance [NODE...]
   drover node unmaintenance [NODE...]
   drover node list [--output-as=FORMAT]
+  drover node name
 
+name prints the node this command speaks for (crm_node -n).
 Without NODE, this host. Standby nodes run no resources; in maintenance, the
 cluster neither starts nor stops nor monitors anything on the node.
 
@@ -71,6 +73,9 @@ def _list(args: dict, current: state.Settings) -> None:
 
 def run(args: dict, context: Context) -> int:
     current = state.settings(context)
+    if args["name"]:
+        print(current.caller_node)
+        return 0
     with state.model_errors():
         for action, (attribute, value) in _ACTIONS.items():
             if args[action]:

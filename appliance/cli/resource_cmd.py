@@ -33,6 +33,7 @@ Usage:
   drover resource clear NAME [NODE]
   drover resource cleanup [NAME] [--node=NODE]
   drover resource list [--output-as=FORMAT]
+  drover resource locate NAME
   drover resource show [NAME] [--output-as=FORMAT]
   drover resource meta NAME ARGS...
   drover resource defaults [ARGS...]
@@ -212,6 +213,20 @@ def _list(args: dict, current: state.Settings) -> None:
         print("\n".join(resource_lines(resource, placement)))
 
 
+def _locate(args: dict, current: state.Settings) -> None:
+    """crm_resource --locate: 'resource NAME is running on: NODE' per node, or 'is NOT running'."""
+    with state.open_store(current) as store:
+        snapshot = store.read()
+    name = args["NAME"]
+    if snapshot.configuration.resource(name) is None and not active_on(snapshot.status, name):
+        raise UserError(f"resource '{name}' does not exist", 105)
+    places = _placement(snapshot.status, snapshot.configuration, name)
+    if not places:
+        print(f"resource {name} is NOT running")
+    for node, role in places:
+        print(f"resource {name} is running on: {node}" + (" Promoted" if role == "Promoted" else ""))
+
+
 def _show(args: dict, current: state.Settings) -> None:
     form = state.output_format(args)
     with state.open_store(current) as store:
@@ -270,7 +285,7 @@ def _defaults(args: dict, current: state.Settings) -> None:
 
 ACTIONS = {
     "create": _create, "delete": _delete, "move": _move, "ban": _ban, "clear": _clear, "cleanup": _cleanup,
-    "list": _list, "show": _show, "meta": _meta, "defaults": _defaults,
+    "list": _list, "locate": _locate, "show": _show, "meta": _meta, "defaults": _defaults,
     "enable": lambda args, current: _set_target_role(args, current, None),
     "disable": lambda args, current: _set_target_role(args, current, "Stopped"),
 }

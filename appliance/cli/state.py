@@ -32,17 +32,45 @@ from guest.common.schemas import drover_schema
 OUTPUT_FORMATS = ("text", "json", "xml")
 
 
+ACCESS_ENV = "DROVER_ACCESS"          # set by the appliance for commands proxied from a guest
+CALLER_ENV = "DROVER_CALLER_NODE"     # the guest node such a command came from
+ACCESS_POLICIES = ("read-only", "own-node-attributes", "full")
+EXIT_INSUFFICIENT_PRIV = 4            # Pacemaker's CRM_EX_INSUFFICIENT_PRIV
+
+
 @dataclass(frozen=True)
 class Settings:
     state_db: Path
     local_node: str
     ocf_root: Path
+    access: str = "full"
+    caller: str | None = None
+
+    @property
+    def caller_node(self) -> str:
+        """The node a command speaks for by default: the guest it came from, else this host."""
+        return self.caller or self.local_node
+
+    def authorize(self, attribute_of: str | None = None) -> None:
+        """Refuse a change the caller's access policy does not allow (commands run on the host may do all)."""
+        if self.access == "full":
+            return
+        who = f"guest {self.caller}" if self.caller else "this caller"
+        if self.access == "own-node-attributes" and attribute_of is not None and attribute_of == self.caller:
+            return
+        allowed = "only read" if self.access == "read-only" else f"change only the attributes of {self.caller}"
+        raise UserError(f"permission denied: {who} may {allowed} (access policy {self.access})",
+                        EXIT_INSUFFICIENT_PRIV)
 
 
 def settings(context: Context) -> Settings:
     loaded = config.load(drover_schema(context.paths), context.paths, context.environ)
     node = loaded["cluster.node_name"] or socket.gethostname().split(".")[0]
-    return Settings(Path(loaded["state.dir"]) / "state.db", node, Path(loaded["agents.ocf_root"]))
+    access = context.environ.get(ACCESS_ENV) or "full"
+    if access not in ACCESS_POLICIES:
+        access = "read-only"           # an unknown policy from a proxy grants nothing
+    caller = context.environ.get(CALLER_ENV) or None
+    return Settings(Path(loaded["state.dir"]) / "state.db", node, Path(loaded["agents.ocf_root"]), access, caller)
 
 
 def catalog(current: Settings) -> Catalog:
@@ -66,7 +94,10 @@ def model_errors() -> Iterator[None]:
         raise UserError(error.message) from None
 
 
-def edit_configuration(current: Settings, edit: Callable[[Configuration], Configuration]) -> Configuration:
+def edit_configuration(current: Settings, edit: Callable[[Configuration], Configuration],
+                       attribute_of: str | None = None) -> Configuration:
+    current.authorize(attribute_of)
+
     def with_local_node(configuration: Configuration) -> Configuration:
         if not configuration.nodes and "stonith-enabled" not in configuration.cluster_options:
             # A new drover cluster: its hypervisor has no fence device, and guests are "fenced" by restarting
@@ -78,7 +109,8 @@ def edit_configuration(current: Settings, edit: Callable[[Configuration], Config
         return store.edit_configuration(with_local_node)[0]
 
 
-def edit_status(current: Settings, edit: Callable[[Status], Status]) -> Status:
+def edit_status(current: Settings, edit: Callable[[Status], Status], attribute_of: str | None = None) -> Status:
+    current.authorize(attribute_of)
     with model_errors(), open_store(current) as store:
         return store.edit_status(edit)[0]
 

@@ -200,6 +200,9 @@ class Controller:
         if result is None:
             return False
         ok = not records.is_failure(action.task, 0, result)
+        if ok and runnable.agent.is_remote_connection and action.task in ("start", "stop"):
+            up = action.task == "start"
+            self.env.edit_status(lambda s: records.remote_node_state(s, runnable.history_id, up))
         if ok and action.task == "stop" and runnable.history_id not in _configured_ids(self.env.read()):
             with contextlib.suppress(Exception):
                 await self.env.resource_deleted(str(runnable.agent), runnable.params)

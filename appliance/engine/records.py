@@ -45,6 +45,15 @@ def is_failure(action: str, interval_ms: int, result: OpResult, role: str | None
     return result.rc != expected_rc(action, interval_ms, role)
 
 
+CONTROLLER_UUID = "d4c0de00-0000-4000-8000-000000000000"   # drover's transition keys (Pacemaker needs one)
+
+
+def transition_extra(target_rc: int, op_status: int, rc: int) -> Attributes:
+    """transition-key / transition-magic: how Pacemaker knows the result an operation was expected to give."""
+    key = f"0:0:{target_rc}:{CONTROLLER_UUID}"
+    return Attributes.of({"transition-key": key, "transition-magic": f"{op_status}:{rc};{key}"})
+
+
 def next_call_id(status: Status, node: str) -> int:
     ids = [op.call_id for entry in status.history if entry.node == node for op in entry.ops if op.call_id > 0]
     return max(ids, default=0) + 1
@@ -72,11 +81,12 @@ def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool
     rc = result.rc
     if outcome.action == "stop" and rc == OcfRc.NOT_RUNNING and result.exec_status == ExecStatus.DONE:
         rc = OcfRc.OK
+    op_status = EXEC_STATUS_CODES.get(result.exec_status, 4)
     record = OpRecord(
         id="", operation=outcome.action, interval_ms=outcome.interval_ms, call_id=call_id, rc_code=rc,
-        op_status=EXEC_STATUS_CODES.get(result.exec_status, 4),
-        operation_key=f"{outcome.resource}_{outcome.action}_{outcome.interval_ms}",
-        last_rc_change=outcome.now, exit_reason=result.exit_reason)
+        op_status=op_status, operation_key=f"{outcome.resource}_{outcome.action}_{outcome.interval_ms}",
+        last_rc_change=outcome.now, exit_reason=result.exit_reason,
+        extra=transition_extra(expected_rc(outcome.action, outcome.interval_ms, outcome.role), op_status, rc))
     entry = next((h for h in status.history if h.node == outcome.node and h.resource == outcome.resource), None)
     ops = list(entry.ops) if entry is not None else []
     if outcome.interval_ms:
@@ -109,8 +119,9 @@ def record_pending(status: Status, node: str, resource: str, agent: AgentRef, ac
                    container: str | None = None, token: str = "") -> Status:
     """An operation about to run (Pacemaker's record-pending): if the controller dies before its result is
     recorded, the next controller sees it was in flight and probes instead of guessing."""
+    extra = transition_extra(0, -1, 193)          # 193: Pacemaker's PCMK_OCF_UNKNOWN (pending)
     pending = OpRecord(f"{resource}_last_0", action, 0, -1, 0, -1, f"{resource}_{action}_0", now,
-                       extra=Attributes.of({OP_TOKEN: token}) if token else Attributes())
+                       extra=extra.set(OP_TOKEN, token) if token else extra)
     entry = next((h for h in status.history if h.node == node and h.resource == resource), None)
     ops = [op for op in (entry.ops if entry is not None else ()) if op.id != pending.id]
     updated = ResourceHistory(node, resource, agent, (*ops, pending), container if entry is None else entry.container)
@@ -139,7 +150,11 @@ def fence(status: Status, node: str) -> Status:
     """A fenced node (a guest whose VM was reset) starts from nothing."""
     history = tuple(h for h in status.history if h.node != node)
     attributes = tuple((name, attrs) for name, attrs in status.attributes if name != node)
-    return dataclasses.replace(status, history=history, attributes=attributes)
+    status = dataclasses.replace(status, history=history, attributes=attributes)
+    current = status.node_state(node)
+    if current is not None and current.extra.get("remote_node") == "true":
+        status = remote_node_state(status, node, up=False)
+    return status
 
 
 def cluster_node_up(status: Status, name: str, node_id: str) -> Status:
@@ -149,6 +164,18 @@ def cluster_node_up(status: Status, name: str, node_id: str) -> Status:
         return status
     others = tuple(s for s in status.nodes if s.name != name)
     return dataclasses.replace(status, nodes=(*others, state))
+
+
+def remote_node_state(status: Status, name: str, up: bool) -> Status:
+    """A guest or remote node's membership, as the controller records it when its connection starts or stops
+    (Pacemaker reads such a node's attributes only once it has a node_state)."""
+    current = status.node_state(name)
+    extra = (current.extra if current is not None else Attributes()).set("remote_node", "true")
+    state = NodeState(name, name, in_ccm="true" if up else "false", crmd=current.crmd if current else "offline",
+                      extra=extra)
+    if current == state:
+        return status
+    return dataclasses.replace(status, nodes=(*(s for s in status.nodes if s.name != name), state))
 
 
 def remove_recurring(status: Status, node: str, resource: str, interval_ms: int) -> Status:

@@ -87,6 +87,9 @@ def resolve(configuration: Configuration, status: Status, resource_id: str) -> R
             meta.update(resource.meta.items)
         clone = next((r for r in chain if isinstance(r, Clone)), None)
         unique = clone is not None and is_true(clone.meta.get("globally-unique", "false"))
+        if clone is not None:       # agents read these (Pacemaker always passes them for clones)
+            meta.setdefault("globally-unique", "false")
+            meta.setdefault("promotable", "true" if clone.promotable else "false")
         history_id = resource_id if unique else base
         return Runnable(history_id, primitive.agent, dict(primitive.params.items), meta, primitive.ops,
                         guest_node=primitive.guest_node)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from guest.agents.results import Operation, OpResult
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[str, dict[str, Any]], None]
 OPERATION_MARGIN = 5.0  # seconds allowed beyond an operation's own timeout for transport
+
+
+RequestHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class GuestLinkError(Exception):
@@ -51,6 +54,8 @@ class GuestClient:
         self.reader = reader
         self.writer = writer
         self.on_event = on_event
+        self.on_request: RequestHandler | None = None      # requests from the guest (its CLI proxy)
+        self._serving: set[asyncio.Task] = set()
         self._waiting: dict[int, asyncio.Future[Response]] = {}
         self._closed = asyncio.Event()
         self.close_reason = ""
@@ -143,7 +148,24 @@ class GuestClient:
                 except Exception:
                     log.exception("guest %s: event handler failed", self.address)
         elif isinstance(message, Request):
-            self.writer.write(self.connection.fail(message.id, f"request '{message.op}' not served here"))
+            if self.on_request is None:
+                self.writer.write(self.connection.fail(message.id, f"request '{message.op}' not served here"))
+            else:
+                task = asyncio.create_task(self._answer(message))
+                self._serving.add(task)
+                task.add_done_callback(self._serving.discard)
+
+    async def _answer(self, request: Request) -> None:
+        try:
+            result = await self.on_request(request.op, request.args)
+            reply = self.connection.respond(request.id, result)
+        except RemoteError as error:
+            reply = self.connection.fail(request.id, str(error))
+        except Exception as error:
+            log.exception("guest %s: request %s failed", self.address, request.op)
+            reply = self.connection.fail(request.id, f"internal error: {type(error).__name__}")
+        if not self.closed:
+            self.writer.write(reply)
 
     def _shut(self, reason: str) -> None:
         if self._closed.is_set():

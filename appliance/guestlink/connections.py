@@ -15,7 +15,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from appliance.guestlink.cli_proxy import CliProxy
 from appliance.guestlink.client import GuestClient, GuestLinkError
 from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult, failed
 from guest.common.tlsauth import Identity
@@ -73,7 +75,7 @@ class RemoteExecutor:
 
 class Connections:
     def __init__(self, identities: Sequence[Identity], default_port: int, local_node: str, software: str,
-                 on_lost: Callable[[str], None]):
+                 on_lost: Callable[[str], None], root: Path = Path("/")):
         self.identities = list(identities)
         self.default_port = default_port
         self.local_node = local_node
@@ -82,6 +84,7 @@ class Connections:
         self.executors: dict[str, RemoteExecutor] = {}
         self._watchers: dict[str, asyncio.Task] = {}
         self._attempted: set[str] = set()     # nodes this process has connected to (or tried to)
+        self.cli = CliProxy(root=root)
 
     def executor(self, node: str) -> RemoteExecutor | None:
         executor = self.executors.get(node)
@@ -130,6 +133,7 @@ class Connections:
                 continue
             executor = RemoteExecutor(node, client)
             client.on_event = executor.event
+            client.on_request = lambda op, args, node=node: self.cli.serve(node, op, args)
             self.executors[node] = executor
             self._watchers[node] = asyncio.create_task(self._watch(node, executor))
             log.info("connected to %s at %s:%d", node, server, port)

@@ -218,6 +218,8 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
                 places.append((node.name, rsc.role))
                 continue
             if planner.needs_stop(rsc, node):
+                if rsc.role == "Promoted":         # Pacemaker demotes before it stops
+                    outcome.actions.append(Action("demote", rsc.id, node.name))
                 outcome.actions.append(Action("stop", rsc.id, node.name))
                 continue
             if node.name in planner.fenced:
@@ -226,7 +228,13 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
                 if not restarted_here:
                     places.append((node.name, rsc.role))
                 continue
-            places.append((node.name, _staying_role(rsc, planner)))
+            staying = _staying_role(rsc, planner)
+            if rsc.managed and not rsc.blocked:
+                if staying == "Promoted" and rsc.role != "Promoted":
+                    outcome.actions.append(Action("promote", rsc.id, node.name))
+                elif staying == "Unpromoted" and rsc.role == "Promoted":
+                    outcome.actions.append(Action("demote", rsc.id, node.name))
+            places.append((node.name, staying))
         if planner.needs_start(rsc) and planner.start_ok.get(rsc.id):
             outcome.actions.append(Action("start", rsc.id, rsc.assigned.name))
             role = "Started"

@@ -83,6 +83,29 @@ class ProcessRunner:
             return Completed(None, signal=-code, output=output, timed_out=timed_out, duration_ms=duration)
         return Completed(code, output=output, timed_out=timed_out, duration_ms=duration)
 
+    async def run_captured(self, argv: Sequence[str], env: Mapping[str, str], timeout: float,
+                           limit: int = OUTPUT_LIMIT) -> tuple[int | None, str, str]:
+        """A short command whose stdout and stderr are kept apart (the appliance's proxied CLI commands):
+        (exit code or None if killed, stdout, stderr), each stream cut to its first `limit` bytes."""
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, env=dict(env), cwd="/", stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        except OSError as error:
+            return None, "", f"cannot run {argv[0]}: {error.strerror or error}\n"
+        self._groups.add(process.pid)
+        try:
+            try:
+                out, err = await asyncio.wait_for(process.communicate(), timeout)
+            except TimeoutError:
+                self._kill_group(process.pid)
+                await process.wait()
+                return None, "", f"{argv[0]}: killed after {timeout:g}s\n"
+        finally:
+            self._groups.discard(process.pid)
+        decode = lambda data: data[:limit].decode("utf-8", errors="replace")   # noqa: E731
+        return process.returncode, decode(out), decode(err)
+
     @staticmethod
     async def _collect(stream: asyncio.StreamReader | None, into: bytearray) -> None:
         if stream is None:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 
 from guest.agents.executor import Executor
 from guest.agents.process import ProcessRunner
 from guest.agents.standards import AgentSettings
-from guest.common import authkey, config, sdnotify
+from guest.common import authkey, config, sdnotify, tooldir
 from guest.common.errors import UserError
+from guest.common.paths import Paths
+from guest.common.selfexec import self_command
 from guest.common.version import version_line
 from guest.server.handlers import handlers
+from guest.server.local import LocalServer, socket_path
 from guest.server.server import GuestServer, ServerSettings
 from guest.server.session import Limits
 
@@ -22,7 +26,10 @@ log = logging.getLogger("drover-guest")
 
 async def serve(loaded: config.Config) -> None:
     identities = authkey.identities(loaded)
-    executor = Executor(ProcessRunner(), AgentSettings(ocf_root=Path(loaded["agents.ocf_root"])))
+    paths = Paths.from_environment()
+    tools = tooldir.install(paths.run_dir / "tools", self_command("guest"))
+    agent_env = tooldir.agent_environment(os.environ, tools)
+    executor = Executor(ProcessRunner(), AgentSettings(ocf_root=Path(loaded["agents.ocf_root"]), base_env=agent_env))
     settings = ServerSettings(bind_address=loaded["remote.bind_address"], port=loaded["remote.port"],
                               handshake_timeout=loaded["remote.handshake_timeout"],
                               limits=Limits(frame_timeout=loaded["remote.frame_timeout"],
@@ -34,6 +41,11 @@ async def serve(loaded: config.Config) -> None:
     except OSError as error:
         where = f"{settings.bind_address or '*'}:{settings.port}"
         raise UserError(f"cannot listen on {where}: {error.strerror or error}") from None
+    local = LocalServer(socket_path(paths.run_dir), server.controller, loaded["access.policy"])
+    try:
+        await local.start()
+    except OSError as error:
+        raise UserError(f"cannot listen on {socket_path(paths.run_dir)}: {error.strerror or error}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -44,5 +56,6 @@ async def serve(loaded: config.Config) -> None:
     await stop.wait()
     log.info("shutting down")
     sdnotify.notify("STOPPING=1")
+    await local.close()
     await server.close()
     await executor.shutdown()

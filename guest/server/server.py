@@ -80,6 +80,11 @@ class GuestServer:
             self._connection_tasks.add(task)
             task.add_done_callback(self._connection_tasks.discard)
 
+    def controller(self) -> Session | None:
+        """The hypervisor's session (the most recently authenticated one still open)."""
+        live = [session for session in self._sessions if not session.closed]
+        return max(live, key=lambda session: session.opened, default=None)
+
     async def close(self) -> None:
         if self._accept_task is not None:
             self._accept_task.cancel()

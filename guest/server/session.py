@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,27 @@ class Session:
         self.limits = limits
         self._outgoing: asyncio.Queue[bytes | None] = asyncio.Queue(limits.send_queue)
         self._tasks: set[asyncio.Task] = set()
+        self._waiting: dict[int, asyncio.Future[Response]] = {}
         self.closed = False
+        self.opened = time.monotonic()
+
+    async def request(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Ask the peer (the hypervisor) something; raises RequestError with its answer's error."""
+        if self.closed:
+            raise RequestError("the hypervisor is not connected")
+        request_id, data = self.connection.request(op, args)
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = future
+        self.send(data)
+        try:
+            response = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise RequestError(f"the hypervisor did not answer within {timeout:g}s") from None
+        finally:
+            self._waiting.pop(request_id, None)
+        if not response.ok:
+            raise RequestError(response.error or "refused")
+        return response.result
 
     def send(self, data: bytes) -> None:
         if self.closed:
@@ -75,6 +96,9 @@ class Session:
             await self._read_loop()
         finally:
             self.closed = True
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_exception(RequestError("the hypervisor disconnected"))
             writer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer_task
@@ -120,6 +144,10 @@ class Session:
                 task = asyncio.create_task(self._serve(message))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            elif isinstance(message, Response) and message.id in self._waiting:
+                future = self._waiting.pop(message.id)
+                if not future.done():
+                    future.set_result(message)
             elif isinstance(message, Event | Response):
                 log.debug("%s: ignoring %s", self.name, type(message).__name__)
 

@@ -1,0 +1,145 @@
+"""Pacemaker's tool names, as OCF agents and admins call them: crm_mon, crm_attribute, crm_master, crm_resource,
+attrd_updater, crm_node. Each is translated into a drover command (same state, same checks, same output).
+
+Rules: only the options agents and admins use are accepted (others are a
+usage error naming them); the node defaults to the caller's node (this host,
+or the guest a proxied call came from); a promotion score is the transient
+attribute `master-RSC` of the calling resource (OCF_RESOURCE_INSTANCE without
+its clone suffix), as Pacemaker names it.
+"""
+
+from __future__ import annotations
+
+import getopt
+import os
+from collections.abc import Mapping, Sequence
+
+from guest.common.errors import UserError
+from guest.common.tooldir import TOOLS
+
+EXIT_USAGE = 64
+
+
+def _options(tool: str, argv: Sequence[str], short: str, long: list[str]) -> dict[str, str]:
+    try:
+        pairs, rest = getopt.gnu_getopt(list(argv), short, long)
+    except getopt.GetoptError as error:
+        raise UserError(f"{error.msg} (run `{tool} --help`)", EXIT_USAGE) from None
+    if rest:
+        raise UserError(f"unexpected argument '{rest[0]}'", EXIT_USAGE)
+    aliases = {f"-{s}": f"--{name.rstrip('=')}" for s, name in _SHORT.get(tool, {}).items()}
+    found: dict[str, str] = {}
+    for key, value in pairs:
+        found[aliases.get(key, key)] = value
+    return found
+
+
+_SHORT = {
+    "crm_attribute": {"N": "node=", "n": "name=", "v": "update=", "D": "delete", "G": "query", "l": "lifetime=",
+                      "q": "quiet", "p": "promotion=", "t": "type=", "d": "default="},
+    "crm_master": {"N": "node=", "v": "update=", "D": "delete", "G": "query", "l": "lifetime=", "q": "quiet",
+                   "r": "resource="},
+    "crm_resource": {"r": "resource=", "W": "locate", "M": "move", "B": "ban", "U": "clear", "C": "cleanup",
+                     "L": "list", "N": "node=", "Q": "quiet", "f": "force"},
+    "crm_mon": {"1": "one-shot", "r": "inactive", "X": "as-xml"},
+    "attrd_updater": {"n": "name=", "U": "update=", "v": "update=", "D": "delete", "Q": "query", "N": "node=",
+                      "d": "delay=", "p": "private", "q": "quiet", "A": "all"},
+    "crm_node": {"n": "name", "l": "list", "q": "quorum"},
+}
+
+
+def _getopt_spec(tool: str) -> tuple[str, list[str]]:
+    short = "".join(s + (":" if name.endswith("=") else "") for s, name in _SHORT[tool].items())
+    return short, sorted(set(_SHORT[tool].values()) | {"output-as="})
+
+
+def _resource_instance(environ: Mapping[str, str]) -> str:
+    name = environ.get("OCF_RESOURCE_INSTANCE", "")
+    head, sep, tail = name.rpartition(":")
+    name = head if sep and tail.isdigit() else name
+    if not name:
+        raise UserError("--promotion needs a resource: run it from an OCF agent (OCF_RESOURCE_INSTANCE) or "
+                        "give --promotion=RESOURCE", EXIT_USAGE)
+    return name
+
+
+def translate(tool: str, argv: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """The drover command line that does what `tool argv` asks."""
+    if tool not in TOOLS:
+        raise UserError(f"unknown tool '{tool}'", EXIT_USAGE)
+    if tool == "crm_attribute":      # --promotion takes an optional resource: spell the bare form as empty
+        argv = [("--promotion=" if a in ("-p", "--promotion") else a) for a in argv]
+    short, long = _getopt_spec(tool)
+    options = _options(tool, argv, short, long)
+    output = ["--output-as=" + options["--output-as"]] if "--output-as" in options else []
+    if tool == "crm_mon":
+        return ["status", *(["--output-as=xml"] if "--as-xml" in options else output)]
+    if tool == "crm_node":
+        if "--list" in options or "--quorum" in options:
+            raise UserError("crm_node: only -n/--name is supported here", EXIT_USAGE)
+        return ["node", "name"]
+    if tool in ("crm_attribute", "crm_master", "attrd_updater"):
+        return _attribute(tool, options, environ) + output
+    return _resource(options) + output
+
+
+def _attribute(tool: str, options: dict[str, str], environ: Mapping[str, str]) -> list[str]:
+    lifetime = options.get("--lifetime")
+    if tool == "crm_attribute" and "--promotion" in options:
+        name = "master-" + (options["--promotion"] or _resource_instance(environ))
+        lifetime = lifetime or "reboot"
+    elif tool == "crm_master":
+        name = "master-" + (options.get("--resource") or _resource_instance(environ))
+        lifetime = lifetime or "forever"
+    elif "--name" in options:
+        name = options["--name"]
+    else:
+        raise UserError(f"{tool}: --name is required", EXIT_USAGE)
+    if tool == "attrd_updater":
+        lifetime = "reboot"
+    if tool == "crm_attribute" and options.get("--type") not in (None, "nodes", "status"):
+        raise UserError(f"crm_attribute: --type {options['--type']} is not supported here (use `drover property`)",
+                        EXIT_USAGE)
+    if tool == "crm_attribute" and options.get("--type") == "status":
+        lifetime = "reboot"
+    args = ["attribute", f"--name={name}", f"--lifetime={lifetime or 'forever'}"]
+    if options.get("--node"):
+        args.append(f"--node={options['--node']}")
+    if "--update" in options:
+        args.append(f"--update={options['--update']}")
+    elif "--delete" in options:
+        args.append("--delete")
+    else:
+        args.append("--query")
+        if "--default" in options:
+            args.append(f"--default={options['--default']}")
+    if "--quiet" in options:
+        args.append("--quiet")
+    return args
+
+
+def _resource(options: dict[str, str]) -> list[str]:
+    resource, node = options.get("--resource"), options.get("--node")
+    force = ["--force"] if "--force" in options else []
+    if "--list" in options:
+        return ["resource", "list"]
+    if "--cleanup" in options:
+        return ["resource", "cleanup", *([resource] if resource else []), *([f"--node={node}"] if node else [])]
+    if not resource:
+        raise UserError("crm_resource: --resource is required (or use --list / --cleanup)", EXIT_USAGE)
+    if "--locate" in options:
+        return ["resource", "locate", resource]
+    if "--move" in options:
+        return ["resource", "move", resource, *([node] if node else []), *force]
+    if "--ban" in options:
+        if not node:
+            return ["resource", "move", resource, *force]
+        return ["resource", "ban", resource, node, *force]
+    if "--clear" in options:
+        return ["resource", "clear", resource, *([node] if node else [])]
+    raise UserError("crm_resource: one of --locate, --move, --ban, --clear, --cleanup, --list is needed", EXIT_USAGE)
+
+
+def tool_name(argv0: str) -> str | None:
+    name = os.path.basename(argv0)
+    return name if name in TOOLS else None
