@@ -87,12 +87,12 @@ class Appliance:
 
     # -- daemon process ------------------------------------------------------------------------------------
 
-    def start_process(self) -> subprocess.Popen:
+    def start_process(self, command: list[str] | None = None) -> subprocess.Popen:
         environment = clean_environment(DROVER_ROOT=str(self.root), PYTHONPATH=str(TOP),
                                         HA_RSCTMP=os.environ.get("HA_RSCTMP", str(self.base)))
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", MODULES["drover"], "daemon"], stdout=log,
-                                            stderr=log, env=environment, cwd="/")
+            self.process = subprocess.Popen([*(command or [sys.executable, "-m", MODULES["drover"]]), "daemon"],
+                                            stdout=log, stderr=log, env=environment, cwd="/")
         return self.process
 
     def kill_process(self, signum: int = signal.SIGKILL) -> None:

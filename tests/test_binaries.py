@@ -99,3 +99,31 @@ def test_built_guest_daemon_serves_over_tls(tmp_path):
         assert guest.stop() == 0, guest.log()
     assert software.startswith(f"drover-guest {VERSION} (") and "source" not in software
     assert rcs == [7, 0, 0]
+
+
+def test_built_binaries_run_the_walkthrough_and_the_guest_tools(tmp_path):
+    from tests.appliance_harness import Appliance, wait_for_sync
+    from tests.guestd import GuestDaemon
+
+    guest_binary, drover_binary = built_binary("drover-guest"), built_binary("drover")
+    guest = GuestDaemon(tmp_path / "guest1", command=[str(guest_binary)]).start(
+        env={"HA_VARRUN": str(tmp_path / "guest1")})
+    appliance = Appliance(tmp_path, guest)
+    appliance.walkthrough()
+    appliance.start_process([str(drover_binary)])
+    try:
+        wait_for_sync(lambda: appliance.placement().get("webserver") == [("guest1", "Started")], 60,
+                      "webserver in guest1", appliance.log)
+        inside = run(guest_binary, "status", root=guest.root)
+        assert inside.returncode == 0, inside.stderr
+        assert "webserver\t(ocf::heartbeat:Dummy):\t Started guest1" in inside.stdout
+        tool = guest.root / "run/drover/tools/crm_node"
+        assert f"exec {guest_binary} tool crm_node" in tool.read_text()
+        named = subprocess.run([str(tool), "-n"], capture_output=True, text=True, timeout=60,
+                               env=clean_environment(DROVER_ROOT=str(guest.root)))
+        assert named.stdout == "guest1\n", named.stderr
+        host = run(drover_binary, "tool", "crm_mon", "-1", root=appliance.root)
+        assert "Online: [ node1 guest1 ]" in host.stdout
+    finally:
+        appliance.kill_process()
+        guest.stop()
