@@ -9,7 +9,7 @@ SOURCES := $(shell find appliance guest -name '*.py' -not -name '_build.py') bui
 PACKAGING := $(wildcard packaging/*) $(wildcard config/*.conf)
 DIST_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' guest/common/version.py)
 
-.PHONY: all deps venv build rpm test unit lint demo bench clean
+.PHONY: all deps venv build rpm test unit lint demo bench system-test clean
 
 all: build
 
@@ -41,13 +41,18 @@ rpm: dist/drover-$(DIST_VERSION)-1.x86_64.rpm
 lint: venv
 	$(VENV)/bin/ruff check .
 
-# Everything: lint, then all tests (they use the binaries and RPMs built here).
+# Everything: lint, then all tests (they use the binaries and RPMs built here), the micro-VM system test included
+# (it starts a libvirtd where none runs: tests/system/libvirtd.sh).
 test: venv lint build rpm
 	$(PY) -m pytest -q tests
 
+# Only the micro-VM system test: a real VM booted through libvirt's qemu driver becomes guest1.
+system-test: venv build
+	$(PY) -m pytest -q -s tests/test_system.py
+
 # Only the tests that need no binaries (fast edit loop).
 unit: venv
-	$(PY) -m pytest -q tests -m "not artifacts"
+	$(PY) -m pytest -q tests -m "not artifacts and not system"
 
 demo: venv
 	$(PY) -m appliance.demo

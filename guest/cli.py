@@ -22,17 +22,19 @@ Usage:
   drover-guest --help
 
 Commands:
-  config     show or check /etc/drover/guest.conf and guest.conf.d/
-  daemon     listen on 3121 and run resources for the hypervisor (drover-guest.service)
+  config      show or check /etc/drover/guest.conf and guest.conf.d/
+  daemon      listen on 3121 and run resources for the hypervisor (drover-guest.service)
+  status      the cluster as `drover status` shows it on the hypervisor (crm_mon -1)
+  resource    list, locate, show, move, ban, clear, cleanup resources
+  attribute   query, set or delete node attributes (this guest's node by default)
+  constraint  as on the hypervisor
+  node        as on the hypervisor (node name: this guest)
+  property    as on the hypervisor
+  tool        crm_mon, crm_attribute, crm_master, crm_resource, attrd_updater, crm_node
 
-Cluster commands, answered by the hypervisor through the daemon (within this
-guest's access policy, guest.conf [access] policy):
-  status     like `drover status` on the hypervisor (crm_mon -1)
-  resource   list, locate, show, move, ban, clear, cleanup, ... resources
-  attribute  query, set or delete node attributes (this guest's node by default)
-  constraint, node, property   as on the hypervisor
-The same binary answers as crm_mon, crm_attribute, crm_master, crm_resource,
-attrd_updater and crm_node (`drover-guest tool NAME ...`, or a link named so).
+All but config and daemon are answered by the hypervisor through the daemon,
+within this guest's access policy (guest.conf [access] policy). The binary
+also answers as the tools when called by their names.
 
 `drover-guest COMMAND --help` describes one command.
 """

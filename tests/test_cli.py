@@ -7,7 +7,7 @@ import re
 import pytest
 
 from appliance.cli.main import COMMANDS as APPLIANCE_COMMANDS
-from guest.cli import COMMANDS as GUEST_COMMANDS
+from guest.cli import COMMANDS, PROXIED
 from guest.common.version import VERSION
 from tests.conftest import run_source
 
@@ -17,6 +17,9 @@ def test_version(program):
     result = run_source(program, "--version")
     assert result.returncode == 0
     assert result.stdout.startswith(f"{program} {VERSION} (")
+
+
+GUEST_COMMANDS = [*COMMANDS, *PROXIED, "tool"]
 
 
 @pytest.mark.parametrize(("program", "commands"), [("drover", APPLIANCE_COMMANDS), ("drover-guest", GUEST_COMMANDS)])

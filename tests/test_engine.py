@@ -248,3 +248,25 @@ def test_an_unreachable_node_is_not_waited_for_forever():
         return results
     results = asyncio.run(rounds())
     assert results[-1] is None            # the same transition again without progress: the loop backs off
+
+
+def _promotable_cib(role_rc: int, score: str | None) -> Cib:
+    stateful = AgentRef("ocf", "Stateful", "pacemaker")
+    clone = Clone("db-clone", Primitive("db", stateful), Attributes.of({"promotable": "true", "clone-max": "1"}))
+    configuration = Configuration(nodes=(Node("node1", "1"),), resources=(clone,),
+                                  cluster_options=Attributes.of({"stonith-enabled": "false"}))
+    status = records.record_result(node_up(Status()), records.Outcome("node1", "db", stateful, "start", 0, OK, 1))
+    if role_rc == OcfRc.RUNNING_PROMOTED:
+        status = records.record_result(status, records.Outcome("node1", "db", stateful, "promote", 0, OK, 2))
+    if score is not None:
+        status = status.with_transient("node1", Attributes.of({"master-db": score}))
+    return Cib(configuration, status)
+
+
+def test_a_running_instance_is_promoted_and_demoted_by_actions():
+    promote = schedule(_promotable_cib(OcfRc.OK, "10"))
+    assert [(a.task, a.node) for a in promote.actions] == [("promote", "node1")]
+    demote = schedule(_promotable_cib(OcfRc.RUNNING_PROMOTED, None))
+    assert [(a.task, a.node) for a in demote.actions] == [("demote", "node1")]
+    stays = schedule(_promotable_cib(OcfRc.RUNNING_PROMOTED, "10"))
+    assert stays.actions == ()

@@ -161,7 +161,7 @@ class _Planner:
             self.promote_ok[rsc.id] = True
         changed = True
         while changed:
-            changed = False
+            changed = self._restarts_implied()
             for rsc in primitives:
                 if self.start_ok.get(rsc.id) and not self._prerequisites_met(rsc):
                     self.start_ok[rsc.id] = False
@@ -182,6 +182,51 @@ class _Planner:
                         if self.promote_ok.get(member.id, True):
                             self.promote_ok[member.id] = False
                             changed = True
+
+    def _restarts_implied(self) -> bool:
+        """Mandatory orders restart a running 'then' (Pacemaker's implies_then / restart flags): when a
+        non-clone 'first' starts (a group member after an earlier one), when a symmetrical order's 'first'
+        stops (recovery or move: 'then' stops before it), and when 'first' is promoted before 'then' starts.
+        Interleaved clones restart only the instances on the nodes concerned."""
+        changed = False
+        for order in self.orders:
+            if order.then_action != "start":
+                continue
+            causes = self._restart_causes(order)
+            if not causes:
+                continue
+            then_clone = order.then if order.then.variant == "clone" else order.then.clone_parent()
+            if order.first.variant == "clone" and then_clone is None:
+                continue        # a clone's start/stop are pseudo-actions: instances coming and going restart nothing
+            same_node_only = then_clone is not None and (then_clone.interleave or order.first.variant == "clone")
+            for member in order.then.primitives():
+                if member.id in self.recover or not member.running_on or not member.managed or member.blocked \
+                        or self.needs_start(member) or member.assigned not in member.running_on:
+                    continue
+                if same_node_only and member.assigned.name not in causes:
+                    continue
+                self.recover.add(member.id)
+                self.start_ok[member.id] = _may_start(self.working) and member.assigned.available()
+                changed = True
+        return changed
+
+    def _restart_causes(self, order: Order) -> set[str]:
+        """Nodes where 'first' does something that restarts 'then' (empty: nothing does)."""
+        causes: set[str] = set()
+        for first in order.first.primitives():
+            if order.first_action == "start":
+                if order.first.variant != "clone" and self.needs_start(first) and self.start_ok.get(first.id):
+                    causes.add(first.assigned.name)
+                if order.symmetrical:
+                    causes.update(node.name for node in first.running_on
+                                  if node.name not in self.fenced and self.needs_stop(first, node))
+            elif order.first_action == "promote":
+                promoted = first.next_role == "Promoted" and first.role != "Promoted" and \
+                    self.promote_ok.get(first.id, True) and first.assigned is not None and \
+                    (self.start_ok.get(first.id) or not self.needs_start(first))
+                if promoted:
+                    causes.add(first.assigned.name)
+        return causes
 
     def _prerequisites_met(self, rsc: WRsc) -> bool:
         for order in self.orders:

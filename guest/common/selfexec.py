@@ -1,13 +1,15 @@
 """How a program starts another copy of itself (the appliance runs proxied commands, both link their tools).
 
-Rules: a Nuitka-compiled binary is `sys.executable` itself (every compiled
-module has `__compiled__`); from source it is this Python with `-m PACKAGE`,
-run through env(1) with PYTHONPATH pointing at this source tree, so it works
-from any working directory and environment.
+Rules: a Nuitka-compiled binary is /proc/self/exe (every compiled module has
+`__compiled__`; its sys.executable names a `python` that does not exist);
+from source it is this Python with `-m PACKAGE`, run through env(1) with
+PYTHONPATH pointing at this source tree, so it works from any working
+directory and environment.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,5 +23,5 @@ def is_compiled() -> bool:
 def self_command(package: str) -> list[str]:
     """argv prefix that runs this program again: [binary] or [env, PYTHONPATH=..., python, -m, package]."""
     if is_compiled():
-        return [sys.executable]
+        return [os.readlink("/proc/self/exe")]
     return ["/usr/bin/env", f"PYTHONPATH={SOURCE_TREE}", sys.executable, "-m", package]

@@ -1,0 +1,48 @@
+"""The transition's resource actions against crm_simulate's, on the committed corpus.
+
+The placement conformance test checks where everything ends up; this one checks
+what drover's controller would do to get there: the set of start, stop, promote
+and demote actions per resource (clone instances by their base id) and node must
+equal the resource actions crm_simulate executes (probes, monitors and pseudo
+actions aside). Cases listed in known_action_differences.txt must still differ.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from appliance.model.cib_read import read_cib
+from appliance.scheduler.schedule import schedule
+
+CORPUS = Path(__file__).parent / "scheduler" / "corpus"
+KNOWN = {line.split()[0] for line in (Path(__file__).parent / "scheduler" / "known_action_differences.txt")
+         .read_text().splitlines() if line.strip() and not line.startswith("#")}
+CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists())
+ACTION = re.compile(r"Resource action: (\S+)\s+(start|stop|promote|demote) on (\S+)")
+
+
+def base(resource: str) -> str:
+    head, sep, tail = resource.rpartition(":")
+    return head if sep and tail.isdigit() else resource
+
+
+def pacemaker_actions(cib: Path) -> set[tuple[str, str, str]]:
+    out = subprocess.run(["crm_simulate", "-x", str(cib), "-S"], capture_output=True, text=True, timeout=120).stdout
+    executed = out.split("Executing Cluster Transition:")[1].split("Revised Cluster Status:")[0]
+    return {(m.group(2), base(m.group(1)), m.group(3)) for m in ACTION.finditer(executed)}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_resource_actions_match_crm_simulate(case: str):
+    cib = CORPUS / case / "cib.xml"
+    ours = {(a.task, base(a.resource), a.node) for a in schedule(read_cib(cib.read_bytes(), str(cib))).actions
+            if a.task != "fence"}
+    theirs = pacemaker_actions(cib)
+    if case in KNOWN:
+        assert ours != theirs, f"{case} now matches: remove it from known_action_differences.txt"
+    else:
+        assert ours == theirs, f"missing {sorted(theirs - ours)}, extra {sorted(ours - theirs)}"
