@@ -61,6 +61,7 @@ bench: venv build
 	$(PY) -m tests.bench_guest
 	$(PY) -m tests.bench_scheduler
 	$(PY) -m tests.bench_recovery
+	$(PY) -m tests.bench_vm_recovery
 
 clean:
 	rm -rf build dist guest/common/_build.py .pytest_cache

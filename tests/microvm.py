@@ -27,7 +27,7 @@ INIT = """#!/bin/busybox sh
 mkdir -p /proc /sys /dev /run /tmp /var/run /var/lib/drover
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /run
 for m in {modules}; do insmod /lib/modules/$m.ko; done
-ip link set lo up; ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2
+ip link set lo up; ip link set eth0 up; ip addr add {address}/24 dev eth0; ip route add default via {gateway}
 hostname guest1
 export HA_RSCTMP=/run/resource-agents HA_VARRUN=/run PATH=/bin:/opt/drover-guest
 mkdir -p $HA_RSCTMP
@@ -72,7 +72,26 @@ def _libraries(binaries: list[Path]) -> set[Path]:
     return found
 
 
-def initramfs(target: Path, guest_dist: Path, modules: Path, authkey: Path, guest_conf: str) -> Path:
+PACEMAKER_INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /run /tmp /var/run /var/lib/pacemaker /var/log/pacemaker /dev/shm
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /run
+mount -t tmpfs shm /dev/shm
+for m in {modules}; do insmod /lib/modules/$m.ko; done
+ip link set lo up; ip link set eth0 up; ip addr add {address}/24 dev eth0; ip route add default via {gateway}
+hostname guest1
+export HA_RSCTMP=/run/resource-agents HA_VARRUN=/run PATH=/bin:/usr/sbin
+mkdir -p $HA_RSCTMP
+echo "guest1: starting pacemaker-remoted"
+PCMK_logfile=/dev/console PCMK_debug=no /usr/sbin/pacemaker-remoted > /dev/console 2>&1 &
+while true; do sleep 3600; done
+"""
+
+
+def initramfs(target: Path, guest_dist: Path | None, modules: Path, authkey: Path, guest_conf: str,
+              pacemaker_remoted: Path | None = None, address: str = "10.0.2.15", gateway: str = "10.0.2.2") -> Path:
+    """The guest image; with pacemaker_remoted (a binary unpacked from Debian's package) the guest runs
+    Pacemaker's remote daemon instead of drover-guest (the benchmark's comparison)."""
     work = target.with_suffix(".d")
     shutil.rmtree(work, ignore_errors=True)
     (work / "bin").mkdir(parents=True)
@@ -81,8 +100,13 @@ def initramfs(target: Path, guest_dist: Path, modules: Path, authkey: Path, gues
     for name in MODULES:
         source = next(modules.rglob(f"{name}.ko*"))
         shutil.copy(source, work / "lib/modules" / f"{name}.ko")
-    shutil.copytree(guest_dist, work / "opt/drover-guest", symlinks=True)
-    binaries = [work / "opt/drover-guest/drover-guest", *(work / "opt/drover-guest").rglob("*.so*")]
+    if pacemaker_remoted is not None:
+        (work / "usr/sbin").mkdir(parents=True)
+        shutil.copy(pacemaker_remoted, work / "usr/sbin/pacemaker-remoted")
+        binaries = [work / "usr/sbin/pacemaker-remoted"]
+    else:
+        shutil.copytree(guest_dist, work / "opt/drover-guest", symlinks=True)
+        binaries = [work / "opt/drover-guest/drover-guest", *(work / "opt/drover-guest").rglob("*.so*")]
     for library in _libraries(binaries) | {Path("/lib64/ld-linux-x86-64.so.2")}:
         destination = work / str(library.resolve() if library.is_symlink() else library).lstrip("/")
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -102,10 +126,12 @@ def initramfs(target: Path, guest_dist: Path, modules: Path, authkey: Path, gues
     os.chmod(work / "etc/pacemaker/authkey", 0o600)
     (work / "etc/drover").mkdir(parents=True)
     (work / "etc/drover/guest.conf").write_text(guest_conf)
-    (work / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (work / "etc/group").write_text("root:x:0:\n")
+    (work / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nhacluster:x:90:90::/var/lib/pacemaker:/bin/sh\n")
+    (work / "etc/group").write_text("root:x:0:\nhaclient:x:90:hacluster\n")
     init = work / "init"
-    init.write_text(INIT.format(modules=" ".join(MODULES), begin=STATUS_BEGIN, end=STATUS_END))
+    template = PACEMAKER_INIT if pacemaker_remoted is not None else INIT
+    init.write_text(template.format(modules=" ".join(MODULES), begin=STATUS_BEGIN, end=STATUS_END, address=address,
+                                    gateway=gateway))
     init.chmod(0o755)
     listing = subprocess.run(["find", "."], cwd=work, capture_output=True, check=True).stdout
     archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=work, input=listing, capture_output=True,
@@ -115,7 +141,21 @@ def initramfs(target: Path, guest_dist: Path, modules: Path, authkey: Path, gues
     return target
 
 
-def domain_xml(name: str, vmlinuz: Path, initrd: Path, console: Path, port: int) -> str:
+def domain_xml(name: str, vmlinuz: Path, initrd: Path, console: Path, port: int | None = None,
+               bridge: str | None = None) -> str:
+    """port: forward 127.0.0.1:port to the guest's 3121 (slirp); bridge: a NIC on that host bridge instead."""
+    if bridge is not None:
+        network = f"    <interface type='bridge'><source bridge='{bridge}'/><model type='virtio'/></interface>\n"
+        extra = ""
+    else:
+        network = ""
+        extra = f"""  <qemu:commandline>
+    <qemu:arg value='-netdev'/>
+    <qemu:arg value='user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:3121'/>
+    <qemu:arg value='-device'/>
+    <qemu:arg value='virtio-net-pci,netdev=net0'/>
+  </qemu:commandline>
+"""
     return f"""<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>{name}</name>
   <memory unit='MiB'>512</memory>
@@ -130,12 +170,6 @@ def domain_xml(name: str, vmlinuz: Path, initrd: Path, console: Path, port: int)
   <devices>
     <serial type='file'><source path='{console}' append='on'/><target port='0'/></serial>
     <memballoon model='none'/>
-  </devices>
-  <qemu:commandline>
-    <qemu:arg value='-netdev'/>
-    <qemu:arg value='user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:3121'/>
-    <qemu:arg value='-device'/>
-    <qemu:arg value='virtio-net-pci,netdev=net0'/>
-  </qemu:commandline>
-</domain>
+{network}  </devices>
+{extra}</domain>
 """
