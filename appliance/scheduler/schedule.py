@@ -129,13 +129,24 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
 def _revive_stale_history(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> None:
     """A remote or guest node that comes back still carries its old history; crm_mon shows what it says."""
     touched = {(_base(a.resource), a.node) for a in outcome.actions if a.resource}
+    touched_instances = {(a.resource, a.node) for a in outcome.actions if a.resource}
     promotable = {_base(p.id) for p in working.all_primitives
                   if p.clone_parent() is not None and p.clone_parent().promotable}
-    for node, rid, role in working.stale:
-        if node in outcome.fenced or not resources.get(node) or (rid, node) in touched:
+    for node, raw_id, role in working.stale:
+        rid = _base(raw_id)
+        instance = working.by_id.get(raw_id)
+        clone = instance.clone_parent() if instance is not None else None
+        unique = clone is not None and clone.unique   # a unique instance is its own resource in the history
+        if unique:
+            if (raw_id, node) in touched_instances or \
+                    any(place[0] == node for place in outcome.placement.get(raw_id, [])):
+                continue
+        elif (rid, node) in touched:
+            continue
+        if node in outcome.fenced or not resources.get(node):
             continue
         resources.setdefault(rid, [])     # an orphan known only from that history is listed while active
         if role == "Started" and rid in promotable:
             role = "Unpromoted"
-        if (node, role) not in resources[rid]:
+        if unique or (node, role) not in resources[rid]:
             resources[rid].append((node, role))

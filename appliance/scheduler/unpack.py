@@ -516,7 +516,7 @@ def unpack(cib: Cib) -> Working:
                     iter(mapper.instances.get(_base(entry.resource), [])), None)
                 history = read_history(template or WRsc(entry.resource, "primitive"), entry, options)
                 if history.role != "Stopped":
-                    working.stale.append((node.name, _base(entry.resource), history.role))
+                    working.stale.append((node.name, entry.resource, history.role))
     working.all_primitives = [p for top in working.resources for p in top.primitives()]
     return working
 
