@@ -195,3 +195,25 @@ def test_the_tools_answer_by_their_name_on_the_host(tmp_path: Path, root: Path):
                             capture_output=True, text=True, timeout=60, cwd=TOP)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()                                  # this host's node name
+
+
+def test_a_guest_cannot_run_more_than_a_few_commands_at_once(tmp_path: Path, root: Path, monkeypatch):
+    from appliance.guestlink import cli_proxy
+
+    class CountingRunner:
+        running = peak = 0
+
+        async def run_captured(self, argv, env, timeout, limit):
+            CountingRunner.running += 1
+            CountingRunner.peak = max(CountingRunner.peak, CountingRunner.running)
+            await asyncio.sleep(0.05)
+            CountingRunner.running -= 1
+            return 0, "", ""
+
+    proxy = cli_proxy.CliProxy(CountingRunner(), root)
+
+    async def flood():
+        await asyncio.gather(*(proxy.serve("guest1", "cli", {"program": "drover", "argv": ["status"]})
+                               for _ in range(20)))
+    asyncio.run(flood())
+    assert CountingRunner.peak == cli_proxy.CONCURRENT_PER_NODE

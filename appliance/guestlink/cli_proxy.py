@@ -6,11 +6,13 @@ this host (cib import, simulate -x) or manages the host (daemon, authkey,
 config) is reachable. The command runs as a separate `drover` process with
 DROVER_ACCESS (the guest's declared policy; unknown means read-only) and
 DROVER_CALLER_NODE (the node this connection belongs to, not a name the guest
-chose), so the CLI's own checks decide what it may change. Output is bounded.
+chose), so the CLI's own checks decide what it may change. Output is bounded
+and so is the number of commands one guest can have running at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ MAX_ARGS = 256
 MAX_ARG = 4096
 OUTPUT_LIMIT = 256 * 1024          # per stream: well inside the 1 MiB frame
 TIMEOUT_S = 60.0
+CONCURRENT_PER_NODE = 4            # a guest cannot make the hypervisor run more commands than this at once
 
 
 def validate(args: dict[str, Any]) -> tuple[str, list[str], str, dict[str, str]]:
@@ -50,6 +53,7 @@ class CliProxy:
     def __init__(self, runner: ProcessRunner | None = None, root: Path = Path("/")):
         self.runner = runner or ProcessRunner()
         self.root = root          # the daemon's DROVER_ROOT: the command must see the same state
+        self._slots: dict[str, asyncio.Semaphore] = {}
 
     async def serve(self, node: str, op: str, args: dict[str, Any]) -> dict[str, Any]:
         if op != "cli":
@@ -58,5 +62,7 @@ class CliProxy:
         command = self_command("appliance") + (argv if program == "drover" else ["tool", program, *argv])
         environment = {k: v for k, v in os.environ.items() if k != "OCF_RESOURCE_INSTANCE"}
         environment.update(passed, DROVER_ACCESS=policy, DROVER_CALLER_NODE=node, DROVER_ROOT=str(self.root))
-        code, out, err = await self.runner.run_captured(command, environment, TIMEOUT_S, OUTPUT_LIMIT)
+        slots = self._slots.setdefault(node, asyncio.Semaphore(CONCURRENT_PER_NODE))
+        async with slots:
+            code, out, err = await self.runner.run_captured(command, environment, TIMEOUT_S, OUTPUT_LIMIT)
         return {"rc": 1 if code is None else code, "stdout": out, "stderr": err}
