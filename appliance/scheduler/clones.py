@@ -49,7 +49,8 @@ def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
         if a.priority != b.priority:
             return -1 if a.priority > b.priority else 1
         if node1 is None and node2 is None:
-            return 0
+            best1, best2 = _best_score(a), _best_score(b)
+            return -1 if best1 > best2 else (1 if best1 < best2 else 0)
         if node1 is None or node2 is None:
             return 1 if node1 is None else -1
         if node1.available() != node2.available():
@@ -64,6 +65,10 @@ def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
         return (a.instance_number > b.instance_number) - (a.instance_number < b.instance_number)
 
     return sorted(clone.children, key=cmp_to_key(compare))
+
+
+def _best_score(instance: WRsc) -> int:
+    return max((score for p in instance.primitives() for score in p.allowed.values()), default=-INFINITY)
 
 
 def _reset(working: Working, instance: WRsc) -> None:
@@ -177,9 +182,10 @@ def _score_applies(working: Working, clone: WRsc, instance: WRsc, node: WNode) -
         active_here = any(node in p.running_on for p in clone.primitives())
         if not active_here and node.name in known:
             return True
-    if not any(p.running_on for p in primitives) and not known:
+    own = set().union(*(working.instance_known_on.get(p.id, set()) for p in primitives))
+    if not any(p.running_on for p in primitives) and not own:
         return True
-    return node.name in known or running_here
+    return node.name in own or running_here
 
 
 def _base_of(primitive: WRsc) -> str:
@@ -219,7 +225,7 @@ def _promotion_score(instance: WRsc, node: WNode) -> int | None:
 
 def _instance_priority(working: Working, clone: WRsc, instance: WRsc, node: WNode) -> int:
     """set_instance_priority: promotion score (-1 when none), role=Promoted locations, role colocations."""
-    score = _promotion_score(instance, node)
+    score = _promotion_score(instance, node) if _score_applies(working, clone, instance, node) else None
     priority = score if score is not None else -1
     for where, extra in working.promoted_locations.get(clone.id, []):
         if where == node.name:

@@ -50,6 +50,7 @@ class Working:
     # active) once the node is back, because nothing erased it: (node, resource id, role)
     stale: list[tuple[str, str, str]] = field(default_factory=list)
     known_on: dict[str, set[str]] = field(default_factory=dict)      # base resource id -> nodes with any history
+    instance_known_on: dict[str, set[str]] = field(default_factory=dict)   # primitive (instance) id -> nodes
 
     def node(self, name: str) -> WNode | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -376,11 +377,16 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         history = read_history(orphan, entry, working.options)
         rsc: WRsc | None = orphan
     elif history.role == "Stopped" and not history.failed:
+        # an inactive entry still makes one instance "known" on the node (find_anonymous_clone's empty slot)
+        found = mapper.find(entry.resource, node)
+        if found is not None:
+            working.instance_known_on.setdefault(found.id, set()).add(node.name)
         return
     else:
         rsc = mapper.find(entry.resource, node)
         if rsc is None:
             rsc = _orphan(working, entry)
+    working.instance_known_on.setdefault(rsc.id, set()).add(node.name)
     if history.role == "Stopped" and not history.failed:
         return
     if node not in rsc.running_on:
