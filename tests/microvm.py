@@ -47,9 +47,12 @@ while true; do sleep 3600; done
 def kernel(cache: Path) -> tuple[Path, Path]:
     """(vmlinuz, modules dir) of Debian's current cloud kernel, downloaded once into cache."""
     cache.mkdir(parents=True, exist_ok=True)
-    depends = subprocess.run(["apt-cache", "depends", "linux-image-cloud-amd64"], capture_output=True, text=True,
-                             check=True).stdout
-    package = next(line.split(":", 1)[1].strip() for line in depends.splitlines() if "Depends:" in line)
+    depends = subprocess.run(["apt-cache", "depends", "linux-image-cloud-amd64"], capture_output=True, text=True)
+    if "Depends:" not in depends.stdout:          # no package lists yet on this machine
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        depends = subprocess.run(["apt-cache", "depends", "linux-image-cloud-amd64"], capture_output=True,
+                                 text=True, check=True)
+    package = next(line.split(":", 1)[1].strip() for line in depends.stdout.splitlines() if "Depends:" in line)
     root = cache / package
     if not root.exists():
         subprocess.run(["apt-get", "download", "-q", package], cwd=cache, check=True, capture_output=True)
