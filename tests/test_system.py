@@ -75,6 +75,23 @@ def test_a_micro_vm_becomes_guest1_and_runs_the_web_server(tmp_path: Path):
         finally:
             connection.close()
         print(f"micro-VM to webserver running in it: {booted_in:.1f}s")
+
+        # Disabling the VM: the web server leaves the guest first, then the VM is asked to shut down; this
+        # busybox guest ignores the ACPI request, so it is destroyed once the stop timeout (15s) less 5s is up.
+        stopping = time.monotonic()
+        appliance.drover("resource", "disable", "vm-guest1")
+        wait_for_sync(lambda: appliance.placement().get("vm-guest1") == [] and
+                      appliance.placement().get("webserver") == [("node1", "Started")], 90,
+                      "VM stopped and the web server moved to node1", lambda: appliance.log()[-3000:])
+        stopped_in = time.monotonic() - stopping
+        assert 9 <= stopped_in < 60, stopped_in
+        connection = libvirt.open("qemu:///system")
+        try:
+            assert connection.lookupByName(name).state()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+        finally:
+            connection.close()
+        stops = [op for op in appliance.ops("webserver", "guest1") if op.operation == "stop"]
+        assert stops and stops[-1].rc_code == 0            # stopped cleanly in the guest, not lost with it
     finally:
         appliance.kill_process()
         _remove_domain(name)
