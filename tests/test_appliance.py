@@ -250,3 +250,18 @@ def test_scheduler_inputs_are_kept_in_a_ring_and_replay(tmp_path: Path, guest: G
     assert len(inputs) == 2                                                # bounded
     replay = json.loads(appliance.drover("simulate", "--xml-file", str(inputs[-1]), "--output-as=json").stdout)
     assert {"task": "start", "resource": "webserver", "node": "guest1"} in replay["actions"]
+
+
+def test_changing_a_parameter_restarts_the_resource_where_it_runs(appliance: Appliance, guest: GuestDaemon):
+    appliance.walkthrough()
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
+        first_start = appliance.ops("webserver", "guest1", "start")[-1].call_id
+        appliance.drover("resource", "update", "webserver", "fake=changed")
+        await wait_for(lambda: appliance.ops("webserver", "guest1", "start")[-1].call_id > first_start, 20,
+                       "webserver restarted with the new parameter",
+                       lambda: f"{first_start} {appliance.ops('webserver', 'guest1')}")
+        await wait_for(lambda: in_place(appliance), 10, "webserver still in guest1")
+        assert '"fake": "changed"' in appliance.ops("webserver", "guest1", "start")[-1].extra.get("drover-params")
+    run(appliance, scenario)

@@ -235,6 +235,11 @@ def test_cib_import_of_a_whole_cib_and_of_fragments(drover: Drover, tmp_path: Pa
     (("property", "set", "colour=red"), "unknown cluster property 'colour'"),
     (("resource", "list", "--output-as=yaml"), "invalid --output-as 'yaml'"),
     (("resource", "frobnicate"), "invalid arguments"),
+    (("resource", "update", "ghost", "a=1"), "resource 'ghost' does not exist"),
+    (("resource", "update", "webserver", "colour=red"), "invalid resource option 'colour'"),
+    (("resource", "update", "vm-guest1", "config="), "required resource option 'config' missing"),
+    (("resource", "update", "webserver", "op", "monitor", "interval=often"), "invalid interval"),
+    (("resource", "update", "webserver", "promotable"), "cannot be changed by update"),
 ])
 def test_bad_input_is_a_clear_error_and_the_database_is_byte_for_byte_unchanged(
         drover: Drover, argv: tuple[str, ...], message: str) -> None:
@@ -245,6 +250,20 @@ def test_bad_input_is_a_clear_error_and_the_database_is_byte_for_byte_unchanged(
     assert message in result.err
     assert result.err.startswith("drover: ") and "Traceback" not in result.err
     assert drover.state_bytes() == before
+
+
+def test_update_changes_parameters_operations_and_meta_like_pcs(drover: Drover) -> None:
+    walk_through(drover)
+    epoch = drover.cib().epoch
+    drover.ok("resource", "update", "vm-guest1", "force_stop=true", "op", "monitor", "interval=5s", "meta",
+              "remote-port=3122")
+    vm = drover.cib().configuration.resource("vm-guest1")
+    assert vm.params.get("force_stop") == "true" and vm.meta.get("remote-port") == "3122"
+    assert [op.interval_ms for op in vm.ops if op.name == "monitor"] == [5000]
+    assert drover.cib().epoch == epoch + 1
+    drover.ok("resource", "update", "vm-guest1", "force_stop=", "meta", "remote-port=")
+    vm = drover.cib().configuration.resource("vm-guest1")
+    assert "force_stop" not in vm.params and "remote-port" not in vm.meta
 
 
 @pytest.mark.parametrize(("content", "message"), [

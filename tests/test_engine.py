@@ -270,3 +270,29 @@ def test_a_running_instance_is_promoted_and_demoted_by_actions():
     assert [(a.task, a.node) for a in demote.actions] == [("demote", "node1")]
     stays = schedule(_promotable_cib(OcfRc.RUNNING_PROMOTED, "10"))
     assert stays.actions == ()
+
+
+def test_a_resource_started_with_other_parameters_is_restarted_in_place():
+    web = Primitive("web", DUMMY, Attributes.of({"fake": "2"}))
+    configuration = Configuration(nodes=(Node("node1", "1"),), resources=(web,),
+                                  cluster_options=Attributes.of({"stonith-enabled": "false"}))
+    status = records.record_result(node_up(Status()), outcome("start", OK))
+    entry = status.history[0]
+    started_with = records.set_extra(status, entry, entry.ops[-1], "drover-params", '{"fake": "1"}')
+    restart = schedule(Cib(configuration, started_with))
+    assert [(a.task, a.node) for a in restart.actions] == [("stop", "node1"), ("start", "node1")]
+    same = records.set_extra(status, entry, entry.ops[-1], "drover-params", '{"fake": "2"}')
+    assert schedule(Cib(configuration, same)).actions == ()
+    # the parameters stay known while later operations (a monitor, a promote) replace the last record
+    later = records.record_result(started_with, outcome("monitor", OK))
+    assert schedule(Cib(configuration, later)).actions == restart.actions
+
+
+def test_call_ids_keep_growing_past_pending_records():
+    status = records.record_result(Status(), outcome("start", OK))          # call 1
+    status = records.record_result(status, outcome("monitor", OK, 10000))   # call 2
+    status = records.record_pending(status, "node1", "web", DUMMY, "stop", 100)
+    status = records.record_result(status, outcome("stop", OK))             # call 3, the monitor record goes
+    status = records.record_pending(status, "node1", "web", DUMMY, "start", 100)
+    status = records.record_result(status, outcome("start", OK))
+    assert [op.call_id for op in status.history[0].ops] == [4]

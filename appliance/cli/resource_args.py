@@ -168,6 +168,41 @@ def _default_ops(rid: str, metadata: AgentMetadata | None, given: set[str], prom
     return ops
 
 
+def update_primitive(primitive: Primitive, metadata: AgentMetadata | None, tokens: list[str],
+                     force: bool) -> Primitive:
+    """pcs resource update: NAME=VALUE sets a parameter (NAME= removes it), `op ACTION ...` replaces that
+    action's operations, `meta NAME=VALUE` sets a meta attribute (NAME= removes it)."""
+    parsed = split_args(tokens)
+    if parsed.clone is not None:
+        raise ModelError("clone/promotable cannot be changed by update")
+    params = primitive.params
+    if metadata is not None and not force:
+        allowed = {p.name for p in metadata.parameters}
+        for name, _ in parsed.params:
+            if name not in allowed:
+                raise ModelError(f"invalid resource option '{name}', allowed options are: "
+                                 f"{', '.join(sorted(allowed)) or 'none'}, use --force to override")
+    for name, value in parsed.params:
+        params = params.set(name, value) if value != "" else params.without(name)
+    if metadata is not None and not force:
+        missing = [p.name for p in metadata.parameters if p.required and p.name not in params]
+        if missing:
+            raise ModelError(f"required resource option{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(repr(m) for m in missing)} missing, use --force to override")
+    meta = primitive.meta
+    for name, value in parsed.meta:
+        if value != "":
+            check_meta(name, value)
+        meta = meta.set(name, value) if value != "" else meta.without(name)
+    known_actions = {a.name for a in metadata.actions} if metadata is not None else None
+    ops = list(primitive.ops)
+    replaced = {name for name, _ in parsed.ops}
+    ops = [op for op in ops if op.name not in replaced]
+    for name, options in parsed.ops:
+        ops.append(_op(primitive.id, name, options, known_actions, force))
+    return dataclasses.replace(primitive, params=params, meta=meta, ops=tuple(ops))
+
+
 def build_resource(rid: str, agent: AgentRef, metadata: AgentMetadata | None, tokens: list[str], force: bool,
                    disabled: bool) -> Resource:
     check_id(rid, "resource name")

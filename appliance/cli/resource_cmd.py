@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from appliance.cli import state
 from appliance.cli.render import resource_config, resource_json, resource_lines
-from appliance.cli.resource_args import build_resource, check_meta
+from appliance.cli.resource_args import build_resource, check_meta, update_primitive
 from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.cluster import Configuration
 from appliance.model.history import active_on, cleanup
-from appliance.model.resources import AgentRef, primitives
+from appliance.model.resources import AgentRef, Primitive, kind_name, primitives
 from appliance.model.status import Status
 from appliance.model.values import ModelError
 from guest.agents.catalog import AgentNotFound, parse_agent_name
@@ -26,6 +26,7 @@ USAGE = """
 Usage:
   drover resource create NAME AGENT [ARGS...] [--group=GROUP] [--disabled] [--force]
   drover resource delete NAME
+  drover resource update NAME [ARGS...] [--force]
   drover resource enable RESOURCES...
   drover resource disable RESOURCES...
   drover resource move NAME [NODE] [--force]
@@ -43,7 +44,10 @@ OCF agent: apache -> ocf:heartbeat:apache). ARGS are the agent's parameters
 (k=v ...), then any of: op ACTION k=v ... (repeatable), meta k=v ...,
 clone [k=v ...] or promotable [k=v ...]. Operations the agent recommends
 (start, stop, monitor) are added unless given.
-meta: set meta attributes (k=v; k= removes one). defaults: show or set
+update: change parameters (k=v; k= removes one), replace an action's operations
+(op ACTION k=v ...), set meta attributes (meta k=v ...), as pcs does; a running
+resource whose parameters change is restarted. meta: set meta attributes (k=v;
+k= removes one). defaults: show or set
 resource defaults (k=v; k= removes one).
 move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
 crm_resource makes them; move without NODE bans NAME from where it runs.
@@ -93,6 +97,25 @@ def _create(args: dict, current: state.Settings) -> None:
     with state.model_errors():
         resource = build_resource(args["NAME"], agent, metadata, args["ARGS"], args["--force"], args["--disabled"])
     state.edit_configuration(current, lambda c: edits.add_resource(c, resource, args["--group"]))
+
+
+def _update(args: dict, current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        found = store.configuration().resource(args["NAME"])
+    if found is None:
+        raise UserError(f"resource '{args['NAME']}' does not exist")
+    if not isinstance(found, Primitive):
+        raise UserError(f"'{args['NAME']}' is a {kind_name(found)}; update one of its primitives")
+    catalog = state.catalog(current)
+    try:
+        metadata = catalog.metadata(catalog.resolve(str(found.agent)))
+    except AgentNotFound:
+        metadata = None
+        if not args["--force"]:
+            raise UserError(f"agent {found.agent} is not installed here, use --force to update anyway") from None
+    with state.model_errors():
+        updated = update_primitive(found, metadata, args["ARGS"], args["--force"])
+    state.edit_configuration(current, lambda c: edits.replace_resource(c, updated))
 
 
 def _delete(args: dict, current: state.Settings) -> None:
@@ -284,7 +307,8 @@ def _defaults(args: dict, current: state.Settings) -> None:
 
 
 ACTIONS = {
-    "create": _create, "delete": _delete, "move": _move, "ban": _ban, "clear": _clear, "cleanup": _cleanup,
+    "create": _create, "delete": _delete, "update": _update, "move": _move, "ban": _ban, "clear": _clear,
+    "cleanup": _cleanup,
     "list": _list, "locate": _locate, "show": _show, "meta": _meta, "defaults": _defaults,
     "enable": lambda args, current: _set_target_role(args, current, None),
     "disable": lambda args, current: _set_target_role(args, current, "Stopped"),

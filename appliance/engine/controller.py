@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from appliance.engine.resolve import PARAMS_KEY, Runnable, operation, resolve
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
 from appliance.model.resources import primitives
+from appliance.model.status import encode_params
 from appliance.model.values import is_true
 from appliance.scheduler import graph
 from appliance.scheduler.schedule import Transition, schedule
@@ -248,7 +248,7 @@ class Controller:
         outcome = records.Outcome(node, runnable.history_id, runnable.agent, op.action, op.interval_ms, result,
                                   int(self.env.now()), role, runnable.container)
         fatal = is_true(cib.configuration.cluster_options.get("start-failure-is-fatal", "true"))
-        params = json.dumps(runnable.params, sort_keys=True) if op.action == "start" else None
+        params = encode_params(runnable.params) if op.action == "start" else None
 
         def edit(status):
             status = records.record_result(status, outcome, fatal)

@@ -15,7 +15,7 @@ import dataclasses
 
 from appliance.model.attributes import Attributes
 from appliance.model.resources import AgentRef
-from appliance.model.status import FailCount, NodeState, OpRecord, ResourceHistory, Status
+from appliance.model.status import PARAMS_EXTRA, FailCount, NodeState, OpRecord, ResourceHistory, Status
 from appliance.model.values import INFINITY
 from guest.agents.results import ExecStatus, OcfRc, OpResult
 
@@ -54,8 +54,14 @@ def transition_extra(target_rc: int, op_status: int, rc: int) -> Attributes:
     return Attributes.of({"transition-key": key, "transition-magic": f"{op_status}:{rc};{key}"})
 
 
+CALL_FLOOR = "drover-call-floor"   # on a pending record: the highest call id on the node when it was written
+
+
 def next_call_id(status: Status, node: str) -> int:
+    """Call ids grow per node (the scheduler reads history in call-id order), also past pending records."""
     ids = [op.call_id for entry in status.history if entry.node == node for op in entry.ops if op.call_id > 0]
+    ids += [int(op.extra.get(CALL_FLOOR) or 0) for entry in status.history if entry.node == node
+            for op in entry.ops if op.call_id < 0]
     return max(ids, default=0) + 1
 
 
@@ -93,6 +99,10 @@ def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool
         ops = [op for op in ops if op.id != f"{outcome.resource}_monitor_{outcome.interval_ms}"]
         ops.append(dataclasses.replace(record, id=f"{outcome.resource}_monitor_{outcome.interval_ms}"))
     else:
+        previous = next((op for op in ops if op.id == f"{outcome.resource}_last_0"), None)
+        kept = previous.extra.get(PARAMS_EXTRA) if previous is not None else None
+        if kept and outcome.action not in ("start", "stop"):      # still running with those parameters
+            record = dataclasses.replace(record, extra=record.extra.set(PARAMS_EXTRA, kept))
         ops = [op for op in ops if op.id != f"{outcome.resource}_last_0"]
         if outcome.action == "stop" and not failure:
             ops = [op for op in ops if op.interval_ms == 0 or op.id.endswith("_last_failure_0")]
@@ -119,7 +129,7 @@ def record_pending(status: Status, node: str, resource: str, agent: AgentRef, ac
                    container: str | None = None, token: str = "") -> Status:
     """An operation about to run (Pacemaker's record-pending): if the controller dies before its result is
     recorded, the next controller sees it was in flight and probes instead of guessing."""
-    extra = transition_extra(0, -1, 193)          # 193: Pacemaker's PCMK_OCF_UNKNOWN (pending)
+    extra = transition_extra(0, -1, 193).set(CALL_FLOOR, str(next_call_id(status, node) - 1))   # 193: pending
     pending = OpRecord(f"{resource}_last_0", action, 0, -1, 0, -1, f"{resource}_{action}_0", now,
                        extra=extra.set(OP_TOKEN, token) if token else extra)
     entry = next((h for h in status.history if h.node == node and h.resource == resource), None)

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from appliance.model.cluster import Configuration
 from appliance.model.resources import AgentRef, Clone, Op, Primitive, walk
-from appliance.model.status import Status
+from appliance.model.status import PARAMS_EXTRA, Status
 from appliance.model.values import ModelError, is_true, parse_interval_ms
 from guest.agents.results import AgentSpec, Operation
 
-PARAMS_KEY = "drover-params"     # history extra attribute: the parameters of the last start (for orphans)
+PARAMS_KEY = PARAMS_EXTRA        # history extra attribute: the parameters of the last start (orphans, changes)
 DEFAULT_TIMEOUT_MS = 20_000
 REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
 REMOTE_MONITOR_MS = 30_000

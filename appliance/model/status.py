@@ -8,6 +8,7 @@ export. Unknown XML attributes of history entries are kept in `extra`.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -80,6 +81,14 @@ class Status:
         others = tuple((name, a) for name, a in self.attributes if name != node)
         updated = (*others, (node, attrs)) if len(attrs) else others
         return Status(self.nodes, updated, self.fail_counts, self.history)
+
+
+PARAMS_EXTRA = "drover-params"     # history extra: the parameters a resource was started with (JSON)
+
+
+def encode_params(params) -> str:
+    """The canonical form kept in the history and compared to the configuration (a changed one restarts)."""
+    return json.dumps(dict(params), sort_keys=True)
 
 
 _FAIL_ATTRIBUTE = re.compile(r"(fail-count|last-failure)-(.+)#(\w+)_(\d+)")

@@ -71,6 +71,10 @@ class _Planner:
                 if rsc is not None and rsc.running_on and rsc.assigned is not None and rsc.managed \
                         and not rsc.blocked and rsc.next_role != "Stopped":
                     recover.add(rsc.id)
+        for rsc in self.working.all_primitives:      # started with parameters the configuration no longer has
+            if rsc.assigned is not None and rsc.assigned.name in rsc.changed_on and rsc.managed and not rsc.blocked \
+                    and rsc.next_role != "Stopped":
+                recover.add(rsc.id)
         return recover
 
     def _container_restarts(self, node: WNode) -> bool:

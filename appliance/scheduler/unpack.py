@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resource
-from appliance.model.status import OpRecord, ResourceHistory
+from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params
 from appliance.model.values import INFINITY, ModelError, is_true, parse_interval_ms, parse_role, parse_score
 from appliance.scheduler.working import WNode, WRsc
 
@@ -122,6 +122,7 @@ class _Builder:
                    ops=config.ops)
         self.configure(rsc)
         rsc.is_remote_connection = config.agent.is_remote_connection
+        rsc.params = encode_params(config.params.items)
         rsc.guest_node = config.guest_node if parent is None or parent.variant == "group" else None
         if config.agent.standard == "stonith":
             self.options.have_stonith_resource = True
@@ -391,6 +392,9 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         return
     if node not in rsc.running_on:
         rsc.running_on.append(node)
+    started_with = next((op.extra.get(PARAMS_EXTRA) for op in entry.ops if op.extra.get(PARAMS_EXTRA)), None)
+    if started_with is not None and rsc.params is not None and started_with != rsc.params:
+        rsc.changed_on.add(node.name)       # Pacemaker: "restart due to resource definition change"
     if _role_rank(history.role) > _role_rank(rsc.role):
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced

@@ -84,6 +84,8 @@ class WRsc:
     all_coloc: bool = False             # clones: fewer instances than nodes, so every parent colocation counts
     critical: bool = True
     orphan: bool = False
+    params: str | None = None           # canonical parameters (status.encode_params) of a configured primitive
+    changed_on: set[str] = field(default_factory=set)    # nodes where it runs with other parameters
     # status-derived
     role: str = "Stopped"
     running_on: list[WNode] = field(default_factory=list)
