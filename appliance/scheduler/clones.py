@@ -49,8 +49,7 @@ def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
         if a.priority != b.priority:
             return -1 if a.priority > b.priority else 1
         if node1 is None and node2 is None:
-            best1, best2 = _best_score(a), _best_score(b)
-            return -1 if best1 > best2 else (1 if best1 < best2 else 0)
+            return 0
         if node1 is None or node2 is None:
             return 1 if node1 is None else -1
         if node1.available() != node2.available():
@@ -65,10 +64,6 @@ def _sorted_instances(working: Working, clone: WRsc) -> list[WRsc]:
         return (a.instance_number > b.instance_number) - (a.instance_number < b.instance_number)
 
     return sorted(clone.children, key=cmp_to_key(compare))
-
-
-def _best_score(instance: WRsc) -> int:
-    return max((score for p in instance.primitives() for score in p.allowed.values()), default=-INFINITY)
 
 
 def _reset(working: Working, instance: WRsc) -> None:
@@ -204,6 +199,8 @@ def _add_promotion_scores(working: Working, clone: WRsc) -> None:
                 for item in descendants(instance):
                     if item.variant == "primitive":
                         item.allowed[name] = add_scores(item.allowed.get(name, 0), score)
+            if score is not None and score > instance.priority:
+                instance.priority = score       # Pacemaker sorts instances by it before assigning them
 
 
 # -- promotion -------------------------------------------------------------------------------------------------------
