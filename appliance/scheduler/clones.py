@@ -97,6 +97,11 @@ def _allocate_instance(working: Working, clone: WRsc, instance: WRsc, prefer: WN
     else:
         chosen = assigning.primitive_assign(working, instance, prefer)
     if chosen is not None and prefer is not None and chosen is not prefer:
+        if instance.variant == "group":
+            instance.allowed = saved[id(instance)]
+            instance.assigned = None
+            instance.provisional = True
+            return None
         _reset(working, instance)
         for item in descendants(instance):
             item.allowed = saved[id(item)]
@@ -126,7 +131,7 @@ def assign_instances(working: Working, clone: WRsc) -> None:
         if _allocate_instance(working, clone, instance, current, per_node) is not None:
             assigned += 1
     for instance in instances:
-        if not any(p.provisional for p in instance.primitives()):
+        if not instance.provisional and not any(p.provisional for p in instance.primitives()):
             continue
         if assigned >= clone.clone_max:
             assigning.assign_resource(working, instance, None, force=True)

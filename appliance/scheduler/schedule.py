@@ -112,7 +112,11 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
         clone = primitive.clone_parent()
         if clone is not None and clone.promotable:     # a started instance of a promotable clone is Unpromoted
             places = [(node, "Unpromoted" if role == "Started" else role) for node, role in places]
-        resources.setdefault(_base(primitive.id), []).extend(places)
+        listed = resources.setdefault(_base(primitive.id), [])
+        if clone is not None and not clone.unique:
+            # anonymous instances share one history entry per node: two on one node are recorded as one
+            places = [place for place in places if place not in listed]
+        listed.extend(places)
     _revive_stale_history(working, outcome, resources)
     # what a guest left behind is only shown while the guest is up
     down = {n.name for n in working.nodes if n.kind == "guest" and not resources.get(n.name)}
