@@ -52,8 +52,12 @@ class Working:
     known_on: dict[str, set[str]] = field(default_factory=dict)      # base resource id -> nodes with any history
     instance_known_on: dict[str, set[str]] = field(default_factory=dict)   # primitive (instance) id -> nodes
 
+    _by_name: dict[str, WNode] = field(default_factory=dict)
+
     def node(self, name: str) -> WNode | None:
-        return next((n for n in self.nodes if n.name == name), None)
+        if len(self._by_name) != len(self.nodes):       # nodes are fixed once unpacked; index them lazily
+            self._by_name = {n.name: n for n in self.nodes}
+        return self._by_name.get(name)
 
 
 def _flag(options: Attributes, name: str, default: bool) -> bool:
