@@ -74,29 +74,8 @@ def destroy(name: str) -> Callable[[], None]:
     return run
 
 
-def remove_domain(name: str) -> None:
-    connection = libvirt.open("qemu:///system")
-    try:
-        domain = connection.lookupByName(name)
-        if domain.isActive():
-            domain.destroy()
-        if domain.isPersistent():
-            domain.undefine()
-    except libvirt.libvirtError:
-        pass
-    finally:
-        connection.close()
-
-
-class _Guest:
-    def __init__(self, base: Path):
-        self.base, self.port, self.ocf_root = base, 3121, Path("/usr/lib/ocf")
-        self.key_path = base / "authkey"
-        authkey.generate(self.key_path)
-
-
 def bench_drover(base: Path, vmlinuz: Path, modules: Path) -> tuple[list[float], list[float]]:
-    guest = _Guest(base)
+    guest = microvm.VmGuest(base)
     initrd = microvm.initramfs(base / "initrd.gz", BUILD / "drover-guest.dist", modules, guest.key_path,
                                "[remote]\nport = 3121\n", address=GUEST_ADDRESS, gateway=HOST_ADDRESS)
     name = "drover-bench-guest1"
@@ -125,7 +104,7 @@ def bench_drover(base: Path, vmlinuz: Path, modules: Path) -> tuple[list[float],
         vm = timed_recoveries(web_in_guest, destroy(name), 300)
     finally:
         appliance.kill_process()
-        remove_domain(name)
+        microvm.remove_domain(name)
     return monitor, vm
 
 
@@ -201,7 +180,7 @@ def bench_pacemaker(base: Path, vmlinuz: Path, modules: Path) -> tuple[list[floa
         corosync.send_signal(signal.SIGTERM)
         corosync.wait(30)
         logs.close()
-        remove_domain(name)
+        microvm.remove_domain(name)
         for path in PCMK_CIB.glob("cib*"):
             path.unlink()
         if created_key:

@@ -17,6 +17,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import libvirt
+
+from guest.common import authkey
+
 MODULES = ("virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "failover",
            "net_failover", "virtio_net")
 AGENTS = ("heartbeat/Dummy", "pacemaker/Dummy", "pacemaker/Stateful")
@@ -42,6 +46,30 @@ while [ $i -lt 600 ]; do
 done
 while true; do sleep 3600; done
 """
+
+
+class VmGuest:
+    """What tests.appliance_harness.Appliance needs of a guest when the guest is a VM: its authkey."""
+
+    def __init__(self, base: Path, port: int = 3121):
+        self.base, self.port, self.ocf_root = base, port, Path("/usr/lib/ocf")
+        self.key_path = base / "authkey"
+        authkey.generate(self.key_path)
+
+
+def remove_domain(name: str) -> None:
+    """Destroy and undefine a domain of qemu:///system if it is there."""
+    connection = libvirt.open("qemu:///system")
+    try:
+        domain = connection.lookupByName(name)
+        if domain.isActive():
+            domain.destroy()
+        if domain.isPersistent():
+            domain.undefine()
+    except libvirt.libvirtError:
+        pass
+    finally:
+        connection.close()
 
 
 def kernel(cache: Path) -> tuple[Path, Path]:

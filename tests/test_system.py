@@ -15,7 +15,6 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from guest.common import authkey
 from tests import microvm
 from tests.appliance_harness import Appliance, wait_for_sync
 from tests.conftest import BUILD, TOP, built_binary
@@ -25,22 +24,11 @@ pytestmark = [pytest.mark.system, pytest.mark.artifacts]
 BOOT_TIMEOUT_S = 240
 
 
-class _NoGuestProcess:
-    """The guest here is a VM, not a local process: what Appliance needs of a guest."""
-
-    def __init__(self, base: Path, port: int):
-        self.base = base
-        self.port = port
-        self.key_path = base / "authkey"
-        self.ocf_root = Path("/usr/lib/ocf")
-        authkey.generate(self.key_path)
-
-
 def test_a_micro_vm_becomes_guest1_and_runs_the_web_server(tmp_path: Path):
     subprocess.run([str(TOP / "tests/system/libvirtd.sh")], check=True)
     vmlinuz, modules = microvm.kernel(BUILD / "microvm")
     port = free_port()
-    guest = _NoGuestProcess(tmp_path, port)
+    guest = microvm.VmGuest(tmp_path, port)
     initrd = microvm.initramfs(tmp_path / "initrd.gz", built_binary("drover-guest").parent, modules, guest.key_path,
                                "[remote]\nport = 3121\n[log]\nlevel = info\n")
     console = tmp_path / "console.log"
@@ -94,22 +82,8 @@ def test_a_micro_vm_becomes_guest1_and_runs_the_web_server(tmp_path: Path):
         assert stops and stops[-1].rc_code == 0            # stopped cleanly in the guest, not lost with it
     finally:
         appliance.kill_process()
-        _remove_domain(name)
+        microvm.remove_domain(name)
 
 
 def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
-
-
-def _remove_domain(name: str) -> None:
-    connection = libvirt.open("qemu:///system")
-    try:
-        domain = connection.lookupByName(name)
-        if domain.isActive():
-            domain.destroy()
-        if domain.isPersistent():
-            domain.undefine()
-    except libvirt.libvirtError:
-        pass
-    finally:
-        connection.close()

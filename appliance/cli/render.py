@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance.model.attributes import Attributes
 from appliance.model.constraints import Colocation, Constraint, Location, Order, ResourceSet, Rule
-from appliance.model.resources import Clone, Group, Op, Primitive, Resource
+from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource
 from appliance.model.values import format_interval, format_score
 
 Placement = Callable[[str], list[tuple[str, str]]]     # primitive id -> [(node, role)]
@@ -55,7 +55,11 @@ def resource_config(resource: Resource, indent: str = " ") -> list[str]:
 
 
 def _agent_text(primitive: Primitive) -> str:
-    agent = primitive.agent
+    return agent_text(primitive.agent)
+
+
+def agent_text(agent: AgentRef) -> str:
+    """`ocf::heartbeat:Dummy`, as pcs and the walk-through write an agent in resource lists."""
     return f"{agent.standard}::{agent.provider}:{agent.type}" if agent.provider else f"{agent.standard}:{agent.type}"
 
 

@@ -168,6 +168,21 @@ def _default_ops(rid: str, metadata: AgentMetadata | None, given: set[str], prom
     return ops
 
 
+def _check_known_params(metadata: AgentMetadata, names: list[str]) -> None:
+    allowed = {p.name for p in metadata.parameters}
+    for name in names:
+        if name not in allowed:
+            raise ModelError(f"invalid resource option '{name}', allowed options are: "
+                             f"{', '.join(sorted(allowed)) or 'none'}, use --force to override")
+
+
+def _check_required_params(metadata: AgentMetadata, present: set[str]) -> None:
+    missing = [p.name for p in metadata.parameters if p.required and p.name not in present]
+    if missing:
+        raise ModelError(f"required resource option{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(repr(m) for m in missing)} missing, use --force to override")
+
+
 def update_primitive(primitive: Primitive, metadata: AgentMetadata | None, tokens: list[str],
                      force: bool) -> Primitive:
     """pcs resource update: NAME=VALUE sets a parameter (NAME= removes it), `op ACTION ...` replaces that
@@ -177,18 +192,11 @@ def update_primitive(primitive: Primitive, metadata: AgentMetadata | None, token
         raise ModelError("clone/promotable cannot be changed by update")
     params = primitive.params
     if metadata is not None and not force:
-        allowed = {p.name for p in metadata.parameters}
-        for name, _ in parsed.params:
-            if name not in allowed:
-                raise ModelError(f"invalid resource option '{name}', allowed options are: "
-                                 f"{', '.join(sorted(allowed)) or 'none'}, use --force to override")
+        _check_known_params(metadata, [name for name, _ in parsed.params])
     for name, value in parsed.params:
         params = params.set(name, value) if value != "" else params.without(name)
     if metadata is not None and not force:
-        missing = [p.name for p in metadata.parameters if p.required and p.name not in params]
-        if missing:
-            raise ModelError(f"required resource option{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(repr(m) for m in missing)} missing, use --force to override")
+        _check_required_params(metadata, set(params.names()))
     meta = primitive.meta
     for name, value in parsed.meta:
         if value != "":
@@ -208,16 +216,8 @@ def build_resource(rid: str, agent: AgentRef, metadata: AgentMetadata | None, to
     check_id(rid, "resource name")
     parsed = split_args(tokens)
     if metadata is not None and not force:
-        allowed = {p.name for p in metadata.parameters}
-        for name, _ in parsed.params:
-            if name not in allowed:
-                raise ModelError(f"invalid resource option '{name}', allowed options are: "
-                                 f"{', '.join(sorted(allowed)) or 'none'}, use --force to override")
-        given = {name for name, _ in parsed.params}
-        missing = [p.name for p in metadata.parameters if p.required and p.name not in given]
-        if missing:
-            raise ModelError(f"required resource option{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(repr(m) for m in missing)} missing, use --force to override")
+        _check_known_params(metadata, [name for name, _ in parsed.params])
+        _check_required_params(metadata, {name for name, _ in parsed.params})
     for name, value in parsed.meta:
         check_meta(name, value)
     known_actions = {a.name for a in metadata.actions} if metadata is not None else None

@@ -27,14 +27,13 @@ from guest.agents.standards import AgentSettings
 from guest.common import config
 from guest.common.cli import EXIT_USAGE, Context
 from guest.common.errors import UserError
-from guest.common.schemas import drover_schema
+from guest.common.schemas import ACCESS_POLICIES, drover_schema
 
 OUTPUT_FORMATS = ("text", "json", "xml")
 
 
 ACCESS_ENV = "DROVER_ACCESS"          # set by the appliance for commands proxied from a guest
 CALLER_ENV = "DROVER_CALLER_NODE"     # the guest node such a command came from
-ACCESS_POLICIES = ("read-only", "own-node-attributes", "full")
 EXIT_INSUFFICIENT_PRIV = 4            # Pacemaker's CRM_EX_INSUFFICIENT_PRIV
 
 

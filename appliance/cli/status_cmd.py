@@ -37,12 +37,6 @@ def _time(seconds: int | None) -> str:
     return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(seconds)) if seconds else ""
 
 
-def agent_label(agent: str) -> str:
-    """`ocf::heartbeat:Dummy`, the form of the walk-through (and of `drover resource list`)."""
-    parts = agent.split(":")
-    return f"{parts[0]}::{parts[1]}:{parts[2]}" if len(parts) == 3 else agent
-
-
 def _primitive_line(member: PrimitiveView, indent: str) -> str:
     where = member.role
     if member.role == "Stopped" or not member.nodes:
@@ -53,7 +47,7 @@ def _primitive_line(member: PrimitiveView, indent: str) -> str:
         where = f"{member.role} {' '.join(member.nodes)}"
     flags = "" if member.managed else " (unmanaged)"
     flags += " (ORPHANED)" if member.orphaned else ""
-    return f"{indent}* {member.id}\t({agent_label(member.agent)}):\t {where}{flags}"
+    return f"{indent}* {member.id}\t({member.label}):\t {where}{flags}"
 
 
 def _resource_lines(resource: ResourceView, all_nodes: list[str]) -> list[str]:
@@ -212,13 +206,14 @@ def render_xml(view: StatusView, now: float) -> str:
 
 
 def _resource_xml(parent: ET.Element, member: PrimitiveView, view: StatusView) -> None:
-    element = ET.SubElement(parent, "resource", {
-        "id": member.id, "resource_agent": member.agent, "role": member.role if member.nodes else "Stopped",
-        "target_role": "Stopped" if member.disabled else "", "active": _b(bool(member.nodes)),
-        "orphaned": _b(member.orphaned), "blocked": "false", "managed": _b(member.managed),
-        "failed": _b(member.failed), "failure_ignored": "false", "nodes_running_on": str(len(member.nodes))})
-    if not member.disabled:
-        del element.attrib["target_role"]
+    attributes = {"id": member.id, "resource_agent": member.agent,
+                  "role": member.role if member.nodes else "Stopped"}
+    if member.disabled:
+        attributes["target_role"] = "Stopped"
+    attributes.update({"active": _b(bool(member.nodes)), "orphaned": _b(member.orphaned), "blocked": "false",
+                       "managed": _b(member.managed), "failed": _b(member.failed), "failure_ignored": "false",
+                       "nodes_running_on": str(len(member.nodes))})
+    element = ET.SubElement(parent, "resource", attributes)
     ids = {n.name: n.id for n in view.nodes}
     for node in member.nodes:
         ET.SubElement(element, "node", {"name": node, "id": ids.get(node, node), "cached": "true"})

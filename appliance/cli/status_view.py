@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from appliance.cli.render import agent_text
 from appliance.engine.records import is_failure
 from appliance.model.cluster import Cib
 from appliance.model.resources import Clone, Group, Primitive, Resource, primitives
@@ -47,6 +48,7 @@ class PrimitiveView:
     managed: bool = True
     disabled: bool = False
     orphaned: bool = False
+    label: str = ""                    # the agent as the text layout writes it (ocf::heartbeat:Dummy)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def build(cib: Cib, cluster_name: str, dc: str | None, version: str) -> StatusVi
         disabled = primitive.target_role == "Stopped"
         return PrimitiveView(shown_id or rid, str(primitive.agent) if primitive.agent else "", role,
                              tuple(n.name for n in primitive.running_on), primitive.failed, primitive.managed,
-                             disabled, primitive.orphan)
+                             disabled, primitive.orphan, agent_text(primitive.agent) if primitive.agent else "")
 
     resources = []
     instances = {}

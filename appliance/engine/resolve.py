@@ -16,7 +16,8 @@ import json
 from dataclasses import dataclass, field
 
 from appliance.model.cluster import Configuration
-from appliance.model.resources import AgentRef, Clone, Op, Primitive, walk
+from appliance.model.history import base_id
+from appliance.model.resources import AgentRef, Clone, Op, Primitive, parents, primitives
 from appliance.model.status import PARAMS_EXTRA, Status
 from appliance.model.values import ModelError, is_true, parse_interval_ms
 from guest.agents.results import AgentSpec, Operation
@@ -56,24 +57,15 @@ class Runnable:
         return wanted
 
 
-def base_id(resource_id: str) -> str:
-    head, sep, tail = resource_id.rpartition(":")
-    return head if sep and tail.isdigit() else resource_id
-
-
 def _chain(configuration: Configuration, rid: str) -> list:
     """The configured resource and its parents, outermost first."""
-    parents: dict[str, object] = {}
-    found = None
-    for resource in walk(configuration.resources):
-        for child in resource.children():
-            parents[child.id] = resource
-        if resource.id == rid:
-            found = resource
+    parent_of = parents(configuration.resources)
     chain = []
+    found = configuration.resource(rid)
     while found is not None:
         chain.insert(0, found)
-        found = parents.get(found.id)
+        parent_id = parent_of.get(found.id)
+        found = configuration.resource(parent_id) if parent_id else None
     return chain
 
 
@@ -93,16 +85,10 @@ def resolve(configuration: Configuration, status: Status, resource_id: str) -> R
         history_id = resource_id if unique else base
         return Runnable(history_id, primitive.agent, dict(primitive.params.items), meta, primitive.ops,
                         guest_node=primitive.guest_node)
-    for primitive in _primitives(configuration):
+    for primitive in primitives(configuration.resources):
         if primitive.guest_node == resource_id:
             return _connection(configuration, primitive)
     return _orphan(status, resource_id)
-
-
-def _primitives(configuration: Configuration):
-    for resource in walk(configuration.resources):
-        if isinstance(resource, Primitive):
-            yield resource
 
 
 def _connection(configuration: Configuration, container: Primitive) -> Runnable:
