@@ -91,9 +91,6 @@ class LocalExecutor(Executor):
     async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
         super().cancel(resource, action, interval_ms)
 
-    def recurring_keys(self) -> set[tuple[str, str, int]]:
-        return {(r.operation.resource, r.operation.action, r.operation.interval_ms) for r in self.recurring()}
-
 
 class RealEnv:
     def __init__(self, store: CibStore, local_node: str, executor: LocalExecutor, connections: Connections,

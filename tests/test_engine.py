@@ -145,9 +145,6 @@ class ScriptedExecutor:
     async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
         self.recurring.pop((resource, action, interval_ms), None)
 
-    def recurring_keys(self):
-        return set(self.recurring)
-
 
 class MemoryEnv:
     local_node = "node1"

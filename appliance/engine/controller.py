@@ -57,15 +57,12 @@ class Controller:
         self._wake = asyncio.Event()
         self._monitors: dict[tuple[str, str, int], Registered] = {}
         self._last_signature: tuple | None = None
-        self.rounds = 0
-        self.idle = asyncio.Event()
         self._in_flight: set[tuple[str, str]] = set()     # (node, history id) with an operation running now
 
     # -- the loop -----------------------------------------------------------------------------------------
 
     def poke(self) -> None:
         """Something changed: run a round soon."""
-        self.idle.clear()
         self._wake.set()
 
     async def run(self) -> None:
@@ -81,14 +78,12 @@ class Controller:
                 stuck = busy is None
             if busy:
                 continue
-            self.idle.set()
             timeout = STUCK_WAKE_S if stuck else self.idle_wake_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def round(self) -> bool | None:
         """One round; True if it changed something (run another), None if it could not make progress."""
-        self.rounds += 1
         cib = self.env.read()
         if self._orphaned_operations(cib):
             await asyncio.sleep(ORPHAN_POLL_S)

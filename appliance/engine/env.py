@@ -29,9 +29,6 @@ class NodeExecutor(Protocol):
     async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
         """Stop a recurring operation (no error if it is not running)."""
 
-    def recurring_keys(self) -> set[tuple[str, str, int]]:
-        """(resource, action, interval_ms) of the recurring operations registered by this controller."""
-
 
 class Env(Protocol):
     local_node: str

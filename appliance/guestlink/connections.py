@@ -52,13 +52,6 @@ class RemoteExecutor:
         with contextlib.suppress(GuestLinkError):
             await self.client.request("cancel", {"resource": resource, "action": action, "interval_ms": interval_ms})
 
-    def recurring_keys(self) -> set[tuple[str, str, int]]:
-        keys = set()
-        for key in self.listeners:
-            resource, action, interval = key.rsplit("_", 2)
-            keys.add((resource, action, int(interval)))
-        return keys
-
     def event(self, name: str, data: dict) -> None:
         if name != "op_result":
             return
