@@ -217,3 +217,28 @@ def test_a_guest_cannot_run_more_than_a_few_commands_at_once(tmp_path: Path, roo
                                for _ in range(20)))
     asyncio.run(flood())
     assert CountingRunner.peak == cli_proxy.CONCURRENT_PER_NODE
+
+
+@pytest.mark.parametrize("request_line", [
+    b"not json\n", b"[1, 2]\n", b'{"program": "drover"}\n', b'{"program": 1, "argv": []}\n',
+    b'{"program": "drover", "argv": ["status"], "env": "x"}\n', b"x" * 70_000 + b"\n",
+])
+def test_garbage_on_the_guest_socket_gets_a_clear_answer_and_the_daemon_keeps_serving(tmp_path: Path,
+                                                                                    request_line: bytes):
+    import socket
+
+    from guest.server.local import socket_path
+    guest = GuestDaemon(tmp_path / "guest1").start()
+    try:
+        path = socket_path(guest.root / "run/drover")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(str(path))
+            sock.sendall(request_line)
+            reply = sock.makefile("rb").readline()
+        assert b'"rc": 64' in reply and b"bad local request" in reply
+        after = guest_cli(guest, "tool", "crm_node", "-n")       # still answering (here: no hypervisor yet)
+        assert after.returncode == 102 and "not connected to the cluster" in after.stderr
+        assert guest.process.poll() is None
+    finally:
+        guest.stop()
