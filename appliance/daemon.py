@@ -5,13 +5,15 @@ state database (an exclusive lock, which `drover status` reads as "the DC is
 up"). The database is polled for commits by other processes (`drover resource
 create`, `drover attribute ...`), which wake the controller. Stopping leaves
 resources as they are: a restarted daemon picks them up from the recorded
-state, as Pacemaker's controller does after a crash.
+state, as Pacemaker's controller does after a crash. stop() ends within
+STOP_BOUND_S: actions in flight are cancelled (their agents killed, their
+records left pending for the next daemon to probe), whatever does not end in
+time is logged and abandoned.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -24,11 +26,15 @@ from appliance.store.cib_store import CibStore
 from appliance.store.lock import take_lock
 from guest.agents.results import ExecStatus, OcfRc, OpResult
 from guest.common import authkey, config
+from guest.common.aio import settle, within
 from guest.common.paths import Paths
 from guest.common.version import version_line
 
 log = logging.getLogger("drover")
 POLL_S = 0.2
+STOP_BOUND_S = 5.0            # per stage of stop(): controller, executor, connections
+
+
 class Daemon:
     def __init__(self, loaded: config.Config, settings: state.Settings, paths: Paths | None = None):
         self.loaded = loaded
@@ -69,13 +75,14 @@ class Daemon:
                 seen = current
                 self.controller.poke()
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await self.local.shutdown()
-        await self.connections.close_all()
+    async def stop(self, bound: float = STOP_BOUND_S) -> None:
+        """Ends within about 3 x `bound` seconds whatever is running."""
+        await settle(self._tasks, bound, "controller stop")
+        await self.local.shutdown(bound)
+        try:
+            await within(self.connections.close_all(), bound)
+        except TimeoutError:
+            log.error("guest connections not closed within %gs; abandoned", bound)
         if self.local.lifecycle is not None:
             self.local.lifecycle.close()
         self.local.virtual_domain.hypervisors.close()

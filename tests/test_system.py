@@ -20,7 +20,7 @@ from tests.appliance_harness import Appliance, wait_for_sync
 from tests.conftest import BUILD, TOP, built_binary
 from tests.guestd import free_port
 
-pytestmark = [pytest.mark.system, pytest.mark.artifacts]
+pytestmark = [pytest.mark.system, pytest.mark.artifacts, pytest.mark.timeout(600)]
 BOOT_TIMEOUT_S = 240
 
 

@@ -13,7 +13,7 @@ from appliance.cli.resource_args import build_resource, check_meta, update_primi
 from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.cluster import Configuration
-from appliance.model.history import active_on, cleanup
+from appliance.model.history import active_on, base_id, cleanup
 from appliance.model.resources import AgentRef, Primitive, kind_name, primitives
 from appliance.model.status import Status
 from appliance.model.values import ModelError
@@ -188,15 +188,24 @@ def _clear(args: dict, current: state.Settings) -> None:
 
 
 def _cleanup(args: dict, current: state.Settings) -> None:
+    """As crm_resource --cleanup: a configured resource, a guest node's implicit connection, or a deleted
+    resource that still has history; without NAME every failed one of these."""
     with state.open_store(current) as store:
         configuration = store.configuration()
-    if args["NAME"]:
-        resource = configuration.resource(args["NAME"])
-        if resource is None:
-            raise UserError(f"resource '{args['NAME']}' does not exist")
-        targets = {p.id for p in primitives((resource,))}
+        status = store.read().status
+    recorded = {base_id(h.resource) for h in status.history} | {base_id(f.resource) for f in status.fail_counts}
+    connections = {p.guest_node for p in primitives(configuration.resources) if p.guest_node}
+    name = args["NAME"]
+    if name:
+        resource = configuration.resource(name)
+        if resource is not None:
+            targets = {p.id for p in primitives((resource,))}
+        elif name in connections or name in recorded:
+            targets = {name}
+        else:
+            raise UserError(f"resource '{name}' does not exist")
     else:
-        targets = {p.id for p in primitives(configuration.resources)}
+        targets = {p.id for p in primitives(configuration.resources)} | connections | recorded
     before: list[Status] = []
 
     def edit(status: Status) -> Status:

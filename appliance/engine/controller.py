@@ -35,11 +35,13 @@ from appliance.scheduler.schedule import Transition, schedule
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import unpack
 from guest.agents.results import ExecStatus, Operation, OpResult
+from guest.common.aio import settle, within
 
 log = logging.getLogger(__name__)
 IDLE_WAKE_S = 30.0
 STUCK_WAKE_S = 5.0
 ORPHAN_POLL_S = 0.2           # the same transition again without progress: wait a little before retrying
+CANCEL_BOUND_S = 5.0          # a cancelled transition waits this long for its actions to end
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class Controller:
                 continue
             timeout = STUCK_WAKE_S if stuck else self.idle_wake_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await within(self._wake.wait(), timeout)
 
     async def round(self) -> bool | None:
         """One round; True if it changed something (run another), None if it could not make progress."""
@@ -165,22 +167,28 @@ class Controller:
         finished: set[int] = set()
         running: dict[asyncio.Task, int] = {}
         ok = True
-        while True:
-            if ok:
-                for index in range(len(actions)):
-                    launched = index in finished or index in running.values()
-                    if not launched and needs[index] <= finished:
-                        task = asyncio.create_task(self._action(cib, actions[index]))
-                        running[task] = index
-            if not running:
-                break
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                index = running.pop(task)
-                if task.result():
-                    finished.add(index)
-                else:
-                    ok = False
+        try:
+            while True:
+                if ok:
+                    for index in range(len(actions)):
+                        launched = index in finished or index in running.values()
+                        if not launched and needs[index] <= finished:
+                            action = actions[index]
+                            task = asyncio.create_task(self._action(cib, action),
+                                                       name=f"{action.task} {action.resource or ''} on {action.node}")
+                            running[task] = index
+                if not running:
+                    break
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    index = running.pop(task)
+                    if task.result():
+                        finished.add(index)
+                    else:
+                        ok = False
+        finally:
+            # cancelled (the daemon stops): the actions still running end with it, their records left pending
+            await settle(running, CANCEL_BOUND_S, "transition cancelled")
         return ok and len(finished) == len(actions)
 
     async def _action(self, cib: Cib, action: Action) -> bool:
@@ -199,8 +207,10 @@ class Controller:
             up = action.task == "start"
             self.env.edit_status(lambda s: records.remote_node_state(s, runnable.history_id, up))
         if ok and action.task == "stop" and runnable.history_id not in _configured_ids(self.env.read()):
-            with contextlib.suppress(Exception):
+            try:
                 await self.env.resource_deleted(str(runnable.agent), runnable.params)
+            except Exception as error:
+                log.warning("cleaning up after deleted %s: %s", runnable.history_id, error)
         return ok
 
     def _fence(self, cib: Cib, node: str) -> bool:

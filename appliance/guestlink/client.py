@@ -11,7 +11,6 @@ drover guest, timed out).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 
 from guest.agents.results import Operation, OpResult
 from guest.common import tlsauth
+from guest.common.aio import settle, within
 from guest.common.tlsauth import Identity
 from guest.protocol.connection import Connection, Role
 from guest.protocol.framing import DEFAULT_MAX_FRAME, FrameError
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[str, dict[str, Any]], None]
 OPERATION_MARGIN = 5.0  # seconds allowed beyond an operation's own timeout for transport
+CLOSE_BOUND_S = 2.0
 
 
 RequestHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -72,7 +73,7 @@ class GuestClient:
         address = f"{host}:{port}"
         context = tlsauth.client_context(identities)
         try:
-            reader, writer = await asyncio.wait_for(
+            reader, writer = await within(
                 asyncio.open_connection(host, port, ssl=context, server_hostname=host,
                                         ssl_handshake_timeout=timeout, limit=max_frame + 4), timeout)
         except TimeoutError:
@@ -91,7 +92,7 @@ class GuestClient:
             raise GuestLinkError(f"guest {address}: certificate is not one of the authkey's")
         connection = Connection(Role.CLIENT, software, node, max_frame)
         try:
-            early = await asyncio.wait_for(cls._await_hello(reader, connection), timeout)
+            early = await within(cls._await_hello(reader, connection), timeout)
         except TimeoutError:
             writer.transport.abort()
             raise GuestLinkError(f"guest {address}: no hello within {timeout:g}s") from None
@@ -185,7 +186,7 @@ class GuestClient:
         self._waiting[request_id] = future
         self.writer.write(data)
         try:
-            response = await asyncio.wait_for(future, timeout)
+            response = await within(future, timeout)
         except TimeoutError:
             self._waiting.pop(request_id, None)
             raise GuestLinkError(f"guest {self.address}: no answer to {op} within {timeout:g}s") from None
@@ -201,9 +202,7 @@ class GuestClient:
 
     async def close(self) -> None:
         self._shut("closed by us")
-        self._reader_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._reader_task
+        await settle([self._reader_task], CLOSE_BOUND_S, f"guest {self.address} close")
 
     async def wait_closed(self) -> None:
         await self._closed.wait()

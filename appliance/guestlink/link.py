@@ -11,7 +11,6 @@ online or offline and resynchronise with a `status` request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,9 +18,11 @@ from typing import Any
 
 from appliance.guestlink.client import EventHandler, GuestClient, GuestLinkError
 from guest.agents.results import Operation, OpResult
+from guest.common.aio import settle, within
 from guest.common.tlsauth import Identity
 
 log = logging.getLogger(__name__)
+STOP_BOUND_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,7 @@ class GuestLink:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await settle([self._task], STOP_BOUND_S, f"guest link {self.host}:{self.port} stop")
         if self.client is not None:
             await self.client.close()
 
@@ -112,7 +111,7 @@ class GuestLink:
     async def wait_connected(self, timeout: float | None = None) -> GuestClient:
         timeout = self.settings.connect_timeout if timeout is None else timeout
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            await within(self._connected.wait(), timeout)
         except TimeoutError:
             detail = f": {self.last_error}" if self.last_error else ""
             raise GuestLinkError(f"guest {self.host}:{self.port} not connected within {timeout:g}s{detail}") \

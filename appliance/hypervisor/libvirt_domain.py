@@ -8,13 +8,14 @@ start defines the domain from the file (so edits to the file take effect)
 and boots it; stop asks the guest to shut down, waits until the stop timeout
 less a margin, then destroys it; monitor maps the domain state (running,
 blocked, paused, pmsuspended, in shutdown = running; shut off or missing = not
-running; crashed = failed). libvirt calls block, so they run in a worker
-thread; one connection per URI is kept and reopened when it dies.
+running; crashed = failed). libvirt calls block, so they run in a daemon
+thread; one connection per URI is kept and reopened when it dies. A stop
+whose caller gave up (timed out, or the daemon stops) ends its wait at once
+and leaves the domain as it is.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
@@ -26,6 +27,7 @@ from xml.etree import ElementTree
 import libvirt
 
 from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult
+from guest.common.aio import in_thread, within
 
 STOP_MARGIN_S = 5.0          # VirtualDomain keeps 5 s of the stop timeout for the forced destroy
 POLL_S = 0.1
@@ -151,7 +153,12 @@ class VirtualDomain:
             if action is None:
                 return OpResult(ExecStatus.NOT_SUPPORTED, OcfRc.UNIMPLEMENTED, started=started,
                                 exit_reason=f"VirtualDomain has no action '{operation.action}'")
-            rc = await asyncio.wait_for(asyncio.to_thread(action, params, operation), operation.timeout_ms / 1000)
+            abandoned = threading.Event()
+            try:
+                call = in_thread(action, params, operation, abandoned, name=f"VirtualDomain {operation.action}")
+                rc = await within(call, operation.timeout_ms / 1000)
+            finally:
+                abandoned.set()
             reason = ""
         except AgentFailure as failure:
             if operation.is_probe and failure.rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_CONFIGURED):
@@ -185,11 +192,11 @@ class VirtualDomain:
                 return None
             raise AgentFailure(OcfRc.ERR_GENERIC, f"domain state: {error.get_error_message()}") from None
 
-    def validate(self, params: DomainParams, operation: Operation) -> int:
+    def validate(self, params: DomainParams, operation: Operation, abandoned: threading.Event) -> int:
         domain_name(params.config)
         return OcfRc.OK
 
-    def monitor(self, params: DomainParams, operation: Operation) -> int:
+    def monitor(self, params: DomainParams, operation: Operation, abandoned: threading.Event) -> int:
         _, name, domain = self._lookup(params)
         state = self._state(domain)
         if state in _RUNNING_STATES:
@@ -198,7 +205,7 @@ class VirtualDomain:
             raise AgentFailure(OcfRc.ERR_GENERIC, f"{name} crashed")
         return OcfRc.NOT_RUNNING
 
-    def start(self, params: DomainParams, operation: Operation) -> int:
+    def start(self, params: DomainParams, operation: Operation, abandoned: threading.Event) -> int:
         conn, name, domain = self._lookup(params)
         if self._state(domain) in _RUNNING_STATES:
             return OcfRc.OK
@@ -215,7 +222,7 @@ class VirtualDomain:
             raise AgentFailure(OcfRc.ERR_GENERIC, f"failed to start {name}: {error.get_error_message()}") from None
         return OcfRc.OK
 
-    def stop(self, params: DomainParams, operation: Operation) -> int:
+    def stop(self, params: DomainParams, operation: Operation, abandoned: threading.Event) -> int:
         _, name, domain = self._lookup(params)
         if self._state(domain) not in _RUNNING_STATES and self._state(domain) != libvirt.VIR_DOMAIN_CRASHED:
             return OcfRc.OK
@@ -227,7 +234,8 @@ class VirtualDomain:
                 while time.monotonic() < deadline:
                     if self._state(domain) not in _RUNNING_STATES:
                         return OcfRc.OK
-                    time.sleep(POLL_S)
+                    if abandoned.wait(POLL_S):
+                        return OcfRc.ERR_GENERIC      # nobody waits for this result any more
             except libvirt.libvirtError:
                 pass       # no ACPI, agent missing, ...: fall through to destroy
         try:

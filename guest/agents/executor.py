@@ -7,12 +7,13 @@ outcome (exec status, rc) changes, as Pacemaker's executor does. A stop first
 cancels the resource's recurring operations. Recurring operations belong to an
 owner (a connection) and are cancelled with it. The last result of every
 operation key is kept so a reconnecting controller can learn what happened.
+shutdown() ends within its bound (SHUTDOWN_BOUND_S): what is still running
+then is logged and its agents are killed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -22,11 +23,13 @@ from dataclasses import dataclass
 from guest.agents.process import ProcessRunner
 from guest.agents.results import Operation, OpResult
 from guest.agents.standards import AgentSettings, interpret, invocation, resolve
+from guest.common.aio import settle
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Operation, OpResult], None]
 RecurringKey = tuple[str, str, int]  # resource, action, interval_ms
+SHUTDOWN_BOUND_S = 5.0
 
 
 @dataclass
@@ -117,11 +120,12 @@ class Executor:
     def recurring(self) -> list[Recurring]:
         return list(self._recurring.values())
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, bound: float = SHUTDOWN_BOUND_S) -> None:
+        """Cancel every recurring operation and wait at most `bound` seconds; kill the agents still running."""
         tasks = [r.task for r in self._recurring.values() if r.task is not None]
         for key in list(self._recurring):
             self.cancel(*key)
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self.runner.kill_all()
+        try:
+            await settle(tasks, bound, "executor shutdown")
+        finally:
+            self.runner.kill_all()

@@ -19,6 +19,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from guest.common.aio import within
+
 log = logging.getLogger(__name__)
 
 OUTPUT_LIMIT = 64 * 1024  # keep the last this-many bytes of output
@@ -59,13 +61,13 @@ class ProcessRunner:
         timed_out = False
         try:
             try:
-                await asyncio.wait_for(process.wait(), timeout)
+                await within(process.wait(), timeout)
             except TimeoutError:
                 timed_out = True
                 self._kill_group(process.pid)
                 await process.wait()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(reader), DRAIN_AFTER_EXIT)
+                await within(asyncio.shield(reader), DRAIN_AFTER_EXIT)
         except asyncio.CancelledError:
             self._kill_group(process.pid)
             with contextlib.suppress(ProcessLookupError):
@@ -96,11 +98,14 @@ class ProcessRunner:
         self._groups.add(process.pid)
         try:
             try:
-                out, err = await asyncio.wait_for(process.communicate(), timeout)
+                out, err = await within(process.communicate(), timeout)
             except TimeoutError:
                 self._kill_group(process.pid)
                 await process.wait()
                 return None, "", f"{argv[0]}: killed after {timeout:g}s\n"
+        except asyncio.CancelledError:
+            self._kill_group(process.pid)
+            raise
         finally:
             self._groups.discard(process.pid)
         decode = lambda data: data[:limit].decode("utf-8", errors="replace")   # noqa: E731

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from guest.common.aio import within
 from guest.server.session import RequestError, Session
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class LocalServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             try:
-                line = await asyncio.wait_for(reader.readline(), READ_TIMEOUT_S)
+                line = await within(reader.readline(), READ_TIMEOUT_S)
                 request = _parse(line)
             except (TimeoutError, ValueError, asyncio.LimitOverrunError) as error:
                 reply = {"rc": 64, "stdout": "", "stderr": f"drover-guest: bad local request: {error}\n"}

@@ -10,7 +10,6 @@ Connections beyond max_connections are closed at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import ssl
@@ -18,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from guest.common import tlsauth
+from guest.common.aio import settle, within
 from guest.common.tlsauth import Identity
 from guest.protocol.connection import Connection, Role
 from guest.protocol.framing import DEFAULT_MAX_FRAME, FrameError
@@ -25,6 +25,7 @@ from guest.protocol.messages import Hello, Message, ProtocolError
 from guest.server.session import Handler, Limits, Session
 
 log = logging.getLogger(__name__)
+CLOSE_BOUND_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -85,18 +86,16 @@ class GuestServer:
         live = [session for session in self._sessions if not session.closed]
         return max(live, key=lambda session: session.opened, default=None)
 
-    async def close(self) -> None:
+    async def close(self, bound: float = CLOSE_BOUND_S) -> None:
+        """Stop listening and drop every peer; ends within `bound` seconds."""
         if self._accept_task is not None:
             self._accept_task.cancel()
         if self._listener is not None:
             self._listener.close()
         for session in list(self._sessions):
             session.abort()
-        for task in list(self._connection_tasks):
-            task.cancel()
-        for task in list(self._connection_tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await settle([self._accept_task, *self._connection_tasks] if self._accept_task else self._connection_tasks,
+                     bound, "3121 server close")
 
     async def _accept(self, sock: socket.socket) -> None:
         try:
@@ -114,7 +113,7 @@ class GuestServer:
         try:
             try:
                 reader, writer = await self._tls(sock, name)
-                connection, early = await asyncio.wait_for(self._hello(reader, writer, name),
+                connection, early = await within(self._hello(reader, writer, name),
                                                            self.settings.handshake_timeout)
             except TimeoutError:
                 log.warning("%s: rejected: no TLS handshake and hello within %gs", name,
@@ -148,7 +147,7 @@ class GuestServer:
         protocol = asyncio.StreamReaderProtocol(reader)
         timeout = self.settings.handshake_timeout
         try:
-            transport, _ = await asyncio.wait_for(loop.connect_accepted_socket(
+            transport, _ = await within(loop.connect_accepted_socket(
                 lambda: protocol, sock, ssl=self._context, ssl_handshake_timeout=timeout), timeout)
         except TimeoutError:
             raise

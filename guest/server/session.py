@@ -12,18 +12,19 @@ and their results stay in the executor's history for the next connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from guest.common.aio import settle, within
 from guest.protocol.connection import Connection
 from guest.protocol.framing import FrameError
 from guest.protocol.messages import Event, Message, ProtocolError, Request, Response
 
 log = logging.getLogger(__name__)
+WRITER_BOUND_S = 2.0
 
 Handler = Callable[["Session", dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -63,7 +64,7 @@ class Session:
         self._waiting[request_id] = future
         self.send(data)
         try:
-            response = await asyncio.wait_for(future, timeout)
+            response = await within(future, timeout)
         except TimeoutError:
             raise RequestError(f"the hypervisor did not answer within {timeout:g}s") from None
         finally:
@@ -99,9 +100,7 @@ class Session:
             for future in self._waiting.values():
                 if not future.done():
                     future.set_exception(RequestError("the hypervisor disconnected"))
-            writer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer_task
+            await settle([writer_task], WRITER_BOUND_S, f"{self.name} writer")
             self.writer.transport.abort()
 
     async def _write_loop(self) -> None:
@@ -120,7 +119,7 @@ class Session:
                 frame_deadline = None
                 timeout = self.limits.idle_timeout
             try:
-                data = await asyncio.wait_for(self.reader.read(65536), timeout)
+                data = await within(self.reader.read(65536), timeout)
             except TimeoutError:
                 why = "frame not completed in time" if frame_deadline else "idle for too long"
                 log.warning("%s: %s; closing the connection", self.name, why)
