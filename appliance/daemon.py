@@ -51,7 +51,7 @@ class Daemon:
         self.env = RealEnv(self.store, settings.local_node, self.local, self.connections,
                            Path(loaded["state.dir"]) / "pe-inputs", loaded["state.scheduler_inputs_kept"],
                            loaded["libvirt.undefine_on_delete"])
-        self.controller = Controller(self.env)
+        self.controller = Controller(self.env, connect_timeout=f"{loaded['remote.connect_timeout']:g}s")
         self._tasks: list[asyncio.Task] = []
 
     def _lost(self, node: str) -> None:

@@ -69,6 +69,17 @@ def test_resolve_builds_the_implicit_connection_and_timeouts():
     assert vm.guest_node == "guest1" and "remote-node" not in operation(configuration, vm, "start").meta
 
 
+def test_a_guest_connection_without_remote_connect_timeout_takes_pacemakers_60s_or_the_configured_default():
+    configuration = walkthrough_configuration()
+    vm = configuration.resources[0]
+    meta = {k: v for k, v in vm.meta.items if k != "remote-connect-timeout"}
+    configuration = dataclasses.replace(configuration, resources=(dataclasses.replace(vm, meta=Attributes.of(meta)),
+                                                                  *configuration.resources[1:]))
+    assert operation(configuration, resolve(configuration, Status(), "guest1"), "start").timeout_ms == 60_000
+    connection = resolve(configuration, Status(), "guest1", connect_timeout="2min")
+    assert operation(configuration, connection, "start").timeout_ms == 120_000
+
+
 def test_resolve_clone_instances_and_orphans():
     anonymous = Clone("web-clone", Primitive("web", DUMMY))
     unique = Clone("ip-clone", Primitive("ip", DUMMY), Attributes.of({"globally-unique": "true"}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 
 from appliance.cli import state
 from appliance.cli.status_view import FailureView, PrimitiveView, ResourceView, StatusView, build
@@ -246,8 +247,9 @@ def run(args: dict, context: Context) -> int:
     with state.open_store(settings) as store:
         cib = store.read()
     dc = settings.local_node if lock_held(settings.state_db) else None
-    view = build(cib, loaded["cluster.cluster_name"], dc, VERSION)
     now = time.time()
+    view = build(cib, loaded["cluster.cluster_name"], dc, VERSION,
+                 datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
     if output == "json":
         state.print_json(as_json(view, now))
     elif output == "xml":

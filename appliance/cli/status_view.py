@@ -10,11 +10,14 @@ are failures (last failures and failing recurring monitors), as crm_mon's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from appliance.cli.render import agent_text
 from appliance.engine.records import is_failure
 from appliance.model.cluster import Cib
+from appliance.model.history import base_id
 from appliance.model.resources import Clone, Group, Primitive, Resource, primitives
+from appliance.scheduler.failures import expired
 from appliance.scheduler.unpack import unpack
 from guest.agents.results import ExecStatus, OpResult
 
@@ -118,8 +121,9 @@ def _state(node) -> str:
     return "online"
 
 
-def build(cib: Cib, cluster_name: str, dc: str | None, version: str) -> StatusView:
-    working = unpack(cib)
+def build(cib: Cib, cluster_name: str, dc: str | None, version: str, now: datetime | None = None) -> StatusView:
+    """`now` (naive UTC): failures older than their failure-timeout are not shown, as crm_mon does."""
+    working = unpack(cib, now)
     hidden = {p.guest_node for p in primitives(cib.configuration.resources) if p.guest_node}
     by_id = {p.id: p for p in working.all_primitives}
     running_count: dict[str, int] = {}
@@ -170,7 +174,7 @@ def build(cib: Cib, cluster_name: str, dc: str | None, version: str) -> StatusVi
                 resources.append(ResourceView(primitive.id, "primitive", (member,), implicit=True))
     # crm_mon shows only the history it unpacks: not that of nodes that are down
     read = {n.name for n in working.nodes if n.online or (n.unclean and n.kind == "cluster")}
-    failures = tuple(f for f in _failures(cib) if f.node in read)
+    failures = tuple(f for f in _failures(cib, working) if f.node in read)
     last_change = cib.extra.get("cib-last-written") or ""
     options = dict(cib.configuration.cluster_options.items)
     return StatusView(cluster_name, dc, version, cib.epoch, cib.num_updates, last_change, cib.have_quorum,
@@ -190,10 +194,13 @@ def _resource_view(resource: Resource, view, instances: dict[str, list[str]]) ->
     return ResourceView(resource.id, "clone", members, resource.promotable, unique, resource.child.id)
 
 
-def _failures(cib: Cib):
+def _failures(cib: Cib, working):
     seen = set()
     for entry in cib.status.history:
+        rsc = working.by_id.get(entry.resource) or working.by_id.get(base_id(entry.resource))
         for op in entry.ops:
+            if rsc is not None and expired(rsc, op, working.options.stonith_enabled, working.now):
+                continue
             if not (op.id.endswith("_last_failure_0") or (op.interval_ms and op.id.endswith(f"_{op.interval_ms}"))):
                 continue
             result = OpResult(_EXEC_BY_CODE.get(op.op_status, ExecStatus.ERROR), op.rc_code)

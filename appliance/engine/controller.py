@@ -24,13 +24,14 @@ from datetime import UTC, datetime
 
 from appliance.engine import records
 from appliance.engine.env import Env, NodeExecutor
-from appliance.engine.resolve import PARAMS_KEY, Runnable, operation, resolve
+from appliance.engine.resolve import DEFAULT_CONNECT_TIMEOUT, PARAMS_KEY, Runnable, operation, resolve
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
 from appliance.model.resources import primitives
 from appliance.model.status import encode_params
 from appliance.model.values import is_true
 from appliance.scheduler import graph
+from appliance.scheduler.failures import expired_fail_counts
 from appliance.scheduler.schedule import Transition, schedule
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import unpack
@@ -53,13 +54,15 @@ class Registered:
 
 
 class Controller:
-    def __init__(self, env: Env, idle_wake_s: float = IDLE_WAKE_S):
+    def __init__(self, env: Env, idle_wake_s: float = IDLE_WAKE_S, connect_timeout: str = DEFAULT_CONNECT_TIMEOUT):
         self.env = env
+        self.connect_timeout = connect_timeout
         self.idle_wake_s = idle_wake_s
         self._wake = asyncio.Event()
         self._monitors: dict[tuple[str, str, int], Registered] = {}
         self._last_signature: tuple | None = None
         self._in_flight: set[tuple[str, str]] = set()     # (node, history id) with an operation running now
+        self._recheck_at: float | None = None
 
     # -- the loop -----------------------------------------------------------------------------------------
 
@@ -81,6 +84,8 @@ class Controller:
             if busy:
                 continue
             timeout = STUCK_WAKE_S if stuck else self.idle_wake_s
+            if self._recheck_at is not None:           # a failure expires then: its resource may start again
+                timeout = max(min(timeout, self._recheck_at - self.env.now()), 0.0)
             with contextlib.suppress(TimeoutError):
                 await within(self._wake.wait(), timeout)
 
@@ -93,7 +98,14 @@ class Controller:
         if await self._probe(cib):
             return True
         cib = self.env.read()
-        transition = schedule(cib, datetime.fromtimestamp(self.env.now(), UTC).replace(tzinfo=None))
+        now = datetime.fromtimestamp(self.env.now(), UTC).replace(tzinfo=None)
+        expired = expired_fail_counts(unpack(cib, now))
+        if expired:                                  # Pacemaker's clear_failcount of expired failures
+            log.info("failures expired: %s", ", ".join(f"{rsc} on {node}" for rsc, node in expired))
+            self.env.edit_status(lambda s: records.clear_fail_counts(s, expired))
+            cib = self.env.read()
+        transition = schedule(cib, now)
+        self._recheck_at = transition.recheck_at
         if transition.actions:
             signature = (transition.actions, cib.status)
             if signature == self._last_signature:
@@ -133,7 +145,7 @@ class Controller:
         ids = [p.id for p in unpack(cib).all_primitives if not p.orphan]
         targets, seen = [], set()
         for rid in ids:
-            runnable = resolve(configuration, cib.status, rid)
+            runnable = resolve(configuration, cib.status, rid, self.connect_timeout)
             if runnable is None:
                 continue
             for node in nodes:
@@ -194,7 +206,7 @@ class Controller:
     async def _action(self, cib: Cib, action: Action) -> bool:
         if action.task == "fence":
             return self._fence(cib, action.node)
-        runnable = resolve(cib.configuration, cib.status, action.resource)
+        runnable = resolve(cib.configuration, cib.status, action.resource, self.connect_timeout)
         if runnable is None:
             log.error("%s %s: no such resource", action.task, action.resource)
             return False
@@ -276,7 +288,7 @@ class Controller:
         for primitive in unpack(cib).all_primitives:
             if primitive.failed or not primitive.managed:
                 continue
-            runnable = resolve(cib.configuration, cib.status, primitive.id)
+            runnable = resolve(cib.configuration, cib.status, primitive.id, self.connect_timeout)
             if runnable is None or primitive.orphan:
                 continue
             role = "Unpromoted" if primitive.role == "Started" and _promotable(primitive) else primitive.role

@@ -156,6 +156,13 @@ def add_failure(status: Status, node: str, resource: str, action: str, interval_
                                                                          count, now)))
 
 
+def clear_fail_counts(status: Status, keys: list[tuple[str, str]]) -> Status:
+    """Forget the fail counts of (resource, node) pairs (all operations)."""
+    wanted = set(keys)
+    return dataclasses.replace(status, fail_counts=tuple(f for f in status.fail_counts
+                                                         if (f.resource, f.node) not in wanted))
+
+
 def fence(status: Status, node: str) -> Status:
     """A fenced node (a guest whose VM was reset) starts from nothing."""
     history = tuple(h for h in status.history if h.node != node)

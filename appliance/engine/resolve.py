@@ -24,6 +24,7 @@ from guest.agents.results import AgentSpec, Operation
 
 PARAMS_KEY = PARAMS_EXTRA        # history extra attribute: the parameters of the last start (orphans, changes)
 DEFAULT_TIMEOUT_MS = 20_000
+DEFAULT_CONNECT_TIMEOUT = "60s"   # Pacemaker's remote-connect-timeout default; drover.conf remote.connect_timeout
 REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
 REMOTE_MONITOR_MS = 30_000
 
@@ -69,7 +70,9 @@ def _chain(configuration: Configuration, rid: str) -> list:
     return chain
 
 
-def resolve(configuration: Configuration, status: Status, resource_id: str) -> Runnable | None:
+def resolve(configuration: Configuration, status: Status, resource_id: str,
+            connect_timeout: str = DEFAULT_CONNECT_TIMEOUT) -> Runnable | None:
+    """`connect_timeout`: a guest connection's start timeout where its VM has no remote-connect-timeout."""
     base = base_id(resource_id)
     chain = _chain(configuration, base)
     if chain and isinstance(chain[-1], Primitive):
@@ -87,19 +90,18 @@ def resolve(configuration: Configuration, status: Status, resource_id: str) -> R
                         guest_node=primitive.guest_node)
     for primitive in primitives(configuration.resources):
         if primitive.guest_node == resource_id:
-            return _connection(configuration, primitive)
+            return _connection(configuration, primitive, connect_timeout)
     return _orphan(status, resource_id)
 
 
-def _connection(configuration: Configuration, container: Primitive) -> Runnable:
+def _connection(configuration: Configuration, container: Primitive, connect_timeout: str) -> Runnable:
     meta = container.meta
     name = container.guest_node or ""
     params = {"server": meta.get("remote-addr") or name}
     if meta.get("remote-port"):
         params["port"] = meta.get("remote-port") or ""
-    ops = []
-    if meta.get("remote-connect-timeout"):
-        ops.append(Op(f"{name}-start-0", "start", 0, timeout=meta.get("remote-connect-timeout")))
+    # as Pacemaker's implicit connection always has one (60s unless remote-connect-timeout says otherwise)
+    ops = [Op(f"{name}-start-0", "start", 0, timeout=meta.get("remote-connect-timeout") or connect_timeout)]
     connection_meta = dict(configuration.rsc_defaults.items)
     connection_meta["container"] = container.id
     return Runnable(name, REMOTE_AGENT, params, connection_meta, tuple(ops), container=container.id)

@@ -14,7 +14,7 @@ from datetime import datetime
 from appliance.model.cluster import Cib
 from appliance.scheduler import assign, graph, relations, scores, transition
 from appliance.scheduler.transition import Action
-from appliance.scheduler.unpack import Working, unpack
+from appliance.scheduler.unpack import Working, next_expiry, unpack
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Transition:
     changes: tuple[Change, ...] = ()
     nodes_before: dict[str, str] | None = None
     orderings: tuple[tuple[int, int], ...] = ()     # (before, after) indexes into actions
+    recheck_at: int | None = None                    # epoch seconds when a failure expires (cluster-recheck)
 
     def as_json(self) -> dict:
         return {"resources": {rid: [list(entry) for entry in places] for rid, places in self.resources.items()},
@@ -95,7 +96,7 @@ def _base(resource_id: str) -> str:
 
 def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     now = now or datetime(2000, 1, 1)
-    working = unpack(cib)
+    working = unpack(cib, now)
     scores.initial_scores(working)
     working.promoted_locations = scores.apply_locations(working, cib, now)
     scores.apply_stickiness(working)
@@ -127,7 +128,8 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     before = {n.name: ("unclean" if n.unclean else _attr_state(n) if n.online else "offline") for n in working.nodes}
     actions = tuple(outcome.actions)
     edges = graph.orderings(actions, orders, working.nodes)
-    return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges)
+    return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges,
+                      next_expiry(working))
 
 
 def _revive_stale_history(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> None:

@@ -6,17 +6,20 @@ attributes, guest and remote nodes (implicit connection resources for
 guests), meta-attribute inheritance (own > parent > rsc_defaults), clone
 instances (anonymous history entries are matched to free instances), role
 and failure from the operation history in call-id order, fail counts, orphans.
+Time enters only as `now` (epoch seconds), for failure expiry (failures.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resource
 from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params
 from appliance.model.values import INFINITY, ModelError, is_true, parse_interval_ms, parse_role, parse_score
+from appliance.scheduler.failures import expired, failcount, interval_seconds, next_expiry, record_fail_counts
 from appliance.scheduler.working import WNode, WRsc
 
 REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
@@ -44,6 +47,8 @@ class Working:
     all_primitives: list[WRsc] = field(default_factory=list)
     by_id: dict[str, WRsc] = field(default_factory=dict)
     fail_counts: dict[tuple[str, str], int] = field(default_factory=dict)   # (primitive/instance id, node) -> count
+    last_failures: dict[tuple[str, str], int] = field(default_factory=dict)  # same key -> newest last-failure
+    now: int = 0                                                            # epoch seconds
     bans: list[tuple[WRsc, str]] = field(default_factory=list)             # (resource, node): -INFINITY from status
     promoted_locations: dict[str, list[tuple[str, int]]] = field(default_factory=dict)   # role=Promoted locations
     # history on remote/guest nodes that were down: ignored for scheduling, but it is still there (and shown as
@@ -120,12 +125,17 @@ class _Builder:
         except ModelError:
             rsc.target_role = None
         rsc.critical = is_true(meta.get("critical", "true"))
+        rsc.failure_timeout_s = interval_seconds(meta.get("failure-timeout"))
 
     def primitive(self, config: Primitive, parent: WRsc | None, rid: str | None = None) -> WRsc:
         rsc = WRsc(rid or config.id, "primitive", parent, agent=config.agent, meta=self.meta(config.meta, parent),
                    ops=config.ops)
         self.configure(rsc)
         rsc.is_remote_connection = config.agent.is_remote_connection
+        if rsc.is_remote_connection:
+            # Pacemaker: a reconnect delay works as the connection's failure timeout (it overrides failure-timeout)
+            rsc.reconnect_interval_s = interval_seconds(config.params.get("reconnect_interval"))
+            rsc.failure_timeout_s = rsc.reconnect_interval_s or rsc.failure_timeout_s
         rsc.params = encode_params(config.params.items)
         rsc.guest_node = config.guest_node if parent is None or parent.variant == "group" else None
         if config.agent.standard == "stonith":
@@ -262,7 +272,7 @@ class NodeHistory:
     pending: bool = False
 
 
-def read_history(rsc: WRsc, entry: ResourceHistory, options: Options) -> NodeHistory:
+def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int = 0) -> NodeHistory:
     result = NodeHistory()
     for op in sorted(entry.ops, key=lambda o: o.call_id):
         if op.call_id < 0 or op.op_status in (-1, 1):      # pending or cancelled
@@ -274,6 +284,8 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options) -> NodeHis
         if target is None:
             target = 7 if probe else (8 if op.operation == "monitor" and result.role == "Promoted" else 0)
         ok = op.op_status == 0 and (op.rc_code == target or (probe and op.rc_code in (0, 7, 8)))
+        if not ok and expired(rsc, op, options.stonith_enabled, now):
+            continue                                     # Pacemaker: "Ignoring expired ... failure"
         if ok:
             if op.operation in ("start", "migrate_from"):
                 result.role, result.failed = "Started", False
@@ -371,15 +383,15 @@ def _orphan(working: Working, entry: ResourceHistory) -> WRsc:
 def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHistory, node: WNode) -> None:
     working.known_on.setdefault(_base(entry.resource), set()).add(node.name)
     template = mapper.plain.get(entry.resource) or next(iter(mapper.instances.get(_base(entry.resource), [])), None)
-    history = read_history(template, entry, working.options) if template is not None else None
+    history = read_history(template, entry, working.options, working.now) if template is not None else None
     if history is None:
         orphan = working.by_id.get(entry.resource)
         if orphan is None:
-            probe = read_history(WRsc(entry.resource, "primitive"), entry, working.options)
+            probe = read_history(WRsc(entry.resource, "primitive"), entry, working.options, working.now)
             if probe.role == "Stopped" and not probe.failed:
                 return
             orphan = _orphan(working, entry)
-        history = read_history(orphan, entry, working.options)
+        history = read_history(orphan, entry, working.options, working.now)
         rsc: WRsc | None = orphan
     elif history.role == "Stopped" and not history.failed:
         # an inactive entry still makes one instance "known" on the node (find_anonymous_clone's empty slot)
@@ -471,25 +483,14 @@ def _remote_states(working: Working) -> None:
             node.maintenance = node.maintenance or is_true(node.attrs.get("maintenance"))
 
 
-def _fail_counts(working: Working, cib: Cib) -> None:
-    for fail in cib.status.fail_counts:
-        key = (fail.resource, fail.node)
-        working.fail_counts[key] = working.fail_counts.get(key, 0) + fail.count
-
-
-def failcount(working: Working, rsc: WRsc, node: str) -> int:
-    clone = rsc.clone_parent()
-    names = {rsc.id} if clone is not None and clone.unique else {rsc.id, _base(rsc.id)}
-    total = sum(count for (name, where), count in working.fail_counts.items() if where == node and name in names)
-    return min(total, INFINITY)
-
-
-def unpack(cib: Cib) -> Working:
+def unpack(cib: Cib, now: datetime | None = None) -> Working:
+    """`now`: naive UTC (the scheduler's clock); without it, failures never expire."""
     options = _options(cib)
     nodes = _nodes(cib, options)
     builder = _Builder(cib, options, len(nodes))
     resources = [builder.build(config) for config in cib.configuration.resources]
     working = Working(options, nodes, resources)
+    working.now = int(now.replace(tzinfo=UTC).timestamp()) if now is not None else 0
     for top in list(resources):
         for primitive in top.primitives():
             if primitive.guest_node:
@@ -506,7 +507,7 @@ def unpack(cib: Cib) -> Working:
             node.remote_rsc = working.by_id.get(node.name)
             if node.kind == "guest" and node.remote_rsc is None:
                 node.remote_rsc = None
-    _fail_counts(working, cib)
+    record_fail_counts(working, cib.status.fail_counts)
     mapper = _HistoryMapper(working)
     by_node: dict[str, list[ResourceHistory]] = {}
     for entry in cib.status.history:
@@ -528,11 +529,11 @@ def unpack(cib: Cib) -> Working:
             for entry in by_node.get(node.name, []):
                 template = mapper.plain.get(entry.resource) or next(
                     iter(mapper.instances.get(_base(entry.resource), [])), None)
-                history = read_history(template or WRsc(entry.resource, "primitive"), entry, options)
+                history = read_history(template or WRsc(entry.resource, "primitive"), entry, options, working.now)
                 if history.role != "Stopped":
                     working.stale.append((node.name, entry.resource, history.role))
     working.all_primitives = [p for top in working.resources for p in top.primitives()]
     return working
 
 
-__all__ = ["Options", "Working", "failcount", "parse_interval_ms", "unpack"]
+__all__ = ["Options", "Working", "failcount", "next_expiry", "parse_interval_ms", "unpack"]

@@ -83,6 +83,8 @@ class WRsc:
     interleave: bool = False
     all_coloc: bool = False             # clones: fewer instances than nodes, so every parent colocation counts
     critical: bool = True
+    failure_timeout_s: int = 0          # failure-timeout (remote connections: reconnect_interval); 0 = never
+    reconnect_interval_s: int = 0
     orphan: bool = False
     params: str | None = None           # canonical parameters (status.encode_params) of a configured primitive
     changed_on: set[str] = field(default_factory=set)    # nodes where it runs with other parameters

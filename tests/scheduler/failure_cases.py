@@ -1,0 +1,159 @@
+"""Write the failure-expiry golden cases (tests/scheduler/failures/) with real Pacemaker's results.
+
+    python -m tests.scheduler.failure_cases [OUT_DIR]
+
+Each case is a small CIB around the walk-through (node1, vm-guest1 hosting
+guest1, webserver in it, or a remote node), with failures far in the past
+(always expired where a failure-timeout applies) or far in the future (never
+expired), so the expected results do not depend on when they are replayed.
+expected.json comes from crm_simulate (tests/scheduler/oracle.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.scheduler import oracle
+
+OUT = Path(__file__).resolve().parent / "failures"
+PAST, FUTURE = 1_500_000_000, 4_000_000_000      # 2017 and 2096
+
+
+def _op(rid: str, op_id: str, task: str, rc: int, status: int, when: int, call: int, interval: int = 0,
+        target: int = 0) -> str:
+    key = f"{task}_{interval}" if task != "monitor" or interval else "monitor_0"
+    return (f'<lrm_rsc_op id="{op_id}" operation_key="{rid}_{key}" operation="{task}" call-id="{call}" '
+            f'rc-code="{rc}" op-status="{status}" interval="{interval}" last-rc-change="{when}" '
+            f'transition-key="0:0:{target}:d4c0de00-0000-4000-8000-000000000000" '
+            f'transition-magic="{status}:{rc};0:0:{target}:d4c0de00-0000-4000-8000-000000000000"/>')
+
+
+def _fail(node: str, rid: str, key: str, count: str, when: int) -> str:
+    return (f'<nvpair id="{node}-fc-{rid}-{key}" name="fail-count-{rid}#{key}" value="{count}"/>'
+            f'<nvpair id="{node}-lf-{rid}-{key}" name="last-failure-{rid}#{key}" value="{when}"/>')
+
+
+def _cib(resources: str, constraints: str, lrm: str, attrs: str, extra_states: str = "",
+         defaults: str = "", nodes: str = '<node id="1" uname="node1"/>') -> str:
+    return f"""<cib validate-with="pacemaker-3.7" crm_feature_set="3.16.1" epoch="3" num_updates="1" admin_epoch="0"
+ have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="opts">
+      <nvpair id="opts-stonith-enabled" name="stonith-enabled" value="false"/>
+    </cluster_property_set></crm_config>
+    <nodes>{nodes}</nodes>
+    <resources>{resources}</resources>
+    <constraints>{constraints}</constraints>
+    {defaults}
+  </configuration>
+  <status>
+    <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+      <transient_attributes id="1"><instance_attributes id="status-1">{attrs}</instance_attributes>
+      </transient_attributes>
+      <lrm id="1"><lrm_resources>{lrm}</lrm_resources></lrm>
+    </node_state>
+    {extra_states}
+  </status>
+</cib>
+"""
+
+
+VM = """<primitive id="vm-guest1" class="ocf" provider="heartbeat" type="VirtualDomain">
+  <instance_attributes id="vm-ia"><nvpair id="vm-ia-config" name="config" value="/etc/drover/vm-guest1.xml"/>
+  </instance_attributes>
+  <meta_attributes id="vm-ma"><nvpair id="vm-ma-rn" name="remote-node" value="guest1"/></meta_attributes>
+  <operations><op id="vm-mon" name="monitor" interval="10s"/></operations>
+</primitive>"""
+WEB = """<primitive id="webserver" class="ocf" provider="heartbeat" type="Dummy">
+  <meta_attributes id="web-ma">{meta}</meta_attributes>
+  <operations><op id="web-mon" name="monitor" interval="30s"/></operations>
+</primitive>"""
+PREFERS_GUEST = '<rsc_location id="web-guest1" rsc="webserver" node="guest1" score="INFINITY"/>'
+VM_RUNNING = ('<lrm_resource id="vm-guest1" class="ocf" provider="heartbeat" type="VirtualDomain">'
+              + _op("vm-guest1", "vm-guest1_last_0", "start", 0, 0, PAST, 2) + "</lrm_resource>")
+WEB_STOPPED = ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
+               + _op("webserver", "webserver_last_0", "monitor", 7, 0, PAST, 1, target=7) + "</lrm_resource>")
+
+
+def _connection_failed(when: int) -> str:
+    return ('<lrm_resource id="guest1" class="ocf" provider="pacemaker" type="remote" container="vm-guest1">'
+            + _op("guest1", "guest1_last_failure_0", "start", 1, 2, when, 3)
+            + _op("guest1", "guest1_last_0", "stop", 0, 0, when, 4) + "</lrm_resource>")
+
+
+GUEST_DOWN = '<node_state id="guest1" uname="guest1" in_ccm="false" crmd="offline" remote_node="true"/>'
+TIMEOUT_DEFAULTS = ('<rsc_defaults><meta_attributes id="rsc-options">'
+                    '<nvpair id="rsc-options-ft" name="failure-timeout" value="60s"/></meta_attributes></rsc_defaults>')
+
+
+def _web_failed_monitor(when: int) -> str:
+    return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
+            + _op("webserver", "webserver_last_0", "start", 0, 0, PAST, 2)
+            + _op("webserver", "webserver_last_failure_0", "monitor", 7, 0, when, 3, interval=30000)
+            + _op("webserver", "webserver_monitor_30000", "monitor", 7, 0, when, 3, interval=30000)
+            + "</lrm_resource>")
+
+
+TWO_NODES = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
+NODE2 = '<node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>'
+REMOTE = """<primitive id="remote1" class="ocf" provider="pacemaker" type="remote">
+  <instance_attributes id="r1-ia">{params}</instance_attributes>
+  <operations><op id="r1-mon" name="monitor" interval="30s"/></operations>
+</primitive>"""
+
+
+def cases() -> dict[str, str]:
+    guest = VM + WEB.format(meta="")
+    web_moves = WEB.format(meta='<nvpair id="web-mt" name="migration-threshold" value="1"/>'
+                                '<nvpair id="web-ft" name="failure-timeout" value="120s"/>')
+    remote_lrm = ('<lrm_resource id="remote1" class="ocf" provider="pacemaker" type="remote">'
+                  + _op("remote1", "remote1_last_failure_0", "start", 1, 2, PAST, 3)
+                  + _op("remote1", "remote1_last_0", "stop", 0, 0, PAST, 4) + "</lrm_resource>")
+    remote_down = '<node_state id="remote1" uname="remote1" in_ccm="false" crmd="offline" remote_node="true"/>'
+    return {
+        # a guest whose connection could not start: its VM is kept off the node too (the container's fail count
+        # includes its guest's connection), and the guest stays down until cleanup ...
+        "guest-connection-failed": _cib(guest, PREFERS_GUEST, VM_RUNNING + WEB_STOPPED + _connection_failed(PAST),
+                                        _fail("1", "guest1", "start_0", "INFINITY", PAST), GUEST_DOWN),
+        # ... or until a failure-timeout (from rsc_defaults, which the implicit connection takes) has passed
+        "guest-connection-failure-expired": _cib(
+            guest, PREFERS_GUEST, VM_RUNNING + WEB_STOPPED + _connection_failed(PAST),
+            _fail("1", "guest1", "start_0", "INFINITY", PAST), GUEST_DOWN, TIMEOUT_DEFAULTS),
+        "guest-connection-failure-not-yet-expired": _cib(
+            guest, PREFERS_GUEST, VM_RUNNING + WEB_STOPPED + _connection_failed(FUTURE),
+            _fail("1", "guest1", "start_0", "INFINITY", FUTURE), GUEST_DOWN, TIMEOUT_DEFAULTS),
+        # migration-threshold=1 moves a failed resource away unless its failure has expired
+        "monitor-failure-expired": _cib(web_moves, "", _web_failed_monitor(PAST),
+                                        _fail("1", "webserver", "monitor_30000", "1", PAST), NODE2, nodes=TWO_NODES),
+        "monitor-failure-not-yet-expired": _cib(web_moves, "", _web_failed_monitor(FUTURE),
+                                                _fail("1", "webserver", "monitor_30000", "1", FUTURE), NODE2,
+                                                nodes=TWO_NODES),
+        # a remote node's reconnect_interval works as its connection's failure timeout
+        "remote-reconnect-interval-passed": _cib(
+            REMOTE.format(params='<nvpair id="r1-ri" name="reconnect_interval" value="60s"/>'), "", remote_lrm,
+            _fail("1", "remote1", "start_0", "INFINITY", PAST), remote_down),
+        "remote-without-reconnect-interval": _cib(REMOTE.format(params=""), "", remote_lrm,
+                                                  _fail("1", "remote1", "start_0", "INFINITY", PAST), remote_down),
+    }
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
+    for name, text in cases().items():
+        case = out / name
+        case.mkdir(parents=True, exist_ok=True)
+        (case / "cib.xml").write_text(text)
+        with tempfile.TemporaryDirectory() as scratch:
+            stdout, _ = oracle.run_crm_simulate(str(case / "cib.xml"), str(Path(scratch) / "out.xml"))
+        placement = oracle.placement_from_simulate_xml(stdout)
+        (case / "expected.json").write_text(oracle.dumps(placement) + "\n")
+        (case / "meta.json").write_text(json.dumps({"tier": "failures", "source": "failure_cases.py"}) + "\n")
+        print(name, json.dumps(placement["resources"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
