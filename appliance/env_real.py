@@ -53,7 +53,7 @@ class LocalExecutor(Executor):
             result = await self.connections.run(operation)
         else:
             return await super()._run(operation)
-        self.last_results[operation.key] = result
+        self._remember(operation.key, result)
         return result
 
     def domain_changed(self, name: str) -> None:
@@ -89,7 +89,7 @@ class LocalExecutor(Executor):
         return await super().start_recurring(operation, owner, listener)
 
     async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
-        super().cancel(resource, action, interval_ms)
+        super().cancel(resource, action, interval_ms, OWNER)
 
 
 class RealEnv:

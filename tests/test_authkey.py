@@ -47,8 +47,8 @@ def test_generate_is_0600_even_with_a_permissive_umask(tmp_path):
     assert mode(tmp_path / "authkey") == 0o600
 
 
-@pytest.mark.parametrize("size", [1, 32, 4096, 100_000])
-def test_load_accepts_any_length(tmp_path, size):
+@pytest.mark.parametrize("size", [32, 256, 4096, 100_000])
+def test_load_accepts_any_length_from_32_bytes(tmp_path, size):
     path = tmp_path / "authkey"
     path.write_bytes(os.urandom(size))
     path.chmod(0o600)
@@ -77,8 +77,45 @@ def test_load_errors(tmp_path):
         authkey.load(tmp_path)
     empty = tmp_path / "empty"
     empty.touch(mode=0o600)
-    with pytest.raises(UserError, match="is empty"):
+    with pytest.raises(UserError, match="has 0 bytes, fewer than the 32 needed"):
         authkey.load(empty)
+
+
+@pytest.mark.parametrize("size", [1, 16, 31])
+def test_load_refuses_keys_short_enough_to_guess(tmp_path, size):
+    path = tmp_path / "authkey"
+    path.write_bytes(b"k" * size)
+    path.chmod(0o600)
+    with pytest.raises(UserError, match=rf"has {size} bytes?, fewer than the 32 needed to resist guessing; "
+                                        rf"generate a new one with `drover authkey generate --force {path}`"):
+        authkey.load(path)
+    path.write_bytes(b"k" * 32)
+    assert authkey.load(path) == b"k" * 32
+
+
+@pytest.mark.parametrize(("mode_bits", "who"), [(0o602, "everyone"), (0o620, "its group"), (0o660, "its group")])
+def test_load_refuses_keys_others_can_write(tmp_path, mode_bits, who):
+    path = tmp_path / "authkey"
+    path.write_bytes(b"k" * 64)
+    path.chmod(mode_bits)
+    with pytest.raises(UserError, match=rf"is writable by {who} \(mode {mode_bits:04o}\): anyone who can write it "
+                                        rf"can replace it; run `chmod 0600 {path}`"):
+        authkey.load(path)
+
+
+@pytest.mark.parametrize("program", ["drover", "drover-guest"])
+def test_config_check_checks_the_authkey(root, program):
+    key = root / "etc/pacemaker/authkey"
+    key.parent.mkdir(parents=True)
+    key.write_bytes(b"k" * 4096)
+    key.chmod(0o644)                          # what the seed's `dd ... bs=4096 count=1` leaves under umask 022
+    refused = run_source(program, "config", "check", root=root)
+    assert refused.returncode == 1
+    assert refused.stderr == f"{program}: authkey {key} is readable by everyone (mode 0644); run `chmod 0600 {key}`\n"
+    key.chmod(0o600)
+    accepted = run_source(program, "config", "check", root=root)
+    assert accepted.returncode == 0, accepted.stderr
+    assert accepted.stdout == f"configuration is valid (no files, embedded defaults); authkey {key} usable\n"
 
 
 def test_cli_generates_at_the_configured_default(root):

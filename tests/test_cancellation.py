@@ -86,7 +86,7 @@ def test_a_recurring_monitor_cancelled_as_its_run_completes_ends_and_shutdown_re
             await asyncio.sleep(0.001)
         task = executor.recurring()[0].task
         runner.gates[1].set_result(Completed(0))
-        executor.cancel("r1", "monitor", 10)   # in the same step as the completion
+        executor.cancel("r1", "monitor", 10, "controller")   # in the same step as the completion
         await asyncio.wait([task], timeout=2)
         assert task.done() and task.cancelled(), "the recurring monitor kept running after its cancellation"
         began = time.monotonic()

@@ -167,6 +167,8 @@ def authenticated_socket(daemon: GuestDaemon) -> ssl.SSLSocket:
     ((2**31).to_bytes(4, "big"), "protocol violation: peer announced a 2147483648-byte frame"),
     (encode_frame(b'{"type": "hello", "versions": [1], "software": "x", "node": "y"}'), "second hello"),
     (b"\0\0\0\0", "protocol violation: empty frame"),
+    (encode_frame(b'{"type": "request", "id": ' + b"9" * 5000 + b', "op": "ping", "args": {}}'),
+     "protocol violation: frame is not JSON: Exceeds the limit"),
 ])
 def test_hostile_frames_close_only_that_connection(daemon, frame, logged):
     async def good_client():

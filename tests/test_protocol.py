@@ -68,6 +68,9 @@ def test_messages_round_trip(message):
     (b'{"type": "hello", "versions": [], "software": "x", "node": "y"}', "list of protocol versions"),
     (b'{"type": "response", "id": 1, "ok": "yes", "result": {}}', "needs 'ok' of type bool"),
     (b"[" * 100000 + b"]" * 100000, "not"),
+    (b'{"type": "request", "id": ' + b"9" * 5000 + b', "op": "ping", "args": {}}', "not JSON: Exceeds the limit"),
+    (b'{"type": "hello", "versions": [' + b"9" * 4000 + b'], "software": "x", "node": "y"}',
+     "list of protocol versions"),
 ])
 def test_malformed_messages_are_protocol_errors(payload, error):
     with pytest.raises(ProtocolError, match=error):

@@ -5,8 +5,10 @@ parallel. A recurring operation runs at once, answers its requester with that
 first result, then repeats every interval and tells its listener only when the
 outcome (exec status, rc) changes, as Pacemaker's executor does. A stop first
 cancels the resource's recurring operations. Recurring operations belong to an
-owner (a connection) and are cancelled with it. The last result of every
-operation key is kept so a reconnecting controller can learn what happened.
+owner (a connection): one owner's registration or cancellation never touches
+another's, and they end with their owner. The last results of the most recent
+LAST_RESULTS_KEPT operation keys are kept so a reconnecting controller can
+learn what happened; nothing else grows with the number of resources seen.
 shutdown() ends within its bound (SHUTDOWN_BOUND_S): what is still running
 then is logged and its agents are killed.
 """
@@ -28,8 +30,9 @@ from guest.common.aio import settle
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Operation, OpResult], None]
-RecurringKey = tuple[str, str, int]  # resource, action, interval_ms
+RecurringKey = tuple[str, str, str, int]  # owner, resource, action, interval_ms
 SHUTDOWN_BOUND_S = 5.0
+LAST_RESULTS_KEPT = 2048
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Executor:
         self.runner = runner
         self.settings = settings
         self.wall_clock = wall_clock
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}     # resource -> (lock, operations using it)
         self._recurring: dict[RecurringKey, Recurring] = {}
         self.last_results: dict[str, OpResult] = {}
 
@@ -55,9 +58,24 @@ class Executor:
         """Run one operation once (interval is passed to the agent but not repeated here)."""
         if operation.action == "stop":
             self.cancel_resource(operation.resource)
-        lock = self._locks.setdefault(operation.resource, asyncio.Lock())
-        async with lock:
-            return await self._run(resolve(operation, self.settings))
+        resource = operation.resource
+        lock, users = self._locks.get(resource) or (asyncio.Lock(), 0)
+        self._locks[resource] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._run(resolve(operation, self.settings))
+        finally:
+            lock, users = self._locks[resource]
+            if users == 1:
+                del self._locks[resource]                     # idle: forget it (bounded by what runs)
+            else:
+                self._locks[resource] = (lock, users - 1)
+
+    def _remember(self, key: str, result: OpResult) -> None:
+        self.last_results.pop(key, None)                      # re-inserted: the newest last
+        self.last_results[key] = result
+        while len(self.last_results) > LAST_RESULTS_KEPT:
+            del self.last_results[next(iter(self.last_results))]
 
     async def _run(self, operation: Operation) -> OpResult:
         started = self.wall_clock()
@@ -67,7 +85,7 @@ class Executor:
         else:
             completed = await self.runner.run(command.argv, command.env, operation.timeout_ms / 1000)
             result = interpret(operation, completed, started)
-        self.last_results[operation.key] = result
+        self._remember(operation.key, result)
         log.log(logging.INFO if operation.interval_ms == 0 else logging.DEBUG,
                 "%s (%s): %s rc=%d%s", operation.key, operation.agent, result.exec_status.value, result.rc,
                 f" ({result.exit_reason})" if result.exit_reason else "")
@@ -75,8 +93,8 @@ class Executor:
 
     async def start_recurring(self, operation: Operation, owner: str, listener: Listener) -> OpResult:
         """Register a recurring operation (replacing one with the same key); returns its first result."""
-        key = (operation.resource, operation.action, operation.interval_ms)
-        self.cancel(*key)
+        key = (owner, operation.resource, operation.action, operation.interval_ms)
+        self._cancel_key(key)
         recurring = Recurring(operation, owner, listener)
         first: asyncio.Future[OpResult] = asyncio.get_running_loop().create_future()
         recurring.task = asyncio.create_task(self._repeat(recurring, first), name=f"recurring {operation.key}")
@@ -102,20 +120,25 @@ class Executor:
             if not first.done():
                 first.set_exception(error)
 
-    def cancel(self, resource: str, action: str, interval_ms: int) -> bool:
-        recurring = self._recurring.pop((resource, action, interval_ms), None)
+    def cancel(self, resource: str, action: str, interval_ms: int, owner: str) -> bool:
+        """Cancel `owner`'s recurring operation (another owner's of the same key is left alone)."""
+        return self._cancel_key((owner, resource, action, interval_ms))
+
+    def _cancel_key(self, key: RecurringKey) -> bool:
+        recurring = self._recurring.pop(key, None)
         if recurring is None:
             return False
         if recurring.task is not None:
             recurring.task.cancel()
-        log.debug("cancelled %s", recurring.operation.key)
+        log.debug("cancelled %s of %s", recurring.operation.key, recurring.owner)
         return True
 
     def cancel_resource(self, resource: str) -> int:
-        return sum(self.cancel(*key) for key in [k for k in self._recurring if k[0] == resource])
+        """A stop ends the resource's recurring operations, whoever registered them."""
+        return sum(self._cancel_key(key) for key in [k for k in self._recurring if k[1] == resource])
 
     def cancel_owner(self, owner: str) -> int:
-        return sum(self.cancel(*key) for key, r in list(self._recurring.items()) if r.owner == owner)
+        return sum(self._cancel_key(key) for key in [k for k in self._recurring if k[0] == owner])
 
     def recurring(self) -> list[Recurring]:
         return list(self._recurring.values())
@@ -124,7 +147,7 @@ class Executor:
         """Cancel every recurring operation and wait at most `bound` seconds; kill the agents still running."""
         tasks = [r.task for r in self._recurring.values() if r.task is not None]
         for key in list(self._recurring):
-            self.cancel(*key)
+            self._cancel_key(key)
         try:
             await settle(tasks, bound, "executor shutdown")
         finally:

@@ -1,8 +1,10 @@
 """The shared authkey file: generate it safely, read it with its permissions checked.
 
-Any length works (Pacemaker's 4096-byte `dd` key included). A key readable by
-everyone is refused; group-readable is allowed, as Pacemaker's 0640
-root:haclient key is. Generation never leaves a partial or world-readable file:
+Any length from MIN_KEY_BYTES works (Pacemaker's 4096-byte `dd` key
+included): a shorter key can be guessed over the network (a 1-byte key fell in
+168 tries). A key readable by everyone, or writable by anyone but its owner,
+is refused; group-readable is allowed, as Pacemaker's 0640 root:haclient key
+is. Generation never leaves a partial or world-readable file:
 it writes a 0600 temporary file in the same directory, syncs, then renames.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from guest.common.errors import UserError
 
 KEY_BYTES = 4096
+MIN_KEY_BYTES = 32           # 256 bits: the strength of the TLS identity derived from it
 
 
 def generate(path: Path, force: bool = False) -> None:
@@ -51,15 +54,20 @@ def load(path: Path) -> bytes:
         raise UserError(f"authkey {path}: {error.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise UserError(f"authkey {path} is not a regular file")
+    mode = stat.S_IMODE(info.st_mode)
     if info.st_mode & stat.S_IROTH:
-        raise UserError(f"authkey {path} is readable by everyone (mode {stat.S_IMODE(info.st_mode):04o}); "
-                        f"run `chmod 0600 {path}`")
+        raise UserError(f"authkey {path} is readable by everyone (mode {mode:04o}); run `chmod 0600 {path}`")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UserError(f"authkey {path} is writable by {'everyone' if mode & stat.S_IWOTH else 'its group'} "
+                        f"(mode {mode:04o}): anyone who can write it can replace it; run `chmod 0600 {path}`")
     try:
         key = path.read_bytes()
     except OSError as error:
         raise UserError(f"authkey {path}: cannot read: {error.strerror}") from None
-    if not key:
-        raise UserError(f"authkey {path} is empty; generate a new one with `drover authkey generate --force {path}`")
+    if len(key) < MIN_KEY_BYTES:
+        raise UserError(f"authkey {path} has {len(key)} byte{'s' if len(key) != 1 else ''}, fewer than the "
+                        f"{MIN_KEY_BYTES} needed to resist guessing; generate a new one with "
+                        f"`drover authkey generate --force {path}` and copy it to every node")
     return key
 
 

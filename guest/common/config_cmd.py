@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from guest.common import config
+from guest.common import authkey, config
 from guest.common.cli import Command, Context
 from guest.common.config import Schema
 from guest.common.paths import Paths
@@ -17,7 +18,9 @@ Usage:
   {program} config check
 
 show prints every option with where its value came from (default, FILE:LINE or
-environment); check only validates, exiting 0 when all files are good.
+environment); check validates the files and the authkey(s) they name (present,
+long enough, not readable by everyone, writable by its owner only), exiting 0
+when all are good.
 """
 
     def run(args: dict, context: Context) -> int:
@@ -25,8 +28,11 @@ environment); check only validates, exiting 0 when all files are good.
         if args["show"]:
             print(loaded.render(), end="")
         else:
+            keys = [Path(loaded[name]) for name in ("remote.authkey", "remote.also_accept_authkey") if loaded[name]]
+            for key in keys:
+                authkey.load(key)
             files = ", ".join(map(str, loaded.files)) or "no files, embedded defaults"
-            print(f"configuration is valid ({files})")
+            print(f"configuration is valid ({files}); authkey {', '.join(map(str, keys))} usable")
         return 0
 
     return Command(usage, run)

@@ -97,7 +97,8 @@ def _short_text(body: dict, name: str, limit: int = 256) -> str:
 def decode(payload: bytes) -> Message:
     try:
         body = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        # ValueError: JSONDecodeError, and Python's cap on integer digits (a 5000-digit number)
         raise ProtocolError(f"frame is not JSON: {str(error)[:80]}") from None
     if not isinstance(body, dict):
         raise ProtocolError("message is not a JSON object")
@@ -105,7 +106,7 @@ def decode(payload: bytes) -> Message:
     if kind == "hello":
         versions = _field(body, "versions", list)
         if not versions or len(versions) > 16 or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                          for v in versions):
+                                                          and 0 < v < 65536 for v in versions):
             raise ProtocolError("hello needs a list of protocol versions")
         return Hello(tuple(versions), _short_text(body, "software"), _short_text(body, "node"))
     if kind == "request":

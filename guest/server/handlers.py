@@ -5,12 +5,13 @@
                                  operation: the response carries its first result, later
                                  changes arrive as "op_result" events
     cancel {resource, action, interval_ms} -> {"cancelled": bool}
-    status                    -> recurring operations, last result of every operation key
+    status                    -> recurring operations, newest last results (bounded, no output)
     agents {standard, provider?} -> {"agents": [...]} installed agent types
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -18,6 +19,12 @@ from guest.agents.executor import Executor
 from guest.agents.results import Operation, OpResult
 from guest.protocol.operations import InvalidOperation, operation_from_args, operation_to_args
 from guest.server.session import Handler, RequestError, Session
+
+STATUS_BUDGET = 512 * 1024       # bytes of a status reply (frames are capped at 1 MiB)
+
+
+def _brief(result: OpResult) -> dict[str, Any]:
+    return {**result.to_dict(), "output": ""}
 
 
 def handlers(executor: Executor) -> dict[str, Handler]:
@@ -42,15 +49,30 @@ def handlers(executor: Executor) -> dict[str, Handler]:
         resource, action, interval = args.get("resource"), args.get("action"), args.get("interval_ms")
         if not (isinstance(resource, str) and isinstance(action, str) and isinstance(interval, int)):
             raise RequestError("cancel needs resource, action and interval_ms")
-        return {"cancelled": executor.cancel(resource, action, interval)}
+        return {"cancelled": executor.cancel(resource, action, interval, session.name)}
 
     async def status(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "recurring": [{"operation": operation_to_args(r.operation), "owner": r.owner,
-                           "last": r.last.to_dict() if r.last else None} for r in executor.recurring()],
-            "last_results": {key: result.to_dict() for key, result in executor.last_results.items()},
-            "running_processes": executor.runner.running,
-        }
+        """The newest results first, without agent output, cut to STATUS_BUDGET bytes ("truncated" says so):
+        the reply always fits a frame."""
+        budget = STATUS_BUDGET
+        recurring, last_results, truncated = [], {}, False
+        for r in reversed(executor.recurring()):
+            entry = {"operation": operation_to_args(r.operation), "owner": r.owner,
+                     "last": _brief(r.last) if r.last else None}
+            budget -= len(json.dumps(entry))
+            if budget < 0:
+                truncated = True
+                break
+            recurring.append(entry)
+        for key, result in reversed(executor.last_results.items()):
+            if budget < 0:
+                truncated = True
+                break
+            brief = _brief(result)
+            budget -= len(json.dumps(brief)) + len(key) + 8
+            last_results[key] = brief
+        return {"recurring": recurring, "last_results": last_results, "truncated": truncated,
+                "running_processes": executor.runner.running}
 
     async def agents(session: Session, args: dict[str, Any]) -> dict[str, Any]:
         standard, provider = args.get("standard"), args.get("provider", "")

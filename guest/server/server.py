@@ -2,9 +2,9 @@
 
 A peer must finish the TLS handshake and send its hello within
 handshake_timeout; the server speaks first after the handshake (TLS 1.3 tells a
-rejected client only when it reads). Every rejected peer gets one log line
-saying why and costs nothing else: it learns nothing but the TLS alert.
-Connections beyond max_connections are closed at once.
+rejected client only when it reads). A rejected peer learns nothing but the
+TLS alert and costs one (rate-limited) log line. How many unauthenticated
+peers may wait, and who is evicted to make room, is admission.py's rule.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from guest.common.tlsauth import Identity
 from guest.protocol.connection import Connection, Role
 from guest.protocol.framing import DEFAULT_MAX_FRAME, FrameError
 from guest.protocol.messages import Hello, Message, ProtocolError
+from guest.server.admission import Admission, AdmissionLimits, LimitedLog
 from guest.server.session import Handler, Limits, Session
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,10 @@ class ServerSettings:
     bind_address: str = ""  # empty: all addresses
     port: int = 3121
     handshake_timeout: float = 10.0
-    max_connections: int = 64
     max_frame: int = DEFAULT_MAX_FRAME
     node_name: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
     limits: Limits = field(default_factory=Limits)
+    admission: AdmissionLimits = field(default_factory=AdmissionLimits)
 
 
 class RejectedPeer(Exception):
@@ -56,7 +57,8 @@ class GuestServer:
         self._listener: socket.socket | None = None
         self._accept_task: asyncio.Task | None = None
         self._sessions: set[Session] = set()
-        self._pending = 0
+        self._admission = Admission(settings.admission)
+        self._rejections = LimitedLog(log)
         self._connection_tasks: set[asyncio.Task] = set()
 
     async def start(self) -> list[tuple[str, int]]:
@@ -77,9 +79,22 @@ class GuestServer:
                 log.warning("accept failed: %s", error)
                 await asyncio.sleep(0.1)
                 continue
-            task = asyncio.create_task(self._accept(sock))
+            try:
+                source, port = sock.getpeername()[:2]
+            except OSError:
+                sock.close()
+                continue
+            name = f"peer {source}:{port}"
+            delay = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._accept(sock, name, delay))
+
+            def evict(reason: str, task=task, name=name) -> None:
+                self._rejections.warning("evicted peers", "%s: %s", name, reason)
+                task.cancel()
+            delay.set_result(self._admission.admit(task, source, evict))
             self._connection_tasks.add(task)
             task.add_done_callback(self._connection_tasks.discard)
+            task.add_done_callback(self._admission.done)
 
     def controller(self) -> Session | None:
         """The hypervisor's session (the most recently authenticated one still open)."""
@@ -97,33 +112,28 @@ class GuestServer:
         await settle([self._accept_task, *self._connection_tasks] if self._accept_task else self._connection_tasks,
                      bound, "3121 server close")
 
-    async def _accept(self, sock: socket.socket) -> None:
-        try:
-            peer = sock.getpeername()
-        except OSError:
-            sock.close()
-            return
-        name = f"peer {peer[0]}:{peer[1]}"
-        if len(self._sessions) + self._pending >= self.settings.max_connections:
-            log.warning("%s: refused, already %d connections", name, self.settings.max_connections)
-            sock.close()
-            return
-        self._pending += 1
+    async def _accept(self, sock: socket.socket, name: str, delay: asyncio.Future[float]) -> None:
+        source = name.split(" ", 1)[1].rsplit(":", 1)[0]
         writer: asyncio.StreamWriter | None = None
         try:
+            wait = await delay
+            if wait:
+                await asyncio.sleep(wait)               # a source that failed too many handshakes is slowed
             try:
                 reader, writer = await self._tls(sock, name)
                 connection, early = await within(self._hello(reader, writer, name),
-                                                           self.settings.handshake_timeout)
+                                                 self.settings.handshake_timeout)
             except TimeoutError:
-                log.warning("%s: rejected: no TLS handshake and hello within %gs", name,
-                            self.settings.handshake_timeout)
+                self._admission.failed(source)
+                self._rejections.warning("rejected peers", "%s: rejected: no TLS handshake and hello within %gs",
+                                         name, self.settings.handshake_timeout)
                 return
             except RejectedPeer as error:
-                log.warning("%s: rejected: %s", name, error)
+                self._admission.failed(source)
+                self._rejections.warning("rejected peers", "%s: rejected: %s", name, error)
                 return
-            finally:
-                self._pending -= 1
+            self._admission.done(asyncio.current_task())
+            self._make_room_for_a_session()
             session = Session(f"{name} ({connection.peer.software if connection.peer else '?'})", connection,
                               reader, writer, self.handlers, self.settings.limits)
             self._sessions.add(session)
@@ -141,6 +151,14 @@ class GuestServer:
             else:
                 sock.close()
 
+    def _make_room_for_a_session(self) -> None:
+        live = sorted((s for s in self._sessions if not s.closed), key=lambda session: session.opened)
+        while len(live) >= self.settings.admission.max_sessions:
+            oldest = live.pop(0)
+            log.warning("%s: closed to make room for a newer authenticated session (%d at most)", oldest.name,
+                        self.settings.admission.max_sessions)
+            oldest.abort()
+
     async def _tls(self, sock: socket.socket, name: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=self.settings.max_frame + 4)
@@ -155,8 +173,8 @@ class GuestServer:
             raise RejectedPeer(f"TLS handshake failed ({error.reason or error}); wrong authkey or not drover") \
                 from None
         except (ConnectionError, OSError) as error:
-            raise RejectedPeer(f"closed the connection during the TLS handshake ({type(error).__name__}); "
-                               "it does not trust our certificate: its authkey differs") from None
+            raise RejectedPeer(f"closed the connection during the TLS handshake ({type(error).__name__}): "
+                               "not a drover peer, or one whose authkey differs") from None
         return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
     async def _hello(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
