@@ -45,7 +45,7 @@ class Daemon:
         self.store = CibStore.open(settings.state_db)
         paths = paths or Paths.from_environment()
         self.connections = Connections(self.identities, loaded["remote.port"], settings.local_node,
-                                       version_line("drover"), self._lost, paths.root)
+                                       version_line("drover"), self._lost, paths.root, self._reconnected)
         self.local = build_local(settings.ocf_root, loaded["libvirt.uri"], self.connections,
                                  paths.run_dir / "tools")
         self.env = RealEnv(self.store, settings.local_node, self.local, self.connections,
@@ -56,6 +56,11 @@ class Daemon:
 
     def _lost(self, node: str) -> None:
         self.local.report(node, OpResult(ExecStatus.DONE, OcfRc.NOT_RUNNING, exit_reason=f"connection to {node} lost"))
+        self.controller.forget_node(node)
+        self.controller.poke()
+
+    def _reconnected(self, node: str) -> None:
+        """The guest daemon restarted cleanly: its monitors are registered again on the new connection."""
         self.controller.forget_node(node)
         self.controller.poke()
 

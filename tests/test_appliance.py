@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sqlite3
 import time
@@ -146,6 +147,32 @@ def test_a_lost_guest_daemon_gets_its_vm_restarted_and_resources_back(appliance:
         await wait_for(lambda: in_place(appliance), 40, "webserver back on guest1")
         await wait_for(lambda: webserver_state(guest).exists(), 10, "webserver running in the guest")
     run(appliance, scenario)
+
+
+def test_a_clean_restart_of_the_guest_daemon_resets_nothing(appliance: Appliance, guest: GuestDaemon, caplog):
+    appliance.walkthrough()
+    caplog.set_level(logging.INFO)
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
+        vm_starts, web_starts = _start_count(appliance, "vm-guest1"), _starts_on_guest(appliance)
+        guest.process.send_signal(signal.SIGTERM)           # systemctl restart drover-guest, a key rotation
+        guest.process.wait(10)
+        await asyncio.sleep(2)                              # down for a while, less than remote-connect-timeout
+        guest.start()
+        await wait_for(lambda: "drover-guest is back; its resources were left as they were" in caplog.text,
+                       30, "reconnected", lambda: caplog.text)
+        assert _start_count(appliance, "vm-guest1") == vm_starts and _starts_on_guest(appliance) == web_starts
+        assert not appliance.cib().status.fail_counts
+        assert in_place(appliance)
+        webserver_state(guest).unlink()                     # the monitors were registered again: noticed
+        await wait_for(lambda: webserver_state(guest).exists(), 20, "webserver restarted by its monitor")
+        assert _start_count(appliance, "vm-guest1") == vm_starts
+    run(appliance, scenario)
+
+
+def _starts_on_guest(appliance: Appliance) -> int:
+    return max((op.call_id for op in appliance.ops("webserver", "guest1", "start")), default=0)
 
 
 def _guest_with_short_connect_timeout(appliance: Appliance, guest: GuestDaemon) -> None:

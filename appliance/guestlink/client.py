@@ -85,7 +85,8 @@ class GuestClient:
             raise GuestLinkError(f"guest {address}: TLS failed ({error.reason or error}); "
                                  "is it a drover guest?") from None
         except OSError as error:
-            raise GuestLinkError(f"guest {address}: cannot connect: {error.strerror or error}") from None
+            reason = error.strerror or str(error) or type(error).__name__
+            raise GuestLinkError(f"guest {address}: cannot connect: {reason}") from None
         ssl_object = writer.get_extra_info("ssl_object")
         if ssl_object is None or tlsauth.pinned_peer(ssl_object, identities) is None:
             writer.transport.abort()

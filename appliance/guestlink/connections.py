@@ -6,6 +6,10 @@ start timeout (Pacemaker's remote-connect-timeout); monitor answers 0 while
 the link answers a ping, 7 when it is gone; stop closes it. While connected,
 the node's operations run through a RemoteExecutor over that link; when the
 link drops, `on_lost(node)` is called at once (no waiting for the next monitor).
+A guest daemon that announced a clean stop ("shutdown" event: a restart, a key
+rotation, a package update) is waited for instead, up to the connection's
+start timeout: reconnected, `on_reconnected(node)` lets the controller
+re-register its monitors, and nothing is reset; not back in time, it is lost.
 """
 
 from __future__ import annotations
@@ -32,10 +36,14 @@ Listener = Callable[[Operation, OpResult], None]
 class RemoteExecutor:
     """A NodeExecutor for a guest or remote node, over its connection."""
 
-    def __init__(self, node: str, client: GuestClient):
+    def __init__(self, node: str, client: GuestClient, address: tuple[str, int] = ("", 0),
+                 connect_timeout_s: float = 60.0):
         self.node = node
         self.client = client
+        self.address = address
+        self.connect_timeout_s = connect_timeout_s
         self.listeners: dict[str, Listener] = {}       # operation key -> listener
+        self.guest_stopping = False                    # it said it stops cleanly: wait for it to come back
 
     async def execute(self, operation: Operation) -> OpResult:
         try:
@@ -53,6 +61,10 @@ class RemoteExecutor:
             await self.client.request("cancel", {"resource": resource, "action": action, "interval_ms": interval_ms})
 
     def event(self, name: str, data: dict) -> None:
+        if name == "shutdown":
+            log.info("%s: drover-guest is stopping cleanly", self.node)
+            self.guest_stopping = True
+            return
         if name != "op_result":
             return
         try:
@@ -68,7 +80,10 @@ class RemoteExecutor:
 
 class Connections:
     def __init__(self, identities: Sequence[Identity], default_port: int, local_node: str, software: str,
-                 on_lost: Callable[[str], None], root: Path = Path("/")):
+                 on_lost: Callable[[str], None], root: Path = Path("/"),
+                 on_reconnected: Callable[[str], None] = lambda node: None):
+        self.on_reconnected = on_reconnected
+        self._reconnecting: dict[str, asyncio.Task] = {}
         self.identities = list(identities)
         self.default_port = default_port
         self.local_node = local_node
@@ -113,34 +128,65 @@ class Connections:
             return OpResult(ExecStatus.DONE, OcfRc.OK)
         self._attempted.add(node)
         server, port = self._address(node, operation)
-        deadline = time.monotonic() + operation.timeout_ms / 1000
+        timeout_s = operation.timeout_ms / 1000
+        connected = await self._connect(node, (server, port), timeout_s)
+        if isinstance(connected, RemoteExecutor):
+            return OpResult(ExecStatus.DONE, OcfRc.OK)
+        return OpResult(ExecStatus.TIMEOUT, OcfRc.ERR_GENERIC,
+                        exit_reason=f"could not connect to {node} at {server}:{port} within {timeout_s:g}s: "
+                                    f"{connected}")
+
+    async def _connect(self, node: str, address: tuple[str, int], timeout_s: float) -> RemoteExecutor | str:
+        """Connect, retrying until `timeout_s`; the executor now serving `node`, or why it could not."""
+        deadline = time.monotonic() + timeout_s
         last_error = "no attempt"
         while time.monotonic() < deadline:
             remaining = deadline - time.monotonic()
             try:
-                client = await GuestClient.connect(server, port, self.identities, self.software, self.local_node,
+                client = await GuestClient.connect(*address, self.identities, self.software, self.local_node,
                                                    timeout=max(min(remaining, 10.0), 0.1))
             except GuestLinkError as error:
                 last_error = str(error)
                 await asyncio.sleep(min(RETRY_S, max(deadline - time.monotonic(), 0)))
                 continue
-            executor = RemoteExecutor(node, client)
+            executor = RemoteExecutor(node, client, address, timeout_s)
             client.on_event = executor.event
             client.on_request = lambda op, args, node=node: self.cli.serve(node, op, args)
             self.executors[node] = executor
-            self._watchers[node] = asyncio.create_task(self._watch(node, executor))
-            log.info("connected to %s at %s:%d", node, server, port)
-            return OpResult(ExecStatus.DONE, OcfRc.OK)
-        return OpResult(ExecStatus.TIMEOUT, OcfRc.ERR_GENERIC,
-                        exit_reason=f"could not connect to {node} at {server}:{port}: {last_error}")
+            self._watchers[node] = asyncio.create_task(self._watch(node, executor), name=f"watch {node}")
+            log.info("connected to %s at %s:%d", node, *address)
+            return executor
+        return last_error
 
     async def _watch(self, node: str, executor: RemoteExecutor) -> None:
         await executor.client.wait_closed()
-        if self.executors.get(node) is executor:
+        if self.executors.get(node) is not executor:
+            return
+        if executor.guest_stopping:
+            log.info("%s: waiting up to %gs for drover-guest to come back", node, executor.connect_timeout_s)
+            attempt = asyncio.create_task(self._connect(node, executor.address, executor.connect_timeout_s),
+                                          name=f"reconnect {node}")
+            self._reconnecting[node] = attempt
+            try:
+                reconnected = await attempt
+            finally:
+                self._reconnecting.pop(node, None)
+            if isinstance(reconnected, RemoteExecutor):
+                log.info("%s: drover-guest is back; its resources were left as they were", node)
+                self.on_reconnected(node)
+                return
+            if self.executors.get(node) is not executor:
+                return
+            log.warning("%s: drover-guest did not come back within %gs: %s", node, executor.connect_timeout_s,
+                        reconnected)
+        else:
             log.warning("connection to %s lost: %s", node, executor.client.close_reason or "closed")
-            self.on_lost(node)
+        self.on_lost(node)
 
     async def _monitor(self, node: str, operation: Operation) -> OpResult:
+        attempt = self._reconnecting.get(node)
+        if attempt is not None:                    # a clean restart of the guest daemon: its outcome decides
+            await asyncio.wait([attempt], timeout=operation.timeout_ms / 1000)
         executor = self.executor(node)
         if executor is None and node not in self._attempted and not operation.is_probe:
             # recorded as connected by an earlier run of the daemon: reattach rather than declare it lost
@@ -157,6 +203,9 @@ class Connections:
         return OpResult(ExecStatus.DONE, OcfRc.OK)
 
     async def _close(self, node: str) -> None:
+        attempt = self._reconnecting.pop(node, None)
+        if attempt is not None:
+            attempt.cancel()
         executor = self.executors.pop(node, None)
         watcher = self._watchers.pop(node, None)
         if watcher is not None:

@@ -27,6 +27,7 @@ from guest.server.session import Handler, Limits, Session
 
 log = logging.getLogger(__name__)
 CLOSE_BOUND_S = 5.0
+GOODBYE_BOUND_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,7 @@ class GuestServer:
             self._accept_task.cancel()
         if self._listener is not None:
             self._listener.close()
-        for session in list(self._sessions):
-            session.abort()
+        await asyncio.gather(*(session.say_goodbye(min(bound, GOODBYE_BOUND_S)) for session in list(self._sessions)))
         await settle([self._accept_task, *self._connection_tasks] if self._accept_task else self._connection_tasks,
                      bound, "3121 server close")
 

@@ -12,6 +12,7 @@ and their results stay in the executor's history for the next connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -54,6 +55,7 @@ class Session:
         self._waiting: dict[int, asyncio.Future[Response]] = {}
         self.closed = False
         self.opened = time.monotonic()
+        self._writer_task: asyncio.Task | None = None
 
     async def request(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Ask the peer (the hypervisor) something; raises RequestError with its answer's error."""
@@ -89,9 +91,20 @@ class Session:
         self.closed = True
         self.writer.transport.abort()
 
+    async def say_goodbye(self, bound: float) -> None:
+        """A clean stop of the daemon: tell the peer (a "shutdown" event, so the hypervisor waits for the
+        daemon to come back instead of resetting the guest), flush what is queued, then close."""
+        if self.closed or self._writer_task is None:
+            return
+        self.send_event("shutdown", {"reason": "drover-guest is stopping"})
+        with contextlib.suppress(asyncio.QueueFull):
+            self._outgoing.put_nowait(None)               # the write loop ends once the queue is flushed
+        await asyncio.wait([self._writer_task], timeout=bound)
+        self.abort()
+
     async def run(self, early: list[Message]) -> None:
         """Serve until the peer goes; `early` are messages that arrived with its hello."""
-        writer_task = asyncio.create_task(self._write_loop())
+        writer_task = self._writer_task = asyncio.create_task(self._write_loop())
         try:
             self._dispatch(early)
             await self._read_loop()
