@@ -9,7 +9,7 @@ SOURCES := $(shell find appliance guest -name '*.py' -not -name '_build.py') bui
 PACKAGING := $(wildcard packaging/*) $(wildcard config/*.conf)
 DIST_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' guest/common/version.py)
 
-.PHONY: all deps venv build rpm test unit lint demo bench system-test clean
+.PHONY: all deps venv build rpm test unit lint demo bench system-test fault-test clean
 
 all: build
 
@@ -50,9 +50,14 @@ test: venv lint build rpm
 system-test: venv build
 	$(PY) -m pytest -q -s tests/test_system.py
 
+# Only the fault-injection suite (kill -9, lost guests, full and read-only disks, hostile peers, bad input);
+# it prints what survived, and writes it to build/fault-summary.txt. make test runs it too.
+fault-test: venv
+	$(PY) -m pytest -q tests/fault
+
 # Only the tests that need no binaries (fast edit loop).
 unit: venv
-	$(PY) -m pytest -q tests -m "not artifacts and not system"
+	$(PY) -m pytest -q tests -m "not artifacts and not system and not fault"
 
 demo: venv
 	$(PY) -m appliance.demo

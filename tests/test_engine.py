@@ -242,6 +242,37 @@ def test_a_resource_found_running_by_a_probe_is_not_started_again():
     assert log == [("web", "monitor", 0), ("web", "monitor", 10000)]
 
 
+def test_a_resource_found_running_by_a_probe_and_then_deleted_is_stopped_with_its_parameters():
+    """Found by a kill -9 fault run: the probe's record carried no parameters, so the deleted resource's stop ran
+    with none (and the agent, not finding its state, said 'stopped' while the service kept running)."""
+    seen: list[Operation] = []
+
+    class Recording(ScriptedExecutor):
+        async def execute(self, operation: Operation) -> OpResult:
+            seen.append(operation)
+            return await super().execute(operation)
+
+    web = Primitive("web", DUMMY, Attributes.of({"state": "/run/web.state"}))
+    configuration = Configuration(nodes=(Node("node1", "1"),), resources=(web,),
+                                  cluster_options=Attributes.of({"stonith-enabled": "false"}))
+    env = MemoryEnv(Cib(configuration, Status()), {"node1": Recording({("web", "probe"): OK}, [])})
+    converge(env)
+    env.cib = dataclasses.replace(env.cib, configuration=dataclasses.replace(configuration, resources=()))
+    converge(env)
+    stops = [op for op in seen if op.action == "stop"]
+    assert [dict(op.params) for op in stops] == [{"state": "/run/web.state"}]
+
+
+def test_cleanup_keeps_an_operation_in_flight():
+    """Found by the same fault run: cleanup forgot a pending start, so the next controller started it again."""
+    from appliance.model.history import cleanup
+    status = records.record_pending(Status(), "node1", "web", DUMMY, "start", 100, token="t1")
+    status = records.add_failure(status, "node1", "web", "monitor", 10000, 90, 1)
+    cleaned = cleanup(status, {"web"})
+    assert [records.pending_tokens(h) for h in cleaned.history] == [["t1"]]
+    assert cleaned.fail_counts == ()
+
+
 def test_an_unreachable_node_is_not_waited_for_forever():
     web = Primitive("web", DUMMY)
     cib = two_nodes(web)

@@ -99,12 +99,20 @@ def run_installed(root: Path, program: str, *args: str) -> subprocess.CompletedP
 def test_installed_binaries_run_and_read_the_installed_config(installed, program, config):
     version = run_installed(installed, program, "--version")
     assert version.returncode == 0 and version.stdout.startswith(f"{program} {VERSION}")
+    key = installed / "etc/pacemaker/authkey"
+    key.unlink(missing_ok=True)
+    # A fresh install has no key: check says so and how to make one, instead of passing.
+    missing = run_installed(installed, program, "config", "check")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert f"authkey {key} does not exist; create it with `drover authkey generate" in missing.stderr
+    assert run_installed(installed, "drover", "authkey", "generate").returncode == 0
     check = run_installed(installed, program, "config", "check")
     assert check.returncode == 0, check.stderr
-    assert check.stdout == f"configuration is valid ({installed}/etc/drover/{config})\n"
+    assert check.stdout == f"configuration is valid ({installed}/etc/drover/{config}); authkey {key} usable\n"
 
 
 def test_installed_drover_generates_the_authkey(installed):
+    (installed / "etc/pacemaker/authkey").unlink(missing_ok=True)
     result = run_installed(installed, "drover", "authkey", "generate")
     assert result.returncode == 0, result.stderr
     assert (installed / "etc/pacemaker/authkey").stat().st_size == 4096

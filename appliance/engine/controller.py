@@ -265,7 +265,11 @@ class Controller:
         outcome = records.Outcome(node, runnable.history_id, runnable.agent, op.action, op.interval_ms, result,
                                   int(self.env.now()), role, runnable.container)
         fatal = is_true(cib.configuration.cluster_options.get("start-failure-is-fatal", "true"))
-        params = encode_params(runnable.params) if op.action == "start" else None
+        # the parameters it runs with: what a later stop of it as an orphan needs (a probe that finds it
+        # running vouches for the configured ones, as Pacemaker's probe digest does)
+        found_running = op.action == "monitor" and op.interval_ms == 0 and result.exec_status == ExecStatus.DONE \
+            and result.rc in (0, 8)
+        params = encode_params(runnable.params) if op.action == "start" or found_running else None
 
         def edit(status):
             status = records.record_result(status, outcome, fatal)

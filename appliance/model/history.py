@@ -13,6 +13,7 @@ import dataclasses
 from appliance.model.status import OpRecord, ResourceHistory, Status
 
 _OK, _NOT_RUNNING, _PROMOTED = 0, 7, 8
+_PENDING = -1                     # op-status of an operation in flight (record-pending)
 
 
 def base_id(resource_id: str) -> str:
@@ -61,6 +62,8 @@ def failed_resources(status: Status) -> set[str]:
     failed = {base_id(f.resource) for f in status.fail_counts if f.count > 0}
     for entry in status.history:
         for op in entry.ops:
+            if op.op_status == _PENDING:
+                continue
             probe = op.operation == "monitor" and op.interval_ms == 0
             expected = (_OK, _NOT_RUNNING, _PROMOTED) if probe else (_OK, _PROMOTED)
             if op.op_status != 0 or op.rc_code not in expected:
@@ -75,7 +78,11 @@ def cleanup(status: Status, resource_ids: set[str], node: str | None = None) -> 
     def matches(resource: str, where: str) -> bool:
         return base_id(resource) in targets and (node is None or where == node)
 
-    history = tuple(h for h in status.history if not matches(h.resource, h.node))
+    # an operation in flight stays recorded: forgetting it would let the next controller run it a second time
+    history = tuple(h if not matches(h.resource, h.node) else
+                    dataclasses.replace(h, ops=tuple(op for op in h.ops if op.op_status == _PENDING))
+                    for h in status.history)
+    history = tuple(h for h in history if h.ops)
     fail_counts = tuple(f for f in status.fail_counts if not matches(f.resource, f.node))
     return dataclasses.replace(status, history=history, fail_counts=fail_counts)
 
