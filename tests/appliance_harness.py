@@ -67,7 +67,7 @@ class Appliance:
         self.drover("resource", "create", "vm-guest1", "VirtualDomain", "hypervisor=test:///default",
                     f"config={self.vm_xml}", "op", "monitor", f"interval={vm_monitor or monitor}", "meta",
                     "remote-node=guest1",
-                    "remote-addr=127.0.0.1", f"remote-port={self.guest.port}", "remote-connect-timeout=30s")
+                    f"remote-addr={self.guest.address}", f"remote-port={self.guest.port}", "remote-connect-timeout=30s")
         self.drover("resource", "create", "webserver", "ocf:heartbeat:Dummy", "op", "monitor", f"interval={monitor}")
         self.drover("constraint", "location", "webserver", "prefers", "guest1")
 

@@ -23,8 +23,10 @@ def free_port() -> int:
 
 
 class GuestDaemon:
-    def __init__(self, base: Path, command: list[str] | None = None, settings: str = "") -> None:
+    def __init__(self, base: Path, command: list[str] | None = None, settings: str = "",
+                 address: str = "127.0.0.1") -> None:
         self.base = base
+        self.address = address
         self.root = base / "root"
         self.port = free_port()
         self.key_path = self.root / "etc/pacemaker/authkey"
@@ -47,7 +49,7 @@ class GuestDaemon:
     def write_config(self) -> None:
         conf = self.root / "etc/drover/guest.conf"
         conf.parent.mkdir(parents=True, exist_ok=True)
-        conf.write_text(f"[remote]\nport = {self.port}\nbind_address = 127.0.0.1\nhandshake_timeout = 1s\n"
+        conf.write_text(f"[remote]\nport = {self.port}\nbind_address = {self.address}\nhandshake_timeout = 1s\n"
                         f"frame_timeout = 1s\n[agents]\nocf_root = {self.ocf_root}\n[log]\nlevel = debug\n"
                         + self.settings)
 

@@ -298,3 +298,20 @@ def test_cleanup_forgets_fail_counts_and_failed_history_only(drover: Drover) -> 
     assert failed not in {h.resource for h in after.history}
     assert {h.resource for h in after.history} == healthy
     assert drover.ok("resource", "cleanup") == "Nothing to clean up\n"
+
+
+def test_refresh_forgets_the_history_of_healthy_resources_too(drover: Drover) -> None:
+    case = CORPUS / "t3-0002"
+    drover.ok("cib", "import", str(case / "cib.xml"), "--include-status")
+    before = drover.cib().status
+    (failed,) = {f.resource for f in before.fail_counts}
+    healthy = sorted({h.resource for h in before.history} - {failed})
+    one = healthy[0]
+    nodes = sorted({h.node for h in before.history if h.resource == one})
+    out = drover.ok("resource", "refresh", one, f"--node={nodes[0]}")
+    assert out == f"Cleaned up {one} on {nodes[0]}\n"
+    after = drover.cib().status
+    assert {h.node for h in after.history if h.resource == one} == set(nodes[1:])
+    assert after.fail_counts == before.fail_counts
+    drover.ok("resource", "refresh")
+    assert not drover.cib().status.history and not drover.cib().status.fail_counts

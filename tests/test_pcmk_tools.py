@@ -38,6 +38,8 @@ AGENT = {"OCF_RESOURCE_INSTANCE": "db:2"}
     ("crm_resource", ["--clear", "-r", "web"], ["resource", "clear", "web"]),
     ("crm_resource", ["-C", "-r", "web", "-N", "n2"], ["resource", "cleanup", "web", "--node=n2"]),
     ("crm_resource", ["--cleanup"], ["resource", "cleanup"]),
+    ("crm_resource", ["-R", "-r", "web", "-N", "n2"], ["resource", "refresh", "web", "--node=n2"]),
+    ("crm_resource", ["--refresh"], ["resource", "refresh"]),
     ("crm_resource", ["-L"], ["resource", "list"]),
     ("crm_node", ["-n"], ["node", "name"]),
 ])

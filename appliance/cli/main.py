@@ -34,7 +34,7 @@ Usage:
 
 Commands:
   status      nodes, resources and failed actions (like crm_mon -1)
-  resource    create, delete, enable, disable, move, ban, clear, cleanup, list, show resources
+  resource    create, delete, enable, disable, move, ban, clear, cleanup, refresh, list, show resources
   constraint  location (prefers/avoids/rule), colocation, order constraints
   node        standby, unstandby, maintenance, unmaintenance, list
   attribute   query, set or delete node attributes (like crm_attribute)

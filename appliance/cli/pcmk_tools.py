@@ -40,7 +40,7 @@ _SHORT = {
     "crm_master": {"N": "node=", "v": "update=", "D": "delete", "G": "query", "l": "lifetime=", "q": "quiet",
                    "r": "resource="},
     "crm_resource": {"r": "resource=", "W": "locate", "M": "move", "B": "ban", "U": "clear", "C": "cleanup",
-                     "L": "list", "N": "node=", "Q": "quiet", "f": "force"},
+                     "R": "refresh", "L": "list", "N": "node=", "Q": "quiet", "f": "force"},
     "crm_mon": {"1": "one-shot", "r": "inactive", "X": "as-xml"},
     "attrd_updater": {"n": "name=", "U": "update=", "v": "update=", "D": "delete", "Q": "query", "N": "node=",
                       "d": "delay=", "p": "private", "q": "quiet", "A": "all"},
@@ -123,10 +123,11 @@ def _resource(options: dict[str, str]) -> list[str]:
     force = ["--force"] if "--force" in options else []
     if "--list" in options:
         return ["resource", "list"]
-    if "--cleanup" in options:
-        return ["resource", "cleanup", *([resource] if resource else []), *([f"--node={node}"] if node else [])]
+    for forget in ("cleanup", "refresh"):
+        if f"--{forget}" in options:
+            return ["resource", forget, *([resource] if resource else []), *([f"--node={node}"] if node else [])]
     if not resource:
-        raise UserError("crm_resource: --resource is required (or use --list / --cleanup)", EXIT_USAGE)
+        raise UserError("crm_resource: --resource is required (or use --list / --cleanup / --refresh)", EXIT_USAGE)
     if "--locate" in options:
         return ["resource", "locate", resource]
     if "--move" in options:
@@ -137,7 +138,8 @@ def _resource(options: dict[str, str]) -> list[str]:
         return ["resource", "ban", resource, node, *force]
     if "--clear" in options:
         return ["resource", "clear", resource, *([node] if node else [])]
-    raise UserError("crm_resource: one of --locate, --move, --ban, --clear, --cleanup, --list is needed", EXIT_USAGE)
+    raise UserError("crm_resource: one of --locate, --move, --ban, --clear, --cleanup, --refresh, --list is needed",
+                    EXIT_USAGE)
 
 
 def tool_name(argv0: str) -> str | None:

@@ -1,4 +1,5 @@
-"""`drover resource ...`: create, delete, enable, disable, move, ban, clear, cleanup, list, show, meta, defaults.
+"""`drover resource ...`: create, delete, enable, disable, move, ban, clear, cleanup, refresh, list, show, meta,
+defaults.
 
 Rules: pcs's command grammar and messages; crm_resource's move/ban/clear
 constraints (cli-prefer-*, cli-ban-*-on-*); every change is one transaction
@@ -14,7 +15,7 @@ from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.cluster import Configuration
 from appliance.model.history import active_on, base_id, cleanup
-from appliance.model.resources import AgentRef, Primitive, kind_name, primitives
+from appliance.model.resources import AgentRef, Primitive, agent_part_problem, kind_name, primitives
 from appliance.model.status import Status
 from appliance.model.values import ModelError
 from guest.agents.catalog import AgentNotFound, parse_agent_name
@@ -33,6 +34,7 @@ Usage:
   drover resource ban NAME NODE [--force]
   drover resource clear NAME [NODE]
   drover resource cleanup [NAME] [--node=NODE]
+  drover resource refresh [NAME] [--node=NODE]
   drover resource list [--output-as=FORMAT]
   drover resource locate NAME
   drover resource show [NAME] [--output-as=FORMAT]
@@ -51,12 +53,15 @@ k= removes one). defaults: show or set
 resource defaults (k=v; k= removes one).
 move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
 crm_resource makes them; move without NODE bans NAME from where it runs.
+cleanup forgets the failures of NAME (or of every failed resource); refresh
+forgets everything recorded about it, failed or not, so it is probed again
+(crm_resource --cleanup / --refresh).
 
 Options:
   --group=GROUP       Put the new primitive in GROUP (created if missing).
   --disabled          Create it with target-role=Stopped.
   --force             Accept unknown agents, options and nodes.
-  --node=NODE         Clean up on NODE only.
+  --node=NODE         Clean up or refresh on NODE only.
   --output-as=FORMAT  text (default), json or xml.
 """
 
@@ -78,6 +83,13 @@ def _check_node(configuration: Configuration, current: state.Settings, node: str
 
 
 def _agent(text: str, current: state.Settings, force: bool) -> tuple[AgentRef, AgentMetadata | None]:
+    try:
+        _, provider, agent_type = parse_agent_name(text)
+    except AgentNotFound as error:
+        raise UserError(str(error)) from None
+    problem = agent_part_problem("provider", provider) or agent_part_problem("type", agent_type)
+    if problem is not None:
+        raise UserError(problem)
     catalog = state.catalog(current)
     try:
         name = catalog.resolve(text)
@@ -188,8 +200,8 @@ def _clear(args: dict, current: state.Settings) -> None:
 
 
 def _cleanup(args: dict, current: state.Settings) -> None:
-    """As crm_resource --cleanup: a configured resource, a guest node's implicit connection, or a deleted
-    resource that still has history; without NAME every failed one of these."""
+    """As crm_resource --cleanup (--refresh): a configured resource, a guest node's implicit connection, or a
+    deleted resource that still has history; without NAME every failed one (every one) of these."""
     with state.open_store(current) as store:
         configuration = store.configuration()
         status = store.read().status
@@ -210,7 +222,7 @@ def _cleanup(args: dict, current: state.Settings) -> None:
 
     def edit(status: Status) -> Status:
         before.append(status)
-        return cleanup(status, targets, args["--node"])
+        return cleanup(status, targets, args["--node"], failed_only=not args["refresh"])
 
     after = state.edit_status(current, edit)
     cleaned = sorted({(h.resource, h.node) for h in before[0].history} - {(h.resource, h.node) for h in after.history}
@@ -317,7 +329,7 @@ def _defaults(args: dict, current: state.Settings) -> None:
 
 ACTIONS = {
     "create": _create, "delete": _delete, "update": _update, "move": _move, "ban": _ban, "clear": _clear,
-    "cleanup": _cleanup,
+    "cleanup": _cleanup, "refresh": _cleanup,
     "list": _list, "locate": _locate, "show": _show, "meta": _meta, "defaults": _defaults,
     "enable": lambda args, current: _set_target_role(args, current, None),
     "disable": lambda args, current: _set_target_role(args, current, "Stopped"),

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from appliance.guestlink.cli_proxy import CliProxy
-from appliance.guestlink.client import GuestClient, GuestLinkError
+from appliance.guestlink.client import ConnectionLost, GuestClient, GuestLinkError, RemoteError
 from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult, failed
 from guest.common.tlsauth import Identity
 from guest.protocol.operations import operation_from_args
@@ -48,8 +48,12 @@ class RemoteExecutor:
     async def execute(self, operation: Operation) -> OpResult:
         try:
             return await self.client.execute(operation)
-        except GuestLinkError as error:
+        except RemoteError as error:                   # it answered, refusing: the link is fine
+            return failed(ExecStatus.ERROR, f"{self.node} refused {operation.action}: {error}")
+        except ConnectionLost as error:
             return failed(ExecStatus.ERROR, f"connection to {self.node} lost: {error}")
+        except GuestLinkError as error:
+            return failed(ExecStatus.ERROR, f"{self.node} did not answer {operation.action}: {error}")
 
     async def start_recurring(self, operation: Operation, listener: Listener) -> OpResult:
         self.listeners[operation.key] = listener

@@ -71,9 +71,10 @@ def failed_resources(status: Status) -> set[str]:
     return failed
 
 
-def cleanup(status: Status, resource_ids: set[str], node: str | None = None) -> Status:
-    """crm_resource --cleanup: forget fail counts and history of failed resources among resource_ids."""
-    targets = resource_ids & failed_resources(status)
+def cleanup(status: Status, resource_ids: set[str], node: str | None = None, failed_only: bool = True) -> Status:
+    """crm_resource --cleanup: forget fail counts and history of the failed resources among resource_ids;
+    failed_only=False is crm_resource --refresh: forget them whatever their state, so they are probed again."""
+    targets = resource_ids & failed_resources(status) if failed_only else set(resource_ids)
 
     def matches(resource: str, where: str) -> bool:
         return base_id(resource) in targets and (node is None or where == node)

@@ -9,6 +9,7 @@ daemon converges to the configuration with nothing left to do.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import signal
@@ -82,7 +83,7 @@ class Driver:
 
 def _double_starts(log: Path) -> int:
     actions = log.read_text().split() if log.exists() else []
-    return sum(1 for before, after in zip(actions, actions[1:], strict=False) if before == after == "start")
+    return sum(1 for before, after in itertools.pairwise(actions) if before == after == "start")
 
 
 def test_kill_9_at_random_moments_loses_nothing_and_runs_nothing_twice(tmp_path: Path):
