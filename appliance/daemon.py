@@ -50,7 +50,7 @@ class Daemon:
                                  paths.run_dir / "tools")
         self.env = RealEnv(self.store, settings.local_node, self.local, self.connections,
                            Path(loaded["state.dir"]) / "pe-inputs", loaded["state.scheduler_inputs_kept"],
-                           loaded["libvirt.undefine_on_delete"])
+                           loaded["libvirt.undefine_on_delete"], paths.run_dir)
         self.controller = Controller(self.env, connect_timeout=f"{loaded['remote.connect_timeout']:g}s")
         self._tasks: list[asyncio.Task] = []
 

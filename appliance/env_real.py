@@ -24,6 +24,7 @@ from appliance.model.cib_write import write_cib
 from appliance.model.cluster import Cib
 from appliance.model.status import Status
 from appliance.store.cib_store import CibStore
+from appliance.store.held_status import HeldStatus
 from guest.agents.executor import Executor
 from guest.agents.process import ProcessRunner
 from guest.agents.results import AgentSpec, Operation, OpResult
@@ -94,8 +95,9 @@ class LocalExecutor(Executor):
 
 class RealEnv:
     def __init__(self, store: CibStore, local_node: str, executor: LocalExecutor, connections: Connections,
-                 inputs_dir: Path, inputs_kept: int, undefine_on_delete: bool = False):
+                 inputs_dir: Path, inputs_kept: int, undefine_on_delete: bool = False, run_dir: Path | None = None):
         self.store = store
+        self.status = HeldStatus(store, run_dir or inputs_dir.parent)
         self.local_node = local_node
         self.local = executor
         self.connections = connections
@@ -107,10 +109,13 @@ class RealEnv:
         return time.time()
 
     def read(self) -> Cib:
-        return self.store.read()
+        return self.status.read()
 
     def edit_status(self, edit: Callable[[Status], Status]) -> None:
-        self.store.edit_status(edit)
+        self.status.edit(edit)
+
+    def writable(self) -> bool:
+        return self.status.flush()
 
     def executor(self, node: str):
         if node == self.local_node:

@@ -165,6 +165,7 @@ class MemoryEnv:
         self.executors = executors
         self.clock = 1_000_000.0
         self.saved: list[Cib] = []
+        self.refusing_writes = False      # as HeldStatus while the disk is full (tests/test_held_status.py)
 
     def now(self) -> float:
         return self.clock
@@ -174,6 +175,9 @@ class MemoryEnv:
 
     def edit_status(self, edit) -> None:
         self.cib = dataclasses.replace(self.cib, status=edit(self.cib.status))
+
+    def writable(self) -> bool:
+        return not self.refusing_writes
 
     def executor(self, node: str):
         return self.executors.get(node)
@@ -215,6 +219,21 @@ def test_probe_first_then_start_then_monitor():
     log = log1 if started_on == "node1" else log2
     assert log[1:] == [("web", "start", 0), ("web", "monitor", 10000)]
     assert len(env.saved) == 1                                                          # one transition input
+
+
+def test_nothing_is_started_while_the_state_cannot_be_written():
+    log1, log2 = [], []
+    web = Primitive("web", DUMMY, ops=(Op("m", "monitor", 10000),))
+    env = MemoryEnv(two_nodes(web), {"node1": ScriptedExecutor({}, log1), "node2": ScriptedExecutor({}, log2)})
+    env.refusing_writes = True
+
+    async def one_round():
+        return await Controller(env).round()
+    assert asyncio.run(one_round()) is None
+    assert log1 == log2 == []
+    env.refusing_writes = False
+    converge(env)
+    assert ("web", "start", 0) in log1 + log2
 
 
 def test_a_failed_start_moves_the_resource_to_the_other_node():

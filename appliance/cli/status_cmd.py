@@ -10,12 +10,14 @@ walk-through (`Online: [ node1 guest1 ]`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from appliance.cli import state
 from appliance.cli.status_view import FailureView, PrimitiveView, ResourceView, StatusView, build
+from appliance.store.held_status import read_marker
 from appliance.store.lock import lock_held
 from guest.common import config
 from guest.common.cli import Command, Context
@@ -117,6 +119,7 @@ def render_text(view: StatusView, now: float) -> str:
              f"  * {len(view.nodes)} node{'s' if len(view.nodes) != 1 else ''} configured",
              f"  * {view.instances_configured} resource instance{'s' if view.instances_configured != 1 else ''} "
              f"configured" + (f" ({view.disabled} DISABLED)" if view.disabled else ""),
+             *(f"  * WARNING: {warning}" for warning in view.warnings),
              "", "Node List:"]
     by_state: dict[str, list[str]] = {}
     for node in view.nodes:
@@ -225,7 +228,8 @@ def as_json(view: StatusView, now: float) -> dict:
         "summary": {"stack": "drover", "current_dc": view.dc, "version": view.version,
                     "with_quorum": view.have_quorum, "last_update": _time(int(now)),
                     "last_change": view.last_change, "nodes_configured": len(view.nodes),
-                    "resources_configured": view.instances_configured, "disabled": view.disabled},
+                    "resources_configured": view.instances_configured, "disabled": view.disabled,
+                    "warnings": list(view.warnings)},
         "nodes": [{"name": n.name, "id": n.id, "type": n.kind, "state": n.state,
                    "resources_running": n.resources_running, "container": n.container, "is_dc": n.is_dc}
                   for n in view.nodes],
@@ -250,6 +254,11 @@ def run(args: dict, context: Context) -> int:
     now = time.time()
     view = build(cib, loaded["cluster.cluster_name"], dc, VERSION,
                  datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
+    unwritable = read_marker(context.paths.run_dir) if dc else None
+    if unwritable:
+        view = dataclasses.replace(view, warnings=(
+            f"{dc} cannot write its state ({unwritable}): results are held in memory, nothing new is started, "
+            "and what is shown here may be behind",))
     if output == "json":
         state.print_json(as_json(view, now))
     elif output == "xml":

@@ -99,6 +99,7 @@ class StatusView:
     resources: tuple[ResourceView, ...]
     failures: tuple[FailureView, ...]
     options: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def instances_configured(self) -> int:

@@ -91,6 +91,8 @@ class Controller:
 
     async def round(self) -> bool | None:
         """One round; True if it changed something (run another), None if it could not make progress."""
+        if not self.env.writable():                 # what it would start could not be recorded
+            return None
         cib = self.env.read()
         if self._orphaned_operations(cib):
             await asyncio.sleep(ORPHAN_POLL_S)
@@ -181,6 +183,9 @@ class Controller:
         ok = True
         try:
             while True:
+                if ok and not self.env.writable():
+                    log.warning("transition stopped: the state cannot be written")
+                    ok = False
                 if ok:
                     for index in range(len(actions)):
                         launched = index in finished or index in running.values()

@@ -40,7 +40,11 @@ class Env(Protocol):
         """The current configuration and status."""
 
     def edit_status(self, edit: Callable[[Status], Status]) -> None:
-        """Apply a pure status edit in one durable transaction."""
+        """Apply a pure status edit in one durable transaction (held in memory, and seen by read, while the
+        disk refuses writes)."""
+
+    def writable(self) -> bool:
+        """Do status edits reach the disk now? False while some are held: start nothing new."""
 
     def executor(self, node: str) -> NodeExecutor | None:
         """Where operations on `node` run; None while it cannot be reached."""

@@ -1,8 +1,10 @@
 """The SQLite file: opening it (WAL, FULL sync), numbered migrations, transactions.
 
 Rules: one connection per Database in autocommit mode; every change runs inside
-`write()` (BEGIN IMMEDIATE ... COMMIT, rolled back on any exception), every
-consistent read inside `read()`; a database from a newer drover is refused.
+`write()` (BEGIN IMMEDIATE ... COMMIT, rolled back on any exception, a failed
+COMMIT included), every consistent read inside `read()`; a database from a
+newer drover is refused. A write the disk refuses (full, read-only, I/O error)
+is StateUnwritable: nothing of it was written, and the message says why.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +21,29 @@ import sqlite_utils
 from guest.common.errors import UserError
 
 BUSY_TIMEOUT_S = 30.0
+EXIT_IOERR = 74
+_UNWRITABLE = {8: "it is read-only", 10: "disk I/O error", 13: "the disk is full", 14: "cannot open it"}
+# SQLite primary result codes SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
+
+
+class StateUnwritable(UserError):
+    """The state database cannot take writes now; nothing of the refused write was kept."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"cannot write the state database {path}: {reason}; nothing was changed", EXIT_IOERR)
+        self.reason = reason
+
+
+def _read_only_file_system(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _unwritable_reason(error: sqlite3.Error) -> str | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else _UNWRITABLE.get(code & 0xFF)
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -44,16 +70,29 @@ class Database:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            connection = self._connect()
             self.db = sqlite_utils.Database(connection, execute_plugins=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as error:
-            raise UserError(f"cannot open the state database {path}: {error}", 74) from None
+            raise UserError(f"cannot open the state database {path}: {error}", EXIT_IOERR) from None
         with contextlib.suppress(OSError):
             os.chmod(path, 0o600)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            return connection
+        except sqlite3.Error:
+            if not (self.path.exists() and _read_only_file_system(self.path.parent)):
+                raise
+        # readable still (status, export), and every write is StateUnwritable("it is read-only"); without a
+        # WAL left by a crash nothing can change the file, which SQLite needs told to read WAL mode here
+        immutable = "" if Path(f"{self.path}-wal").exists() else "&immutable=1"
+        return sqlite3.connect(f"file:{urllib.parse.quote(str(self.path))}?mode=ro{immutable}", uri=True,
+                               isolation_level=None, timeout=BUSY_TIMEOUT_S)
 
     def _migrate(self) -> None:
         version = self.db.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -73,13 +112,28 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
         connection = self.db.conn
-        connection.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self._rollback()
+                raise
+            try:
+                connection.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        except sqlite3.Error as error:
+            reason = _unwritable_reason(error)
+            if reason is None:
+                raise
+            raise StateUnwritable(self.path, reason) from None
+
+    def _rollback(self) -> None:
+        if self.db.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.conn.execute("ROLLBACK")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite_utils.Database]:
