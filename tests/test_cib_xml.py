@@ -3,19 +3,23 @@ fragments are read exactly as Pacemaker writes them, and bad XML is refused with
 
 from __future__ import annotations
 
+import io
 import json
+import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from appliance.cli import cib_cmd
 from appliance.model.cib_read import read_cib, read_fragment
 from appliance.model.cib_write import write_cib
 from appliance.model.cluster import Configuration, validate
 from appliance.model.constraints import Colocation, Location, Order
-from appliance.model.resources import Clone, Group, Primitive
+from appliance.model.resources import AgentRef, Clone, Group, Primitive
 from appliance.model.values import INFINITY, ModelError
+from guest.common.errors import UserError
 from tests.conftest import TOP
 
 CORPUS = TOP / "tests" / "scheduler" / "corpus"
@@ -125,6 +129,32 @@ def test_group_clone_legacy_master_and_constraints_fragments() -> None:
      b"<primitive id='a' class='ocf' provider='p' type='D'/></resources></configuration></cib>", "duplicate id 'a'"),
     (b"<cib><configuration><constraints><rsc_location id='l' rsc='ghost' node='n' score='1'/></constraints>"
      b"</configuration></cib>", "references resource 'ghost', which does not exist"),
+    (b"<primitive id='a' class='nonsense' type='D'/>", "unknown class 'nonsense'"),
+    (b"<primitive id='a' class='systemd' provider='p' type='httpd'/>", "only ocf resources have a provider"),
+    (b"<primitive id='a' class='ocf' provider='heartbeat' type='../../../bin/sh'/>",
+     "invalid agent type '../../../bin/sh'"),
+    (b"<primitive id='a' class='ocf' provider='..' type='D'/>", "invalid agent provider '..'"),
+    (b"<primitive id='a' class='ocf' provider='p' type='D'><operations><op id='o' name='monitor' interval='10s' "
+     b"timeout='abc'/></operations></primitive>", "invalid timeout 'abc'"),
+    (b"<primitive id='a' class='ocf' provider='p' type='D'><operations><op id='o' name='monitor' "
+     b"interval='1200h'/></operations></primitive>", "invalid interval '1200h': longer than 49 days"),
+    (b"<primitive id='a' class='ocf' provider='p' type='D'><operations><op id='o' name='monitor' interval='10s' "
+     b"on-fail='explode'/></operations></primitive>", "invalid on-fail 'explode'"),
+    (b"<rsc_location id='l' rsc='a' node='n' score='99999999999999999999999'/>", "out of range"),
+    (b"<rsc_location id='l' rsc='a'>" + b"<rule id='r' score='1'>" * 100 + b"</rule>" * 100 + b"</rsc_location>",
+     "nested more than 64 deep"),
+    (b"<?xml version='1.0' encoding='no-such'?><cib/>", "unsupported encoding"),
+    (b"<?xml version='1.0' encoding='utf-7'?><cib/>", "unsupported encoding"),
+    (b"<!DOCTYPE r [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><primitive id='a' class='ocf' provider='p' type='D' "
+     b"description='&x;'/>", "DTDs and entities are not accepted"),
+    (b"<!DOCTYPE cib SYSTEM 'file:///etc/passwd'><cib/>", "DTDs and entities are not accepted"),
+    (b"<cib><configuration><resources><primitive id='9a' class='ocf' provider='p' type='D'/></resources>"
+     b"</configuration></cib>", "invalid id '9a' of a resource"),
+    (b"<cib><configuration><resources><primitive id='a' class='ocf' provider='p' type='D'/></resources>"
+     b"<constraints><rsc_location id='l:1' rsc='a' node='n' score='1'/></constraints></configuration></cib>",
+     "invalid id 'l:1' of a constraint"),
+    (b"<cib><configuration><resources><primitive id='" + b"a" * 256 + b"' class='ocf' provider='p' type='D'/>"
+     b"</resources></configuration></cib>", "longer than 255 characters"),
 ])
 def test_bad_xml_is_refused_with_a_message_naming_the_problem(xml: bytes, message: str) -> None:
     with pytest.raises(ModelError, match=message):
@@ -136,3 +166,42 @@ def test_validation_rejects_guest_names_that_collide() -> None:
     dummy = Primitive("guest1", vm.agent)
     with pytest.raises(ModelError, match="guest node name 'guest1' of 'vm-guest1' is already a resource id"):
         validate(Configuration(resources=(vm, dummy)))
+
+
+def test_validation_refuses_what_crm_verify_refuses_even_when_built_in_code() -> None:
+    dummy = Primitive("a", AgentRef("ocf", "Dummy", "heartbeat"))
+    with pytest.raises(ModelError, match="invalid id 'a:b' of a resource"):
+        validate(Configuration(resources=(Group("a:b", (dummy,)),)))
+    with pytest.raises(ModelError, match="primitive 'a': unknown class 'nonsense'"):
+        validate(Configuration(resources=(Primitive("a", AgentRef("nonsense", "Dummy")),)))
+
+
+def test_an_oversized_import_is_refused_by_its_size_before_it_is_read(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.xml"
+    with open(huge, "wb") as stream:
+        stream.truncate(300 * 1024 * 1024)              # sparse: costs nothing on disk
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(UserError, match=r"huge\.xml: larger than 256 MiB, refused"):
+        cib_cmd._read(str(huge))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 100 * 1024
+
+
+def test_standard_input_is_read_with_a_cap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(cib_cmd, "MAX_XML_BYTES", 10)
+    requested: list[int] = []
+
+    class Stdin(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            requested.append(size if size is not None else -1)
+            return super().read(size)
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(Stdin(b"x" * 100)))
+    with pytest.raises(UserError, match="<stdin>: larger than"):
+        cib_cmd._read("-")
+    assert requested == [11]
+    exact = tmp_path / "ten.xml"
+    exact.write_bytes(b"0123456789")
+    assert cib_cmd._read(str(exact)) == (b"0123456789", str(exact))
+    exact.write_bytes(b"x" * 11)
+    with pytest.raises(UserError, match=r"ten\.xml: larger than"):
+        cib_cmd._read(str(exact))

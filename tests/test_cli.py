@@ -1,4 +1,4 @@
-"""Command-line behaviour shared by both programs: version, help, usage errors, missing modules."""
+"""Command-line behaviour: version, help, usage errors, missing modules, and drover refusing bad input."""
 
 from __future__ import annotations
 
@@ -66,3 +66,20 @@ def test_missing_python_module_says_what_to_do(program, package):
     assert result.returncode == 1
     assert re.fullmatch(f"{program}: Python module '(docopt|sqlite_utils)' is missing; run `make venv` and use "
                         rf"\.venv/bin/python, or install the {package} RPM\n", result.stderr)
+
+
+def test_a_constraint_between_a_resource_and_itself_is_refused(root):
+    assert run_source("drover", "resource", "create", "a", "ocf:heartbeat:Dummy", root=root).returncode == 0
+    for args, message in ((("order", "a", "then", "a"), "resource 'a' cannot be ordered before or after itself"),
+                          (("order", "stop", "a", "then", "start", "a"),
+                           "resource 'a' cannot be ordered before or after itself"),
+                          (("colocation", "add", "a", "with", "a"), "resource 'a' cannot be colocated with itself")):
+        result = run_source("drover", "constraint", *args, root=root)
+        assert (result.returncode, result.stderr) == (1, f"drover: {message}\n")
+
+
+def test_an_agent_name_that_leaves_its_directory_is_refused_even_with_force(root):
+    result = run_source("drover", "resource", "create", "x", "ocf:heartbeat:../../../../bin/true", "--force",
+                        root=root)
+    assert result.returncode == 1
+    assert result.stderr.startswith("drover: invalid agent type '../../../../bin/true': ")

@@ -6,6 +6,7 @@ import pytest
 
 from appliance.model.values import (
     INFINITY,
+    MAX_DURATION_MS,
     ModelError,
     add_scores,
     check_id,
@@ -14,6 +15,7 @@ from appliance.model.values import (
     parse_interval_ms,
     parse_role,
     parse_score,
+    sanitize_id,
 )
 
 
@@ -29,6 +31,19 @@ def test_scores(text: str, score: int) -> None:
 def test_bad_scores(text: str) -> None:
     with pytest.raises(ModelError, match="invalid score"):
         parse_score(text)
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999999", "-99999999999999999999999", "9223372036854775808",
+                                  "9" * 5000])
+def test_scores_beyond_a_long_long_are_refused_not_read_as_zero(text: str) -> None:
+    with pytest.raises(ModelError, match="out of range") as refused:
+        parse_score(text)
+    assert len(refused.value.message) < 200
+
+
+def test_the_largest_long_long_still_clamps_to_infinity() -> None:
+    assert parse_score("9223372036854775807") == INFINITY
+    assert parse_score("-9223372036854775808") == -INFINITY
 
 
 def test_score_arithmetic_and_formatting_follow_pacemaker() -> None:
@@ -52,6 +67,20 @@ def test_bad_intervals(text: str) -> None:
         parse_interval_ms(text)
 
 
+def test_the_longest_duration_is_what_pacemaker_keeps_in_a_guint_of_milliseconds() -> None:
+    assert parse_interval_ms(f"{MAX_DURATION_MS}ms") == MAX_DURATION_MS == 2 ** 32 - 1
+    assert parse_interval_ms("1193h") == 1193 * 3_600_000
+    assert parse_interval_ms("P49D") == 49 * 86_400_000
+
+
+@pytest.mark.parametrize("text", [f"{MAX_DURATION_MS + 1}ms", "1200h", "P50D", "PT2000H",
+                                  "99999999999999999999999h", "9" * 5000, "P" + "9" * 5000 + "D"])
+def test_durations_longer_than_pacemaker_can_hold_are_refused(text: str) -> None:
+    with pytest.raises(ModelError, match="longer than 49 days") as refused:
+        parse_interval_ms(text, "timeout")
+    assert len(refused.value.message) < 200
+
+
 def test_interval_formatting_is_what_pcs_writes() -> None:
     assert [format_interval(ms) for ms in (0, 30_000, 60_000, 1500)] == ["0s", "30s", "60s", "1500ms"]
 
@@ -65,6 +94,22 @@ def test_legacy_role_names_map_to_current_ones() -> None:
 
 def test_ids_follow_the_xml_id_rules() -> None:
     assert check_id("vm-guest1") == "vm-guest1"
-    for bad in ("9lives", "has space", "", "a/b"):
+    assert check_id("_a.b-c_9") == "_a.b-c_9"
+    for bad in ("9lives", "has space", "", "a/b", "a:b", "-a", ".a"):
         with pytest.raises(ModelError):
             check_id(bad)
+
+
+def test_ids_have_a_sane_maximum_length_and_messages_stay_one_short_line() -> None:
+    assert check_id("a" * 255) == "a" * 255
+    with pytest.raises(ModelError, match=r"invalid resource name 'a{40}\.\.\.' \(10000 characters\): longer than 255"):
+        check_id("a" * 10_000, "resource name")
+    with pytest.raises(ModelError, match="an id cannot be empty"):
+        check_id("", "resource name")
+    with pytest.raises(ModelError) as refused:
+        check_id("a\nb")
+    assert "\n" not in refused.value.message and "a\\nb" in refused.value.message
+
+
+def test_generated_ids_never_contain_a_colon() -> None:
+    assert sanitize_id("order-a:b then c") == "order-a_b_then_c"

@@ -21,6 +21,7 @@ from appliance.model.cib_read import read_fragment
 from appliance.model.cib_write import write_cib
 from appliance.model.cluster import Configuration
 from appliance.model.resources import walk
+from appliance.model.xmltree import MAX_XML_BYTES
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
 
@@ -41,13 +42,26 @@ Options:
 """
 
 
+def _too_large(source: str) -> UserError:
+    return UserError(f"{source}: larger than {MAX_XML_BYTES // (1024 * 1024)} MiB, refused", 66)
+
+
 def _read(path: str) -> tuple[bytes, str]:
+    """The whole file, refused by size before it is read: never more than MAX_XML_BYTES + 1 bytes in memory."""
     if path == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
-    try:
-        return Path(path).read_bytes(), path
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}", 66) from None
+        data, source = sys.stdin.buffer.read(MAX_XML_BYTES + 1), "<stdin>"
+    else:
+        source = path
+        try:
+            with open(path, "rb") as stream:
+                if os.fstat(stream.fileno()).st_size > MAX_XML_BYTES:
+                    raise _too_large(source)
+                data = stream.read(MAX_XML_BYTES + 1)
+        except OSError as error:
+            raise UserError(f"cannot read {path}: {error.strerror}", 66) from None
+    if len(data) > MAX_XML_BYTES:
+        raise _too_large(source)
+    return data, source
 
 
 def _import(args: dict, current: state.Settings) -> None:
@@ -74,7 +88,10 @@ def _import(args: dict, current: state.Settings) -> None:
             configuration = edits.add_constraint(configuration, constraint, allow_duplicate=True)
         return configuration
 
-    state.edit_configuration(current, edit)
+    try:
+        state.edit_configuration(current, edit)
+    except UserError as error:
+        raise UserError(f"{source}: {error.message}", error.exit_code) from None
     print(f"Added from {source}: {len(fragment.resources)} resources, {len(fragment.constraints)} constraints")
 
 

@@ -174,8 +174,11 @@ def _colocation(args: dict, current: state.Settings) -> None:
     score = parse_score(score_text) if score_text is not None else INFINITY
 
     def edit(configuration: Configuration) -> Configuration:
-        constraint_id = options.get("id") or edits.colocation_id(configuration, rsc, with_rsc, score)
-        return edits.add_constraint(configuration, Colocation(check_id(constraint_id), score, rsc, with_rsc,
+        constraint_id = options.get("id")
+        if constraint_id is None:
+            constraint_id = edits.colocation_id(configuration, rsc, with_rsc, score)
+        check_id(constraint_id, "constraint id")
+        return edits.add_constraint(configuration, Colocation(constraint_id, score, rsc, with_rsc,
                                                               rsc_role, with_role), args["--force"])
 
     state.edit_configuration(current, edit)
@@ -200,9 +203,12 @@ def _order(args: dict, current: state.Settings) -> None:
     first, then = left[-1], right[-1]
 
     def edit(configuration: Configuration) -> Configuration:
-        constraint_id = options.get("id") or edits.order_id(configuration, first, then, kind or "Mandatory")
+        constraint_id = options.get("id")
+        if constraint_id is None:
+            constraint_id = edits.order_id(configuration, first, then, kind or "Mandatory")
+        check_id(constraint_id, "constraint id")
         explicit = first_action is not None or then_action is not None   # pcs writes both once either is given
-        order = Order(check_id(constraint_id), first, then, first_action or ("start" if explicit else None),
+        order = Order(constraint_id, first, then, first_action or ("start" if explicit else None),
                       then_action or ("start" if explicit else None), kind, None, symmetrical)
         return edits.add_constraint(configuration, order, args["--force"])
 

@@ -24,7 +24,7 @@ from appliance.model.constraints import (
     Rule,
 )
 from appliance.model.nodes import Node
-from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource
+from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource, agent_problem
 from appliance.model.status import Status
 from appliance.model.status_read import read_status
 from appliance.model.values import (
@@ -39,6 +39,7 @@ from appliance.model.values import (
 from appliance.model.xmltree import Document, parse
 
 RESOURCE_TAGS = ("primitive", "group", "clone", "master")
+ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "restart-container", "demote")
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order")
 UNSUPPORTED = {
     "bundle": "bundles", "template": "resource templates", "rsc_ticket": "ticket constraints",
@@ -106,20 +107,27 @@ class _Reader:
         self.check_children(element, ("instance_attributes", "meta_attributes"))
         name = self.required(element, "name")
         interval_ms = self.converted(element, parse_interval_ms, element.get("interval", "0"), "interval")
+        timeout = element.get("timeout")
+        if timeout is not None:
+            self.converted(element, parse_interval_ms, timeout, "timeout")
+        on_fail = element.get("on-fail")
+        if on_fail is not None and on_fail not in ON_FAIL:
+            raise self.fail(element, f"invalid on-fail '{on_fail}': expected one of {', '.join(ON_FAIL)}")
         role = element.get("role")
         known = ("id", "name", "interval", "role", "timeout", "on-fail")
         options = Attributes.of((k, v) for k, v in element.attrib.items() if k not in known)
         return Op(self.required(element, "id"), name, interval_ms,
                   self.converted(element, parse_role, role, "role") if role else None,
-                  element.get("timeout"), element.get("on-fail"), options,
+                  timeout, on_fail, options,
                   self.nvset(element, "instance_attributes"), self.nvset(element, "meta_attributes"))
 
     def primitive(self, element: ET.Element) -> Primitive:
         self.check_attributes(element, ("id", "class", "provider", "type", "description"))
         self.check_children(element, ("instance_attributes", "meta_attributes", "operations", "utilization"))
         standard = self.required(element, "class")
-        if standard == "ocf" and not element.get("provider"):
-            raise self.fail(element, "ocf resources need a provider")
+        problem = agent_problem(standard, element.get("provider"), self.required(element, "type"))
+        if problem is not None:
+            raise self.fail(element, problem)
         ops: list[Op] = []
         for operations in element.findall("operations"):
             self.check_children(operations, ("op",))

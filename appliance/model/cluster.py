@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from appliance.model.attributes import Attributes
 from appliance.model.constraints import Colocation, Constraint, Location, Order, Rule, referenced_resources
 from appliance.model.nodes import Node, NodeInfo
-from appliance.model.resources import Clone, Group, Primitive, Resource, primitives, walk
+from appliance.model.resources import Clone, Group, Primitive, Resource, agent_problem, primitives, walk
 from appliance.model.status import Status
-from appliance.model.values import ModelError
+from appliance.model.values import ModelError, id_problem, shown
 
 
 @dataclass(frozen=True)
@@ -80,21 +80,24 @@ def all_ids(configuration: Configuration) -> list[tuple[str, str]]:
     for resource in walk(configuration.resources):
         found.append((resource.id, "resource"))
         if isinstance(resource, Primitive):
-            found.extend((op.id, f"operation of {resource.id}") for op in resource.ops)
+            found.extend((op.id, f"operation of {shown(resource.id)}") for op in resource.ops)
     for constraint in configuration.constraints:
         found.append((constraint.id, "constraint"))
-        found.extend((s.id, f"resource set of {constraint.id}") for s in constraint.sets)
+        found.extend((s.id, f"resource set of {shown(constraint.id)}") for s in constraint.sets)
         if isinstance(constraint, Location):
             for rule in constraint.rules:
-                found.extend((rid, f"rule of {constraint.id}") for rid in _rule_ids(rule))
+                found.extend((rid, f"rule of {shown(constraint.id)}") for rid in _rule_ids(rule))
     return found
 
 
 def _check_unique(configuration: Configuration) -> None:
     seen: dict[str, str] = {}
     for ident, what in all_ids(configuration):
+        problem = id_problem(ident)
+        if problem is not None:
+            raise ModelError(f"invalid id {shown(ident)} of a {what}: {problem}")
         if ident in seen:
-            raise ModelError(f"duplicate id '{ident}': used by a {seen[ident]} and a {what}")
+            raise ModelError(f"duplicate id {shown(ident)}: used by a {seen[ident]} and a {what}")
         seen[ident] = what
     names: set[str] = set()
     node_ids: set[str] = set()
@@ -115,8 +118,11 @@ def _check_structure(configuration: Configuration) -> None:
             for inner in walk((resource.child,)):
                 if isinstance(inner, Primitive) and (inner.guest_node or inner.agent.is_remote_connection):
                     raise ModelError(f"'{inner.id}' hosts a guest or remote node and cannot be cloned")
-        if isinstance(resource, Primitive) and resource.agent.standard == "ocf" and not resource.agent.provider:
-            raise ModelError(f"primitive '{resource.id}': ocf resources need a provider")
+        if isinstance(resource, Primitive):
+            agent = resource.agent
+            problem = agent_problem(agent.standard, agent.provider, agent.type)
+            if problem is not None:
+                raise ModelError(f"primitive '{resource.id}': {problem}")
 
 
 def _check_nodes(configuration: Configuration) -> None:

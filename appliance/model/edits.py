@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Configuration
-from appliance.model.constraints import Constraint, Location, referenced_resources
+from appliance.model.constraints import Colocation, Constraint, Location, Order, referenced_resources
 from appliance.model.nodes import Node
 from appliance.model.resources import Clone, Group, Primitive, Resource, walk
-from appliance.model.values import INFINITY, ModelError, format_score, sanitize_id
+from appliance.model.values import INFINITY, ModelError, check_id, format_score, sanitize_id, shown
 
 Edit = Callable[[Configuration], Configuration]
 
@@ -33,7 +33,7 @@ def unique_id(configuration: Configuration, wanted: str) -> str:
 def require_resource(configuration: Configuration, rid: str) -> Resource:
     resource = configuration.resource(rid)
     if resource is None:
-        raise ModelError(f"resource '{rid}' does not exist")
+        raise ModelError(f"resource {shown(rid, 80)} does not exist")
     return resource
 
 
@@ -56,6 +56,7 @@ def add_resource(configuration: Configuration, resource: Resource, group: str | 
         return dataclasses.replace(configuration, resources=(*configuration.resources, resource))
     if not isinstance(resource, Primitive):
         raise ModelError("only primitives can be put in a group")
+    check_id(group, "group name")
     existing = configuration.resource(group)
     if existing is None:
         return dataclasses.replace(configuration, resources=(*configuration.resources, Group(group, (resource,))))
@@ -126,10 +127,18 @@ def _same(a: Constraint, b: Constraint) -> bool:
     return type(a) is type(b) and dataclasses.replace(a, id="") == dataclasses.replace(b, id="")  # type: ignore
 
 
+def _check_not_itself(constraint: Constraint) -> None:
+    if isinstance(constraint, Colocation) and constraint.rsc is not None and constraint.rsc == constraint.with_rsc:
+        raise ModelError(f"resource '{constraint.rsc}' cannot be colocated with itself")
+    if isinstance(constraint, Order) and constraint.first is not None and constraint.first == constraint.then:
+        raise ModelError(f"resource '{constraint.first}' cannot be ordered before or after itself")
+
+
 def add_constraint(configuration: Configuration, constraint: Constraint, allow_duplicate: bool = False
                    ) -> Configuration:
     for rid in referenced_resources(constraint):
         require_resource(configuration, rid)
+    _check_not_itself(constraint)
     if configuration.constraint(constraint.id) is not None:
         raise ModelError(f"constraint id '{constraint.id}' already exists")
     if not allow_duplicate:

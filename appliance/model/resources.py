@@ -3,16 +3,21 @@
 Rules: a group holds primitives only; a clone wraps one primitive or one group;
 promotable clones are clones with meta promotable=true (a legacy <master> is
 read as that). Ids are unique across the whole configuration (checked in
-cluster.validate, not here).
+cluster.validate, not here). An agent's class is one drover runs, and its
+provider and type are plain file names (they end up in paths).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from appliance.model.attributes import Attributes
-from appliance.model.values import is_true
+from appliance.model.values import is_true, shown
+
+STANDARDS = ("ocf", "lsb", "service", "systemd", "stonith")
+_AGENT_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+@-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,25 @@ class AgentRef:
     @property
     def is_remote_connection(self) -> bool:
         return self.standard == "ocf" and self.provider == "pacemaker" and self.type == "remote"
+
+
+def agent_problem(standard: str, provider: str | None, agent_type: str) -> str | None:
+    """Why an agent name is not one drover can run (or Pacemaker's schema accepts), or None."""
+    if standard not in STANDARDS:
+        return f"unknown class {shown(standard)}: expected one of {', '.join(STANDARDS)}"
+    if standard == "ocf" and not provider:
+        return "ocf resources need a provider"
+    if standard != "ocf" and provider is not None:
+        return f"only ocf resources have a provider, not {standard}"
+    return agent_part_problem("provider", provider) or agent_part_problem("type", agent_type)
+
+
+def agent_part_problem(what: str, part: str | None) -> str | None:
+    """A provider or type ends up in a path: only a plain file name is accepted."""
+    if part is not None and (not _AGENT_PART.fullmatch(part) or ".." in part):
+        return (f"invalid agent {what} {shown(part)}: use letters, digits, '_', '.', '+', '@' or '-' "
+                "(at most 128 characters, no '..')")
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """Pacemaker's scalar value syntaxes: scores, booleans, intervals, roles.
 
-Rules: parse functions raise ModelError with a message naming the bad value;
-format functions produce what Pacemaker itself writes, so exports round-trip.
+Rules: parse functions raise ModelError with a message naming the bad value
+(quoted by shown(): one line, cut short); a value Pacemaker would silently
+misread is refused (a score beyond a C long long, a duration beyond a guint of
+milliseconds); ids are XML NCNames of at most 255 characters; format functions
+produce what Pacemaker itself writes, so exports round-trip.
 """
 
 from __future__ import annotations
@@ -21,16 +24,30 @@ class ModelError(Exception):
 
 _SCORE_WORDS = {"INFINITY": INFINITY, "+INFINITY": INFINITY, "-INFINITY": -INFINITY}
 _INTEGER = re.compile(r"[+-]?\d+")
+_LONG_LONG = 2 ** 63
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """User input quoted for a one-line message: control characters escaped, long text cut short."""
+    printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if len(printable) <= limit:
+        return f"'{printable}'"
+    return f"'{printable[:limit]}...' ({len(text)} characters)"
 
 
 def parse_score(text: str, what: str = "score") -> int:
-    """'100', '-INFINITY', '+INFINITY' -> int clamped to +-INFINITY, like Pacemaker's char2score."""
+    """'100', '-INFINITY', '+INFINITY' -> int clamped to +-INFINITY, like Pacemaker's char2score.
+
+    An integer beyond a C long long is refused: char2score would silently read it as 0."""
     value = text.strip()
     word = _SCORE_WORDS.get(value.upper())
     if word is not None:
         return word
     if not _INTEGER.fullmatch(value):
-        raise ModelError(f"invalid {what} '{text}': expected an integer, INFINITY or -INFINITY")
+        raise ModelError(f"invalid {what} {shown(text)}: expected an integer, INFINITY or -INFINITY")
+    if len(value.lstrip("+-")) > 19 or not -_LONG_LONG <= int(value) < _LONG_LONG:
+        raise ModelError(f"invalid {what} {shown(text)}: out of range (Pacemaker would read it as 0); "
+                         "use INFINITY or -INFINITY")
     return max(-INFINITY, min(INFINITY, int(value)))
 
 
@@ -65,29 +82,47 @@ def parse_boolean(text: str, what: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ModelError(f"invalid {what} '{text}': expected true or false")
+    raise ModelError(f"invalid {what} {shown(text)}: expected true or false")
 
 
 _INTERVAL = re.compile(r"(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?", re.IGNORECASE)
 _UNIT_MS = {None: 1000, "ms": 1, "msec": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000,
             "h": 3_600_000, "hr": 3_600_000}
 _ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.IGNORECASE)
+MAX_DURATION_MS = 2 ** 32 - 1          # Pacemaker keeps durations in a guint of milliseconds (about 49.7 days)
+_MAX_DIGITS = 20                       # more digits than this exceed MAX_DURATION_MS in any unit
 
 
-def parse_interval_ms(text: str, what: str = "interval") -> int:
-    """Pacemaker interval/timeout syntax ('10s', '30', '1min', '500ms', 'PT1M') -> milliseconds."""
+def _duration_ms(text: str) -> int | None:
     value = text.strip()
     match = _INTERVAL.fullmatch(value)
     if match:
+        if len(match.group(1)) > _MAX_DIGITS:
+            return MAX_DURATION_MS + 1
         unit = match.group(2).lower() if match.group(2) else None
         if unit in ("us", "usec"):
             return int(match.group(1)) // 1000
         return int(match.group(1)) * _UNIT_MS[unit]
     iso = _ISO_DURATION.fullmatch(value)
     if iso and value.upper() not in ("P", "PT"):
+        if any(len(g) > _MAX_DIGITS for g in iso.groups() if g):
+            return MAX_DURATION_MS + 1
         days, hours, minutes, seconds = (int(g) if g else 0 for g in iso.groups())
         return (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000
-    raise ModelError(f"invalid {what} '{text}': expected a duration such as 30s, 10min or 500ms")
+    return None
+
+
+def parse_interval_ms(text: str, what: str = "interval") -> int:
+    """Pacemaker interval/timeout syntax ('10s', '30', '1min', '500ms', 'PT1M') -> milliseconds.
+
+    Longer than MAX_DURATION_MS is refused: Pacemaker would cut it to that silently."""
+    ms = _duration_ms(text)
+    if ms is None:
+        raise ModelError(f"invalid {what} {shown(text)}: expected a duration such as 30s, 10min or 500ms")
+    if ms > MAX_DURATION_MS:
+        raise ModelError(f"invalid {what} {shown(text)}: longer than 49 days "
+                         f"({MAX_DURATION_MS} ms, the most Pacemaker can hold)")
+    return ms
 
 
 def format_interval(ms: int) -> str:
@@ -105,7 +140,7 @@ _ROLE_ALIASES = {"stopped": "Stopped", "started": "Started", "unpromoted": "Unpr
 def parse_role(text: str, what: str = "role") -> str:
     role = _ROLE_ALIASES.get(text.strip().lower())
     if role is None:
-        raise ModelError(f"invalid {what} '{text}': expected one of {', '.join(ROLES)}")
+        raise ModelError(f"invalid {what} {shown(text)}: expected one of {', '.join(ROLES)}")
     return role
 
 
@@ -115,22 +150,34 @@ ACTIONS = ("start", "stop", "promote", "demote")
 def parse_action(text: str, what: str = "action") -> str:
     action = text.strip().lower()
     if action not in ACTIONS:
-        raise ModelError(f"invalid {what} '{text}': expected one of {', '.join(ACTIONS)}")
+        raise ModelError(f"invalid {what} {shown(text)}: expected one of {', '.join(ACTIONS)}")
     return action
 
 
-_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+MAX_ID_LENGTH = 255
+
+
+def id_problem(text: str) -> str | None:
+    """Why `text` is not an id Pacemaker's schema accepts (an XML NCName) of sane length, or None."""
+    if not text:
+        return "an id cannot be empty"
+    if len(text) > MAX_ID_LENGTH:
+        return f"longer than {MAX_ID_LENGTH} characters"
+    if not _ID.fullmatch(text):
+        return "use letters, digits, '_', '.' or '-', starting with a letter or '_'"
+    return None
 
 
 def check_id(text: str, what: str = "id") -> str:
-    """XML ID rules as Pacemaker's schema enforces them (a letter or _ first)."""
-    if not _ID.fullmatch(text):
-        raise ModelError(f"invalid {what} '{text}': use letters, digits, '_', '.', ':' or '-', "
-                         "starting with a letter or '_'")
+    """XML ID rules as Pacemaker's schema enforces them (an NCName: a letter or _ first, no ':')."""
+    problem = id_problem(text)
+    if problem is not None:
+        raise ModelError(f"invalid {what} {shown(text)}: {problem}")
     return text
 
 
 def sanitize_id(text: str) -> str:
     """Turn free text into a valid XML ID the way pcs builds nvpair/op ids."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.:-]", "_", text)
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", text)
     return cleaned if cleaned and _ID.match(cleaned) else f"_{cleaned}"

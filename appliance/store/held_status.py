@@ -11,6 +11,7 @@ and a reminder every REMIND_S in between.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -48,6 +49,8 @@ class HeldStatus:
         self.held: list[Edit] = []
         self.reason = ""
         self._reminded_at = 0.0
+        with contextlib.suppress(OSError):            # left by a daemon killed while it could not write
+            marker_path(run_dir).unlink(missing_ok=True)
 
     @property
     def writable(self) -> bool:
