@@ -44,6 +44,32 @@ monitor) [ -f "$state" ] && exit 0; exit 7;;
 esac
 """
 
+PLACED = """#!/bin/sh
+# As counted, but per node: its state lives in the node's $HA_RSCTMP and each log line names that directory
+# ("start DIR", "stop DIR"), so one log shows where a resource ran and whether it ever ran in two places.
+state="${HA_RSCTMP:-/tmp}/placed-$(basename "$OCF_RESKEY_log").state"
+case "$1" in
+meta-data) cat <<'END'
+<?xml version="1.0"?>
+<resource-agent name="placed" version="1.0">
+<version>1.0</version>
+<shortdesc lang="en">logs its actions and where they ran</shortdesc>
+<parameters>
+<parameter name="log" required="1"><content type="string"/></parameter>
+<parameter name="start_seconds"><content type="integer" default="0"/></parameter>
+</parameters>
+<actions><action name="start" timeout="30s"/><action name="stop" timeout="30s"/>
+<action name="monitor" timeout="10s" interval="10s"/><action name="meta-data" timeout="5s"/></actions>
+</resource-agent>
+END
+exit 0;;
+start) echo "start $HA_RSCTMP" >> "$OCF_RESKEY_log"; sleep "${OCF_RESKEY_start_seconds:-0}"; touch "$state"; exit 0;;
+stop) echo "stop $HA_RSCTMP" >> "$OCF_RESKEY_log"; rm -f "$state"; exit 0;;
+monitor) [ -f "$state" ] && exit 0; exit 7;;
+*) exit 3;;
+esac
+"""
+
 LSB_SCRIPT = """#!/bin/sh
 # An init script whose exit code for each verb is read from a file.
 code=$(cat "%(dir)s/$1.code" 2>/dev/null || echo 0)
@@ -53,11 +79,11 @@ exit "$code"
 
 
 def make_agent_tree(base: Path) -> tuple[Path, Path]:
-    """Returns (ocf_root, lsb_dir) with ocf:test:{envdump,slow,counted} and lsb:testsvc installed."""
+    """Returns (ocf_root, lsb_dir) with ocf:test:{envdump,slow,counted,placed} and lsb:testsvc installed."""
     ocf_root = base / "ocf"
     agents = ocf_root / "resource.d" / "test"
     agents.mkdir(parents=True)
-    for name, text in (("envdump", ENV_DUMPER), ("slow", SLOW), ("counted", COUNTED)):
+    for name, text in (("envdump", ENV_DUMPER), ("slow", SLOW), ("counted", COUNTED), ("placed", PLACED)):
         (agents / name).write_text(text)
         (agents / name).chmod(0o755)
     lsb_dir = base / "init.d"

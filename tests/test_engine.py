@@ -90,6 +90,18 @@ def test_resolve_clone_instances_and_orphans():
     status = Status(history=(ResourceHistory("node1", "gone", DUMMY, (start,)),))
     orphan = resolve(configuration, status, "gone")
     assert orphan.params == {"a": "1"} and orphan.agent == DUMMY
+    # found by the kill -9 fault run with moves: a stop's pending record replaced the start's, and a controller
+    # killed during that stop left the next one to stop the deleted resource without its parameters
+    stopping = records.record_pending(status, "node1", "gone", DUMMY, "stop", 200, token="t")
+    assert resolve(configuration, stopping, "gone").params == {"a": "1"}
+    # and a probe elsewhere that found it stopped (no parameters) is not where its parameters are looked for
+    probe = OpRecord("gone_last_0", "monitor", 0, 7, 0, 0)
+    probed = Status(history=(ResourceHistory("node2", "gone", DUMMY, (probe,)), *status.history))
+    assert resolve(configuration, probed, "gone", node="node1").params == {"a": "1"}
+    assert resolve(configuration, probed, "gone", node="node2").params == {"a": "1"}
+    # a start in flight on a node where it never ran keeps the parameters it was started with
+    starting = records.record_pending(Status(), "node3", "gone", DUMMY, "start", 300, token="u", params='{"b": "2"}')
+    assert resolve(configuration, starting, "gone", node="node3").params == {"b": "2"}
 
 
 def outcome(action, result, interval_ms=0, resource="web", node="node1", now=100):

@@ -143,6 +143,13 @@ def test_plain_tcp_garbage_is_dropped(daemon):
     asyncio.run(still_serving())
 
 
+def test_plain_connect_and_close_is_not_blamed_on_the_authkey(daemon):
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=5):
+        pass                                # a port check: nothing sent, so no TLS was even tried
+    daemon.wait_log("rejected: closed the connection before the TLS handshake, without sending anything")
+    assert "authkey differs" not in daemon.log()
+
+
 def test_silent_peer_is_dropped_after_the_handshake_timeout(daemon):
     with socket.create_connection(("127.0.0.1", daemon.port), timeout=5) as raw:
         began = time.monotonic()

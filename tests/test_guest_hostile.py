@@ -179,3 +179,53 @@ def test_state_per_connection_is_bounded_and_status_always_fits_a_frame(daemon):
     assert status["truncated"] and 1000 < len(status["last_results"]) <= 2048      # the newest, within budget
     assert "r2999_monitor_0" in status["last_results"] and "r0_monitor_0" not in status["last_results"]
     assert all(result["output"] == "" for result in status["last_results"].values())
+
+
+def test_a_peer_pipelining_thousands_of_requests_is_served_while_it_reads(daemon):
+    # Answers beyond half the send queue wait for the peer to read (TCP slows it); it is not taken for one
+    # that does not read its responses.
+    async def scenario():
+        client = await connect(daemon)
+        answers = await asyncio.gather(*(client.request("ping", timeout=60) for _ in range(5000)))
+        await client.request("status")
+        await client.close()
+        return answers
+
+    assert asyncio.run(scenario()) == [{}] * 5000
+    assert "not reading its responses" not in daemon.log()
+
+
+def test_failed_handshakes_are_freed_without_the_cyclic_gc():
+    # asyncio keeps a failed handshake's error in a frame of its own traceback (CPython gh-109534), and the
+    # waiter future that hands it to us is held by that traceback's frames: each cycle pinned an SSLProtocol and
+    # its 256 KiB buffer until the cyclic GC ran, and a flood of bad handshakes rarely makes it run.
+    import gc
+    import os
+    from asyncio import sslproto
+
+    from guest.server.server import GuestServer, ServerSettings
+
+    async def scenario():
+        server = GuestServer(ServerSettings("127.0.0.1", 0, 1.0, admission=AdmissionLimits(max_unauthenticated=8)),
+                             [tlsauth.identity_from_authkey(b"k" * 32)], {}, "test")
+        port = (await server.start())[0][1]
+        writers = []
+        for _ in range(100):                       # a burst: the oldest are evicted mid-handshake
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"\x16\x03\x01" + os.urandom(300))
+            writers.append(writer)
+        deadline = time.monotonic() + 10
+        while (server._connection_tasks or server._admission.pending) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for writer in writers:
+            writer.close()
+        await server.close()
+
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(scenario())
+        alive = [o for o in gc.get_objects() if isinstance(o, sslproto.SSLProtocol)]
+    finally:
+        gc.enable()
+    assert alive == []

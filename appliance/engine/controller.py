@@ -27,6 +27,7 @@ from appliance.engine.env import Env, NodeExecutor
 from appliance.engine.resolve import DEFAULT_CONNECT_TIMEOUT, PARAMS_KEY, Runnable, operation, resolve
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
+from appliance.model.history import base_id
 from appliance.model.resources import primitives
 from appliance.model.status import encode_params
 from appliance.model.values import is_true
@@ -139,12 +140,17 @@ class Controller:
 
     # -- probes -------------------------------------------------------------------------------------------
 
-    def _probe_targets(self, cib: Cib) -> list[tuple[str, Runnable]]:
+    def _probe_targets(self, cib: Cib, reachable: bool = True) -> list[tuple[str, Runnable]]:
+        """What to probe where: on the nodes this controller reaches now (reachable=False: on the nodes the
+        scheduler counts as online that it cannot reach yet, such as a remote node not reconnected)."""
         configuration = cib.configuration
         known = {(h.node, h.resource) for h in cib.status.history
                  if not (records.has_pending(h) and (h.node, h.resource) not in self._in_flight)}
-        nodes = [info for info in configuration.node_infos() if self.env.executor(info.name) is not None]
-        ids = [p.id for p in unpack(cib).all_primitives if not p.orphan]
+        working = unpack(cib)
+        online = {node.name for node in working.nodes if node.online}
+        nodes = [info for info in configuration.node_infos()
+                 if (self.env.executor(info.name) is not None) == reachable and (reachable or info.name in online)]
+        ids = [p.id for p in working.all_primitives if not p.orphan]
         targets, seen = [], set()
         for rid in ids:
             runnable = resolve(configuration, cib.status, rid, self.connect_timeout)
@@ -178,6 +184,15 @@ class Controller:
     async def _execute(self, cib: Cib, transition: Transition) -> bool:
         actions = transition.actions
         needs = graph.predecessors(len(actions), transition.orderings)
+        # as Pacemaker orders a start after the resource's probes on every online node: where a probe cannot run
+        # yet (a remote node not reconnected) it may be running there, so it is not started (nor promoted) here
+        unknown = {runnable.history_id: node for node, runnable in self._probe_targets(cib, reachable=False)}
+        for index, action in enumerate(actions):
+            where = unknown.get(base_id(action.resource or ""))
+            if action.task in ("start", "promote", "migrate_from") and where is not None:
+                log.info("holding back %s %s on %s: its state on %s is not known yet (not reachable)",
+                         action.task, action.resource, action.node, where)
+                needs[index] = {-1}                  # never satisfied: it and what follows it wait
         finished: set[int] = set()
         running: dict[asyncio.Task, int] = {}
         ok = True
@@ -211,7 +226,7 @@ class Controller:
     async def _action(self, cib: Cib, action: Action) -> bool:
         if action.task == "fence":
             return self._fence(cib, action.node)
-        runnable = resolve(cib.configuration, cib.status, action.resource, self.connect_timeout)
+        runnable = resolve(cib.configuration, cib.status, action.resource, self.connect_timeout, action.node)
         if runnable is None:
             log.error("%s %s: no such resource", action.task, action.resource)
             return False
@@ -254,9 +269,10 @@ class Controller:
         if action != "monitor":
             token = uuid.uuid4().hex
             op = dataclasses.replace(op, meta={**op.meta, "drover_op": token})
+            params = encode_params(runnable.params) if action == "start" else None
             self.env.edit_status(lambda s: records.record_pending(s, node, runnable.history_id, runnable.agent,
                                                                   action, int(self.env.now()), runnable.container,
-                                                                  token))
+                                                                  token, params))
         self._in_flight.add(key)
         try:
             result = await executor.execute(op)

@@ -126,13 +126,19 @@ OP_TOKEN = "drover-op"     # pending record extra (and CRM_meta_drover_op of the
 
 
 def record_pending(status: Status, node: str, resource: str, agent: AgentRef, action: str, now: int,
-                   container: str | None = None, token: str = "") -> Status:
+                   container: str | None = None, token: str = "", params: str | None = None) -> Status:
     """An operation about to run (Pacemaker's record-pending): if the controller dies before its result is
-    recorded, the next controller sees it was in flight and probes instead of guessing."""
+    recorded, the next controller sees it was in flight and probes instead of guessing. It keeps the
+    parameters it runs with (`params`, else those of the record it replaces): a stop of it as a deleted
+    resource needs them."""
     extra = transition_extra(0, -1, 193).set(CALL_FLOOR, str(next_call_id(status, node) - 1))   # 193: pending
     pending = OpRecord(f"{resource}_last_0", action, 0, -1, 0, -1, f"{resource}_{action}_0", now,
                        extra=extra.set(OP_TOKEN, token) if token else extra)
     entry = next((h for h in status.history if h.node == node and h.resource == resource), None)
+    replaced = next((op for op in (entry.ops if entry is not None else ()) if op.id == pending.id), None)
+    params = params or (replaced.extra.get(PARAMS_EXTRA) if replaced is not None else None)
+    if params:
+        pending = dataclasses.replace(pending, extra=pending.extra.set(PARAMS_EXTRA, params))
     ops = [op for op in (entry.ops if entry is not None else ()) if op.id != pending.id]
     updated = ResourceHistory(node, resource, agent, (*ops, pending), container if entry is None else entry.container)
     return dataclasses.replace(status, history=(*(h for h in status.history if h is not entry), updated))

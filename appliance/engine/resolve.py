@@ -71,8 +71,9 @@ def _chain(configuration: Configuration, rid: str) -> list:
 
 
 def resolve(configuration: Configuration, status: Status, resource_id: str,
-            connect_timeout: str = DEFAULT_CONNECT_TIMEOUT) -> Runnable | None:
-    """`connect_timeout`: a guest connection's start timeout where its VM has no remote-connect-timeout."""
+            connect_timeout: str = DEFAULT_CONNECT_TIMEOUT, node: str | None = None) -> Runnable | None:
+    """`connect_timeout`: a guest connection's start timeout where its VM has no remote-connect-timeout;
+    `node`: where it runs, for an orphan (the parameters it was started with there)."""
     base = base_id(resource_id)
     chain = _chain(configuration, base)
     if chain and isinstance(chain[-1], Primitive):
@@ -91,7 +92,7 @@ def resolve(configuration: Configuration, status: Status, resource_id: str,
     for primitive in primitives(configuration.resources):
         if primitive.guest_node == resource_id:
             return _connection(configuration, primitive, connect_timeout)
-    return _orphan(status, resource_id)
+    return _orphan(status, resource_id, node)
 
 
 def _connection(configuration: Configuration, container: Primitive, connect_timeout: str) -> Runnable:
@@ -107,16 +108,23 @@ def _connection(configuration: Configuration, container: Primitive, connect_time
     return Runnable(name, REMOTE_AGENT, params, connection_meta, tuple(ops), container=container.id)
 
 
-def _orphan(status: Status, resource_id: str) -> Runnable | None:
-    for entry in status.history:
-        if entry.resource == resource_id or base_id(entry.resource) == base_id(resource_id):
-            params: dict[str, str] = {}
-            for op in entry.ops:
-                stored = op.extra.get(PARAMS_KEY)
-                if stored:
-                    params = json.loads(stored)
-            return Runnable(entry.resource, entry.agent, params, {}, (), container=entry.container)
-    return None
+def _orphan(status: Status, resource_id: str, node: str | None) -> Runnable | None:
+    """A deleted resource as its history knows it: on `node` if it has history there (a probe that found it
+    stopped on another node knows no parameters), its parameters from wherever they were recorded last."""
+    entries = [h for h in status.history
+               if h.resource == resource_id or base_id(h.resource) == base_id(resource_id)]
+    if not entries:
+        return None
+    entry = next((h for h in entries if h.node == node), entries[0])
+
+    def recorded(history) -> list:
+        return [op for op in history.ops if op.extra.get(PARAMS_KEY)]
+
+    own = recorded(entry)
+    anywhere = sorted((op for h in entries for op in recorded(h)), key=lambda op: op.last_rc_change)
+    source = own[-1] if own else anywhere[-1] if anywhere else None
+    params = json.loads(source.extra.get(PARAMS_KEY)) if source is not None else {}
+    return Runnable(entry.resource, entry.agent, params, {}, (), container=entry.container)
 
 
 def timeout_ms(configuration: Configuration, runnable: Runnable, action: str, interval_ms: int = 0) -> int:

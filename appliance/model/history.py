@@ -58,8 +58,9 @@ def active_on(status: Status, resource_id: str) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def failed_resources(status: Status) -> set[str]:
-    failed = {base_id(f.resource) for f in status.fail_counts if f.count > 0}
+def failed_on(status: Status) -> set[tuple[str, str]]:
+    """(resource base id, node) wherever a resource has a fail count or a failed operation recorded."""
+    failed = {(base_id(f.resource), f.node) for f in status.fail_counts if f.count > 0}
     for entry in status.history:
         for op in entry.ops:
             if op.op_status == _PENDING:
@@ -67,17 +68,24 @@ def failed_resources(status: Status) -> set[str]:
             probe = op.operation == "monitor" and op.interval_ms == 0
             expected = (_OK, _NOT_RUNNING, _PROMOTED) if probe else (_OK, _PROMOTED)
             if op.op_status != 0 or op.rc_code not in expected:
-                failed.add(base_id(entry.resource))
+                failed.add((base_id(entry.resource), entry.node))
     return failed
 
 
+def failed_resources(status: Status) -> set[str]:
+    return {resource for resource, _ in failed_on(status)}
+
+
 def cleanup(status: Status, resource_ids: set[str], node: str | None = None, failed_only: bool = True) -> Status:
-    """crm_resource --cleanup: forget fail counts and history of the failed resources among resource_ids;
-    failed_only=False is crm_resource --refresh: forget them whatever their state, so they are probed again."""
-    targets = resource_ids & failed_resources(status) if failed_only else set(resource_ids)
+    """crm_resource --cleanup: forget the fail counts and history of resource_ids on the nodes where they
+    failed (elsewhere what is known stays known, as Pacemaker's clear_rsc_failures); failed_only=False is
+    crm_resource --refresh: forget them on every node, failed or not, so they are probed again."""
+    failed = failed_on(status)
 
     def matches(resource: str, where: str) -> bool:
-        return base_id(resource) in targets and (node is None or where == node)
+        base = base_id(resource)
+        return base in resource_ids and (node is None or where == node) and \
+            (not failed_only or (base, where) in failed)
 
     # an operation in flight stays recorded: forgetting it would let the next controller run it a second time
     history = tuple(h if not matches(h.resource, h.node) else

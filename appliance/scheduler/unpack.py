@@ -274,8 +274,11 @@ class NodeHistory:
 
 def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int = 0) -> NodeHistory:
     result = NodeHistory()
+    in_flight = None                                     # a pending operation is the newest one
     for op in sorted(entry.ops, key=lambda o: o.call_id):
         if op.call_id < 0 or op.op_status in (-1, 1):      # pending or cancelled
+            if op.op_status == -1:
+                in_flight = op.operation
             if op.operation in ("start", "migrate_from") and op.op_status == -1:
                 result.pending = True
             continue
@@ -320,6 +323,11 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
             result.role = "Promoted"
         elif result.role == "Stopped":
             result.role = "Started"
+    # as Pacemaker's unpack_rsc_op: a start in flight may have started it already, a promote promoted it
+    if in_flight == "start" and result.role == "Stopped":
+        result.role = "Started"
+    elif in_flight == "promote":
+        result.role = "Promoted"
     return result
 
 

@@ -3,7 +3,9 @@
 A peer must finish the TLS handshake and send its hello within
 handshake_timeout; the server speaks first after the handshake (TLS 1.3 tells a
 rejected client only when it reads). A rejected peer learns nothing but the
-TLS alert and costs one (rate-limited) log line. How many unauthenticated
+TLS alert and costs one (rate-limited) log line, which tells a peer that closed
+without sending a byte (a port check) from one that broke off the handshake
+(possibly another authkey). How many unauthenticated
 peers may wait, and who is evicted to make room, is admission.py's rule.
 """
 
@@ -55,6 +57,7 @@ class GuestServer:
         self.handlers = handlers
         self.software = software
         self._context = tlsauth.server_context(self.identities)
+        _unlink_failed_handshakes()
         self._listener: socket.socket | None = None
         self._accept_task: asyncio.Task | None = None
         self._sessions: set[Session] = set()
@@ -123,12 +126,14 @@ class GuestServer:
                 reader, writer = await self._tls(sock, name)
                 connection, early = await within(self._hello(reader, writer, name),
                                                  self.settings.handshake_timeout)
-            except TimeoutError:
+            except TimeoutError as error:
+                _drop_tracebacks(error)
                 self._admission.failed(source)
                 self._rejections.warning("rejected peers", "%s: rejected: no TLS handshake and hello within %gs",
                                          name, self.settings.handshake_timeout)
                 return
             except RejectedPeer as error:
+                _drop_tracebacks(error)
                 self._admission.failed(source)
                 self._rejections.warning("rejected peers", "%s: rejected: %s", name, error)
                 return
@@ -164,9 +169,13 @@ class GuestServer:
         reader = asyncio.StreamReader(limit=self.settings.max_frame + 4)
         protocol = asyncio.StreamReaderProtocol(reader)
         timeout = self.settings.handshake_timeout
+
+        async def handshake() -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol]:
+            await _first_bytes(sock)
+            return await loop.connect_accepted_socket(lambda: protocol, sock, ssl=self._context,
+                                                      ssl_handshake_timeout=timeout)
         try:
-            transport, _ = await within(loop.connect_accepted_socket(
-                lambda: protocol, sock, ssl=self._context, ssl_handshake_timeout=timeout), timeout)
+            transport, _ = await within(handshake(), timeout)
         except TimeoutError:
             raise
         except ssl.SSLError as error:
@@ -201,6 +210,73 @@ class GuestServer:
             raise RejectedPeer(f"connection lost before its hello ({error})") from None
         log.debug("%s: key %s", name, identity.fingerprint)
         return connection, early
+
+
+async def _first_bytes(sock: socket.socket) -> None:
+    """Wait until the peer has sent something, without consuming it (the TLS layer reads it). A peer that
+    closes or resets the connection first never tried TLS: it is not a peer with another authkey."""
+    loop = asyncio.get_running_loop()
+    while True:
+        readable: asyncio.Future[None] = loop.create_future()
+        loop.add_reader(sock.fileno(), _resolve, readable)
+        try:
+            await readable
+        finally:
+            loop.remove_reader(sock.fileno())
+        try:
+            if sock.recv(1, socket.MSG_PEEK):
+                return
+        except BlockingIOError:
+            continue
+        except OSError as error:
+            raise RejectedPeer(f"reset the connection before the TLS handshake ({error.strerror or error}), "
+                               "without sending anything: not a drover peer (a port check?)") from None
+        raise RejectedPeer("closed the connection before the TLS handshake, without sending anything: "
+                           "not a drover peer (a port check?)")
+
+
+def _unlink_failed_handshakes() -> None:
+    """CPython's fix for gh-109534 (merged February 2024; the 3.11.7 this daemon is built with lacks it): asyncio's
+    SSLProtocol._on_handshake_complete re-raises the handshake error in a frame that keeps it, so the error, its
+    traceback and the SSLProtocol with its 256 KiB buffer form a cycle. When our side had stopped waiting (the
+    peer was evicted or timed out) nothing else breaks it, and a flood of bad handshakes held tens of MB until the
+    cyclic GC ran. Idempotent; harmless where CPython is fixed."""
+    from asyncio import sslproto
+
+    original = sslproto.SSLProtocol._on_handshake_complete
+    if getattr(original, "unlinks_failed_handshakes", False):
+        return
+
+    def on_handshake_complete(self: sslproto.SSLProtocol, handshake_exc: BaseException | None) -> None:
+        try:
+            original(self, handshake_exc)
+        finally:
+            if handshake_exc is not None:
+                _drop_tracebacks(handshake_exc)
+
+    on_handshake_complete.unlinks_failed_handshakes = True  # type: ignore[attr-defined]
+    sslproto.SSLProtocol._on_handshake_complete = on_handshake_complete  # type: ignore[method-assign]
+
+
+def _drop_tracebacks(error: BaseException) -> None:
+    """Unlink a rejected peer's exceptions (and those they were raised from) from their frames. A handshake error
+    that reaches us is also held by asyncio's waiter future, which its own traceback's frames hold: a cycle that,
+    with the connection's SSLProtocol and its 256 KiB buffer, lives until the cyclic GC runs, which a flood of
+    bad handshakes (few objects, many bytes) hardly triggers: 150 of them held 40 MB."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        pending += [current.__context__, current.__cause__]
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _listen(address: str, port: int) -> socket.socket:

@@ -2,9 +2,13 @@
 
 Each request runs in its own task, so a ping is answered while a long start
 runs. A partial frame must complete within frame_timeout from its first byte
-(slow-loris), a silent peer is dropped after idle_timeout (the appliance pings),
-and a peer that does not read its responses is dropped once its send queue is
-full. When the peer goes, its recurring operations are cancelled; operations
+(slow-loris), a silent peer is dropped after idle_timeout (the appliance pings).
+Requests are taken while their answers fit half the send queue (by count and by
+SEND_BUDGET bytes): beyond that the peer's frames wait unread, so TCP slows a
+peer that pipelines thousands of requests instead of it being dropped, and
+events always have the other half. A peer that does not read what is sent is
+dropped once the queue is full or nothing could be written for idle_timeout.
+When the peer goes, its recurring operations are cancelled; operations
 in flight run to completion (their agents are bounded by their own timeouts)
 and their results stay in the executor's history for the next connection.
 """
@@ -26,6 +30,7 @@ from guest.protocol.messages import Event, Message, ProtocolError, Request, Resp
 
 log = logging.getLogger(__name__)
 WRITER_BOUND_S = 2.0
+SEND_BUDGET = 4 * 1024 * 1024        # bytes of answers queued before the peer's next request waits unread
 
 Handler = Callable[["Session", dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -56,6 +61,8 @@ class Session:
         self.closed = False
         self.opened = time.monotonic()
         self._writer_task: asyncio.Task | None = None
+        self._queued_bytes = 0
+        self._room = asyncio.Event()          # set when a request finishes or a frame leaves the queue
 
     async def request(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Ask the peer (the hypervisor) something; raises RequestError with its answer's error."""
@@ -83,12 +90,15 @@ class Session:
         except asyncio.QueueFull:
             log.warning("%s: not reading its responses; closing the connection", self.name)
             self.abort()
+            return
+        self._queued_bytes += len(data)
 
     def send_event(self, name: str, data: dict[str, Any]) -> None:
         self.send(self.connection.event(name, data))
 
     def abort(self) -> None:
         self.closed = True
+        self._room.set()
         self.writer.transport.abort()
 
     async def say_goodbye(self, bound: float) -> None:
@@ -106,7 +116,7 @@ class Session:
         """Serve until the peer goes; `early` are messages that arrived with its hello."""
         writer_task = self._writer_task = asyncio.create_task(self._write_loop())
         try:
-            self._dispatch(early)
+            await self._dispatch(early)
             await self._read_loop()
         finally:
             self.closed = True
@@ -118,8 +128,16 @@ class Session:
 
     async def _write_loop(self) -> None:
         while (data := await self._outgoing.get()) is not None:
+            self._queued_bytes -= len(data)
+            self._room.set()
             self.writer.write(data)
-            await self.writer.drain()
+            try:
+                await within(self.writer.drain(), self.limits.idle_timeout)
+            except TimeoutError:
+                log.warning("%s: not reading its responses for %gs; closing the connection", self.name,
+                            self.limits.idle_timeout)
+                self.abort()
+                return
 
     async def _read_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -148,20 +166,42 @@ class Session:
             except (FrameError, ProtocolError) as error:
                 log.warning("%s: protocol violation: %s; closing the connection", self.name, error)
                 return
-            self._dispatch(messages)
+            if await self._dispatch(messages):
+                frame_deadline = None            # we held its frames back: the clock of a partial one restarts
+            if self.closed:
+                return
 
-    def _dispatch(self, messages: list[Message]) -> None:
+    def _has_room(self) -> bool:
+        """Whether one more request may start: the answers it could add still fit half the send queue."""
+        return (len(self._tasks) + self._outgoing.qsize() < self.limits.send_queue // 2
+                and self._queued_bytes < SEND_BUDGET)
+
+    async def _dispatch(self, messages: list[Message]) -> bool:
+        """Start the requests, each once there is room for its answer; returns whether any had to wait."""
+        waited = False
         for message in messages:
             if isinstance(message, Request):
+                while not self._has_room() and not self.closed:
+                    waited = True
+                    self._room.clear()
+                    await self._room.wait()
+                if self.closed:
+                    return waited
                 task = asyncio.create_task(self._serve(message))
                 self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(self._request_done)
+                await asyncio.sleep(0)           # an answer ready at once is queued (and counted) before the next
             elif isinstance(message, Response) and message.id in self._waiting:
                 future = self._waiting.pop(message.id)
                 if not future.done():
                     future.set_result(message)
             elif isinstance(message, Event | Response):
                 log.debug("%s: ignoring %s", self.name, type(message).__name__)
+        return waited
+
+    def _request_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self._room.set()
 
     async def _serve(self, request: Request) -> None:
         handler = self.handlers.get(request.op)

@@ -1,4 +1,5 @@
-"""Write the failure-expiry golden cases (tests/scheduler/failures/) with real Pacemaker's results.
+"""Write the failure-expiry (and operation-in-flight) golden cases (tests/scheduler/failures/) with real
+Pacemaker's results.
 
     python -m tests.scheduler.failure_cases [OUT_DIR]
 
@@ -97,6 +98,9 @@ def _web_failed_monitor(when: int) -> str:
             + "</lrm_resource>")
 
 
+START_IN_FLIGHT = ('<lrm id="2"><lrm_resources><lrm_resource id="webserver" class="ocf" provider="heartbeat" '
+                   'type="Dummy">' + _op("webserver", "webserver_last_0", "start", 193, -1, PAST, -1)
+                   + "</lrm_resource></lrm_resources></lrm>")
 TWO_NODES = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
 NODE2 = '<node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>'
 REMOTE = """<primitive id="remote1" class="ocf" provider="pacemaker" type="remote">
@@ -137,6 +141,10 @@ def cases() -> dict[str, str]:
             _fail("1", "remote1", "start_0", "INFINITY", PAST), remote_down),
         "remote-without-reconnect-interval": _cib(REMOTE.format(params=""), "", remote_lrm,
                                                   _fail("1", "remote1", "start_0", "INFINITY", PAST), remote_down),
+        # a start still in flight (record-pending) counts as started there: it is not started anywhere else
+        "start-in-flight-elsewhere": _cib(WEB.format(meta=""), "", WEB_STOPPED, "",
+                                          NODE2.replace("/>", ">") + START_IN_FLIGHT + "</node_state>",
+                                          nodes=TWO_NODES),
     }
 
 
