@@ -81,7 +81,15 @@ class GuestDaemon:
         return self.process.wait(timeout)
 
     def stop(self) -> int:
+        """SIGTERM (after SIGCONT, were it frozen) and its exit code; killed if it does not end within 15 s, so
+        a failed or timed-out test never leaves a daemon behind."""
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGCONT)
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(15)
+        try:
+            return self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+            raise AssertionError(f"drover-guest did not stop within 15s of SIGTERM:\n{self.log()[-2000:]}") from None

@@ -31,12 +31,14 @@ def guest(tmp_path: Path):
 
 
 @pytest.fixture
-def appliance(tmp_path: Path, guest: GuestDaemon, monkeypatch) -> Appliance:
+def appliance(tmp_path: Path, guest: GuestDaemon, monkeypatch):
     host_rsctmp = tmp_path / "node1-rsctmp"            # resources this host runs keep their state here
     host_rsctmp.mkdir()
     monkeypatch.setenv("HA_RSCTMP", str(host_rsctmp))
     monkeypatch.setenv("HA_VARRUN", str(host_rsctmp))
-    return Appliance(tmp_path, guest)
+    appliance = Appliance(tmp_path, guest)
+    yield appliance
+    appliance.kill_process()                          # a failed or timed-out test leaves no daemon behind
 
 
 def webserver_state(guest: GuestDaemon) -> Path:

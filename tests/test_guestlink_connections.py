@@ -68,3 +68,19 @@ def test_a_guest_that_dies_is_reported_lost_at_once(guest):
     lost, gone = asyncio.run(scenario())
     assert lost == ["guest1"]
     assert gone.rc == OcfRc.NOT_RUNNING and gone.exit_reason == "not connected to guest1"
+
+
+def test_every_resource_id_the_hypervisor_accepts_is_one_the_guest_runs(guest):
+    from appliance.model.values import MAX_DURATION_MS
+    longest = "w" + "x" * 254                                   # the longest id drover's CLI accepts
+
+    async def scenario():
+        links = connections(guest, [])
+        assert (await links.run(connection_op(guest, "start"))).rc == OcfRc.OK
+        probe = await links.executor("guest1").execute(
+            Operation(f"{longest}:12", AgentSpec("ocf", "Dummy", "heartbeat"), "monitor", 0, MAX_DURATION_MS))
+        await links.close_all()
+        return probe
+
+    probe = asyncio.run(scenario())
+    assert probe.exec_status == ExecStatus.DONE and probe.rc == OcfRc.NOT_RUNNING, probe

@@ -8,6 +8,9 @@ kernel (downloaded into build/microvm) and `make build`. `make system-test` runs
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -24,8 +27,19 @@ pytestmark = [pytest.mark.system, pytest.mark.artifacts, pytest.mark.timeout(600
 BOOT_TIMEOUT_S = 240
 
 
-def test_a_micro_vm_becomes_guest1_and_runs_the_web_server(tmp_path: Path):
-    subprocess.run([str(TOP / "tests/system/libvirtd.sh")], check=True)
+@pytest.fixture
+def libvirtd(tmp_path: Path):
+    """A libvirtd for qemu:///system: the running one, or one started for this test and stopped after it."""
+    pid_file = tmp_path / "libvirtd.pid"
+    started = subprocess.run([str(TOP / "tests/system/libvirtd.sh")], check=True, capture_output=True, text=True,
+                             env={**os.environ, "DROVER_TEST_LIBVIRTD_PID": str(pid_file)}, timeout=60)
+    yield
+    if "started libvirtd" in started.stdout and pid_file.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+
+
+def test_a_micro_vm_becomes_guest1_and_runs_the_web_server(tmp_path: Path, libvirtd):
     vmlinuz, modules = microvm.kernel(BUILD / "microvm")
     port = free_port()
     guest = microvm.VmGuest(tmp_path, port)

@@ -13,9 +13,10 @@ from typing import Any
 
 from guest.agents.results import ACTIONS, STANDARDS, AgentSpec, Operation
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+:@-]{0,127}$")
+# resource names: any id the hypervisor accepts (XML NCNames of up to 255 characters) plus a clone suffix ":N"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+:@-]{0,299}$")
 _PARAM = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-MAX_TIMEOUT_MS = 24 * 3600 * 1000
+MAX_TIMEOUT_MS = 2 ** 32 - 1        # what the hypervisor accepts: Pacemaker's guint of milliseconds (about 49.7 days)
 MAX_VALUE = 64 * 1024
 
 

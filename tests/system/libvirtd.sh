@@ -2,7 +2,8 @@
 # Start a libvirtd (qemu driver, qemu:///system) for the system test on a machine without systemd,
 # e.g. a CI container: the qemu user the driver expects, a qemu.conf that needs no cgroups, namespaces
 # or security driver, and the daemon itself. A libvirtd already answering is left alone, and so is a
-# qemu.conf this script did not write.
+# qemu.conf this script did not write. It prints "started libvirtd" when it started one (its pid in
+# $DROVER_TEST_LIBVIRTD_PID, default /run/drover-test-libvirtd.pid), so the test can stop it again.
 set -eu
 if virsh -c qemu:///system version >/dev/null 2>&1; then
     exit 0
@@ -27,7 +28,8 @@ stdio_handler = "file"
 CONF
 fi
 mkdir -p /var/run/libvirt /var/log/libvirt/qemu /var/lib/libvirt/qemu /var/cache/libvirt/qemu
-libvirtd -d
+libvirtd -d -p "${DROVER_TEST_LIBVIRTD_PID:-/run/drover-test-libvirtd.pid}"
+echo "started libvirtd"
 i=0
 until virsh -c qemu:///system version >/dev/null 2>&1; do
     i=$((i + 1))
