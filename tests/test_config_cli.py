@@ -60,15 +60,30 @@ def drover(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
     dropins = root / "etc" / "drover" / "drover.conf.d"
     dropins.mkdir(parents=True)
     (dropins / "10-test.conf").write_text("[cluster]\nnode_name = node1\n")
+    monkeypatch.chdir(root)                       # where the user types the commands (relative paths)
     return Drover(root, capsys)
 
 
 def walk_through(drover: Drover) -> None:
+    Path("vm-guest1.xml").write_text("<domain type='kvm'><name>vm-guest1</name></domain>")
     drover.ok("resource", "create", "vm-guest1", "VirtualDomain", "hypervisor=qemu:///system",
               "config=vm-guest1.xml", "meta", "remote-node=guest1")
-    drover.ok("resource", "create", "webserver", "apache", "configfile=/etc/httpd/conf/httpd.conf",
+    drover.ok("resource", "create", "webserver", "apache", "params", "configfile=/etc/httpd/conf/httpd.conf",
               "statusurl=http://127.0.0.1/server-status", "op", "monitor", "interval=30s")
     drover.ok("constraint", "location", "webserver", "prefers", "guest1")
+
+
+def test_a_domain_file_that_does_not_exist_is_refused_and_a_monitor_without_interval_runs_every_60s(
+        drover: Drover) -> None:
+    refused = drover("resource", "create", "vm", "VirtualDomain", "config=missing.xml")
+    assert refused.code == 1
+    assert refused.err == (f"drover: vm: config {drover.root / 'missing.xml'} does not exist: give the domain XML's "
+                           "path (a relative one is taken from the current directory), or --force\n")
+    drover.ok("resource", "create", "vm", "VirtualDomain", "config=missing.xml", "--force")
+    drover.ok("resource", "create", "web", "ocf:heartbeat:Dummy", "op", "monitor", "timeout=20s")
+    web = drover.cib().configuration.resource("web")
+    assert [(op.name, op.interval_ms, op.timeout) for op in web.ops if op.name == "monitor"] == [
+        ("monitor", 60_000, "20s")]                                      # as pcs: not interval 0 (never)
 
 
 def test_the_walk_through_configures_what_pcs_would(drover: Drover, tmp_path: Path) -> None:
@@ -80,6 +95,7 @@ def test_the_walk_through_configures_what_pcs_would(drover: Drover, tmp_path: Pa
     vm, web = configuration.resources
     assert isinstance(vm, Primitive) and str(vm.agent) == "ocf:heartbeat:VirtualDomain"
     assert vm.guest_node == "guest1"
+    assert vm.params.get("config") == str(drover.root / "vm-guest1.xml")  # the daemon runs in /, not here
     assert isinstance(web, Primitive) and str(web.agent) == "ocf:heartbeat:apache"
     assert [(op.id, op.interval_ms, op.timeout) for op in web.ops] == [
         ("webserver-monitor-interval-30s", 30_000, None),

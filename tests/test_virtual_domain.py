@@ -101,6 +101,14 @@ def test_a_probe_with_a_missing_file_means_not_running_here():
     assert (result.exec_status, result.rc) == (ExecStatus.DONE, OcfRc.NOT_RUNNING)
 
 
+def test_a_stop_with_a_missing_file_succeeds_as_resource_agents_does():
+    """A stop that fails leaves the resource FAILED (unmanaged) for good: without its config the domain cannot
+    even be named, so it is taken as stopped, as resource-agents' VirtualDomain does."""
+    result = run("stop", {"config": "/nonexistent/vm.xml", "hypervisor": URI})
+    assert (result.exec_status, result.rc, result.exit_reason) == (ExecStatus.DONE, OcfRc.OK, "")
+    assert run("start", {"config": "/nonexistent/vm.xml", "hypervisor": URI}).rc == OcfRc.ERR_INSTALLED
+
+
 def test_not_xml_and_not_a_domain(tmp_path: Path):
     garbage, other = tmp_path / "garbage.xml", tmp_path / "network.xml"
     garbage.write_text("<domain><name>x")

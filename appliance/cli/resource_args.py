@@ -25,7 +25,7 @@ from appliance.model.values import (
 )
 from guest.agents.metadata import Action, AgentMetadata
 
-KEYWORDS = ("op", "meta", "clone", "promotable")
+KEYWORDS = ("op", "meta", "params", "clone", "promotable")
 OP_OPTIONS = ("interval", "timeout", "role", "on-fail", "start-delay", "interval-origin", "record-pending", "enabled",
               "OCF_CHECK_LEVEL", "description", "requires", "id")
 ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "demote")
@@ -100,6 +100,8 @@ def split_args(tokens: list[str]) -> CreateArgs:
             section = "op"
         elif token == "meta":
             section = "meta"
+        elif token == "params":             # crm shell's and older guides' spelling: the agent's parameters follow
+            section = "params"
         elif token in ("clone", "promotable"):
             if parsed.clone is not None:
                 raise ModelError("give either clone or promotable, once")
@@ -126,7 +128,8 @@ def _op(rid: str, name: str, options: list[tuple[str, str]], known_actions: set[
     for option in values:
         if option not in OP_OPTIONS:
             raise ModelError(f"invalid option '{option}' of op {name}: allowed are {', '.join(OP_OPTIONS)}")
-    interval_text = values.pop("interval", "0s")
+    # as pcs: a monitor given without an interval is monitored every 60s, not never
+    interval_text = values.pop("interval", DEFAULT_MONITOR_INTERVAL if name == "monitor" else "0s")
     interval_ms = parse_interval_ms(interval_text, f"interval of op {name}")
     timeout = values.pop("timeout", None)
     if timeout is not None:

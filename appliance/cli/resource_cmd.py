@@ -8,6 +8,9 @@ and a refused change leaves the database as it was.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from appliance.cli import state
 from appliance.cli.render import resource_config, resource_json, resource_lines
 from appliance.cli.resource_args import build_resource, check_meta, update_primitive
@@ -15,7 +18,7 @@ from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.cluster import Configuration
 from appliance.model.history import active_on, base_id, cleanup
-from appliance.model.resources import AgentRef, Primitive, agent_part_problem, kind_name, primitives
+from appliance.model.resources import AgentRef, Clone, Primitive, agent_part_problem, kind_name, primitives
 from appliance.model.status import Status
 from appliance.model.values import ModelError
 from guest.agents.catalog import AgentNotFound, parse_agent_name
@@ -104,10 +107,28 @@ def _agent(text: str, current: state.Settings, force: bool) -> tuple[AgentRef, A
         return AgentRef(standard, agent_type, provider), None
 
 
+def _domain_file(resource: Primitive | Clone, force: bool) -> Primitive | Clone:
+    """A VirtualDomain's `config` as the daemon will read it: a relative path is taken from where the command
+    runs (the daemon's working directory is /), and a file that does not exist is refused unless --force."""
+    for primitive in primitives((resource,)):
+        if str(primitive.agent) != "ocf:heartbeat:VirtualDomain" or not primitive.params.get("config"):
+            continue
+        config = Path(primitive.params.get("config"))
+        absolute = config if config.is_absolute() else Path.cwd() / config
+        if not absolute.is_file() and not force:
+            raise UserError(f"{primitive.id}: config {absolute} does not exist: give the domain XML's path "
+                            "(a relative one is taken from the current directory), or --force")
+        if absolute != config:
+            fixed = dataclasses.replace(primitive, params=primitive.params.set("config", str(absolute)))
+            resource = fixed if isinstance(resource, Primitive) else dataclasses.replace(resource, child=fixed)
+    return resource
+
+
 def _create(args: dict, current: state.Settings) -> None:
     agent, metadata = _agent(args["AGENT"], current, args["--force"])
     with state.model_errors():
         resource = build_resource(args["NAME"], agent, metadata, args["ARGS"], args["--force"], args["--disabled"])
+    resource = _domain_file(resource, args["--force"])
     state.edit_configuration(current, lambda c: edits.add_resource(c, resource, args["--group"]))
 
 

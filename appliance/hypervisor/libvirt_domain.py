@@ -17,6 +17,7 @@ and leaves the domain as it is.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +29,8 @@ import libvirt
 
 from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult
 from guest.common.aio import in_thread, within
+
+log = logging.getLogger(__name__)
 
 STOP_MARGIN_S = 5.0          # VirtualDomain keeps 5 s of the stop timeout for the forced destroy
 POLL_S = 0.1
@@ -163,6 +166,11 @@ class VirtualDomain:
         except AgentFailure as failure:
             if operation.is_probe and failure.rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_CONFIGURED):
                 rc, reason = OcfRc.NOT_RUNNING, ""      # a probe where the config is missing: not running here
+            elif operation.action == "stop" and failure.rc == OcfRc.ERR_INSTALLED:
+                # as resource-agents' VirtualDomain: without its config the domain cannot be named, so it is taken
+                # as stopped; a failed stop would leave the resource blocked for good
+                log.warning("stop %s: %s; taking the domain as stopped", operation.resource, failure.reason)
+                rc, reason = OcfRc.OK, ""
             else:
                 rc, reason = failure.rc, failure.reason
         except TimeoutError:
