@@ -5,7 +5,7 @@ joins CPG group GROUP, all driven by one asyncio loop through the handles'
 fds, and prints one JSON object per line: `cmap`, `quorum`, `confchg`,
 `deliver`, `info`, `left`, and `error` (a CorosyncError, after which it exits
 with status 3). Commands, one JSON object per line on stdin: `send` (payload),
-`burst` (prefix, count: that many sends at once), `send_bytes` (size: a
+`burst` (prefix, count, optional at: a time.time() to start at, interval_s between sends), `send_bytes` (size: a
 binary payload, delivered as its size and sha256; `refused` if too large),
 `info`, `leave`, `quit`.
 `python -m tests.corosync_client --probe` tries each library once and prints
@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from dataclasses import asdict
 
 from appliance.cluster.corosync_cmap import Cmap, cluster_name, local_nodeid, nodelist
@@ -93,8 +94,11 @@ async def serve(group_name: str) -> None:
             if op == "send":
                 group.send(command["payload"].encode())
             elif op == "burst":
+                # Blocking the loop is fine here: deliveries wait in libcpg's ring until the burst is over.
+                time.sleep(max(0.0, command.get("at", 0.0) - time.time()))
                 for number in range(command["count"]):
                     group.send(f"{command['prefix']}-{number}".encode())
+                    time.sleep(command.get("interval_s", 0.0))
             elif op == "send_bytes":
                 try:
                     group.send(bytes(range(256)) * (command["size"] // 256) + b"x" * (command["size"] % 256))

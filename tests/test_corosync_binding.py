@@ -6,7 +6,9 @@ Needs root (namespaces), corosync 3.1 and its client libraries. Each client is
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import itertools
 import os
 import shutil
 import time
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.cluster import corosync_cpg, corosync_quorum
 from appliance.cluster.corosync_cpg import MAX_PAYLOAD_BYTES, CpgGroup, CpgReason
 from appliance.cluster.corosync_lib import (
     CS_ERR_TRY_AGAIN,
@@ -97,13 +100,16 @@ def test_three_hosts_each_see_a_membership_of_three_and_the_same_node_list(clust
 def test_messages_sent_at_once_from_three_hosts_are_delivered_in_one_order_everywhere(cluster):
     clients = joined_clients(cluster)
     per_sender = 300
+    start_at = time.time() + 0.5    # one clock for every namespace: the three bursts overlap
     for client in clients:
-        client.command("burst", prefix=client.host.name, count=per_sender)
+        client.command("burst", prefix=client.host.name, count=per_sender, at=start_at, interval_s=0.001)
     total = per_sender * len(clients)
     for client in clients:
         client.wait_for(lambda _e, c=client: len(c.of_kind("deliver")) >= total, f"{total} deliveries", 30)
     orders = [[(d["nodeid"], d["pid"], d["payload"]) for d in client.of_kind("deliver")] for client in clients]
     assert orders[0] == orders[1] == orders[2]
+    sender_changes = sum(1 for before, after in itertools.pairwise(orders[0]) if before[:2] != after[:2])
+    assert sender_changes > 10, "the bursts did not overlap, so the order was never contested"
     senders = {client.host.name: (client.host.nodeid, client.process.pid) for client in clients}
     for name, sender in senders.items():
         # Each sender's messages keep its sending order, and carry its node id and pid.
@@ -217,3 +223,15 @@ def test_a_missing_library_names_the_packages_to_install():
 def test_a_group_name_over_128_bytes_is_refused_before_connecting():
     with pytest.raises(ValueError, match="1 to 128 bytes"):
         CpgGroup("g" * 129, lambda *_: None, lambda *_: None)
+
+
+def test_structures_have_the_sizes_of_corosync_3_1_7s_headers():
+    """Sizes and offsets as gcc lays out include/corosync/{cpg,votequorum}.h of v3.1.7 on x86-64."""
+    assert (ctypes.sizeof(corosync_cpg._CpgName), ctypes.sizeof(corosync_cpg._CpgAddress)) == (132, 12)
+    model = corosync_cpg._ModelV1Data
+    assert ctypes.sizeof(model) == 40
+    assert (model.cpg_deliver_fn.offset, model.cpg_confchg_fn.offset, model.cpg_totem_confchg_fn.offset,
+            model.flags.offset) == (8, 16, 24, 32)
+    assert (ctypes.sizeof(corosync_quorum._Info), corosync_quorum._Info.flags.offset,
+            corosync_quorum._Info.qdevice_name.offset) == (292, 28, 36)
+    assert ctypes.sizeof(corosync_quorum._Callbacks) == 24

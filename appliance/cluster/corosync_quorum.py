@@ -35,6 +35,7 @@ THIS_NODE = 0   # votequorum_getinfo's node id 0 means the local node
 
 
 class NodeState(enum.IntEnum):
+    UNKNOWN = 0     # not in votequorum.h: a node votequorum allocated (zeroed) before giving it a state
     MEMBER = 1
     DEAD = 2
     LEAVING = 3
