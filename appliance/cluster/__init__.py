@@ -1,0 +1,1 @@
+"""The cluster layer: corosync's configuration and its client libraries (membership, quorum, CPG)."""
