@@ -17,11 +17,11 @@ class Figure:
     detail: str = ""
 
     def line(self) -> str:
-        return f"{self.case:<58} {self.tries:>5} {self.survived:>8} {self.lost:>5}  {self.detail}"
+        return f"{self.case:<66} {self.tries:>5} {self.survived:>8} {self.lost:>5}  {self.detail}"
 
 
 RECORDED: list[Figure] = []
-HEADER = f"{'fault case':<58} {'tries':>5} {'survived':>8} {'lost':>5}  measured"
+HEADER = f"{'fault case':<66} {'tries':>5} {'survived':>8} {'lost':>5}  measured"
 
 
 def record(case: str, tries: int, survived: int, lost: int, detail: str = "") -> Figure:
