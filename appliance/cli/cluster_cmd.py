@@ -1,4 +1,5 @@
-"""`drover cluster setup|node add|node remove|destroy`: corosync's configuration, as pcs writes it, without pcsd.
+"""`drover cluster setup|status|node add|node remove|destroy`: corosync's configuration, as pcs writes it,
+without pcsd, and corosync's view of the cluster.
 
 Rules: drover writes /etc/corosync/corosync.conf (corosync_conf.render) and corosync's authkey (256 random
 bytes, mode 0400, as corosync-keygen makes it) on the host it runs on; the same two files and
@@ -22,6 +23,7 @@ COROSYNC_KEY_BYTES = 256
 USAGE = """
 Usage:
   drover cluster setup CLUSTERNAME HOSTS... [--force]
+  drover cluster status
   drover cluster node add HOST [ADDRESSES...]
   drover cluster node remove HOST
   drover cluster destroy [--force]
@@ -34,7 +36,8 @@ and /etc/corosync/authkey on this host: copy both, and /etc/pacemaker/authkey,
 to every host. node add/remove: change corosync.conf the same way (copy it to
 every host again and run `corosync-cfgtool -R` on one). destroy: remove this
 host's corosync.conf and authkey (drover's state is kept: it runs as a lone
-host again).
+host again). status: corosync's view from this host (quorum, votes, each
+host's membership).
 
 Options:
   --force   setup: replace an existing corosync.conf; destroy: even though it is not drover's.
@@ -113,6 +116,9 @@ def _destroy(args: dict, context: Context) -> None:
 
 
 def run(args: dict, context: Context) -> int:
+    if args["status"]:
+        from appliance.cli import cluster_status  # only this subcommand loads corosync's libraries
+        return cluster_status.run(context)
     if args["setup"]:
         _setup(args, context)
     elif args["node"]:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 CS_OK = 1
+CS_ERR_LIBRARY = 2
 CS_ERR_TRY_AGAIN = 6
 CS_ERR_NOT_EXIST = 12
 CS_ERR_NO_SECTIONS = 27

@@ -54,6 +54,7 @@ class QuorumInfo:
     two_node: bool
     wait_for_all: bool
     flags: int             # every VOTEQUORUM_INFO_* bit, the three above included
+    state: NodeState = NodeState.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,8 @@ class Votequorum:
                           highest_expected=raw.highest_expected, total_votes=raw.total_votes, quorum=raw.quorum,
                           quorate=bool(raw.flags & VOTEQUORUM_INFO_QUORATE),
                           two_node=bool(raw.flags & VOTEQUORUM_INFO_TWONODE),
-                          wait_for_all=bool(raw.flags & VOTEQUORUM_INFO_WAIT_FOR_ALL), flags=raw.flags)
+                          wait_for_all=bool(raw.flags & VOTEQUORUM_INFO_WAIT_FOR_ALL), flags=raw.flags,
+                          state=NodeState(raw.node_state) if raw.node_state in iter(NodeState) else NodeState.UNKNOWN)
 
     def track(self, on_change: Callable[[QuorumChange], None]) -> None:
         """Call `on_change` (from `dispatch`) with the current state and then at every change."""
