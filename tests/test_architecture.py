@@ -15,6 +15,7 @@ RESTRICTED = {
     "sqlite_utils": ["appliance/store/*.py"],
     "libvirt": ["appliance/hypervisor/libvirt*.py"],
     "subprocess": ["guest/agents/process*.py", "appliance/demo.py"],
+    "ctypes": ["appliance/cluster/corosync*.py"],
 }
 
 

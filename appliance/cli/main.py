@@ -10,6 +10,7 @@ from appliance.cli import (
     attribute_cmd,
     authkey_cmd,
     cib_cmd,
+    cluster_cmd,
     constraint_cmd,
     daemon_cmd,
     node_cmd,
@@ -42,6 +43,7 @@ Commands:
   cib         import or export Pacemaker CIB XML
   simulate    what the scheduler would do with a CIB (like crm_simulate)
   authkey     generate the shared key (/etc/pacemaker/authkey)
+  cluster     set up corosync for several hosts (setup, node add/remove, destroy)
   config      show or check /etc/drover/drover.conf and drover.conf.d/
   daemon      run the cluster controller (started by drover.service)
 
@@ -58,6 +60,7 @@ COMMANDS = {
     "cib": cib_cmd.COMMAND,
     "simulate": simulate_cmd.COMMAND,
     "authkey": authkey_cmd.COMMAND,
+    "cluster": cluster_cmd.COMMAND,
     "config": config_cmd.command(drover_schema, "drover"),
     "daemon": daemon_cmd.COMMAND,
 }

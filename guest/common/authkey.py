@@ -10,12 +10,12 @@ it writes a 0600 temporary file in the same directory, syncs, then renames.
 
 from __future__ import annotations
 
-import os
 import secrets
 import stat
 from pathlib import Path
 
 from guest.common.errors import UserError
+from guest.common.files import write_atomic
 
 KEY_BYTES = 4096
 MIN_KEY_BYTES = 32           # 256 bits: the strength of the TLS identity derived from it
@@ -25,23 +25,7 @@ def generate(path: Path, force: bool = False) -> None:
     if path.exists() and not force:
         raise UserError(f"{path} already exists; keep it (every node needs the same key) "
                         "or pass --force to replace it")
-    path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secrets.token_bytes(KEY_BYTES))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    write_atomic(path, secrets.token_bytes(KEY_BYTES), 0o600)
 
 
 def load(path: Path) -> bytes:

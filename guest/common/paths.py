@@ -42,6 +42,11 @@ class Paths:
         return self._under_root("/etc/pacemaker/authkey")
 
     @property
+    def corosync_dir(self) -> Path:
+        """corosync's own configuration: corosync.conf and its authkey."""
+        return self._under_root("/etc/corosync")
+
+    @property
     def state_dir(self) -> Path:
         return self._under_root("/var/lib/drover")
 

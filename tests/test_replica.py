@@ -1,0 +1,189 @@
+"""The replicated cluster state over a totally ordered bus: real SQLite copies, one per member, and an ordered,
+virtually synchronous bus in memory standing in for CPG (whose order and membership semantics
+tests/test_corosync_binding.py checks against real corosync). Changes are applied in order everywhere, conflicts
+alike everywhere, and after a partition heals the newest copy wins and every member is equal again."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from appliance.cluster.replica import PROTOCOL, Outcome, Replica
+from appliance.model import edits
+from appliance.model.history import set_transient
+from appliance.model.resources import AgentRef, Primitive
+from appliance.store import replicated
+from appliance.store.cib_store import CibStore
+
+DUMMY = AgentRef("ocf", "Dummy", "pacemaker")
+
+
+class OrderedBus:
+    """Total order and virtual synchrony: a message goes to every member of its sender's partition at the time it
+    was sent, in one global order; a membership change is delivered after everything sent before it."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple[frozenset[int], int, bytes]] = []
+        self.replicas: dict[int, Replica] = {}
+        self.partitions: list[frozenset[int]] = []
+
+    def endpoint(self, nodeid: int) -> Endpoint:
+        return Endpoint(self, nodeid)
+
+    def partition_of(self, nodeid: int) -> frozenset[int]:
+        return next(p for p in self.partitions if nodeid in p)
+
+    def run(self) -> None:
+        while self.queue:
+            group, sender, payload = self.queue.pop(0)
+            for member in sorted(group):
+                self.replicas[member].delivered(sender, payload)
+
+    def form(self, *partitions: set[int]) -> None:
+        self.run()
+        self.partitions = [frozenset(p) for p in partitions]
+        for partition in self.partitions:
+            for member in sorted(partition):
+                self.replicas[member].membership(tuple(sorted(partition)))
+        self.run()
+
+
+class Endpoint:
+    def __init__(self, bus: OrderedBus, nodeid: int):
+        self.bus, self.nodeid = bus, nodeid
+
+    def send(self, payload: bytes) -> None:
+        self.bus.queue.append((self.bus.partition_of(self.nodeid), self.nodeid, payload))
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):
+    bus = OrderedBus()
+    outcomes: dict[int, list[Outcome]] = {}
+    stores = {}
+    for nodeid in (1, 2, 3):
+        stores[nodeid] = CibStore.open(tmp_path / f"h{nodeid}.db")
+        outcomes[nodeid] = []
+        bus.replicas[nodeid] = Replica(stores[nodeid], bus.endpoint(nodeid), nodeid, "drover test",
+                                       on_outcome=outcomes[nodeid].append)
+    yield bus, stores, outcomes
+    for store in stores.values():
+        store.close()
+
+
+def add(rid: str):
+    return lambda configuration: edits.add_resource(configuration, Primitive(rid, DUMMY))
+
+
+def propose(bus: OrderedBus, stores, nodeid: int, change_id: str, edit) -> None:
+    bus.replicas[nodeid].propose_configuration(change_id, replicated.prepare_configuration(stores[nodeid], edit))
+
+
+def resources(store: CibStore) -> list[str]:
+    return [r.id for r in store.configuration().resources]
+
+
+def all_equal(stores) -> bool:
+    dumps = [replicated.dump(store) for store in stores.values()]
+    return all(dump == dumps[0] for dump in dumps)
+
+
+def test_a_change_made_on_any_member_is_applied_by_all_with_equal_epochs(cluster):
+    bus, stores, outcomes = cluster
+    bus.form({1, 2, 3})
+    propose(bus, stores, 2, "c1", add("web"))
+    bus.run()
+    assert [resources(stores[n]) for n in (1, 2, 3)] == [["web"]] * 3
+    assert {replicated.version(stores[n]) for n in (1, 2, 3)} == {(0, 1, 0)}
+    assert outcomes[2] == [Outcome("c1", True)] and outcomes[1] == outcomes[3] == []
+    assert all_equal(stores)
+
+
+def test_two_changes_made_on_the_same_epoch_the_second_is_refused_everywhere_alike(cluster):
+    bus, stores, outcomes = cluster
+    bus.form({1, 2, 3})
+    propose(bus, stores, 1, "a", add("first"))
+    propose(bus, stores, 3, "b", add("second"))          # made before the first was delivered
+    bus.run()
+    assert [resources(stores[n]) for n in (1, 2, 3)] == [["first"]] * 3
+    assert outcomes[1] == [Outcome("a", True)]
+    assert outcomes[3] == [Outcome("b", False, "the configuration changed meanwhile; run the command again")]
+    propose(bus, stores, 3, "b2", add("second"))         # made again on the new state
+    bus.run()
+    assert resources(stores[2]) == ["first", "second"] and all_equal(stores)
+
+
+def test_status_changes_from_several_hosts_all_apply(cluster):
+    bus, stores, _ = cluster
+    bus.form({1, 2, 3})
+    for nodeid in (1, 2, 3):
+        change = replicated.prepare_status(stores[nodeid], lambda s, n=nodeid: set_transient(s, f"h{n}", "up", "1"))
+        bus.replicas[nodeid].propose_status(f"s{nodeid}", change)
+    bus.run()
+    assert all(stores[1].read().status.transient(f"h{n}").get("up") == "1" for n in (1, 2, 3))
+    assert replicated.version(stores[1]) == (0, 0, 3) and all_equal(stores)
+
+
+def test_after_a_partition_heals_the_newest_copy_wins_and_all_are_equal(cluster):
+    bus, stores, _ = cluster
+    bus.form({1, 2, 3})
+    propose(bus, stores, 1, "base", add("web"))
+    bus.run()
+    bus.form({1, 2}, {3})                                 # host 3 cut off
+    propose(bus, stores, 2, "majority-1", add("db"))
+    bus.run()
+    propose(bus, stores, 1, "majority-2", add("ip"))
+    propose(bus, stores, 3, "minority", add("lonely"))
+    bus.run()
+    assert resources(stores[3]) == ["web", "lonely"] and resources(stores[1]) == ["web", "db", "ip"]
+    bus.form({1, 2, 3})                                   # healed: epoch 3 beats epoch 2
+    assert [resources(stores[n]) for n in (1, 2, 3)] == [["web", "db", "ip"]] * 3
+    assert all_equal(stores)
+
+
+def test_a_member_joining_with_an_old_copy_takes_the_full_copy_before_applying_anything_new(cluster):
+    bus, stores, outcomes = cluster
+    bus.form({1, 2}, {3})
+    for number in range(3):
+        propose(bus, stores, 1, f"c{number}", add(f"r{number}"))
+        bus.run()
+    bus.run()
+    # host 3 joins; a change is made on host 2 while the sync is still going on (before the dump is delivered)
+    bus.partitions = [frozenset({1, 2, 3})]
+    for member in (1, 2, 3):
+        bus.replicas[member].membership((1, 2, 3))
+    propose(bus, stores, 2, "during-sync", add("late"))
+    bus.run()
+    assert [resources(stores[n]) for n in (1, 2, 3)] == [["r0", "r1", "r2", "late"]] * 3
+    assert outcomes[2][-1] == Outcome("during-sync", True) and all_equal(stores)
+
+
+def test_a_member_speaking_another_protocol_is_named_once_and_the_others_go_on(cluster, caplog):
+    bus, stores, _ = cluster
+    caplog.set_level(logging.ERROR)
+    stranger = bus.replicas[3]
+    stranger._send = lambda message: bus.queue.append(   # as a drover of another version would speak
+        (bus.partition_of(3), 3, __import__("json").dumps({"protocol": PROTOCOL + 1, "software": "drover 9.0",
+                                                            **message}).encode()))
+    bus.form({1, 2, 3})
+    propose(bus, stores, 1, "c", add("web"))
+    bus.run()
+    assert resources(stores[1]) == resources(stores[2]) == ["web"]
+    assert bus.replicas[1].refused_peers == bus.replicas[2].refused_peers == {3}
+    lines = [r.getMessage() for r in caplog.records if "cluster protocol" in r.getMessage()]
+    assert len(lines) == 3                                # once on each member that hears it, however often
+    assert lines[0].startswith(f"node 3 runs drover 9.0, cluster protocol {PROTOCOL + 1}; this host (drover test) "
+                               f"speaks {PROTOCOL}")
+
+
+def test_garbage_on_the_bus_is_ignored(cluster):
+    bus, stores, _ = cluster
+    bus.form({1, 2, 3})
+    bus.queue.append((frozenset({1, 2, 3}), 2, b"\xff not json"))
+    bus.queue.append((frozenset({1, 2, 3}), 2, b'{"protocol": 1, "kind": "config", "id": "x", "change": {}}'))
+    bus.run()
+    propose(bus, stores, 2, "ok", add("web"))
+    bus.run()
+    assert [resources(stores[n]) for n in (1, 2, 3)] == [["web"]] * 3 and all_equal(stores)
