@@ -244,12 +244,12 @@ class CorosyncCluster:
     def heal(self, host: Host) -> None:
         run("ip", "-n", self.bridge_namespace, "link", "set", host.bridge_port, "up")
 
-    def client(self, host: Host, *arguments: str) -> Client:
-        """A `tests.corosync_client` process in `host`'s namespace, reading its events."""
+    def client(self, host: Host, *arguments: str, module: str = "tests.corosync_client") -> Client:
+        """A `module` process (by default tests.corosync_client) in `host`'s namespace, reading its events."""
         stderr_path = host.directory / f"client-{len(self.clients)}.err"
         with open(stderr_path, "w") as stderr:
             process = subprocess.Popen(
-                ["ip", "netns", "exec", host.namespace, sys.executable, "-m", "tests.corosync_client", *arguments],
+                ["ip", "netns", "exec", host.namespace, sys.executable, "-m", module, *arguments],
                 cwd=TOP, env=clean_environment(PYTHONPATH=str(TOP)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=stderr, text=True, start_new_session=True)
         client = Client(host, process, stderr_path)
