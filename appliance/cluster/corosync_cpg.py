@@ -215,15 +215,21 @@ class CpgGroup:
         try:
             payload = ctypes.string_at(message, length) if message else b""
             self._deliver(nodeid, pid, payload)
-        except BaseException as error:   # raised again from dispatch(), after libcpg returns
+        except Exception as error:       # raised again from dispatch(), after libcpg returns
             self._keep(error)
+        except BaseException as error:   # KeyboardInterrupt & co: kept for dispatch() too, and not held back here
+            self._keep(error)
+            raise
 
     def _on_confchg(self, _handle: int, _group: object, members: ctypes._Pointer, member_count: int,
                     left: ctypes._Pointer, left_count: int, joined: ctypes._Pointer, joined_count: int) -> None:
         try:
             self._confchg(_members(members, member_count), _members(left, left_count), _members(joined, joined_count))
-        except BaseException as error:   # raised again from dispatch(), after libcpg returns
+        except Exception as error:       # raised again from dispatch(), after libcpg returns
             self._keep(error)
+        except BaseException as error:   # KeyboardInterrupt & co: kept for dispatch() too, and not held back here
+            self._keep(error)
+            raise
 
     def _keep(self, error: BaseException) -> None:
         if self._pending is None:

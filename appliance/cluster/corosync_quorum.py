@@ -201,6 +201,10 @@ class Votequorum:
             if self._on_change is not None:
                 listed = tuple(QuorumNode(nodes[i].nodeid, NodeState(nodes[i].state)) for i in range(count))
                 self._on_change(QuorumChange(bool(is_quorate), listed))
-        except BaseException as error:   # raised again from dispatch()
+        except Exception as error:       # raised again from dispatch()
             if self._pending is None:
                 self._pending = error
+        except BaseException as error:   # KeyboardInterrupt & co: kept for dispatch() too, and not held back here
+            if self._pending is None:
+                self._pending = error
+            raise
