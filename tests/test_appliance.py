@@ -80,10 +80,10 @@ def test_walkthrough_ends_with_the_web_server_in_the_guest(appliance: Appliance,
         assert webserver_state(guest).exists()
         text = appliance.drover("status").stdout
         assert f"  * Online: [ {NODE} guest1 ]" in text
-        assert "  * webserver\t(ocf::heartbeat:Dummy):\t Started guest1" in text
-        assert f"  * vm-guest1\t(ocf::heartbeat:VirtualDomain):\t Started {NODE}" in text
+        assert "  * webserver\t(ocf:heartbeat:Dummy):\t Started guest1" in text
+        assert f"  * vm-guest1\t(ocf:heartbeat:VirtualDomain):\t Started {NODE}" in text
         assert f"Current DC: {NODE} (version" in text
-        assert "guest1\t(ocf::pacemaker:remote)" not in text          # the implicit connection is not listed
+        assert "guest1\t(ocf:pacemaker:remote)" not in text          # the implicit connection is not listed
         root = ET.fromstring(appliance.drover("status", "--output-as=xml").stdout)
         nodes = {n.get("name"): n.attrib for n in root.find("nodes")}
         assert nodes["guest1"]["online"] == "true" and nodes["guest1"]["id_as_resource"] == "vm-guest1"

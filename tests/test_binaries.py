@@ -116,7 +116,7 @@ def test_built_binaries_run_the_walkthrough_and_the_guest_tools(tmp_path):
                       "webserver in guest1", appliance.log)
         inside = run(guest_binary, "status", root=guest.root)
         assert inside.returncode == 0, inside.stderr
-        assert "webserver\t(ocf::heartbeat:Dummy):\t Started guest1" in inside.stdout
+        assert "webserver\t(ocf:heartbeat:Dummy):\t Started guest1" in inside.stdout
         tool = guest.root / "run/drover/tools/crm_node"
         assert f"exec {guest_binary} tool crm_node" in tool.read_text()
         named = subprocess.run([str(tool), "-n"], capture_output=True, text=True, timeout=60,

@@ -59,8 +59,8 @@ def _agent_text(primitive: Primitive) -> str:
 
 
 def agent_text(agent: AgentRef) -> str:
-    """`ocf::heartbeat:Dummy`, as pcs and the walk-through write an agent in resource lists."""
-    return f"{agent.standard}::{agent.provider}:{agent.type}" if agent.provider else f"{agent.standard}:{agent.type}"
+    """`ocf:heartbeat:Dummy`, as crm_mon and pcs of Pacemaker 2.1 write an agent in resource lists."""
+    return f"{agent.standard}:{agent.provider}:{agent.type}" if agent.provider else f"{agent.standard}:{agent.type}"
 
 
 def _state_text(primitive: Primitive, places: list[tuple[str, str]], disabled: bool) -> str:

@@ -51,7 +51,7 @@ class PrimitiveView:
     managed: bool = True
     disabled: bool = False
     orphaned: bool = False
-    label: str = ""                    # the agent as the text layout writes it (ocf::heartbeat:Dummy)
+    label: str = ""                    # the agent as the text layout writes it (ocf:heartbeat:Dummy)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,8 @@ class StatusView:
 
     @property
     def instances_configured(self) -> int:
-        return sum(len(r.members) for r in self.resources if not r.implicit)
+        """As crm_mon counts them: a guest node's implicit connection is an instance too."""
+        return sum(len(r.members) for r in self.resources)
 
     @property
     def disabled(self) -> int:

@@ -30,6 +30,7 @@ from guest.protocol.operations import operation_from_args
 log = logging.getLogger(__name__)
 RETRY_S = 0.5
 PING_TIMEOUT_S = 10.0
+HANDOVER_S = 2.0          # a clean stop's close reaches the watcher within moments
 Listener = Callable[[Operation, OpResult], None]
 
 
@@ -189,6 +190,14 @@ class Connections:
 
     async def _monitor(self, node: str, operation: Operation) -> OpResult:
         attempt = self._reconnecting.get(node)
+        previous, watcher = self.executors.get(node), self._watchers.get(node)
+        if attempt is None and previous is not None and previous.guest_stopping:
+            # the guest announced a clean stop and its watcher is about to wait for it to come back: a monitor
+            # in between must wait for that too, not call the guest lost
+            deadline = time.monotonic() + HANDOVER_S
+            while attempt is None and watcher is not None and not watcher.done() and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+                attempt = self._reconnecting.get(node)
         if attempt is not None:                    # a clean restart of the guest daemon: its outcome decides
             await asyncio.wait([attempt], timeout=operation.timeout_ms / 1000)
         executor = self.executor(node)
