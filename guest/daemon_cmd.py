@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from guest.common import config, logs
 from guest.common.cli import Command, Context
 from guest.common.schemas import guest_schema
@@ -20,8 +22,11 @@ def run(args: dict, context: Context) -> int:
 
     from guest.server.main import serve
 
-    loaded = config.load(guest_schema(context.paths), context.paths, context.environ)
+    warnings: list[str] = []
+    loaded = config.load(guest_schema(context.paths), context.paths, context.environ, warn=warnings.append)
     logs.configure("drover-guest", loaded["log.level"])
+    for warning in warnings:
+        logging.getLogger("drover-guest").warning("%s", warning)
     asyncio.run(serve(loaded))
     return 0
 

@@ -180,3 +180,36 @@ def test_cli_show_says_where_each_value_comes_from(root):
     assert f"uri = test:///default  # {path}:2\n" in result.stdout
     assert "port = 3200  # environment PCMK_remote_port\n" in result.stdout
     assert "level = info  # default\n" in result.stdout
+
+
+def test_a_key_given_twice_in_one_file_is_a_warning_and_the_later_one_wins(root):
+    path = write(root, "drover.conf", "[libvirt]\nuri = test:///one\n\nuri = test:///two\n")
+    warnings: list[str] = []
+    paths = Paths(root)
+    loaded = config.load(drover_schema(paths), paths, {}, warn=warnings.append)
+    assert loaded["libvirt.uri"] == "test:///two"
+    assert warnings == [f"{path}:4: uri in [libvirt] is also set on line 2 of this file; the later one wins"]
+    assert run_source("drover", "authkey", "generate", root=root).returncode == 0
+    checked = run_source("drover", "config", "check", root=root)
+    assert checked.returncode == 0 and f"drover: warning: {path}:4: uri in [libvirt]" in checked.stderr
+
+
+def test_a_broken_dropin_is_left_out_for_read_only_commands_and_refused_for_the_others(root):
+    write(root, "drover.conf", "[cluster]\nnode_name = node1\n")
+    good = write(root, "drover.conf.d/10-good.conf", "[cluster]\ncluster_name = prod\n")
+    broken = write(root, "drover.conf.d/20-broken.conf", "[cluster]\ncluster_name = other\n[nonsense]\n")
+    paths = Paths(root)
+    with pytest.raises(UserError):
+        config.load(drover_schema(paths), paths, {})
+    warnings: list[str] = []
+    loaded = config.load(drover_schema(paths), paths, {}, tolerant=True, warn=warnings.append)
+    assert loaded["cluster.cluster_name"] == "prod"                  # nothing of the broken file applies
+    assert loaded.files[-1] == good and len(warnings) == 1
+    assert warnings[0].startswith(f"{broken}:3: unknown section [nonsense]")
+    assert warnings[0].endswith(f"; {broken} is left out here (`drover config check` says what to fix)")
+    status = run_source("drover", "status", root=root)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("Cluster Summary:")
+    assert status.stderr.count("drover: warning:") == 1 and "unknown section [nonsense]" in status.stderr
+    change = run_source("drover", "property", "set", "no-quorum-policy=ignore", root=root)
+    assert change.returncode == 1 and "unknown section [nonsense]" in change.stderr

@@ -44,8 +44,11 @@ async def serve(loaded: config.Config, settings: state.Settings) -> None:
 
 
 def run(args: dict, context: Context) -> int:
-    loaded = config.load(drover_schema(context.paths), context.paths, context.environ)
+    warnings: list[str] = []
+    loaded = config.load(drover_schema(context.paths), context.paths, context.environ, warn=warnings.append)
     logs.configure("drover", loaded["log.level"])
+    for warning in warnings:
+        log.warning("%s", warning)
     asyncio.run(serve(loaded, state.settings(context)))
     return 0
 

@@ -62,8 +62,23 @@ class Settings:
                         EXIT_INSUFFICIENT_PRIV)
 
 
-def settings(context: Context) -> Settings:
-    loaded = config.load(drover_schema(context.paths), context.paths, context.environ)
+_WARNED: set[str] = set()
+
+
+def config_warning(message: str) -> None:
+    """A configuration warning, printed once per command."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"drover: warning: {message}", file=sys.stderr)
+
+
+def load_config(context: Context, tolerant: bool = False) -> config.Config:
+    """drover.conf and its drop-ins; `tolerant` (read-only commands): a broken file is left out, with a warning."""
+    return config.load(drover_schema(context.paths), context.paths, context.environ, tolerant, config_warning)
+
+
+def settings(context: Context, tolerant: bool = False) -> Settings:
+    loaded = load_config(context, tolerant)
     node = loaded["cluster.node_name"] or socket.gethostname().split(".")[0]
     access = context.environ.get(ACCESS_ENV) or "full"
     if access not in ACCESS_POLICIES:

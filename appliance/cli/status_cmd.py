@@ -19,9 +19,7 @@ from appliance.cli import state
 from appliance.cli.status_view import FailureView, PrimitiveView, ResourceView, StatusView, build
 from appliance.store.held_status import read_marker
 from appliance.store.lock import lock_held
-from guest.common import config
 from guest.common.cli import Command, Context
-from guest.common.schemas import drover_schema
 from guest.common.version import VERSION
 
 USAGE = """
@@ -246,8 +244,8 @@ def as_json(view: StatusView, now: float) -> dict:
 
 def run(args: dict, context: Context) -> int:
     output = state.output_format(args)
-    loaded = config.load(drover_schema(context.paths), context.paths, context.environ)
-    settings = state.settings(context)
+    loaded = state.load_config(context, tolerant=True)          # a broken drop-in must not stop status
+    settings = state.settings(context, tolerant=True)
     with state.open_store(settings) as store:
         cib = store.read()
     dc = settings.local_node if lock_held(settings.state_db) else None

@@ -3,8 +3,11 @@
 Format: INI-like `[section]` headers and `key = value` lines; `#` or `;` starts a
 comment line, and ` #` an end-of-line comment. A missing main file means
 embedded defaults. The first unknown section or key, bad value or unreadable
-file raises one UserError naming the file and line. Environment variables
-(Pacemaker's PCMK_* names) override files; a bad value there names the variable.
+file raises one UserError naming the file and line; for read-only commands
+(`tolerant`), such a file is left out as a whole instead, with a warning, so
+`drover status` answers whatever a broken drop-in says. A key given twice in
+one file is a warning (the later one wins). Environment variables (Pacemaker's
+PCMK_* names) override files; a bad value there names the variable.
 """
 
 from __future__ import annotations
@@ -182,8 +185,12 @@ def _read_lines(path: Path) -> list[str]:
         raise UserError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def _parse_file(schema: Schema, path: Path, values: dict[str, Setting]) -> None:
+Warn = Callable[[str], None]
+
+
+def _parse_file(schema: Schema, path: Path, values: dict[str, Setting], warn: Warn) -> None:
     section: str | None = None
+    seen: dict[str, int] = {}
     for number, raw in enumerate(_read_lines(path), start=1):
         where = f"{path}:{number}"
         line = raw.strip()
@@ -207,6 +214,10 @@ def _parse_file(schema: Schema, path: Path, values: dict[str, Setting]) -> None:
         if option is None:
             known = ", ".join(o.key for o in schema.options if o.section == section)
             raise UserError(f"{where}: unknown key '{key}' in [{section}]; known keys: {known}")
+        if option.name in seen:
+            warn(f"{where}: {key} in [{section}] is also set on line {seen[option.name]} of this file; "
+                 "the later one wins")
+        seen[option.name] = number
         values[option.name] = _setting(option, text, where)
 
 
@@ -229,11 +240,23 @@ def config_files(schema: Schema, paths: Paths) -> list[Path]:
     return files
 
 
-def load(schema: Schema, paths: Paths, environ: Mapping[str, str]) -> Config:
+def load(schema: Schema, paths: Paths, environ: Mapping[str, str], tolerant: bool = False,
+         warn: Warn | None = None) -> Config:
+    warn = warn or (lambda message: None)
     values = {o.name: _setting(o, o.default, "default") for o in schema.options}
-    files = config_files(schema, paths)
-    for path in files:
-        _parse_file(schema, path, values)
+    files = []
+    for path in config_files(schema, paths):
+        from_file = dict(values)
+        try:
+            _parse_file(schema, path, from_file, warn)
+        except UserError as error:
+            if not tolerant:
+                raise
+            program = "drover" if schema.name == "drover" else "drover-guest"
+            warn(f"{error.message}; {path} is left out here (`{program} config check` says what to fix)")
+            continue
+        values = from_file
+        files.append(path)
     for option in schema.options:
         if option.env and option.env in environ:
             values[option.name] = _setting(option, environ[option.env].strip(), f"environment {option.env}")

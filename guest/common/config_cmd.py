@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,8 @@ when all are good.
 """
 
     def run(args: dict, context: Context) -> int:
-        loaded = config.load(schema_for(context.paths), context.paths, context.environ)
+        loaded = config.load(schema_for(context.paths), context.paths, context.environ,
+                             warn=lambda message: print(f"{program}: warning: {message}", file=sys.stderr))
         if args["show"]:
             print(loaded.render(), end="")
         else:
