@@ -22,7 +22,8 @@ def test_version(program):
 GUEST_COMMANDS = [*COMMANDS, *PROXIED, "tool"]
 
 
-@pytest.mark.parametrize(("program", "commands"), [("drover", APPLIANCE_COMMANDS), ("drover-guest", GUEST_COMMANDS)])
+@pytest.mark.parametrize(("program", "commands"), [("drover", [*APPLIANCE_COMMANDS, "tool"]),
+                                                   ("drover-guest", GUEST_COMMANDS)])
 def test_help_lists_every_command(program, commands):
     result = run_source(program, "--help")
     assert result.returncode == 0
@@ -40,6 +41,18 @@ def test_unknown_command():
     result = run_source("drover", "frobnicate")
     assert result.returncode == 64
     assert result.stderr == f"drover: unknown command 'frobnicate'; commands: {', '.join(APPLIANCE_COMMANDS)}\n"
+
+
+@pytest.mark.parametrize(("argv", "hint"), [
+    (["stauts"], "drover: unknown command 'stauts'; did you mean 'status'?; commands: "),
+    (["resource", "craete", "web", "Dummy"], "drover: invalid arguments: resource craete web Dummy; did you mean "
+                                             "'create'?\nUsage:\n"),
+    (["constraint", "locaton", "web", "prefers", "n1"], "; did you mean 'location'?\n"),
+    (["resource", "frobnicate"], "drover: invalid arguments: resource frobnicate; resource takes create, delete,"),
+])
+def test_a_typo_gets_a_did_you_mean(argv: list[str], hint: str):
+    result = run_source("drover", *argv)
+    assert result.returncode == 64 and hint in result.stderr, result.stderr
 
 
 def test_bad_arguments_print_the_command_usage():

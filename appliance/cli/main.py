@@ -46,6 +46,7 @@ Commands:
   cluster     set up corosync for several hosts (setup, node add/remove, destroy)
   config      show or check /etc/drover/drover.conf and drover.conf.d/
   daemon      run the cluster controller (started by drover.service)
+  tool        Pacemaker's crm_mon, crm_attribute, crm_master, crm_resource, attrd_updater, crm_node
 
 `drover COMMAND --help` describes one command.
 """
