@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from appliance.cli import state
+from appliance.cli import agents_cmd, state
 from appliance.cli.render import resource_config, resource_json, resource_lines
 from appliance.cli.resource_args import build_resource, check_meta, update_primitive
 from appliance.model import edits
@@ -43,6 +43,10 @@ Usage:
   drover resource show [NAME] [--output-as=FORMAT]
   drover resource meta NAME ARGS...
   drover resource defaults [ARGS...]
+  drover resource agents [STANDARD]
+  drover resource describe AGENT
+  drover resource standards
+  drover resource providers
 
 create: AGENT is [STANDARD:[PROVIDER:]]TYPE (a bare TYPE must name exactly one
 OCF agent: apache -> ocf:heartbeat:apache). ARGS are the agent's parameters
@@ -53,7 +57,9 @@ update: change parameters (k=v; k= removes one), replace an action's operations
 (op ACTION k=v ...), set meta attributes (meta k=v ...), as pcs does; a running
 resource whose parameters change is restarted. meta: set meta attributes (k=v;
 k= removes one). defaults: show or set
-resource defaults (k=v; k= removes one).
+resource defaults (k=v; k= removes one). agents/describe/standards/providers:
+the agents installed here (STANDARD is ocf, ocf:PROVIDER, lsb, systemd, ...)
+and an agent's parameters and default operations, as pcs prints them.
 move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
 crm_resource makes them; move without NODE bans NAME from where it runs.
 cleanup forgets the failures of NAME (or of every failed resource); refresh
@@ -349,6 +355,10 @@ def _defaults(args: dict, current: state.Settings) -> None:
 
 
 ACTIONS = {
+    "agents": lambda args, current: agents_cmd.agents(current, args["STANDARD"]),
+    "describe": lambda args, current: agents_cmd.describe(current, args["AGENT"]),
+    "standards": lambda args, current: agents_cmd.standards(current),
+    "providers": lambda args, current: agents_cmd.providers(current),
     "create": _create, "delete": _delete, "update": _update, "move": _move, "ban": _ban, "clear": _clear,
     "cleanup": _cleanup, "refresh": _cleanup,
     "list": _list, "locate": _locate, "show": _show, "meta": _meta, "defaults": _defaults,

@@ -72,6 +72,32 @@ class Catalog:
         found |= {name.split(":")[1] for name in self.builtins if name.startswith("ocf:")}
         return sorted(found)
 
+    def agents(self, standard: str, provider: str | None = None) -> list[AgentName]:
+        """Every agent of `standard` (and `provider`, for ocf) installed here, sorted as pcs lists them."""
+        found: set[AgentName] = set()
+        if standard == "ocf":
+            for each in ([provider] if provider else self.providers()):
+                directory = self.settings.ocf_root / "resource.d" / each
+                if directory.is_dir():
+                    found |= {AgentName("ocf", f.name, each) for f in directory.iterdir()
+                              if not f.name.startswith(".") and self._is_ocf(each, f.name)}
+            found |= {AgentName("ocf", name.split(":")[2], name.split(":")[1]) for name in self.builtins
+                      if name.startswith("ocf:") and (provider is None or name.split(":")[1] == provider)}
+        elif standard == "lsb" and self.settings.lsb_dir.is_dir():
+            found = {AgentName("lsb", f.name) for f in self.settings.lsb_dir.iterdir()
+                     if f.is_file() and os.access(f, os.X_OK)}
+        elif standard in ("systemd", "service"):
+            found = {AgentName(standard, f.name.removesuffix(".service")) for d in self.unit_dirs if d.is_dir()
+                     for f in d.iterdir() if f.name.endswith(".service") and "@" not in f.name}
+        elif standard == "stonith":
+            found = {AgentName("stonith", f.name) for d in (Path("/usr/sbin"), Path("/sbin")) if d.is_dir()
+                     for f in d.glob("fence_*") if f.is_file()}
+        return sorted(found, key=lambda name: (name.provider or "", name.type.lower()))
+
+    def standards(self) -> list[str]:
+        """The standards with at least one agent here."""
+        return [standard for standard in ("lsb", "ocf", "service", "stonith", "systemd") if self.agents(standard)]
+
     def exists(self, name: AgentName) -> bool:
         if str(name) in self.builtins:
             return True
