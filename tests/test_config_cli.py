@@ -332,3 +332,15 @@ def test_refresh_forgets_the_history_of_healthy_resources_too(drover: Drover) ->
     assert after.fail_counts == before.fail_counts
     drover.ok("resource", "refresh")
     assert not drover.cib().status.history and not drover.cib().status.fail_counts
+
+
+def test_constraint_ref_lists_what_names_a_resource_and_remove_is_delete(drover: Drover) -> None:
+    walk_through(drover)
+    drover.ok("constraint", "order", "vm-guest1", "then", "webserver")
+    assert drover.ok("constraint", "ref", "webserver", "vm-guest1") == (
+        "Resource: webserver\n  location-webserver-guest1-INFINITY\n  order-vm-guest1-webserver-mandatory\n"
+        "Resource: vm-guest1\n  order-vm-guest1-webserver-mandatory\n")
+    drover.ok("constraint", "remove", "order-vm-guest1-webserver-mandatory")
+    assert drover.ok("constraint", "ref", "vm-guest1") == "Resource: vm-guest1\n  No matches found\n"
+    missing = drover("constraint", "ref", "nothing")
+    assert missing.code == 1 and "resource 'nothing' does not exist" in missing.err

@@ -36,7 +36,8 @@ Usage:
   drover constraint RESOURCE (prefers|avoids) NODES... [--force]
   drover constraint colocation add ARGS...
   drover constraint order ARGS...
-  drover constraint delete ID...
+  drover constraint (delete|remove) ID...
+  drover constraint ref RESOURCES...
 
 location: NODES are NODE or NODE=SCORE (prefers: INFINITY, avoids: -INFINITY).
 rule: [id=ID] [role=ROLE] [score=SCORE | score-attribute=ATTR] EXPRESSION, where
@@ -46,6 +47,7 @@ rule: [id=ID] [role=ROLE] [score=SCORE | score-attribute=ATTR] EXPRESSION, where
 colocation add [ROLE] A with [ROLE] B [SCORE]: keep A where B is (INFINITY).
 order [ACTION] A then [ACTION] B [kind=Mandatory|Optional|Serialize]
   [symmetrical=true|false]: ACTION is start (default), stop, promote, demote.
+ref: the ids of the constraints that name each resource (in sets too).
 
 Options:
   --force             Accept nodes that are not (yet) in the cluster; allow duplicates.
@@ -226,6 +228,23 @@ def _delete(args: dict, current: state.Settings) -> None:
     state.edit_configuration(current, edit)
 
 
+def _names(constraint: Constraint) -> set[str]:
+    named = {getattr(constraint, field, None) for field in ("rsc", "with_rsc", "first", "then")}
+    named |= {rid for resource_set in constraint.sets for rid in resource_set.resources}
+    return {rid for rid in named if rid}
+
+
+def _ref(args: dict, current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        configuration = store.configuration()
+    for rid in args["RESOURCES"]:
+        if configuration.resource(rid) is None:
+            raise ModelError(f"resource '{rid}' does not exist")
+        print(f"Resource: {rid}")
+        ids = [c.id for c in configuration.constraints if rid in _names(c)]
+        print("\n".join(f"  {constraint_id}" for constraint_id in ids) if ids else "  No matches found")
+
+
 def _list(args: dict, current: state.Settings) -> None:
     form = state.output_format(args)
     with state.open_store(current) as store:
@@ -254,8 +273,10 @@ def run(args: dict, context: Context) -> int:
             _colocation(args, current)
         elif args["order"]:
             _order(args, current)
-        elif args["delete"]:
+        elif args["delete"] or args["remove"]:
             _delete(args, current)
+        elif args["ref"]:
+            _ref(args, current)
         else:
             _list(args, current)
     return 0
