@@ -344,3 +344,22 @@ def test_constraint_ref_lists_what_names_a_resource_and_remove_is_delete(drover:
     assert drover.ok("constraint", "ref", "vm-guest1") == "Resource: vm-guest1\n  No matches found\n"
     missing = drover("constraint", "ref", "nothing")
     assert missing.code == 1 and "resource 'nothing' does not exist" in missing.err
+
+
+def test_cluster_node_add_guest_makes_a_vm_a_guest_node_as_pcs_does(drover: Drover) -> None:
+    Path("vm-guest2.xml").write_text("<domain type='kvm'><name>vm-guest2</name></domain>")
+    drover.ok("resource", "create", "vm-guest2", "VirtualDomain", "config=vm-guest2.xml")
+    drover.ok("cluster", "node", "add-guest", "guest2", "vm-guest2", "remote-addr=10.0.0.9",
+              "remote-connect-timeout=90s")
+    vm = drover.cib().configuration.resource("vm-guest2")
+    assert vm.guest_node == "guest2"
+    assert (vm.meta.get("remote-addr"), vm.meta.get("remote-connect-timeout")) == ("10.0.0.9", "90s")
+    again = drover("cluster", "node", "add-guest", "guest2", "vm-guest2")
+    assert again.code == 1 and "'guest2' is already a node of the cluster" in again.err
+    bad = drover("cluster", "node", "add-guest", "guest3", "vm-guest2", "remote-port=abc")
+    assert bad.code == 1 and "remote-port" in bad.err
+    drover.ok("cluster", "node", "remove-guest", "guest2")
+    vm = drover.cib().configuration.resource("vm-guest2")
+    assert vm.guest_node is None and vm.meta.get("remote-addr") is None
+    gone = drover("cluster", "node", "remove-guest", "guest2")
+    assert gone.code == 1 and "'guest2' is not a guest node" in gone.err

@@ -12,7 +12,12 @@ from __future__ import annotations
 import secrets
 
 from appliance.cli import state
+from appliance.cli.resource_args import check_meta
 from appliance.cluster import corosync_conf
+from appliance.model import edits
+from appliance.model.cluster import Configuration
+from appliance.model.resources import Primitive, primitives
+from appliance.model.values import ModelError
 from appliance.store.lock import lock_held
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
@@ -26,6 +31,8 @@ Usage:
   drover cluster status
   drover cluster node add HOST [ADDRESSES...]
   drover cluster node remove HOST
+  drover cluster node add-guest GUEST RESOURCE [OPTIONS...]
+  drover cluster node remove-guest GUEST
   drover cluster destroy [--force]
 
 setup: HOSTS as pcs takes them: `node1 addr=10.0.0.1 [addr=10.1.0.1] node2 addr=...`
@@ -37,7 +44,9 @@ to every host. node add/remove: change corosync.conf the same way (copy it to
 every host again and run `corosync-cfgtool -R` on one). destroy: remove this
 host's corosync.conf and authkey (drover's state is kept: it runs as a lone
 host again). status: corosync's view from this host (quorum, votes, each
-host's membership).
+host's membership). add-guest: make the VM resource RESOURCE host the guest
+node GUEST (meta remote-node=GUEST; OPTIONS remote-addr=, remote-port=,
+remote-connect-timeout=), as pcs does; remove-guest undoes it.
 
 Options:
   --force   setup: replace an existing corosync.conf; destroy: even though it is not drover's.
@@ -86,7 +95,48 @@ def _setup(args: dict, context: Context) -> None:
           "(systemctl enable --now corosync drover)")
 
 
+GUEST_OPTIONS = ("remote-addr", "remote-port", "remote-connect-timeout")
+
+
+def _guest(args: dict, context: Context) -> None:
+    current = state.settings(context)
+    guest = args["GUEST"]
+    options = []
+    for token in args["OPTIONS"]:
+        name, sep, value = token.partition("=")
+        if not sep or name not in GUEST_OPTIONS or not value:
+            raise UserError(f"invalid guest option '{token}': expected one of " + ", ".join(f"{o}=VALUE"
+                                                                                         for o in GUEST_OPTIONS))
+        options.append((name, value))
+
+    def add(configuration: Configuration) -> Configuration:
+        resource = configuration.resource(args["RESOURCE"])
+        if not isinstance(resource, Primitive):
+            raise ModelError(f"resource '{args['RESOURCE']}' does not exist or is not a primitive")
+        if any(p.guest_node == guest for p in primitives(configuration.resources)) or \
+                any(n.name == guest for n in configuration.node_infos()):
+            raise ModelError(f"'{guest}' is already a node of the cluster")
+        for name, value in [("remote-node", guest), *options]:
+            check_meta(name, value)
+            configuration = edits.set_meta(configuration, resource.id, name, value)
+        return configuration
+
+    def remove(configuration: Configuration) -> Configuration:
+        host = next((p for p in primitives(configuration.resources) if p.guest_node == guest), None)
+        if host is None:
+            raise ModelError(f"'{guest}' is not a guest node")
+        for name in ("remote-node", *GUEST_OPTIONS):
+            configuration = edits.set_meta(configuration, host.id, name, None)
+        return configuration
+
+    with state.model_errors():
+        state.edit_configuration(current, add if args["add-guest"] else remove)
+
+
 def _node(args: dict, context: Context) -> None:
+    if args["add-guest"] or args["remove-guest"]:
+        _guest(args, context)
+        return
     conf = _read(context)
     if args["add"]:
         changed = corosync_conf.with_host(conf, [args["HOST"], *args["ADDRESSES"]])
