@@ -75,6 +75,16 @@ PRIMITIVE_AS_PACEMAKER_WRITES_IT = b"""<primitive class="ocf" id="vm-guest1" pro
 """
 
 
+@pytest.mark.parametrize(("standard", "agent_type"), [("lsb", "/usr/lib/heartbeat/dummy"),
+                                                      ("stonith", "external/ssh")])
+def test_agent_names_pacemaker_accepts_beyond_plain_file_names(standard: str, agent_type: str) -> None:
+    """Found on Pacemaker's own regression inputs (group1, coloc-intra-set): an lsb script by its absolute path
+    and a cluster-glue stonith plugin are valid there, so they are here."""
+    fragment = read_fragment(f"<primitive id='a' class='{standard}' type='{agent_type}'/>".encode(), "test")
+    (primitive,) = fragment.resources
+    assert (primitive.agent.standard, primitive.agent.type) == (standard, agent_type)
+
+
 def test_a_primitive_exactly_as_pacemaker_writes_it() -> None:
     fragment = read_fragment(PRIMITIVE_AS_PACEMAKER_WRITES_IT, "vm.xml")
     (vm,) = fragment.resources
@@ -134,6 +144,9 @@ def test_group_clone_legacy_master_and_constraints_fragments() -> None:
     (b"<primitive id='a' class='ocf' provider='heartbeat' type='../../../bin/sh'/>",
      "invalid agent type '../../../bin/sh'"),
     (b"<primitive id='a' class='ocf' provider='..' type='D'/>", "invalid agent provider '..'"),
+    (b"<primitive id='a' class='lsb' type='/etc/init.d/../../bin/sh'/>", "invalid agent type"),
+    (b"<primitive id='a' class='stonith' type='external/../../x'/>", "invalid agent type"),
+    (b"<primitive id='a' class='ocf' provider='heartbeat' type='external/ssh'/>", "invalid agent type"),
     (b"<primitive id='a' class='ocf' provider='p' type='D'><operations><op id='o' name='monitor' interval='10s' "
      b"timeout='abc'/></operations></primitive>", "invalid timeout 'abc'"),
     (b"<primitive id='a' class='ocf' provider='p' type='D'><operations><op id='o' name='monitor' "

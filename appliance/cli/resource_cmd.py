@@ -18,7 +18,15 @@ from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.cluster import Configuration
 from appliance.model.history import active_on, base_id, cleanup
-from appliance.model.resources import AgentRef, Clone, Primitive, agent_part_problem, kind_name, primitives
+from appliance.model.resources import (
+    AgentRef,
+    Clone,
+    Primitive,
+    agent_part_problem,
+    agent_type_problem,
+    kind_name,
+    primitives,
+)
 from appliance.model.status import Status
 from appliance.model.values import ModelError
 from guest.agents.catalog import AgentNotFound, parse_agent_name
@@ -93,10 +101,10 @@ def _check_node(configuration: Configuration, current: state.Settings, node: str
 
 def _agent(text: str, current: state.Settings, force: bool) -> tuple[AgentRef, AgentMetadata | None]:
     try:
-        _, provider, agent_type = parse_agent_name(text)
+        standard, provider, agent_type = parse_agent_name(text)
     except AgentNotFound as error:
         raise UserError(str(error)) from None
-    problem = agent_part_problem("provider", provider) or agent_part_problem("type", agent_type)
+    problem = agent_part_problem("provider", provider) or agent_type_problem(standard, agent_type)
     if problem is not None:
         raise UserError(problem)
     catalog = state.catalog(current)

@@ -44,7 +44,19 @@ def agent_problem(standard: str, provider: str | None, agent_type: str) -> str |
         return "ocf resources need a provider"
     if standard != "ocf" and provider is not None:
         return f"only ocf resources have a provider, not {standard}"
-    return agent_part_problem("provider", provider) or agent_part_problem("type", agent_type)
+    return agent_part_problem("provider", provider) or agent_type_problem(standard, agent_type)
+
+
+def agent_type_problem(standard: str | None, agent_type: str) -> str | None:
+    """As Pacemaker names agents: an lsb type may be a script's absolute path, a stonith type a cluster-glue
+    plugin (external/NAME); every other type is a plain file name."""
+    if standard == "lsb" and agent_type.startswith("/"):
+        parts = agent_type.split("/")[1:]
+        if parts and all(part and part != ".." and not agent_part_problem("type", part) for part in parts):
+            return None
+    if standard == "stonith" and agent_type.startswith("external/") and agent_type.count("/") == 1:
+        return agent_part_problem("type", agent_type.split("/", 1)[1])
+    return agent_part_problem("type", agent_type)
 
 
 def agent_part_problem(what: str, part: str | None) -> str | None:
