@@ -76,11 +76,15 @@ PRIMITIVE_AS_PACEMAKER_WRITES_IT = b"""<primitive class="ocf" id="vm-guest1" pro
 
 
 @pytest.mark.parametrize(("standard", "agent_type"), [("lsb", "/usr/lib/heartbeat/dummy"),
-                                                      ("stonith", "external/ssh")])
+                                                      ("stonith", "external/ssh"),
+                                                      ("ocf", "/usr/lib/heartbeat/cts/OCFMSDummy")])
 def test_agent_names_pacemaker_accepts_beyond_plain_file_names(standard: str, agent_type: str) -> None:
-    """Found on Pacemaker's own regression inputs (group1, coloc-intra-set): an lsb script by its absolute path
-    and a cluster-glue stonith plugin are valid there, so they are here."""
-    fragment = read_fragment(f"<primitive id='a' class='{standard}' type='{agent_type}'/>".encode(), "test")
+    """Found on Pacemaker's own regression inputs (group1, coloc-intra-set, promoted-4): an lsb script by its
+    absolute path, a cluster-glue stonith plugin, even an OCF type by path are valid there, so they are here
+    (an OCF agent is still only run from resource.d: tests/test_executor.py)."""
+    provider = " provider='heartbeat'" if standard == "ocf" else ""
+    fragment = read_fragment(f"<primitive id='a' class='{standard}'{provider} type='{agent_type}'/>".encode(),
+                             "test")
     (primitive,) = fragment.resources
     assert (primitive.agent.standard, primitive.agent.type) == (standard, agent_type)
 
@@ -146,7 +150,6 @@ def test_group_clone_legacy_master_and_constraints_fragments() -> None:
     (b"<primitive id='a' class='ocf' provider='..' type='D'/>", "invalid agent provider '..'"),
     (b"<primitive id='a' class='lsb' type='/etc/init.d/../../bin/sh'/>", "invalid agent type"),
     (b"<primitive id='a' class='stonith' type='external/../../x'/>", "invalid agent type"),
-    (b"<primitive id='a' class='ocf' provider='heartbeat' type='external/ssh'/>", "invalid agent type"),
     (b"<primitive id='a' class='ocf' provider='p' type='D'><operations><op id='o' name='monitor' interval='10s' "
      b"timeout='abc'/></operations></primitive>", "invalid timeout 'abc'"),
     (b"<primitive id='a' class='ocf' provider='p' type='D'><operations><op id='o' name='monitor' "

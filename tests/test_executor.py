@@ -88,6 +88,18 @@ def test_missing_agent_is_not_installed(executor):
     assert "NoSuchAgent not found" in result.exit_reason
 
 
+def test_an_ocf_type_naming_a_path_is_never_run(executor, tmp_path):
+    """An imported CIB may name an OCF type by path (old Pacemaker inputs do): it is not an agent in resource.d,
+    so nothing runs, however executable the file it names is."""
+    script = tmp_path / "ran-it"
+    script.write_text(f"#!/bin/sh\ntouch {tmp_path}/was-run\n")
+    script.chmod(0o755)
+    for agent_type in (str(script), f"../../../../../../../..{script}"):
+        result = run(executor.execute(Operation("x", AgentSpec("ocf", agent_type, "heartbeat"), "start")))
+        assert (result.exec_status, result.rc) == (ExecStatus.NOT_INSTALLED, OcfRc.ERR_INSTALLED)
+    assert not (tmp_path / "was-run").exists()
+
+
 def test_timeout_kills_the_whole_process_group(executor, tree, tmp_path):
     ocf_root, _ = tree
     marker = tmp_path / "finished"

@@ -36,15 +36,28 @@ class AgentRef:
         return self.standard == "ocf" and self.provider == "pacemaker" and self.type == "remote"
 
 
-def agent_problem(standard: str, provider: str | None, agent_type: str) -> str | None:
-    """Why an agent name is not one drover can run (or Pacemaker's schema accepts), or None."""
+def agent_problem(standard: str, provider: str | None, agent_type: str, strict: bool = False) -> str | None:
+    """Why an agent name is not one Pacemaker's schema accepts, or None; `strict` (names users type): also
+    one drover could not find where its standard keeps agents. A stored name is never run outside those
+    places (the runners refuse an OCF type with a '/'), whatever an imported CIB says."""
     if standard not in STANDARDS:
         return f"unknown class {shown(standard)}: expected one of {', '.join(STANDARDS)}"
     if standard == "ocf" and not provider:
         return "ocf resources need a provider"
     if standard != "ocf" and provider is not None:
         return f"only ocf resources have a provider, not {standard}"
+    if not strict:
+        return agent_part_problem("provider", provider) or _loose_type_problem(agent_type)
     return agent_part_problem("provider", provider) or agent_type_problem(standard, agent_type)
+
+
+def _loose_type_problem(agent_type: str) -> str | None:
+    """Old CIBs name types by path (Pacemaker's own regression inputs: /usr/lib/heartbeat/cts/OCFMSDummy)."""
+    parts = agent_type.split("/")
+    if all(part == "" or not agent_part_problem("type", part) for part in parts) and any(parts) \
+            and len(agent_type) <= 1024:
+        return None
+    return agent_part_problem("type", agent_type) or f"invalid agent type {shown(agent_type)}"
 
 
 def agent_type_problem(standard: str | None, agent_type: str) -> str | None:

@@ -74,7 +74,8 @@ def invocation(operation: Operation, settings: AgentSettings) -> Invocation | Op
     standard = operation.agent.standard
     if standard == "ocf":
         path = settings.ocf_root / "resource.d" / operation.agent.provider / operation.agent.type
-        if not os.access(path, os.X_OK) or path.is_dir():
+        outside = "/" in operation.agent.type or "/" in (operation.agent.provider or "")
+        if outside or not os.access(path, os.X_OK) or path.is_dir():      # an OCF agent lives in resource.d
             return failed(ExecStatus.NOT_INSTALLED, f"OCF agent {operation.agent} not found at {path}",
                           OcfRc.ERR_INSTALLED)
         return Invocation((str(path), operation.action), ocf_environment(operation, settings))
