@@ -363,3 +363,15 @@ def test_cluster_node_add_guest_makes_a_vm_a_guest_node_as_pcs_does(drover: Drov
     assert vm.guest_node is None and vm.meta.get("remote-addr") is None
     gone = drover("cluster", "node", "remove-guest", "guest2")
     assert gone.code == 1 and "'guest2' is not a guest node" in gone.err
+
+
+def test_a_bare_agent_not_installed_here_is_taken_as_ocf_heartbeat_with_force(drover: Drover) -> None:
+    refused = drover("resource", "create", "web", "nosuchagent")
+    assert refused.code == 1 and refused.err.endswith("or use --force for ocf:heartbeat:nosuchagent\n")
+    forced = drover("resource", "create", "web", "nosuchagent", "--force")
+    assert forced.code == 0
+    assert forced.err == ("Assumed agent name 'ocf:heartbeat:nosuchagent' (deduced from 'nosuchagent'; "
+                          "not installed here)\n")
+    assert str(drover.cib().configuration.resource("web").agent) == "ocf:heartbeat:nosuchagent"
+    ambiguous = drover("resource", "create", "d", "Dummy", "--force")            # --force cannot pick a provider
+    assert ambiguous.code == 1 and "Multiple agents match 'Dummy'" in ambiguous.err

@@ -9,6 +9,7 @@ and a refused change leaves the database as it was.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 from appliance.cli import agents_cmd, state
@@ -112,11 +113,16 @@ def _agent(text: str, current: state.Settings, force: bool) -> tuple[AgentRef, A
         name = catalog.resolve(text)
         return AgentRef(name.standard, name.type, name.provider), catalog.metadata(name)
     except AgentNotFound as error:
+        if standard is None and force and not error.message_is_ambiguity:
+            # not installed on the hypervisor (it may exist only in the guests): the seed's `apache`
+            print(f"Assumed agent name 'ocf:heartbeat:{agent_type}' (deduced from '{text}'; not installed here)",
+                  file=sys.stderr)
+            return AgentRef("ocf", agent_type, "heartbeat"), None
         if not error.forceable:
-            raise UserError(str(error)) from None
+            raise UserError(str(error) + (", or use --force for ocf:heartbeat:" + agent_type
+                                          if standard is None and not error.message_is_ambiguity else "")) from None
         if not force:
             raise UserError(f"{error}, use --force to override") from None
-        standard, provider, agent_type = parse_agent_name(text)
         assert standard is not None
         return AgentRef(standard, agent_type, provider), None
 

@@ -26,9 +26,10 @@ METADATA_TIMEOUT_S = 10.0
 
 
 class AgentNotFound(Exception):
-    def __init__(self, message: str, forceable: bool = False):
+    def __init__(self, message: str, forceable: bool = False, ambiguous: bool = False):
         super().__init__(message)
         self.forceable = forceable   # the name is well-formed; only its presence here could not be confirmed
+        self.message_is_ambiguity = ambiguous   # a bare type several providers have: --force cannot choose
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ class Catalog:
                 return matches[0]
             if matches:
                 names = ", ".join(f"'{m}'" for m in matches)
-                raise AgentNotFound(f"Multiple agents match '{agent_type}', please specify full name: {names}")
+                raise AgentNotFound(f"Multiple agents match '{agent_type}', please specify full name: {names}",
+                                    ambiguous=True)
             raise AgentNotFound(f"Unable to find agent '{agent_type}', try specifying its full name")
         if standard not in STANDARDS:
             raise AgentNotFound(f"invalid standard '{standard}' in '{text}': expected one of {', '.join(STANDARDS)}")
