@@ -84,6 +84,8 @@ def test_walkthrough_ends_with_the_web_server_in_the_guest(appliance: Appliance,
         assert f"  * vm-guest1\t(ocf:heartbeat:VirtualDomain):\t Started {NODE}" in text
         assert f"Current DC: {NODE} (version" in text
         assert "guest1\t(ocf:pacemaker:remote)" not in text          # the implicit connection is not listed
+        assert "  * 3 resource instances configured" in text           # ... but counted, as crm_mon counts it
+        assert appliance.drover("tool", "crm_node", "-l").stdout == f"1 {NODE} member\n"
         root = ET.fromstring(appliance.drover("status", "--output-as=xml").stdout)
         nodes = {n.get("name"): n.attrib for n in root.find("nodes")}
         assert nodes["guest1"]["online"] == "true" and nodes["guest1"]["id_as_resource"] == "vm-guest1"

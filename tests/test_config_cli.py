@@ -375,3 +375,9 @@ def test_a_bare_agent_not_installed_here_is_taken_as_ocf_heartbeat_with_force(dr
     assert str(drover.cib().configuration.resource("web").agent) == "ocf:heartbeat:nosuchagent"
     ambiguous = drover("resource", "create", "d", "Dummy", "--force")            # --force cannot pick a provider
     assert ambiguous.code == 1 and "Multiple agents match 'Dummy'" in ambiguous.err
+
+
+def test_node_members_and_quorum_as_crm_node_prints_them(drover: Drover) -> None:
+    walk_through(drover)
+    assert drover.ok("node", "members") == "1 node1 lost\n"        # no controller has run: not a member yet
+    assert drover.ok("node", "quorum") == "1\n"

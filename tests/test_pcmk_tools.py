@@ -42,6 +42,8 @@ AGENT = {"OCF_RESOURCE_INSTANCE": "db:2"}
     ("crm_resource", ["--refresh"], ["resource", "refresh"]),
     ("crm_resource", ["-L"], ["resource", "list"]),
     ("crm_node", ["-n"], ["node", "name"]),
+    ("crm_node", ["-l"], ["node", "members"]),
+    ("crm_node", ["--quorum"], ["node", "quorum"]),
 ])
 def test_translations(tool: str, argv: list[str], expected: list[str]):
     assert translate(tool, argv, AGENT) == expected
@@ -52,7 +54,6 @@ def test_translations(tool: str, argv: list[str], expected: list[str]):
     ("crm_resource", ["--locate"], "--resource is required"),
     ("crm_attribute", ["-v", "1"], "--name is required"),
     ("crm_attribute", ["-t", "crm_config", "-n", "x", "-v", "1"], "not supported here"),
-    ("crm_node", ["-l"], "only -n/--name"),
     ("crm_mon", ["stray"], "unexpected argument 'stray'"),
 ])
 def test_unsupported_or_wrong_options_are_usage_errors(tool: str, argv: list[str], message: str):

@@ -21,8 +21,12 @@ Usage:
   drover node unmaintenance [NODE...]
   drover node list [--output-as=FORMAT]
   drover node name
+  drover node members
+  drover node quorum
 
-name prints the node this command speaks for (crm_node -n).
+name prints the node this command speaks for (crm_node -n); members the cluster
+nodes as `ID NAME STATE` lines (crm_node -l: member or lost); quorum 1 or 0
+(crm_node -q).
 Without NODE, this host. Standby nodes run no resources; in maintenance, the
 cluster neither starts nor stops nor monitors anything on the node.
 
@@ -71,10 +75,30 @@ def _list(args: dict, current: state.Settings) -> None:
         print(f"{row['name']}: {row['kind']} node{via}{' ' + ' '.join(flags) if flags else ''}")
 
 
+def _members(current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        cib = store.read()
+    for info in cib.configuration.node_infos():
+        if info.kind != "cluster":
+            continue
+        node = cib.configuration.node(info.name)
+        recorded = cib.status.node_state(info.name)
+        up = recorded is not None and recorded.in_ccm == "true" and recorded.crmd == "online"
+        print(f"{node.id if node is not None else info.name} {info.name} {'member' if up else 'lost'}")
+
+
+def _quorum(current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        print("1" if store.read().have_quorum else "0")
+
+
 def run(args: dict, context: Context) -> int:
     current = state.settings(context)
     if args["name"]:
         print(current.caller_node)
+        return 0
+    if args["members"] or args["quorum"]:
+        (_members if args["members"] else _quorum)(current)
         return 0
     with state.model_errors():
         for action, (attribute, value) in _ACTIONS.items():

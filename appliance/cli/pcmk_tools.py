@@ -75,8 +75,10 @@ def translate(tool: str, argv: Sequence[str], environ: Mapping[str, str]) -> lis
     if tool == "crm_mon":
         return ["status", *(["--output-as=xml"] if "--as-xml" in options else output)]
     if tool == "crm_node":
-        if "--list" in options or "--quorum" in options:
-            raise UserError("crm_node: only -n/--name is supported here", EXIT_USAGE)
+        if "--list" in options:
+            return ["node", "members"]
+        if "--quorum" in options:
+            return ["node", "quorum"]
         return ["node", "name"]
     if tool in ("crm_attribute", "crm_master", "attrd_updater"):
         return _attribute(tool, options, environ) + output
