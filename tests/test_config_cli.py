@@ -381,3 +381,21 @@ def test_node_members_and_quorum_as_crm_node_prints_them(drover: Drover) -> None
     walk_through(drover)
     assert drover.ok("node", "members") == "1 node1 lost\n"        # no controller has run: not a member yet
     assert drover.ok("node", "quorum") == "1\n"
+
+
+def test_op_add_and_op_delete_as_pcs_does(drover: Drover) -> None:
+    drover.ok("resource", "create", "web", "ocf:heartbeat:Dummy", "op", "monitor", "interval=10s")
+    drover.ok("resource", "op", "add", "web", "monitor", "interval=20s", "timeout=40s")
+    twice = drover("resource", "op", "add", "web", "monitor", "interval=20s")
+    assert twice.code == 1 and "operation monitor with interval 20s already specified for web" in twice.err
+
+    def monitors() -> list[tuple[str, int, str | None]]:
+        web = drover.cib().configuration.resource("web")
+        return [(op.id, op.interval_ms, op.timeout) for op in web.ops if op.name == "monitor"]
+    assert monitors() == [("web-monitor-interval-10s", 10_000, None), ("web-monitor-interval-20s", 20_000, "40s")]
+    drover.ok("resource", "op", "delete", "web", "monitor", "interval=10s")
+    assert monitors() == [("web-monitor-interval-20s", 20_000, "40s")]
+    none = drover("resource", "op", "delete", "web", "monitor", "interval=99s")
+    assert none.code == 1 and "no monitor operation of web matches interval=99s" in none.err
+    drover.ok("resource", "op", "delete", "web-monitor-interval-20s")             # by its id
+    assert monitors() == []

@@ -186,6 +186,21 @@ def _check_required_params(metadata: AgentMetadata, present: set[str]) -> None:
                          f"{', '.join(repr(m) for m in missing)} missing, use --force to override")
 
 
+def with_op_added(primitive: Primitive, metadata: AgentMetadata | None, action: str, tokens: list[str],
+                  force: bool) -> Primitive:
+    """`resource op add`: one more operation; one with the same action and interval (and role) is refused."""
+    op = _op(primitive.id, action, [_pair(t, f"option of op {action}") for t in tokens],
+             {a.name for a in metadata.actions} if metadata is not None else None, force)
+    same = next((o for o in primitive.ops if (o.name, o.interval_ms, o.role) == (op.name, op.interval_ms, op.role)),
+                None)
+    if same is not None and not force:
+        raise ModelError(f"operation {action} with interval {op.interval_ms // 1000}s already specified for "
+                         f"{primitive.id} ({same.id}), use --force to override")
+    if any(o.id == op.id for o in primitive.ops):
+        raise ModelError(f"operation id '{op.id}' is already in use")
+    return dataclasses.replace(primitive, ops=(*primitive.ops, op))
+
+
 def update_primitive(primitive: Primitive, metadata: AgentMetadata | None, tokens: list[str],
                      force: bool) -> Primitive:
     """pcs resource update: NAME=VALUE sets a parameter (NAME= removes it), `op ACTION ...` replaces that

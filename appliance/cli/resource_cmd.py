@@ -14,7 +14,7 @@ from pathlib import Path
 
 from appliance.cli import agents_cmd, state
 from appliance.cli.render import resource_config, resource_json, resource_lines
-from appliance.cli.resource_args import build_resource, check_meta, update_primitive
+from appliance.cli.resource_args import build_resource, check_meta, update_primitive, with_op_added
 from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.cluster import Configuration
@@ -29,7 +29,7 @@ from appliance.model.resources import (
     primitives,
 )
 from appliance.model.status import Status
-from appliance.model.values import ModelError
+from appliance.model.values import ModelError, parse_interval_ms
 from guest.agents.catalog import AgentNotFound, parse_agent_name
 from guest.agents.metadata import AgentMetadata
 from guest.common.cli import EXIT_USAGE, Command, Context
@@ -52,6 +52,8 @@ Usage:
   drover resource show [NAME] [--output-as=FORMAT]
   drover resource meta NAME ARGS...
   drover resource defaults [ARGS...]
+  drover resource op add NAME ACTION [OPTIONS...] [--force]
+  drover resource op delete NAME [ACTION] [OPTIONS...]
   drover resource agents [STANDARD]
   drover resource describe AGENT
   drover resource standards
@@ -66,7 +68,9 @@ update: change parameters (k=v; k= removes one), replace an action's operations
 (op ACTION k=v ...), set meta attributes (meta k=v ...), as pcs does; a running
 resource whose parameters change is restarted. meta: set meta attributes (k=v;
 k= removes one). defaults: show or set
-resource defaults (k=v; k= removes one). agents/describe/standards/providers:
+resource defaults (k=v; k= removes one). op add: one more operation (interval=,
+timeout=, ...); op delete: the operations of ACTION matching OPTIONS, or one by
+its id (op delete OP-ID). agents/describe/standards/providers:
 the agents installed here (STANDARD is ocf, ocf:PROVIDER, lsb, systemd, ...)
 and an agent's parameters and default operations, as pcs prints them.
 move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
@@ -368,7 +372,55 @@ def _defaults(args: dict, current: state.Settings) -> None:
     state.edit_configuration(current, edit)
 
 
+def _op(args: dict, current: state.Settings) -> None:
+    def edit(configuration: Configuration) -> Configuration:
+        name = args["NAME"]
+        if args["add"]:
+            primitive = _primitive_named(configuration, name)
+            catalog = state.catalog(current)
+            try:
+                metadata = catalog.metadata(catalog.resolve(str(primitive.agent)))
+            except AgentNotFound:
+                metadata = None
+            updated = with_op_added(primitive, metadata, args["ACTION"], args["OPTIONS"], args["--force"])
+            return edits.replace_resource(configuration, updated)
+        owner = next((p for p in primitives(configuration.resources) if any(o.id == name for o in p.ops)), None)
+        if owner is not None and args["ACTION"] is None:                     # op delete OP-ID
+            return edits.replace_resource(configuration, dataclasses.replace(
+                owner, ops=tuple(o for o in owner.ops if o.id != name)))
+        primitive = _primitive_named(configuration, name)
+        if args["ACTION"] is None:
+            raise ModelError(f"give the action of {name}'s operation to delete, or an operation id")
+        wanted = dict(_pairs(args["OPTIONS"], "operation option"))
+        keep = [o for o in primitive.ops if not (o.name == args["ACTION"] and _op_matches(o, wanted))]
+        if len(keep) == len(primitive.ops):
+            raise ModelError(f"no {args['ACTION']} operation of {name} matches {' '.join(args['OPTIONS']) or 'it'}")
+        return edits.replace_resource(configuration, dataclasses.replace(primitive, ops=tuple(keep)))
+
+    state.edit_configuration(current, edit)
+
+
+def _primitive_named(configuration: Configuration, name: str) -> Primitive:
+    found = configuration.resource(name)
+    if found is None:
+        raise ModelError(f"resource '{name}' does not exist")
+    if not isinstance(found, Primitive):
+        raise ModelError(f"'{name}' is a {kind_name(found)}; give one of its primitives")
+    return found
+
+
+def _op_matches(op, wanted: dict[str, str | None]) -> bool:
+    for key, value in wanted.items():
+        if key == "interval":
+            if value is None or op.interval_ms != parse_interval_ms(value, "interval"):
+                return False
+        elif {"timeout": op.timeout, "role": op.role, "on-fail": op.on_fail}.get(key, op.options.get(key)) != value:
+            return False
+    return True
+
+
 ACTIONS = {
+    "op": _op,
     "agents": lambda args, current: agents_cmd.agents(current, args["STANDARD"]),
     "describe": lambda args, current: agents_cmd.describe(current, args["AGENT"]),
     "standards": lambda args, current: agents_cmd.standards(current),
