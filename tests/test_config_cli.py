@@ -399,3 +399,13 @@ def test_op_add_and_op_delete_as_pcs_does(drover: Drover) -> None:
     assert none.code == 1 and "no monitor operation of web matches interval=99s" in none.err
     drover.ok("resource", "op", "delete", "web-monitor-interval-20s")             # by its id
     assert monitors() == []
+
+
+def test_a_cluster_property_through_crm_attribute_type_crm_config(drover: Drover) -> None:
+    walk_through(drover)
+    assert drover.ok("property", "get", "stonith-enabled") == "scope=crm_config  name=stonith-enabled value=false\n"
+    assert drover.ok("property", "get", "stonith-enabled", "--quiet") == "false\n"
+    missing = drover("property", "get", "no-such-thing")
+    assert missing.code == 105 and "cluster property 'no-such-thing' is not set" in missing.err
+    assert drover.ok("property", "get", "no-such-thing", "--default=7") == \
+        "scope=crm_config  name=no-such-thing value=7\n"

@@ -43,6 +43,9 @@ AGENT = {"OCF_RESOURCE_INSTANCE": "db:2"}
     ("crm_resource", ["-L"], ["resource", "list"]),
     ("crm_node", ["-n"], ["node", "name"]),
     ("crm_node", ["-l"], ["node", "members"]),
+    ("crm_attribute", ["-t", "crm_config", "-n", "x", "-v", "1"], ["property", "set", "x=1", "--force"]),
+    ("crm_attribute", ["--type", "crm_config", "--name", "x", "-D"], ["property", "unset", "x"]),
+    ("crm_attribute", ["-t", "crm_config", "-n", "x", "-G", "-q"], ["property", "get", "x", "--quiet"]),
     ("crm_node", ["--quorum"], ["node", "quorum"]),
 ])
 def test_translations(tool: str, argv: list[str], expected: list[str]):
@@ -53,7 +56,7 @@ def test_translations(tool: str, argv: list[str], expected: list[str]):
     ("crm_resource", ["--bogus"], "option --bogus not recognized"),
     ("crm_resource", ["--locate"], "--resource is required"),
     ("crm_attribute", ["-v", "1"], "--name is required"),
-    ("crm_attribute", ["-t", "crm_config", "-n", "x", "-v", "1"], "not supported here"),
+    ("crm_attribute", ["-t", "rsc_defaults", "-n", "x", "-v", "1"], "not supported here"),
     ("crm_mon", ["stray"], "unexpected argument 'stray'"),
 ])
 def test_unsupported_or_wrong_options_are_usage_errors(tool: str, argv: list[str], message: str):

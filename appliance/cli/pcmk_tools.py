@@ -85,6 +85,16 @@ def translate(tool: str, argv: Sequence[str], environ: Mapping[str, str]) -> lis
     return _resource(options) + output
 
 
+def _cluster_property(name: str, options: dict[str, str]) -> list[str]:
+    """crm_attribute --type crm_config: a cluster property (any name, as crm_attribute takes it)."""
+    if "--update" in options:
+        return ["property", "set", f"{name}={options['--update']}", "--force"]
+    if "--delete" in options:
+        return ["property", "unset", name]
+    return ["property", "get", name, *(["--quiet"] if "--quiet" in options else []),
+            *([f"--default={options['--default']}"] if "--default" in options else [])]
+
+
 def _attribute(tool: str, options: dict[str, str], environ: Mapping[str, str]) -> list[str]:
     lifetime = options.get("--lifetime")
     if tool == "crm_attribute" and "--promotion" in options:
@@ -99,6 +109,8 @@ def _attribute(tool: str, options: dict[str, str], environ: Mapping[str, str]) -
         raise UserError(f"{tool}: --name is required", EXIT_USAGE)
     if tool == "attrd_updater":
         lifetime = "reboot"
+    if tool == "crm_attribute" and options.get("--type") == "crm_config":
+        return _cluster_property(name, options)
     if tool == "crm_attribute" and options.get("--type") not in (None, "nodes", "status"):
         raise UserError(f"crm_attribute: --type {options['--type']} is not supported here (use `drover property`)",
                         EXIT_USAGE)

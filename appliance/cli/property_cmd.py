@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from appliance.cli import state
+from appliance.cli.attribute_cmd import EXIT_NOSUCH
 from appliance.model import edits
 from appliance.model.cluster import Configuration
 from appliance.model.values import ModelError, parse_boolean, parse_interval_ms, parse_score
@@ -20,9 +21,16 @@ Usage:
   drover property [list] [--output-as=FORMAT]
   drover property set PAIRS... [--force]
   drover property unset NAMES...
+  drover property get NAME [--quiet] [--default=VALUE]
+
+get prints one property as crm_attribute --type crm_config --query does
+(`scope=crm_config  name=NAME value=VALUE`, or the value alone with --quiet);
+one not set exits 105, as crm_attribute does, unless --default gives a value.
 
 Options:
   --force             Accept option names drover does not know.
+  --quiet             get: the value only.
+  --default=VALUE     get: print this when the property is not set.
   --output-as=FORMAT  text (default) or json.
 """
 
@@ -71,6 +79,13 @@ def run(args: dict, context: Context) -> int:
             return configuration
 
         state.edit_configuration(current, edit)
+        return 0
+    if args["get"]:
+        with state.open_store(current) as store:
+            found = store.configuration().cluster_options.get(args["NAME"], args["--default"])
+        if found is None:
+            raise UserError(f"cluster property '{args['NAME']}' is not set", EXIT_NOSUCH)
+        print(found if args["--quiet"] else f"scope=crm_config  name={args['NAME']} value={found}")
         return 0
     if args["unset"]:
         def remove(configuration: Configuration) -> Configuration:
