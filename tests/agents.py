@@ -19,15 +19,15 @@ echo done > "$OCF_RESKEY_marker"
 exit 0
 """
 
-COUNTED = """#!/bin/sh
-# Logs every action to $OCF_RESKEY_log; start takes $OCF_RESKEY_start_seconds; state in $OCF_RESKEY_log.state.
-state="$OCF_RESKEY_log.state"
+_LOGGING_AGENT = """#!/bin/sh
+%(about)s
+state="%(state)s"
 case "$1" in
 meta-data) cat <<'END'
 <?xml version="1.0"?>
-<resource-agent name="counted" version="1.0">
+<resource-agent name="%(name)s" version="1.0">
 <version>1.0</version>
-<shortdesc lang="en">counts its actions</shortdesc>
+<shortdesc lang="en">%(shortdesc)s</shortdesc>
 <parameters>
 <parameter name="log" required="1"><content type="string"/></parameter>
 <parameter name="start_seconds"><content type="integer" default="0"/></parameter>
@@ -37,38 +37,26 @@ meta-data) cat <<'END'
 </resource-agent>
 END
 exit 0;;
-start) echo start >> "$OCF_RESKEY_log"; sleep "${OCF_RESKEY_start_seconds:-0}"; touch "$state"; exit 0;;
-stop) echo stop >> "$OCF_RESKEY_log"; rm -f "$state"; exit 0;;
+start) echo %(start)s >> "$OCF_RESKEY_log"; sleep "${OCF_RESKEY_start_seconds:-0}"; touch "$state"; exit 0;;
+stop) echo %(stop)s >> "$OCF_RESKEY_log"; rm -f "$state"; exit 0;;
 monitor) [ -f "$state" ] && exit 0; exit 7;;
 *) exit 3;;
 esac
 """
 
-PLACED = """#!/bin/sh
-# As counted, but per node: its state lives in the node's $HA_RSCTMP and each log line names that directory
-# ("start DIR", "stop DIR"), so one log shows where a resource ran and whether it ever ran in two places.
-state="${HA_RSCTMP:-/tmp}/placed-$(basename "$OCF_RESKEY_log").state"
-case "$1" in
-meta-data) cat <<'END'
-<?xml version="1.0"?>
-<resource-agent name="placed" version="1.0">
-<version>1.0</version>
-<shortdesc lang="en">logs its actions and where they ran</shortdesc>
-<parameters>
-<parameter name="log" required="1"><content type="string"/></parameter>
-<parameter name="start_seconds"><content type="integer" default="0"/></parameter>
-</parameters>
-<actions><action name="start" timeout="30s"/><action name="stop" timeout="30s"/>
-<action name="monitor" timeout="10s" interval="10s"/><action name="meta-data" timeout="5s"/></actions>
-</resource-agent>
-END
-exit 0;;
-start) echo "start $HA_RSCTMP" >> "$OCF_RESKEY_log"; sleep "${OCF_RESKEY_start_seconds:-0}"; touch "$state"; exit 0;;
-stop) echo "stop $HA_RSCTMP" >> "$OCF_RESKEY_log"; rm -f "$state"; exit 0;;
-monitor) [ -f "$state" ] && exit 0; exit 7;;
-*) exit 3;;
-esac
-"""
+COUNTED = _LOGGING_AGENT % {
+    "name": "counted", "shortdesc": "counts its actions", "state": "$OCF_RESKEY_log.state",
+    "start": "start", "stop": "stop",
+    "about": "# Logs every action to $OCF_RESKEY_log; start takes $OCF_RESKEY_start_seconds; "
+             "state in $OCF_RESKEY_log.state."}
+
+PLACED = _LOGGING_AGENT % {
+    "name": "placed", "shortdesc": "logs its actions and where they ran",
+    "state": '${HA_RSCTMP:-/tmp}/placed-$(basename "$OCF_RESKEY_log").state',
+    "start": '"start $HA_RSCTMP"', "stop": '"stop $HA_RSCTMP"',
+    "about": "# As counted, but per node: its state lives in the node's $HA_RSCTMP and each log line names that "
+             "directory\n# (\"start DIR\", \"stop DIR\"), so one log shows where a resource ran and whether it "
+             "ever ran in two places."}
 
 LSB_SCRIPT = """#!/bin/sh
 # An init script whose exit code for each verb is read from a file.

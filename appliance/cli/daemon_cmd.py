@@ -49,7 +49,7 @@ def run(args: dict, context: Context) -> int:
     logs.configure("drover", loaded["log.level"])
     for warning in warnings:
         log.warning("%s", warning)
-    asyncio.run(serve(loaded, state.settings(context)))
+    asyncio.run(serve(loaded, state.settings(context, loaded=loaded)))
     return 0
 
 

@@ -77,8 +77,9 @@ def load_config(context: Context, tolerant: bool = False) -> config.Config:
     return config.load(drover_schema(context.paths), context.paths, context.environ, tolerant, config_warning)
 
 
-def settings(context: Context, tolerant: bool = False) -> Settings:
-    loaded = load_config(context, tolerant)
+def settings(context: Context, tolerant: bool = False, loaded: config.Config | None = None) -> Settings:
+    """`loaded`: drover.conf as the caller already read it (not read again)."""
+    loaded = loaded or load_config(context, tolerant)
     node = loaded["cluster.node_name"] or socket.gethostname().split(".")[0]
     access = context.environ.get(ACCESS_ENV) or "full"
     if access not in ACCESS_POLICIES:

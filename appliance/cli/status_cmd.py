@@ -245,7 +245,7 @@ def as_json(view: StatusView, now: float) -> dict:
 def run(args: dict, context: Context) -> int:
     output = state.output_format(args)
     loaded = state.load_config(context, tolerant=True)          # a broken drop-in must not stop status
-    settings = state.settings(context, tolerant=True)
+    settings = state.settings(context, loaded=loaded)
     with state.open_store(settings) as store:
         cib = store.read()
     dc = settings.local_node if lock_held(settings.state_db) else None

@@ -146,10 +146,13 @@ class Controller:
         configuration = cib.configuration
         known = {(h.node, h.resource) for h in cib.status.history
                  if not (records.has_pending(h) and (h.node, h.resource) not in self._in_flight)}
+        nodes = [info for info in configuration.node_infos() if (self.env.executor(info.name) is not None) == reachable]
+        if not nodes:                   # the usual case for reachable=False: no scheduler run needed for it
+            return []
         working = unpack(cib)
-        online = {node.name for node in working.nodes if node.online}
-        nodes = [info for info in configuration.node_infos()
-                 if (self.env.executor(info.name) is not None) == reachable and (reachable or info.name in online)]
+        if not reachable:
+            online = {node.name for node in working.nodes if node.online}
+            nodes = [info for info in nodes if info.name in online]
         ids = [p.id for p in working.all_primitives if not p.orphan]
         targets, seen = [], set()
         for rid in ids:

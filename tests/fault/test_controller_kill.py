@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.appliance_harness import NODE, Appliance, wait_for_sync
+from tests.fault.admin import AdminDriver, enabled
+from tests.fault.admin import configured as configured_primitives
 from tests.fault.figures import record
 from tests.guestd import GuestDaemon
 
@@ -31,17 +33,8 @@ RESOURCES = [f"r{number}" for number in range(1, 6)]
 pytestmark = pytest.mark.timeout(600)
 
 
-class Driver:
-    """Changes the configuration as an admin would; remembers what each acknowledged command made true."""
-
-    def __init__(self, appliance: Appliance, logs: Path, rng: random.Random):
-        self.appliance = appliance
-        self.logs = logs
-        self.rng = rng
-        self.expected: dict[str, dict] = {}        # resource -> {"enabled": bool, "start_seconds": str}
-        self.acknowledged = 0
-        self.refused: list[str] = []
-        self.stop = threading.Event()
+class Driver(AdminDriver):
+    """create, delete, disable/enable, update, cleanup; expected: {"enabled": bool, "start_seconds": str}."""
 
     def step(self) -> None:
         name = self.rng.choice(RESOURCES)
@@ -64,21 +57,6 @@ class Driver:
                       f"start_seconds={seconds}")
         else:
             self._run(current, name, "resource", "cleanup", name)
-
-    def _run(self, after: dict | None, name: str, *args: str) -> None:
-        result = self.appliance.drover(*args, check=False)
-        if result.returncode != 0:
-            self.refused.append(f"drover {' '.join(args)}: {result.stderr.strip()}")
-            return
-        self.acknowledged += 1
-        if after is None:
-            self.expected.pop(name, None)
-        else:
-            self.expected[name] = after
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            self.step()
 
 
 def _double_starts(log: Path) -> int:
@@ -118,9 +96,9 @@ def test_kill_9_at_random_moments_loses_nothing_and_runs_nothing_twice(tmp_path:
 
     with sqlite3.connect(appliance.state_db) as db:
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-    configured = {p.id: p for p in _primitives(appliance)}
+    configured = configured_primitives(appliance)
     lost = [name for name, want in driver.expected.items()
-            if name not in configured or _enabled(configured[name]) != want["enabled"]
+            if name not in configured or enabled(configured[name]) != want["enabled"]
             or configured[name].params.get("start_seconds") != want["start_seconds"]]
     lost += [name for name in configured if name not in driver.expected]
     doubles = sum(_double_starts(logs / name) for name in RESOURCES)
@@ -131,15 +109,6 @@ def test_kill_9_at_random_moments_loses_nothing_and_runs_nothing_twice(tmp_path:
     assert not driver.refused, driver.refused[:5]
     assert lost == []
     assert doubles == 0, {name: (logs / name).read_text().split() for name in RESOURCES if (logs / name).exists()}
-
-
-def _primitives(appliance: Appliance):
-    from appliance.model.resources import primitives
-    return list(primitives(appliance.cib().configuration.resources))
-
-
-def _enabled(primitive) -> bool:
-    return (primitive.meta.get("target-role") or "Started") != "Stopped"
 
 
 def _converged(appliance: Appliance, expected: dict[str, dict], logs: Path) -> bool:

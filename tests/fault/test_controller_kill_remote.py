@@ -23,6 +23,8 @@ import pytest
 
 from tests.agents import processes_with_argument
 from tests.appliance_harness import NODE, Appliance, wait_for_sync
+from tests.fault.admin import AdminDriver, enabled
+from tests.fault.admin import configured as configured_primitives
 from tests.fault.figures import record
 from tests.guestd import GuestDaemon
 
@@ -36,15 +38,8 @@ NODES = (NODE, REMOTE)
 pytestmark = pytest.mark.timeout(600)
 
 
-class Driver:
-    """Admin commands as pcs users type them; remembers what each acknowledged one made true."""
-
-    def __init__(self, appliance: Appliance, logs: Path, rng: random.Random):
-        self.appliance, self.logs, self.rng = appliance, logs, rng
-        self.expected: dict[str, dict] = {}     # name -> {"enabled": bool, "prefers": node | None}
-        self.acknowledged = 0
-        self.refused: list[str] = []
-        self.stop = threading.Event()
+class Driver(AdminDriver):
+    """create, delete, disable/enable, move, clear, cleanup; expected: {"enabled": bool, "prefers": node}."""
 
     def step(self) -> None:
         name = self.rng.choice(RESOURCES)
@@ -68,21 +63,8 @@ class Driver:
         else:
             self._run(current, name, "resource", "cleanup", name)
 
-    def _run(self, after: dict | None, name: str, *args: str) -> None:
-        result = self.appliance.drover(*args, check=False)
-        if result.returncode != 0:
-            self.refused.append(f"drover {' '.join(args)}: {result.stderr.strip()}")
-            return
-        self.acknowledged += 1
-        if after is None:
-            self.expected.pop(name, None)
-        else:
-            self.expected[name] = after
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            self.step()
-            time.sleep(self.rng.uniform(0, 0.3))
+    def pause(self) -> None:
+        time.sleep(self.rng.uniform(0, 0.3))
 
 
 class Remote:
@@ -167,7 +149,7 @@ def test_kill_9_with_moves_and_remote_resets_never_runs_a_resource_twice(tmp_pat
 
     with sqlite3.connect(appliance.state_db) as db:
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-    configured = {p.id: p for p in primitives(appliance)}
+    configured = configured_primitives(appliance)
     lost = [name for name, want in driver.expected.items()
             if name not in configured or enabled(configured[name]) != want["enabled"]
             or preferred(appliance, name) != want["prefers"]]
@@ -181,15 +163,6 @@ def test_kill_9_with_moves_and_remote_resets_never_runs_a_resource_twice(tmp_pat
     assert not driver.refused, driver.refused[:5]
     assert lost == []
     assert twice == [], {name: (logs / name).read_text().splitlines() for name in RESOURCES if (logs / name).exists()}
-
-
-def primitives(appliance: Appliance):
-    from appliance.model.resources import primitives as all_primitives
-    return list(all_primitives(appliance.cib().configuration.resources))
-
-
-def enabled(primitive) -> bool:
-    return (primitive.meta.get("target-role") or "Started") != "Stopped"
 
 
 def preferred(appliance: Appliance, name: str) -> str | None:
