@@ -9,7 +9,7 @@ SOURCES := $(shell find appliance guest -name '*.py' -not -name '_build.py') bui
 PACKAGING := $(wildcard packaging/*) $(wildcard config/*.conf)
 DIST_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' guest/common/version.py)
 
-.PHONY: all deps venv build rpm test unit lint demo bench system-test fault-test clean
+.PHONY: all deps venv build rpm test unit lint demo bench system-test fault-test cluster-test clean
 
 all: build
 
@@ -55,9 +55,13 @@ system-test: venv build
 fault-test: venv
 	$(PY) -m pytest -q tests/fault
 
+# Only the multi-host suite: three hosts in network namespaces, each with corosync and a drover daemon.
+cluster-test: venv
+	$(PY) -m pytest -q tests/cluster
+
 # Only the tests that need no binaries (fast edit loop).
 unit: venv
-	$(PY) -m pytest -q tests -m "not artifacts and not system and not fault"
+	$(PY) -m pytest -q tests -m "not artifacts and not system and not fault and not cluster"
 
 demo: venv
 	$(PY) -m appliance.demo

@@ -18,15 +18,18 @@ import logging
 from pathlib import Path
 
 from appliance.cli import state
+from appliance.engine import records
 from appliance.engine.controller import Controller
 from appliance.env_real import RealEnv, build_local
 from appliance.guestlink.connections import Connections
+from appliance.model.cluster import Configuration
 from appliance.model.edits import ensure_node
 from appliance.store.cib_store import CibStore
 from appliance.store.lock import take_lock
 from guest.agents.results import ExecStatus, OcfRc, OpResult
 from guest.common import authkey, config
 from guest.common.aio import settle, within
+from guest.common.errors import UserError
 from guest.common.paths import Paths
 from guest.common.version import version_line
 
@@ -40,36 +43,148 @@ class Daemon:
         self.loaded = loaded
         self.settings = settings
         self.identities = authkey.identities(loaded)
-        self._lock = take_lock(settings.state_db)
-        state.edit_configuration(settings, lambda configuration: ensure_node(configuration, settings.local_node))
-        self.store = CibStore.open(settings.state_db)
         paths = paths or Paths.from_environment()
+        self.paths = paths
+        self.clustered = (paths.corosync_dir / "corosync.conf").exists()
+        self._lock = take_lock(settings.state_db)
+        if not self.clustered:           # in a cluster the DC adds every host (one state, changed in one order)
+            state.edit_configuration(settings, lambda configuration: ensure_node(configuration,
+                                                                                 settings.local_node))
+        self.store = CibStore.open(settings.state_db)
         self.connections = Connections(self.identities, loaded["remote.port"], settings.local_node,
                                        version_line("drover"), self._lost, paths.root, self._reconnected)
         self.local = build_local(settings.ocf_root, loaded["libvirt.uri"], self.connections,
                                  paths.run_dir / "tools")
-        self.env = RealEnv(self.store, settings.local_node, self.local, self.connections,
-                           Path(loaded["state.dir"]) / "pe-inputs", loaded["state.scheduler_inputs_kept"],
-                           loaded["libvirt.undefine_on_delete"], paths.run_dir)
+        env_args = (self.store, settings.local_node, self.local, self.connections,
+                    Path(loaded["state.dir"]) / "pe-inputs", loaded["state.scheduler_inputs_kept"],
+                    loaded["libvirt.undefine_on_delete"], paths.run_dir)
+        self.cluster = None
+        if self.clustered:
+            from appliance.cluster.host import ClusterHost  # only a cluster host loads corosync's libraries
+            from appliance.env_cluster import ClusterEnv
+            self.cluster = ClusterHost(self.store, version_line("drover"), paths.run_dir, self._cluster_changed,
+                                       self._local_executor, self._forget, self._corosync_lost)
+            self.env: RealEnv = ClusterEnv(self.cluster, *env_args)
+        else:
+            self.env = RealEnv(*env_args)
         self.controller = Controller(self.env, connect_timeout=f"{loaded['remote.connect_timeout']:g}s")
         self._tasks: list[asyncio.Task] = []
+        self._corosync_gone = asyncio.Event()
+        self._lost_why = ""
+        self._adding_nodes: asyncio.Task | None = None
+        self._synced_daemons: frozenset[int] = frozenset()
+        self._admin = None
+
+    # -- cluster ------------------------------------------------------------------------------------------
+
+    def _local_executor(self, node: str):
+        """Where this host runs operations the DC sends for `node`: itself, or a guest connection it holds."""
+        if node == self.settings.local_node:
+            return self.local
+        return self.connections.executor(node)
+
+    def _forget(self, node: str) -> None:
+        self.controller.forget_node(node)
+        self.controller.poke()
+
+    def _corosync_lost(self, why: str) -> None:
+        self._lost_why = why
+        self._corosync_gone.set()
+
+    def _cluster_changed(self) -> None:
+        self.controller.poke()
+        cluster = self.cluster
+        if cluster is None:
+            return
+        view = cluster.view
+        if view.synced and view.daemons != self._synced_daemons:
+            joined = {view.names.get(n, f"node{n}") for n in view.daemons - self._synced_daemons}
+            self._synced_daemons = view.daemons
+            if view.is_dc and joined:
+                log.info("probing what %s run%s now (joined)", ", ".join(sorted(joined)),
+                         "s" if len(joined) == 1 else "")
+                self.env.edit_status(lambda s, hosts=frozenset(joined): records.forget_hosts(s, hosts))
+                self.controller.forget_all()     # a restarted daemon (and its guest links) runs no monitor yet
+        if not view.is_dc or self._adding_nodes is not None:
+            return
+        missing = [(nodeid, name) for nodeid, name in sorted(cluster.view.names.items())
+                   if self.store.configuration().node(name) is None]
+        if missing:
+            self._adding_nodes = asyncio.get_running_loop().create_task(self._add_nodes(missing), name="add hosts")
+
+    async def _add_nodes(self, missing: list[tuple[int, str]]) -> None:
+        """The DC puts every corosync host in the configuration (with its node id), as Pacemaker's DC does."""
+        from appliance.store import replicated
+
+        def add(configuration: Configuration) -> Configuration:
+            if not configuration.nodes and "stonith-enabled" not in configuration.cluster_options:
+                configuration = state.new_cluster_options(configuration)
+            for nodeid, name in missing:
+                configuration = ensure_node(configuration, name, node_id=str(nodeid))
+            return configuration
+        try:
+            assert self.cluster is not None
+            change = replicated.prepare_configuration(self.store, add)
+            if change is not None:
+                outcome = await self.cluster.change(change)
+                if outcome.applied:
+                    log.info("added %s to the configuration", ", ".join(name for _, name in missing))
+        finally:
+            self._adding_nodes = None
+        self._cluster_changed()
+
+    async def _watch_corosync(self) -> None:
+        await self._corosync_gone.wait()
+        raise RuntimeError(f"corosync went away ({self._lost_why}): this host can no longer take part in the "
+                           "cluster")
+
+    async def _serve_admin(self) -> None:
+        from appliance.cluster import admin_socket
+        assert self.cluster is not None
+        self._admin = await admin_socket.serve(self.paths.run_dir, self.cluster.change)
+        await self._admin.serve_forever()
 
     def _lost(self, node: str) -> None:
         self.local.report(node, OpResult(ExecStatus.DONE, OcfRc.NOT_RUNNING, exit_reason=f"connection to {node} lost"))
-        self.controller.forget_node(node)
-        self.controller.poke()
+        self._reconnected(node)
 
     def _reconnected(self, node: str) -> None:
-        """The guest daemon restarted cleanly: its monitors are registered again on the new connection."""
-        self.controller.forget_node(node)
-        self.controller.poke()
+        """The guest daemon restarted cleanly: its monitors are registered again on the new connection (by the
+        DC, wherever it is)."""
+        if self.cluster is not None:
+            self.cluster.hub.forget(node)
+        else:
+            self._forget(node)
 
     def start(self) -> list[asyncio.Task]:
         log.info("%s controlling node %s, state %s", version_line("drover"), self.settings.local_node,
                  self.settings.state_db)
+        if self.cluster is not None:
+            self._join()
         self._tasks = [asyncio.create_task(self.controller.run(), name="controller"),
                        asyncio.create_task(self._watch_store(), name="store watcher")]
+        if self.cluster is not None:
+            self._tasks += [asyncio.create_task(self._watch_corosync(), name="corosync"),
+                            asyncio.create_task(self._serve_admin(), name="change socket")]
         return self._tasks
+
+    def _join(self) -> None:
+        from appliance.cluster.corosync_lib import CorosyncError, CorosyncLibraryMissing
+        assert self.cluster is not None
+        conf = self.paths.corosync_dir / "corosync.conf"
+        try:
+            view = self.cluster.start()
+        except CorosyncLibraryMissing as error:
+            raise UserError(str(error)) from None
+        except CorosyncError as error:
+            raise UserError(f"{conf} exists but corosync does not answer ({error}): start corosync first "
+                            "(systemctl start corosync), or remove the file to run this host alone") from None
+        if view.local_name != self.settings.local_node:
+            self.cluster.close()
+            raise UserError(f"corosync names this host {view.local_name!r} (node id {view.local}) but drover "
+                            f"calls it {self.settings.local_node!r}: set [cluster] node_name = {view.local_name} in "
+                            "drover.conf, or fix the name in corosync.conf")
+        log.info("member of cluster %s as %s (node id %d)", view.cluster_name, view.local_name, view.local)
 
     async def _watch_store(self) -> None:
         seen = self.store.data_version()
@@ -83,6 +198,10 @@ class Daemon:
     async def stop(self, bound: float = STOP_BOUND_S) -> None:
         """Ends within about 3 x `bound` seconds whatever is running."""
         await settle(self._tasks, bound, "controller stop")
+        if self._admin is not None:
+            self._admin.close()
+        if self.cluster is not None:
+            await self.cluster.hub.close(bound)
         await self.local.shutdown(bound)
         try:
             await within(self.connections.close_all(), bound)
@@ -91,5 +210,7 @@ class Daemon:
         if self.local.lifecycle is not None:
             self.local.lifecycle.close()
         self.local.virtual_domain.hypervisors.close()
+        if self.cluster is not None:
+            self.cluster.close()
         self.store.close()
         self._lock.close()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from appliance.engine import records
 from appliance.engine.env import Listener
 from appliance.guestlink.connections import Connections
 from appliance.hypervisor.libvirt_domain import AgentFailure, Hypervisors, VirtualDomain, domain_name
@@ -116,6 +117,15 @@ class RealEnv:
 
     def writable(self) -> bool:
         return self.status.flush()
+
+    def in_charge(self) -> bool:
+        return True
+
+    def membership(self, status: Status) -> Status:
+        return records.cluster_node_up(status, self.local_node, "1")
+
+    async def durable(self) -> None:
+        return None          # every edit is committed (or held, and then nothing new starts) when it returns
 
     def executor(self, node: str):
         if node == self.local_node:

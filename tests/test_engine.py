@@ -191,6 +191,15 @@ class MemoryEnv:
     def writable(self) -> bool:
         return not self.refusing_writes
 
+    def in_charge(self) -> bool:
+        return True
+
+    def membership(self, status):
+        return records.cluster_node_up(status, "node1", "1")
+
+    async def durable(self) -> None:
+        return None
+
     def executor(self, node: str):
         return self.executors.get(node)
 

@@ -72,8 +72,13 @@ def _import(args: dict, current: state.Settings) -> None:
         if args["--include-status"] and not fragment.has_status:
             raise UserError(f"{source}: --include-status given but the file has no <status>")
         current.authorize()
-        with state.model_errors(), state.open_store(current) as store:
-            store.replace(fragment.cib, args["--include-status"])
+        if current.clustered:
+            state.edit_configuration(current, lambda _old: fragment.cib.configuration)
+            if args["--include-status"]:
+                state.edit_status(current, lambda _old: fragment.cib.status)
+        else:
+            with state.model_errors(), state.open_store(current) as store:
+                store.replace(fragment.cib, args["--include-status"])
         configuration = fragment.cib.configuration
         print(f"Replaced the configuration from {source}: {len(list(walk(configuration.resources)))} resources, "
               f"{len(configuration.constraints)} constraints, {len(configuration.nodes)} nodes")

@@ -21,6 +21,7 @@ from appliance.model.cluster import Configuration
 from appliance.model.edits import ensure_node, set_option
 from appliance.model.status import Status
 from appliance.model.values import ModelError
+from appliance.store import replicated
 from appliance.store.cib_store import CibStore
 from guest.agents.catalog import Catalog
 from guest.agents.standards import AgentSettings
@@ -44,6 +45,8 @@ class Settings:
     ocf_root: Path
     access: str = "full"
     caller: str | None = None
+    run_dir: Path | None = None       # where this host's daemon listens for changes (in a cluster)
+    clustered: bool = False           # corosync.conf exists: every change goes through the daemon
 
     @property
     def caller_node(self) -> str:
@@ -85,7 +88,9 @@ def settings(context: Context, tolerant: bool = False, loaded: config.Config | N
     if access not in ACCESS_POLICIES:
         access = "read-only"           # an unknown policy from a proxy grants nothing
     caller = context.environ.get(CALLER_ENV) or None
-    return Settings(Path(loaded["state.dir"]) / "state.db", node, Path(loaded["agents.ocf_root"]), access, caller)
+    clustered = (context.paths.corosync_dir / "corosync.conf").exists()
+    return Settings(Path(loaded["state.dir"]) / "state.db", node, Path(loaded["agents.ocf_root"]), access, caller,
+                    context.paths.run_dir, clustered)
 
 
 def catalog(current: Settings) -> Catalog:
@@ -109,25 +114,62 @@ def model_errors() -> Iterator[None]:
         raise UserError(error.message) from None
 
 
+def new_cluster_options(configuration: Configuration) -> Configuration:
+    """A new drover cluster: its hypervisor has no fence device, and guests are "fenced" by restarting their VM,
+    which needs none. Written explicitly so an exported CIB means the same to Pacemaker."""
+    return set_option(configuration, "cluster", "stonith-enabled", "false")
+
+
 def edit_configuration(current: Settings, edit: Callable[[Configuration], Configuration],
                        attribute_of: str | None = None) -> Configuration:
     current.authorize(attribute_of)
 
     def with_local_node(configuration: Configuration) -> Configuration:
         if not configuration.nodes and "stonith-enabled" not in configuration.cluster_options:
-            # A new drover cluster: its hypervisor has no fence device, and guests are "fenced" by restarting
-            # their VM, which needs none. Written explicitly so an exported CIB means the same to Pacemaker.
-            configuration = set_option(configuration, "cluster", "stonith-enabled", "false")
+            configuration = new_cluster_options(configuration)
         return edit(ensure_node(configuration, current.local_node))
 
+    if current.clustered:
+        return _through_daemon(current, lambda store: replicated.configuration_change(store, edit))
     with model_errors(), open_store(current) as store:
         return store.edit_configuration(with_local_node)[0]
 
 
 def edit_status(current: Settings, edit: Callable[[Status], Status], attribute_of: str | None = None) -> Status:
     current.authorize(attribute_of)
+    if current.clustered:
+        def prepare(store: CibStore):
+            status = store.read().status
+            updated = edit(status)
+            change = replicated.status_change(status, updated)
+            return updated, None if change.empty else change
+        return _through_daemon(current, prepare)
     with model_errors(), open_store(current) as store:
         return store.edit_status(edit)[0]
+
+
+CHANGE_ATTEMPTS = 3
+
+
+def _through_daemon(current: Settings, prepare):
+    """In a cluster a change is made on this host's copy, then put in the cluster's order by this host's daemon;
+    one that conflicts with a change made meanwhile elsewhere is made again on the new state."""
+    from appliance.cluster import admin_socket
+    assert current.run_dir is not None
+    reason = ""
+    for _attempt in range(CHANGE_ATTEMPTS):
+        with model_errors(), open_store(current) as store:
+            result, change = prepare(store)
+        if change is None:
+            return result
+        try:
+            applied, reason = admin_socket.send_change(current.run_dir, change)
+        except OSError as error:
+            raise UserError(f"drover is not running on this host ({error}): in a cluster every change goes "
+                            "through it (systemctl start drover)") from None
+        if applied:
+            return result
+    raise UserError(f"the change was not applied: {reason}")
 
 
 def output_format(args: dict, allowed: tuple[str, ...] = OUTPUT_FORMATS) -> str:

@@ -111,7 +111,7 @@ def _failure_line(failure: FailureView) -> str:
 def render_text(view: StatusView, now: float) -> str:
     quorum = "partition with quorum" if view.have_quorum else "partition WITHOUT quorum"
     dc = f"{view.dc} (version {view.version}) - {quorum}" if view.dc else "NONE"
-    lines = ["Cluster Summary:", "  * Stack: drover", f"  * Current DC: {dc}",
+    lines = ["Cluster Summary:", f"  * Stack: {view.stack}", f"  * Current DC: {dc}",
              f"  * Last updated: {_time(int(now))}",
              f"  * Last change:  {view.last_change or 'never'} by root via drover on {view.dc or 'NONE'}",
              f"  * {len(view.nodes)} node{'s' if len(view.nodes) != 1 else ''} configured",
@@ -148,7 +148,7 @@ def _b(value: bool) -> str:
 def render_xml(view: StatusView, now: float) -> str:
     root = ET.Element("pacemaker-result", {"api-version": "2.25", "request": "drover status --output-as=xml"})
     summary = ET.SubElement(root, "summary")
-    ET.SubElement(summary, "stack", {"type": "drover"})
+    ET.SubElement(summary, "stack", {"type": view.stack})
     if view.dc:
         ET.SubElement(summary, "current_dc", {"present": "true", "version": view.version, "name": view.dc,
                                               "id": "1", "with_quorum": _b(view.have_quorum)})
@@ -223,7 +223,7 @@ def _resource_xml(parent: ET.Element, member: PrimitiveView, view: StatusView) -
 
 def as_json(view: StatusView, now: float) -> dict:
     return {
-        "summary": {"stack": "drover", "current_dc": view.dc, "version": view.version,
+        "summary": {"stack": view.stack, "current_dc": view.dc, "version": view.version,
                     "with_quorum": view.have_quorum, "last_update": _time(int(now)),
                     "last_change": view.last_change, "nodes_configured": len(view.nodes),
                     "resources_configured": view.instances_configured, "disabled": view.disabled,
@@ -248,10 +248,21 @@ def run(args: dict, context: Context) -> int:
     settings = state.settings(context, loaded=loaded)
     with state.open_store(settings) as store:
         cib = store.read()
-    dc = settings.local_node if lock_held(settings.state_db) else None
+    running = lock_held(settings.state_db)
+    dc = settings.local_node if running else None
+    cluster_name, stack, warnings = loaded["cluster.cluster_name"], "drover", ()
+    if settings.clustered:
+        from appliance.cluster import view as cluster_view
+        seen = cluster_view.read(context.paths.run_dir) if running else None
+        stack, dc = "corosync", seen.dc_name if seen is not None else None
+        cluster_name = seen.cluster_name if seen is not None else cluster_name
+        cib = dataclasses.replace(cib, have_quorum=seen is not None and seen.quorate)
+        if seen is None:
+            warnings = (f"drover is not running on {settings.local_node}: this is its last copy of the cluster "
+                        "state, which may be behind",)
     now = time.time()
-    view = build(cib, loaded["cluster.cluster_name"], dc, VERSION,
-                 datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
+    view = build(cib, cluster_name, dc, VERSION, datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
+    view = dataclasses.replace(view, stack=stack, warnings=warnings)
     unwritable = read_marker(context.paths.run_dir) if dc else None
     if unwritable:
         view = dataclasses.replace(view, warnings=(

@@ -100,6 +100,7 @@ class StatusView:
     failures: tuple[FailureView, ...]
     options: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    stack: str = "drover"             # "corosync" on a host of a cluster
 
     @property
     def instances_configured(self) -> int:

@@ -72,7 +72,6 @@ class Controller:
         self._wake.set()
 
     async def run(self) -> None:
-        self.env.edit_status(lambda s: records.cluster_node_up(s, self.env.local_node, "1"))
         while True:
             self._wake.clear()
             try:
@@ -94,6 +93,10 @@ class Controller:
         """One round; True if it changed something (run another), None if it could not make progress."""
         if not self.env.writable():                 # what it would start could not be recorded
             return None
+        if not self.env.in_charge():                # a cluster host that is not the DC: the DC acts
+            self.forget_all()
+            return None
+        self.env.edit_status(self.env.membership)
         cib = self.env.read()
         if self._orphaned_operations(cib):
             await asyncio.sleep(ORPHAN_POLL_S)
@@ -204,6 +207,9 @@ class Controller:
                 if ok and not self.env.writable():
                     log.warning("transition stopped: the state cannot be written")
                     ok = False
+                if ok and not self.env.in_charge():
+                    log.warning("transition stopped: this host is no longer the DC")
+                    ok = False
                 if ok:
                     for index in range(len(actions)):
                         launched = index in finished or index in running.values()
@@ -276,6 +282,7 @@ class Controller:
             self.env.edit_status(lambda s: records.record_pending(s, node, runnable.history_id, runnable.agent,
                                                                   action, int(self.env.now()), runnable.container,
                                                                   token, params))
+            await self.env.durable()              # a successor must know it was in flight before it runs
         self._in_flight.add(key)
         try:
             result = await executor.execute(op)
@@ -326,6 +333,8 @@ class Controller:
         return wanted
 
     async def _reconcile_monitors(self, cib: Cib) -> None:
+        if not self.env.in_charge():
+            return
         wanted = self._wanted_monitors(cib)
         for key, registered in list(self._monitors.items()):
             if key not in wanted or wanted[key][1] != registered.role:
@@ -364,6 +373,11 @@ class Controller:
         for key in [k for k in self._monitors if k[0] == node and k[1] == resource]:
             self._monitors.pop(key, None)
             await executor.cancel_recurring(resource, "monitor", key[2])
+
+    def forget_all(self) -> None:
+        """No longer in charge: whoever is registers the monitors again (their results go to it)."""
+        self._monitors.clear()
+        self._last_signature = None
 
     def forget_node(self, node: str) -> None:
         """A node's connection is gone: its monitors died with it."""

@@ -43,6 +43,15 @@ class Env(Protocol):
         """Apply a pure status edit in one durable transaction (held in memory, and seen by read, while the
         disk refuses writes)."""
 
+    def in_charge(self) -> bool:
+        """May this controller act now? (Always on a lone host; in a cluster only on the DC.)"""
+
+    def membership(self, status: Status) -> Status:
+        """`status` with the cluster hosts' node states as this host's membership has them."""
+
+    async def durable(self) -> None:
+        """Returns once every status edit made so far is recorded where a successor controller will read it."""
+
     def writable(self) -> bool:
         """Do status edits reach the disk now? False while some are held: start nothing new."""
 

@@ -189,6 +189,26 @@ def cluster_node_up(status: Status, name: str, node_id: str) -> Status:
     return dataclasses.replace(status, nodes=(*others, state))
 
 
+def forget_hosts(status: Status, hosts: frozenset[str]) -> Status:
+    """Hosts that (re)joined: their history is learned again by probing them (what they run now), as Pacemaker's
+    DC has a joining node's controller upload its own state. Fail counts are kept."""
+    history = tuple(h for h in status.history if h.node not in hosts)
+    return status if len(history) == len(status.history) else dataclasses.replace(status, history=history)
+
+
+def cluster_node_down(status: Status, name: str, node_id: str) -> Status:
+    """A host that left corosync's membership (it did not say goodbye: it stays expected, as Pacemaker's DC
+    records a lost peer). A host never seen keeps no node_state."""
+    current = status.node_state(name)
+    if current is None:
+        return status
+    state = NodeState(name, node_id, in_ccm="false", crmd="offline", join="down", expected="member")
+    if current == state:
+        return status
+    others = tuple(s for s in status.nodes if s.name != name)
+    return dataclasses.replace(status, nodes=(*others, state))
+
+
 def remote_node_state(status: Status, name: str, up: bool) -> Status:
     """A guest or remote node's membership, as the controller records it when its connection starts or stops
     (Pacemaker reads such a node's attributes only once it has a node_state)."""

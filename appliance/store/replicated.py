@@ -61,14 +61,20 @@ def version(store: CibStore) -> Version:
 
 def prepare_configuration(store: CibStore, edit: Callable[[Configuration], Configuration]) -> ConfigChange | None:
     """The change `edit` makes to this copy (validated), without writing it; None when it changes nothing."""
+    return configuration_change(store, edit)[1]
+
+
+def configuration_change(store: CibStore, edit: Callable[[Configuration], Configuration]
+                         ) -> tuple[Configuration, ConfigChange | None]:
+    """The configuration `edit` makes of this copy (validated) and the change that writes it (None: none)."""
     with store.database.read() as db:
         rows = store._load(db, CONFIG_TABLES)
         epoch = cib_store._counter(db, "epoch")
     updated = validate(edit(store._decode(cib_store._decode_configuration, rows)))
     new_rows = cib_store._config_rows(updated)
     if all(_same(rows[table], new_rows[table], table) for table in CONFIG_TABLES):
-        return None
-    return ConfigChange(epoch, new_rows)
+        return updated, None
+    return updated, ConfigChange(epoch, new_rows)
 
 
 def apply_configuration(store: CibStore, change: ConfigChange) -> bool:
@@ -86,8 +92,13 @@ def apply_configuration(store: CibStore, change: ConfigChange) -> bool:
 
 def prepare_status(store: CibStore, edit: Callable[[Status], Status]) -> StatusChange:
     with store.database.read() as db:
-        rows = store._load(db, STATUS_TABLES)
-    new_rows = cib_store._status_rows(edit(store._decode(cib_store._decode_status, rows)))
+        current = store._decode(cib_store._decode_status, store._load(db, STATUS_TABLES))
+    return status_change(current, edit(current))
+
+
+def status_change(old_status: Status, new_status: Status) -> StatusChange:
+    """The row diff that turns `old_status` into `new_status`."""
+    rows, new_rows = cib_store._status_rows(old_status), cib_store._status_rows(new_status)
     upserts, deletes = {}, {}
     for table in STATUS_TABLES:
         keys = cib_store._TABLE_KEYS[table]

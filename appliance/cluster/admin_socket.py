@@ -1,0 +1,93 @@
+"""The local door for changes in a cluster: a CLI command on this host hands its change to this host's daemon,
+which puts it in the cluster's order and answers once it is applied (or refused).
+
+Rules: a unix socket in the run directory, mode 0600 (root's, like the state database); one JSON line each
+way: `{"kind": "config"|"status", "change": {...}}` -> `{"applied": bool, "reason": str}`. A request that is
+not such a line gets an error answer and the connection is closed; one larger than MAX_REQUEST is refused
+unread. The client side is `send_change`, which the CLI calls (blocking, bounded by a timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from appliance.cluster.replica import Outcome
+from appliance.store.replicated import ConfigChange, StatusChange
+
+log = logging.getLogger(__name__)
+SOCKET_NAME = "cib.sock"
+MAX_REQUEST = 16 * 1024 * 1024
+Apply = Callable[[ConfigChange | StatusChange], Awaitable[Outcome]]
+
+
+def socket_path(run_dir: Path) -> Path:
+    return run_dir / SOCKET_NAME
+
+
+async def serve(run_dir: Path, apply: Apply) -> asyncio.AbstractServer:
+    path = socket_path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            answer = await _answer(reader, apply)
+            writer.write(json.dumps(answer).encode() + b"\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    old_mask = os.umask(0o177)
+    try:
+        server = await asyncio.start_unix_server(handle, path, limit=MAX_REQUEST)
+    finally:
+        os.umask(old_mask)
+    return server
+
+
+async def _answer(reader: asyncio.StreamReader, apply: Apply) -> dict:
+    try:
+        line = await reader.readline()
+        request = json.loads(line)
+        if request["kind"] == "config":
+            change: ConfigChange | StatusChange = ConfigChange.from_json(request["change"])
+        elif request["kind"] == "status":
+            change = StatusChange.from_json(request["change"])
+        else:
+            raise ValueError(f"unknown kind {request['kind']!r}")
+    except (ValueError, KeyError, TypeError) as error:
+        return {"applied": False, "reason": f"bad request: {error}"}
+    outcome = await apply(change)
+    return {"applied": outcome.applied, "reason": outcome.reason}
+
+
+def send_change(run_dir: Path, change: ConfigChange | StatusChange, timeout_s: float = 30.0) -> tuple[bool, str]:
+    """Hand `change` to this host's daemon; (applied, reason). Raises OSError when no daemon answers."""
+    kind = "config" if isinstance(change, ConfigChange) else "status"
+    payload = json.dumps({"kind": kind, "change": change.to_json()}).encode() + b"\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(timeout_s)
+        client.connect(str(socket_path(run_dir)))
+        client.sendall(payload)
+        received = b""
+        while not received.endswith(b"\n"):
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    try:
+        answer = json.loads(received)
+        return bool(answer["applied"]), str(answer.get("reason", ""))
+    except (ValueError, KeyError, TypeError):
+        raise OSError("the daemon gave no answer") from None

@@ -1,0 +1,162 @@
+"""Three (or more) drover hosts on one machine: the corosync harness's namespaces, each host with its own
+DROVER_ROOT, corosync and `drover daemon` (make cluster-test).
+
+Each host's daemon runs in its namespace with a private /run (as its corosync), so the test agent's state
+files (under /run) are per host, as on separate machines; its CLI runs from the root namespace (the daemon's
+change socket is a file under the host's DROVER_ROOT). Resources use `ocf:test:hostlocal`, which logs every
+start and stop with the host's name to one shared log: that log is what the tests count restarts with.
+
+Rules: every wait is bounded; `close()` kills every daemon and corosync started here and removes it all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.store import replicated
+from appliance.store.cib_store import CibStore
+from tests.conftest import TOP, clean_environment, run_source
+from tests.corosync_harness import CorosyncCluster, Host
+
+HOSTLOCAL = """#!/bin/sh
+# A resource whose state is a file under /run (private per test host); logs "ACTION RESOURCE HOST".
+state="/run/drover-test-${OCF_RESOURCE_INSTANCE}.state"
+case "$1" in
+meta-data) cat <<'END'
+<?xml version="1.0"?>
+<resource-agent name="hostlocal" version="1.0">
+<version>1.0</version>
+<shortdesc lang="en">a per-host test resource</shortdesc>
+<parameters><parameter name="log" required="1"><content type="string"/></parameter></parameters>
+<actions><action name="start" timeout="20s"/><action name="stop" timeout="20s"/>
+<action name="monitor" timeout="10s" interval="10s"/><action name="meta-data" timeout="5s"/></actions>
+</resource-agent>
+END
+exit 0;;
+start) echo "start ${OCF_RESOURCE_INSTANCE} ${DROVER_TEST_HOST}" >> "$OCF_RESKEY_log"; touch "$state"; exit 0;;
+stop) [ -f "$state" ] && echo "stop ${OCF_RESOURCE_INSTANCE} ${DROVER_TEST_HOST}" >> "$OCF_RESKEY_log"
+      rm -f "$state"; exit 0;;
+monitor) [ -f "$state" ] && exit 0; exit 7;;
+validate-all) exit 0;;
+*) exit 3;;
+esac
+"""
+WAIT_S = 40.0
+
+
+class DroverCluster(CorosyncCluster):
+    def __init__(self, directory: Path, size: int = 3) -> None:
+        super().__init__(directory, size)
+        self.daemons: dict[str, subprocess.Popen] = {}
+        self.ocf_root = directory / "ocf"
+        self.log = directory / "actions.log"
+
+    def build(self) -> None:
+        super().build()
+        agent = self.ocf_root / "resource.d/test/hostlocal"
+        agent.parent.mkdir(parents=True)
+        agent.write_text(HOSTLOCAL)
+        agent.chmod(0o755)
+        self.log.touch()
+        key = secrets.token_bytes(64)
+        for host in self.hosts:
+            root = self.root(host)
+            (root / "etc/drover").mkdir(parents=True)
+            (root / "etc/drover/drover.conf").write_text(
+                f"[cluster]\nnode_name = {host.name}\n[agents]\nocf_root = {self.ocf_root}\n[log]\nlevel = debug\n")
+            (root / "etc/pacemaker").mkdir(parents=True)
+            (root / "etc/pacemaker/authkey").write_bytes(key)
+            (root / "etc/pacemaker/authkey").chmod(0o600)
+            (root / "etc/corosync").mkdir(parents=True)
+            shutil.copy(host.directory / "corosync.conf", root / "etc/corosync/corosync.conf")
+
+    @staticmethod
+    def root(host: Host) -> Path:
+        return host.directory / "root"
+
+    # -- daemons ------------------------------------------------------------------------------------------
+
+    def start_daemon(self, host: Host) -> None:
+        assert host.name not in self.daemons or self.daemons[host.name].poll() is not None
+        environment = clean_environment(PYTHONPATH=str(TOP), DROVER_ROOT=str(self.root(host)),
+                                        DROVER_TEST_HOST=host.name)
+        with open(host.directory / "drover.log", "ab") as output:
+            self.daemons[host.name] = subprocess.Popen(
+                ["ip", "netns", "exec", host.namespace, "sh", "-c",
+                 'mount --bind "$1" /run && exec "$2" -m appliance daemon', "sh", str(host.directory / "run"),
+                 sys.executable], cwd=TOP, env=environment, stdin=subprocess.DEVNULL, stdout=output,
+                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop_daemon(self, host: Host, signum: int = signal.SIGTERM) -> None:
+        process = self.daemons.pop(host.name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signum)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+            raise AssertionError(f"{host.name}: drover daemon did not stop within 20 s") from None
+
+    def close(self) -> None:
+        for process in self.daemons.values():
+            with contextlib.suppress(Exception):
+                process.kill()
+                process.wait(timeout=10)
+        self.daemons.clear()
+        subprocess.run(["sh", "-c", f"rm -f {self.directory}/h*/run/drover-test-*.state"], check=False)
+        super().close()
+
+    # -- looking --------------------------------------------------------------------------------------------
+
+    def drover(self, host: Host, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = run_source("drover", *args, root=self.root(host))
+        if check and result.returncode != 0:
+            raise AssertionError(f"{host.name}: drover {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}{result.stderr}")
+        return result
+
+    def status(self, host: Host) -> dict:
+        return json.loads(self.drover(host, "status", "--output-as=json").stdout)
+
+    def placement(self, host: Host) -> dict[str, list[str]]:
+        return {r["id"]: sorted(n for m in r["members"] for n in m["nodes"] if m["role"] != "Stopped")
+                for r in self.status(host)["resources"]}
+
+    def version(self, host: Host) -> tuple:
+        store = CibStore.open(self.root(host) / "var/lib/drover/state.db")
+        try:
+            return replicated.version(store), store.configuration()
+        finally:
+            store.close()
+
+    def actions(self) -> list[str]:
+        return self.log.read_text().splitlines()
+
+    def daemon_log(self, host: Host, lines: int = 60) -> str:
+        text = (host.directory / "drover.log").read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def wait(self, predicate: Callable[[], object], what: str, timeout: float = WAIT_S) -> object:
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                value = predicate()
+                if value:
+                    return value
+            except (AssertionError, ValueError, KeyError, OSError) as error:
+                last_error = error
+            time.sleep(0.3)
+        logs = "\n".join(f"--- {h.name} ---\n{self.daemon_log(h)}" for h in self.hosts)
+        raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last error: {last_error})\n{logs}")
