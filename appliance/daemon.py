@@ -59,11 +59,12 @@ class Daemon:
                     Path(loaded["state.dir"]) / "pe-inputs", loaded["state.scheduler_inputs_kept"],
                     loaded["libvirt.undefine_on_delete"], paths.run_dir)
         self.cluster = None
+        self.left = asyncio.Event()            # `drover cluster stop`: this host was drained and leaves
         if self.clustered:
             from appliance.cluster.host import ClusterHost  # only a cluster host loads corosync's libraries
             from appliance.env_cluster import ClusterEnv
             self.cluster = ClusterHost(self.store, version_line("drover"), paths.run_dir, self._cluster_changed,
-                                       self._local_executor, self._forget, self._corosync_lost)
+                                       self._local_executor, self._forget, self._corosync_lost, self.left.set)
             self.env: RealEnv = ClusterEnv(self.cluster, *env_args)
         else:
             self.env = RealEnv(*env_args)
@@ -133,6 +134,13 @@ class Daemon:
             self._adding_nodes = None
         self._cluster_changed()
 
+    def _leave(self, everyone: bool) -> None:
+        assert self.cluster is not None
+        if everyone:
+            self.cluster.hub.leave_all()          # this daemon hears it too, in order
+        else:
+            self.left.set()
+
     async def _watch_corosync(self) -> None:
         await self._corosync_gone.wait()
         raise RuntimeError(f"corosync went away ({self._lost_why}): this host can no longer take part in the "
@@ -141,7 +149,7 @@ class Daemon:
     async def _serve_admin(self) -> None:
         from appliance.cluster import admin_socket
         assert self.cluster is not None
-        self._admin = await admin_socket.serve(self.paths.run_dir, self.cluster.change)
+        self._admin = await admin_socket.serve(self.paths.run_dir, self.cluster.change, self._leave)
         await self._admin.serve_forever()
 
     def _lost(self, node: str) -> None:

@@ -29,6 +29,8 @@ USAGE = """
 Usage:
   drover cluster setup CLUSTERNAME HOSTS... [--force]
   drover cluster status
+  drover cluster start [--all]
+  drover cluster stop [--all] [--wait=SECONDS]
   drover cluster node add HOST [ADDRESSES...]
   drover cluster node remove HOST
   drover cluster node add-guest GUEST RESOURCE [OPTIONS...]
@@ -44,12 +46,16 @@ to every host. node add/remove: change corosync.conf the same way (copy it to
 every host again and run `corosync-cfgtool -R` on one). destroy: remove this
 host's corosync.conf and authkey (drover's state is kept: it runs as a lone
 host again). status: corosync's view from this host (quorum, votes, each
-host's membership). add-guest: make the VM resource RESOURCE host the guest
+host's membership). stop: leave the cluster cleanly: what runs here is moved or
+stopped first (as Pacemaker's shutdown), then drover and corosync stop; --all:
+every host. start: start corosync and drover (systemd). add-guest: make the VM resource RESOURCE host the guest
 node GUEST (meta remote-node=GUEST; OPTIONS remote-addr=, remote-port=,
 remote-connect-timeout=), as pcs does; remove-guest undoes it.
 
 Options:
-  --force   setup: replace an existing corosync.conf; destroy: even though it is not drover's.
+  --force           setup: replace an existing corosync.conf; destroy: even though it is not drover's.
+  --all             start/stop: every host (stop drains them all; start needs each host).
+  --wait=SECONDS    stop: how long moving what runs here may take [default: 300].
 """
 
 
@@ -169,6 +175,9 @@ def run(args: dict, context: Context) -> int:
     if args["status"]:
         from appliance.cli import cluster_status  # only this subcommand loads corosync's libraries
         return cluster_status.run(context)
+    if args["start"] or args["stop"]:
+        from appliance.cli import cluster_stop
+        return (cluster_stop.start if args["start"] else cluster_stop.stop)(args, context)
     if args["setup"]:
         _setup(args, context)
     elif args["node"]:

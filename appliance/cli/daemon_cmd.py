@@ -25,7 +25,8 @@ it leaves resources running; a restarted daemon takes them over.
 """
 
 
-async def serve(loaded: config.Config, settings: state.Settings) -> None:
+async def serve(loaded: config.Config, settings: state.Settings) -> int:
+    """Runs until SIGTERM/SIGINT, `drover cluster stop`, or a part failing (corosync gone: exit 1)."""
     daemon = Daemon(loaded, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -34,13 +35,22 @@ async def serve(loaded: config.Config, settings: state.Settings) -> None:
     tasks = daemon.start()
     sdnotify.notify("READY=1")
     stopped = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    left = asyncio.create_task(daemon.left.wait())
+    done, _ = await asyncio.wait([stopped, left, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    failed = False
     for task in done:
-        if task is not stopped and task.exception() is not None:
+        if task not in (stopped, left) and task.exception() is not None:
             log.error("%s failed: %s", task.get_name(), task.exception())
-    log.info("shutting down (resources keep running)")
+            failed = True
+    if left in done:
+        log.info("leaving the cluster (drover cluster stop)")
+    else:
+        log.info("shutting down (resources keep running)")
     sdnotify.notify("STOPPING=1")
+    for waiter in (stopped, left):
+        waiter.cancel()
     await daemon.stop()
+    return 1 if failed else 0
 
 
 def run(args: dict, context: Context) -> int:
@@ -49,8 +59,7 @@ def run(args: dict, context: Context) -> int:
     logs.configure("drover", loaded["log.level"])
     for warning in warnings:
         log.warning("%s", warning)
-    asyncio.run(serve(loaded, state.settings(context, loaded=loaded)))
-    return 0
+    return asyncio.run(serve(loaded, state.settings(context, loaded=loaded)))
 
 
 COMMAND = Command(USAGE, run)

@@ -2,7 +2,8 @@
 which puts it in the cluster's order and answers once it is applied (or refused).
 
 Rules: a unix socket in the run directory, mode 0600 (root's, like the state database); one JSON line each
-way: `{"kind": "config"|"status", "change": {...}}` -> `{"applied": bool, "reason": str}`. A request that is
+way: `{"kind": "config"|"status", "change": {...}}` -> `{"applied": bool, "reason": str}`; `{"kind": "leave",
+"all": bool}` asks this host's daemon (with all: every host's) to leave the cluster, once drained. A request that is
 not such a line gets an error answer and the connection is closed; one larger than MAX_REQUEST is refused
 unread. The client side is `send_change`, which the CLI calls (blocking, bounded by a timeout).
 """
@@ -25,20 +26,21 @@ log = logging.getLogger(__name__)
 SOCKET_NAME = "cib.sock"
 MAX_REQUEST = 16 * 1024 * 1024
 Apply = Callable[[ConfigChange | StatusChange], Awaitable[Outcome]]
+Leave = Callable[[bool], None]
 
 
 def socket_path(run_dir: Path) -> Path:
     return run_dir / SOCKET_NAME
 
 
-async def serve(run_dir: Path, apply: Apply) -> asyncio.AbstractServer:
+async def serve(run_dir: Path, apply: Apply, leave: Leave) -> asyncio.AbstractServer:
     path = socket_path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            answer = await _answer(reader, apply)
+            answer = await _answer(reader, apply, leave)
             writer.write(json.dumps(answer).encode() + b"\n")
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -56,10 +58,13 @@ async def serve(run_dir: Path, apply: Apply) -> asyncio.AbstractServer:
     return server
 
 
-async def _answer(reader: asyncio.StreamReader, apply: Apply) -> dict:
+async def _answer(reader: asyncio.StreamReader, apply: Apply, leave: Leave) -> dict:
     try:
         line = await reader.readline()
         request = json.loads(line)
+        if request["kind"] == "leave":
+            leave(bool(request.get("all")))
+            return {"applied": True, "reason": ""}
         if request["kind"] == "config":
             change: ConfigChange | StatusChange = ConfigChange.from_json(request["change"])
         elif request["kind"] == "status":
@@ -75,7 +80,15 @@ async def _answer(reader: asyncio.StreamReader, apply: Apply) -> dict:
 def send_change(run_dir: Path, change: ConfigChange | StatusChange, timeout_s: float = 30.0) -> tuple[bool, str]:
     """Hand `change` to this host's daemon; (applied, reason). Raises OSError when no daemon answers."""
     kind = "config" if isinstance(change, ConfigChange) else "status"
-    payload = json.dumps({"kind": kind, "change": change.to_json()}).encode() + b"\n"
+    return _ask(run_dir, {"kind": kind, "change": change.to_json()}, timeout_s)
+
+
+def send_leave(run_dir: Path, everyone: bool, timeout_s: float = 10.0) -> None:
+    _ask(run_dir, {"kind": "leave", "all": everyone}, timeout_s)
+
+
+def _ask(run_dir: Path, request: dict, timeout_s: float) -> tuple[bool, str]:
+    payload = json.dumps(request).encode() + b"\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.settimeout(timeout_s)
         client.connect(str(socket_path(run_dir)))

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 class ClusterHost:
     def __init__(self, store: CibStore, software: str, run_dir: Path, on_change: Callable[[], None],
                  local_executor: Callable[[str], NodeExecutor | None], on_forget: Callable[[str], None],
-                 on_lost: Callable[[str], None]):
+                 on_lost: Callable[[str], None], on_leave: Callable[[], None] = lambda: None):
         self.store, self.software, self.run_dir = store, software, run_dir
         self.on_change, self.on_lost = on_change, on_lost
         self.view = ClusterView("", 0)
@@ -49,7 +49,7 @@ class ClusterHost:
         self.cib_bus = CpgBus(self._membership, self._delivered_cib, self._lost)
         self.exec_bus = CpgBus(self._membership_exec, self._delivered_exec, self._lost, group=EXEC_GROUP)
         self.replica = Replica(store, self.cib_bus, 0, software, on_outcome=self._outcome, on_synced=self._synced)
-        self.hub = ExecHub(self.exec_bus, 0, local_executor, on_forget)
+        self.hub = ExecHub(self.exec_bus, 0, local_executor, on_forget, on_leave)
         self.status = ReplicatedStatus(store, self.replica.propose_status)
 
     def start(self) -> ClusterView:

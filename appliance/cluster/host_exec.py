@@ -61,9 +61,9 @@ class ExecHub:
     monitors there)."""
 
     def __init__(self, bus: Bus, nodeid: int, local_executor: Callable[[str], NodeExecutor | None],
-                 on_forget: Callable[[str], None] = lambda node: None):
+                 on_forget: Callable[[str], None] = lambda node: None, on_leave: Callable[[], None] = lambda: None):
         self.bus, self.nodeid = bus, nodeid
-        self.local_executor, self.on_forget = local_executor, on_forget
+        self.local_executor, self.on_forget, self.on_leave = local_executor, on_forget, on_leave
         self.listeners: dict[RecurringKey, Listener] = {}
         self._pending: dict[int, tuple[int, asyncio.Future[OpResult]]] = {}
         self._ids = itertools.count(1)
@@ -93,6 +93,10 @@ class ExecHub:
     def forget(self, node: str) -> None:
         """Tell the DC, wherever it is, that `node`'s connection (held here) is gone."""
         self.send(None, {"kind": "forget", "node": node})
+
+    def leave_all(self) -> None:
+        """`drover cluster stop --all`: every daemon stops (each host drained first)."""
+        self.send(None, {"kind": "leave"})
 
     # -- bus callbacks ------------------------------------------------------------------------------------
 
@@ -148,6 +152,9 @@ class ExecHub:
                                                       int(message["interval_ms"])))
         elif kind == "forget":
             self.on_forget(str(message["node"]))
+        elif kind == "leave":
+            log.info("%s asks every host to leave the cluster", self.names.get(sender, f"node {sender}"))
+            self.on_leave()
         else:
             log.warning("node %d: unknown exec message kind %r; ignored", sender, kind)
 

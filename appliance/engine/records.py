@@ -193,20 +193,28 @@ def forget_hosts(status: Status, hosts: frozenset[str]) -> Status:
     """Hosts that (re)joined: their history is learned again by probing them (what they run now), as Pacemaker's
     DC has a joining node's controller upload its own state. Fail counts are kept."""
     history = tuple(h for h in status.history if h.node not in hosts)
-    return status if len(history) == len(status.history) else dataclasses.replace(status, history=history)
+    if len(history) != len(status.history):
+        status = dataclasses.replace(status, history=history)
+    for host in hosts:                      # a shutdown it asked for before it was restarted is over
+        if status.transient(host).get("shutdown") is not None:
+            status = status.with_transient(host, status.transient(host).without("shutdown"))
+    return status
 
 
 def cluster_node_down(status: Status, name: str, node_id: str) -> Status:
     """A host that left corosync's membership (it did not say goodbye: it stays expected, as Pacemaker's DC
     records a lost peer). A host never seen keeps no node_state."""
     current = status.node_state(name)
-    if current is None:
+    if current is None or (current.in_ccm == "false" and current.join == "down"):
         return status
-    state = NodeState(name, node_id, in_ccm="false", crmd="offline", join="down", expected="member")
+    left_cleanly = (status.transient(name).get("shutdown") or "0") != "0"
+    state = NodeState(name, node_id, in_ccm="false", crmd="offline", join="down",
+                      expected="down" if left_cleanly else "member")
     if current == state:
         return status
     others = tuple(s for s in status.nodes if s.name != name)
-    return dataclasses.replace(status, nodes=(*others, state))
+    # its transient attributes went with it, as the DC erases a lost peer's
+    return dataclasses.replace(status, nodes=(*others, state)).with_transient(name, Attributes())
 
 
 def remote_node_state(status: Status, name: str, up: bool) -> Status:

@@ -54,8 +54,11 @@ WAIT_S = 40.0
 
 
 class DroverCluster(CorosyncCluster):
-    def __init__(self, directory: Path, size: int = 3) -> None:
+    GUEST_ADDRESS = "10.214.0.20"
+
+    def __init__(self, directory: Path, size: int = 3, authkey: bytes | None = None) -> None:
         super().__init__(directory, size)
+        self.authkey = authkey or secrets.token_bytes(64)
         self.daemons: dict[str, subprocess.Popen] = {}
         self.ocf_root = directory / "ocf"
         self.log = directory / "actions.log"
@@ -66,8 +69,11 @@ class DroverCluster(CorosyncCluster):
         agent.parent.mkdir(parents=True)
         agent.write_text(HOSTLOCAL)
         agent.chmod(0o755)
+        for provider in ("heartbeat", "pacemaker"):                # the real agents too
+            (self.ocf_root / "resource.d" / provider).symlink_to(Path("/usr/lib/ocf/resource.d") / provider)
+        (self.ocf_root / "lib").symlink_to("/usr/lib/ocf/lib")
         self.log.touch()
-        key = secrets.token_bytes(64)
+        key = self.authkey
         for host in self.hosts:
             root = self.root(host)
             (root / "etc/drover").mkdir(parents=True)
@@ -78,6 +84,20 @@ class DroverCluster(CorosyncCluster):
             (root / "etc/pacemaker/authkey").chmod(0o600)
             (root / "etc/corosync").mkdir(parents=True)
             shutil.copy(host.directory / "corosync.conf", root / "etc/corosync/corosync.conf")
+
+    def add_guest_namespace(self) -> str:
+        """A namespace on the bridge for a guest (GUEST_ADDRESS): as a VM's network would be, reachable from every
+        host. Its processes are started by the caller (`ip netns exec NAME ...`)."""
+        name = f"{self.tag}-g1"
+        self._add_namespace(name)
+        from tests.corosync_harness import run
+        run("ip", "-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "g1", "netns",
+            self.bridge_namespace)
+        run("ip", "-n", name, "addr", "add", f"{self.GUEST_ADDRESS}/24", "dev", "eth0")
+        run("ip", "-n", name, "link", "set", "eth0", "up")
+        run("ip", "-n", self.bridge_namespace, "link", "set", "g1", "master", "br0")
+        run("ip", "-n", self.bridge_namespace, "link", "set", "g1", "up")
+        return name
 
     @staticmethod
     def root(host: Host) -> Path:
@@ -107,6 +127,10 @@ class DroverCluster(CorosyncCluster):
             process.kill()
             process.wait(timeout=10)
             raise AssertionError(f"{host.name}: drover daemon did not stop within 20 s") from None
+
+    def exited(self, host: Host, timeout: float = 10.0) -> int:
+        """The exit code of a daemon that is expected to end by itself (it is no longer watched)."""
+        return self.daemons.pop(host.name).wait(timeout=timeout)
 
     def close(self) -> None:
         for process in self.daemons.values():
@@ -151,6 +175,11 @@ class DroverCluster(CorosyncCluster):
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while time.monotonic() < deadline:
+            dead = [name for name, process in self.daemons.items() if process.poll() is not None]
+            if dead:
+                host = next(h for h in self.hosts if h.name == dead[0])
+                raise AssertionError(f"{dead[0]}: drover daemon exited ({self.daemons[dead[0]].returncode}) "
+                                     f"while waiting for {what}:\n{self.daemon_log(host)}")
             try:
                 value = predicate()
                 if value:

@@ -7,13 +7,16 @@ and removes them all. Restarts are counted in the shared action log the test age
 from __future__ import annotations
 
 import collections
+import secrets
 import signal
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.cluster.harness import DroverCluster
+from tests.guestd import GuestDaemon
 
 pytestmark = pytest.mark.timeout(300)
 RESOURCES = [f"r{i}" for i in range(1, 7)]
@@ -56,6 +59,15 @@ def active_by_log(cluster: DroverCluster) -> dict[str, set[str]]:
     return active
 
 
+def never_twice(cluster: DroverCluster) -> None:
+    """At no point of the action log was a resource active on two hosts."""
+    active: dict[str, set[str]] = collections.defaultdict(set)
+    for number, line in enumerate(cluster.actions(), 1):
+        action, rid, host = line.split()
+        (active[rid].add if action == "start" else active[rid].discard)(host)
+        assert len(active[rid]) <= 1, f"line {number}: {rid} active on {sorted(active[rid])}:\n{cluster.actions()}"
+
+
 def starts(cluster: DroverCluster) -> int:
     return sum(1 for line in cluster.actions() if line.startswith("start "))
 
@@ -81,7 +93,7 @@ def test_three_hosts_one_state_one_dc_and_a_change_made_on_a_non_dc_host(tmp_pat
                      "equal versions and configurations on all hosts")
         for host in cluster.hosts:
             assert running_once(cluster, host) == placement
-        version, configuration = cluster.version(h3)
+        _version, configuration = cluster.version(h3)
         assert [r.id for r in configuration.resources] == RESOURCES
         assert sorted(n.name for n in configuration.nodes) == ["h1", "h2", "h3"]
 
@@ -127,3 +139,71 @@ def test_a_cut_off_host_loses_quorum_and_stops_its_resources_and_healing_gives_o
         cluster.wait(lambda: len({repr(cluster.version(h)) for h in cluster.hosts}) == 1, "one state again")
         active = active_by_log(cluster)
         assert {rid: sorted(active[rid]) for rid in RESOURCES} == {rid: [final[rid]] for rid in RESOURCES}
+
+
+def test_a_host_that_leaves_cleanly_hands_its_resources_over_first(tmp_path: Path):
+    with DroverCluster(tmp_path / "c") as cluster:
+        start(cluster)
+        h1, h2, h3 = cluster.hosts
+        create_resources(cluster, h3)
+        cluster.drover(h1, "constraint", "location", "r1", "prefers", "h2=100")
+        placement = cluster.wait(lambda: running_once(cluster, h1), "every resource running once")
+        assert placement["r1"] == "h2"
+        stopped = cluster.drover(h2, "cluster", "stop", "--wait=60")
+        assert "stop corosync now" in stopped.stdout
+        assert cluster.exited(h2) == 0           # it left: exit 0, not a failure
+        assert not any("h2" in hosts for hosts in active_by_log(cluster).values()), "h2 still runs resources"
+        moved = running_once(cluster, h1)
+        assert "h2" not in moved.values()
+        cluster.stop(h2)                                              # then its corosync, as systemctl would
+        cluster.wait(lambda: {n["name"]: n["state"] for n in cluster.status(h1)["nodes"]}["h2"] == "offline",
+                     "h2 OFFLINE on h1")
+        time.sleep(3)
+        assert running_once(cluster, h3) == moved                     # nothing moves when it finally goes
+        cluster.start(h2)
+        cluster.start_daemon(h2)
+        cluster.wait(lambda: _dc_and_online(cluster, h2), "h2 back")
+        cluster.wait(lambda: running_once(cluster, h1)["r1"] == "h2", "r1 back on h2 (its preference)")
+        never_twice(cluster)
+
+
+def test_a_guest_node_runs_its_service_wherever_its_vm_runs(tmp_path: Path):
+    with DroverCluster(tmp_path / "c", authkey=secrets.token_bytes(64)) as cluster:
+        namespace = cluster.add_guest_namespace()
+        guest = GuestDaemon(tmp_path / "guest1", address=cluster.GUEST_ADDRESS,
+                            command=["ip", "netns", "exec", namespace, sys.executable, "-m", "guest"])
+        guest.key_path.parent.mkdir(parents=True, exist_ok=True)
+        guest.key_path.write_bytes(cluster.authkey)
+        guest.start()
+        try:
+            start(cluster)
+            h1, _h2, h3 = cluster.hosts
+            vm_xml = tmp_path / "vm-guest1.xml"
+            vm_xml.write_text("<domain type='test'><name>vm-guest1</name><memory unit='MiB'>64</memory>"
+                              "<os><type>hvm</type></os></domain>")
+            cluster.drover(h3, "resource", "create", "vm-guest1", "VirtualDomain", "hypervisor=test:///default",
+                           f"config={vm_xml}", "op", "monitor", "interval=2s", "meta", "remote-node=guest1",
+                           f"remote-addr={cluster.GUEST_ADDRESS}", f"remote-port={guest.port}")
+            cluster.drover(h3, "constraint", "location", "vm-guest1", "prefers", "h2=50")
+            cluster.drover(h3, "resource", "create", "webserver", "ocf:heartbeat:Dummy", "op", "monitor",
+                           "interval=2s")
+            cluster.drover(h3, "constraint", "location", "webserver", "prefers", "guest1")
+
+            def where() -> dict[str, list[str]]:
+                placement = cluster.placement(h1)
+                assert placement.get("webserver") == ["guest1"], placement
+                return placement
+            placement = cluster.wait(where, "webserver running in guest1", timeout=60)
+            assert placement["vm-guest1"] == ["h2"] and placement["guest1"] == ["h2"]   # the link is held by h2
+            nodes = {n["name"]: n["state"] for n in cluster.status(h3)["nodes"]}
+            assert nodes == {"h1": "online", "h2": "online", "h3": "online", "guest1": "online"}
+            text = cluster.drover(h3, "status").stdout
+            assert "Online: [ h1 h2 h3 guest1 ]" in text, text
+            cluster.drover(h1, "resource", "move", "vm-guest1", "h3")
+            moved = cluster.wait(lambda: where()["vm-guest1"] == ["h3"] and where(), "the VM on h3, webserver in it",
+                                 timeout=60)
+            assert moved["guest1"] == ["h3"]
+            starts_in_guest = [line for line in guest.log().splitlines() if "webserver_start_0" in line]
+            assert len(starts_in_guest) >= 2, "the service was not started again after the VM moved"
+        finally:
+            guest.stop()
