@@ -4,12 +4,15 @@ Rules: one member per host (the daemon), named by its corosync node id; a member
 the sorted node ids of the group's members, a delivery as (node id, payload), both from CPG's dispatch, in
 CPG's agreed order, on the loop's thread (cpg_dispatch needs about 1 MiB of C stack: never call it from a
 small-stack thread). A corosync that goes away ends the bus: `closed` is set and `on_lost` told why.
+One process per node counts (a second one on a node, e.g. a stray client, is ignored with one log line):
+on this node, this process; on another, the one that was there first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 
 from appliance.cluster.corosync_cpg import CpgGroup, CpgMember
@@ -29,6 +32,9 @@ class CpgBus:
         self._group: CpgGroup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd = -1
+        self._primary: dict[int, int] = {}           # node id -> the pid that counts there
+        self._ignored: set[tuple[int, int]] = set()
+        self._local = 0
 
     def start(self) -> int:
         """Join the group (call from the running loop); this host's node id."""
@@ -36,7 +42,9 @@ class CpgBus:
         self._group = CpgGroup.join(self.group_name, self._deliver, self._confchg)
         self._fd = self._group.fd()
         self._loop.add_reader(self._fd, self._dispatch)
-        return self._group.local_nodeid()
+        self._local = self._group.local_nodeid()
+        self._primary[self._local] = os.getpid()
+        return self._local
 
     def send(self, payload: bytes) -> None:
         if self._group is None:
@@ -61,9 +69,21 @@ class CpgBus:
             self.close()
             self.on_lost(str(error))
 
-    def _deliver(self, nodeid: int, _pid: int, payload: bytes) -> None:
-        self.on_delivered(nodeid, payload)
+    def _deliver(self, nodeid: int, pid: int, payload: bytes) -> None:
+        if self._primary.get(nodeid) == pid:
+            self.on_delivered(nodeid, payload)
 
     def _confchg(self, members: tuple[CpgMember, ...], _left: tuple[CpgMember, ...],
                  _joined: tuple[CpgMember, ...]) -> None:
-        self.on_membership(tuple(sorted({member.nodeid for member in members})))
+        present = {(m.nodeid, m.pid) for m in members}
+        self._primary = {node: pid for node, pid in self._primary.items()
+                         if (node, pid) in present or node == self._local}
+        for nodeid, pid in sorted(present):
+            if nodeid not in self._primary:
+                self._primary[nodeid] = pid
+            elif self._primary[nodeid] != pid and (nodeid, pid) not in self._ignored:
+                self._ignored.add((nodeid, pid))
+                log.warning("a second process (pid %d) on node %d joined %s; ignored (pid %d counts there)", pid,
+                            nodeid, self.group_name, self._primary[nodeid])
+        self._ignored &= present
+        self.on_membership(tuple(sorted({nodeid for nodeid, _pid in present})))

@@ -45,6 +45,7 @@ class ClusterHost:
         self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self._quorum: Votequorum | None = None
         self._quorum_fd = -1
+        self._members: frozenset[int] = frozenset()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.cib_bus = CpgBus(self._membership, self._delivered_cib, self._lost)
         self.exec_bus = CpgBus(self._membership_exec, self._delivered_exec, self._lost, group=EXEC_GROUP)
@@ -123,8 +124,9 @@ class ClusterHost:
             log.info("drover hosts: %s%s%s", ", ".join(self._name(n) for n in members),
                      f"; left: {', '.join(self._name(n) for n in sorted(left))}" if left else "",
                      f"; joined: {', '.join(self._name(n) for n in sorted(joined))}" if joined else "")
-        self._update(daemons=frozenset(members), synced=False)
+        self._members = frozenset(members)
         self.replica.membership(members)
+        self._update(daemons=self._members - self.replica.refused_peers, synced=self.replica.synced)
 
     def _synced(self) -> None:
         self._update(synced=True)
@@ -132,6 +134,7 @@ class ClusterHost:
 
     def _delivered_cib(self, sender: int, payload: bytes) -> None:
         self.replica.delivered(sender, payload)
+        self._update(daemons=self._members - self.replica.refused_peers)      # a peer of another version
         self.on_change()
 
     def _membership_exec(self, members: tuple[int, ...]) -> None:

@@ -85,6 +85,7 @@ class Replica:
                 self.on_outcome(Outcome(str(message.get("id", "")), False,
                                         "the cluster membership changed before it could be applied; run it again"))
         self._round = _Round(tuple(sorted(members)))
+        self.refused_peers &= set(members)            # one that left may come back speaking our protocol
         self._waiting.clear()
         self._send({"kind": "hello", "version": list(replicated.version(self.store)), "members": self._round.members})
 
