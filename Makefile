@@ -9,7 +9,7 @@ SOURCES := $(shell find appliance guest -name '*.py' -not -name '_build.py') bui
 PACKAGING := $(wildcard packaging/*) $(wildcard config/*.conf)
 DIST_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' guest/common/version.py)
 
-.PHONY: all deps venv build rpm test unit lint demo bench system-test fault-test cluster-test clean
+.PHONY: all deps venv build rpm test unit lint demo bench system-test fault-test cluster-test demo-cluster clean
 
 all: build
 
@@ -65,6 +65,10 @@ unit: venv
 
 demo: venv
 	$(PY) -m appliance.demo
+
+# The walk-through on three hosts (network namespaces with corosync and drover; needs root).
+demo-cluster: venv
+	$(PY) -m appliance.demo_cluster
 
 bench: venv build
 	$(PY) -m tests.bench_guest

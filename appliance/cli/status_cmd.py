@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from appliance.cli import state
 from appliance.cli.status_view import FailureView, PrimitiveView, ResourceView, StatusView, build
+from appliance.model.values import is_true
 from appliance.store.held_status import read_marker
 from appliance.store.lock import lock_held
 from guest.common.cli import Command, Context
@@ -260,12 +261,18 @@ def run(args: dict, context: Context) -> int:
         if seen is None:
             warnings = (f"drover is not running on {settings.local_node}: this is its last copy of the cluster "
                         "state, which may be behind",)
+        if not is_true(cib.configuration.cluster_options.get("stonith-enabled", "true")):
+            warnings += ("stonith-enabled=false: the resources of a host that is lost are started elsewhere "
+                         "without fencing it first (drover cannot fence hosts yet)",)
+        else:
+            warnings += ("stonith-enabled=true but drover cannot fence hosts yet: the resources of a host that is "
+                         "lost are not recovered elsewhere",)
     now = time.time()
     view = build(cib, cluster_name, dc, VERSION, datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
     view = dataclasses.replace(view, stack=stack, warnings=warnings)
     unwritable = read_marker(context.paths.run_dir) if dc else None
     if unwritable:
-        view = dataclasses.replace(view, warnings=(
+        view = dataclasses.replace(view, warnings=(*view.warnings,
             f"{dc} cannot write its state ({unwritable}): results are held in memory, nothing new is started, "
             "and what is shown here may be behind",))
     if output == "json":

@@ -10,6 +10,7 @@ compares CIBs. Everything here is JSON-serialisable.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,19 +22,22 @@ from appliance.store.cib_store import CONFIG_TABLES, STATUS_TABLES, CibStore
 
 Version = tuple[int, int, int]
 _COUNTERS = ("admin_epoch", "epoch", "num_updates")
+_DUMPED = (*_COUNTERS, "last_written")
 
 
 @dataclass(frozen=True)
 class ConfigChange:
     base: int                                   # the epoch it was made on
     rows: dict[str, list[dict[str, Any]]]
+    made_at: int = 0                            # epoch seconds: cib-last-written, the same on every member
 
     def to_json(self) -> dict:
-        return {"base": self.base, "rows": self.rows}
+        return {"base": self.base, "rows": self.rows, "made_at": self.made_at}
 
     @classmethod
     def from_json(cls, data: dict) -> ConfigChange:
-        return cls(int(data["base"]), {table: list(data["rows"][table]) for table in CONFIG_TABLES})
+        return cls(int(data["base"]), {table: list(data["rows"][table]) for table in CONFIG_TABLES},
+                   int(data.get("made_at", 0)))
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def configuration_change(store: CibStore, edit: Callable[[Configuration], Config
     new_rows = cib_store._config_rows(updated)
     if all(_same(rows[table], new_rows[table], table) for table in CONFIG_TABLES):
         return updated, None
-    return updated, ConfigChange(epoch, new_rows)
+    return updated, ConfigChange(epoch, new_rows, int(time.time()))
 
 
 def apply_configuration(store: CibStore, change: ConfigChange) -> bool:
@@ -87,6 +91,8 @@ def apply_configuration(store: CibStore, change: ConfigChange) -> bool:
             cib_store._sync(db, table, old[table], change.rows[table])
         cib_store._set_counter(db, "epoch", change.base + 1)
         cib_store._set_counter(db, "num_updates", 0)
+        if change.made_at:
+            cib_store._set_counter(db, "last_written", change.made_at)
         return True
 
 
@@ -125,7 +131,7 @@ def apply_status(store: CibStore, change: StatusChange) -> None:
 def dump(store: CibStore) -> dict:
     with store.database.read() as db:
         return {"rows": store._load(db, CONFIG_TABLES + STATUS_TABLES),
-                "counters": {key: cib_store._counter(db, key) for key in _COUNTERS}}
+                "counters": {key: cib_store._counter(db, key) for key in _DUMPED}}
 
 
 def load(store: CibStore, data: dict) -> None:
@@ -134,8 +140,8 @@ def load(store: CibStore, data: dict) -> None:
         old = store._load(db, CONFIG_TABLES + STATUS_TABLES)
         for table in CONFIG_TABLES + STATUS_TABLES:
             cib_store._sync(db, table, old[table], data["rows"][table])
-        for key in _COUNTERS:
-            cib_store._set_counter(db, key, int(data["counters"][key]))
+        for key in _DUMPED:
+            cib_store._set_counter(db, key, int(data["counters"].get(key, 0)))
 
 
 def _same(old: list[dict], new: list[dict], table: str) -> bool:
