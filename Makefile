@@ -75,6 +75,7 @@ bench: venv build
 	$(PY) -m tests.bench_scheduler
 	$(PY) -m tests.bench_recovery
 	$(PY) -m tests.bench_vm_recovery
+	$(PY) -m tests.bench_cluster
 
 clean:
 	rm -rf build dist guest/common/_build.py .pytest_cache
