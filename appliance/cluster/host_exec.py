@@ -167,12 +167,16 @@ class ExecHub:
 
     async def _serve(self, asker: int, request_id: int, kind: str, target: str, operation: Operation) -> None:
         executor = self.local_executor(target)
-        if executor is None:
-            result = failed(ExecStatus.ERROR, f"{target} is not reachable from {self.names.get(self.nodeid, '?')}")
-        elif kind == "exec":
-            result = await executor.execute(operation)
-        else:
-            result = await executor.start_recurring(operation, self._relay(asker, target))
+        try:
+            if executor is None:
+                result = failed(ExecStatus.ERROR, f"{target} is not reachable from {self.names.get(self.nodeid, '?')}")
+            elif kind == "exec":
+                result = await executor.execute(operation)
+            else:
+                result = await executor.start_recurring(operation, self._relay(asker, target))
+        except Exception as error:              # the asker must not wait for ever (CancelledError passes)
+            log.exception("%s on %s failed to run", operation.key, target)
+            result = failed(ExecStatus.ERROR, f"{operation.key} could not run on {target}: {error}")
         self.send(asker, {"kind": "result", "req": request_id, "result": result.to_dict()})
 
     def _relay(self, asker: int, target: str) -> Listener:
