@@ -80,7 +80,7 @@ def test_requests_run_on_the_host_that_owns_the_node_and_monitor_changes_come_ba
 def test_a_host_that_leaves_ends_its_requests_and_an_executor_that_raises_still_answers():
     async def scenario():
         bus = Bus()
-        dc, host = hubs(bus, {"h2": Executor(fail=True)})
+        dc, _host = hubs(bus, {"h2": Executor(fail=True)})
         failed = await dc.executor(2, "h2").execute(OPERATION)
         assert failed.exec_status == ExecStatus.ERROR and "could not run on h2: boom" in failed.exit_reason
         bus.hubs.pop(2)                                                   # h2 never answers again
