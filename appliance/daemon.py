@@ -89,6 +89,7 @@ class Daemon:
         self.controller.poke()
 
     def _corosync_lost(self, why: str) -> None:
+        """corosync went away, or this copy cannot follow the cluster's (a disk that refuses writes)."""
         self._lost_why = why
         self._corosync_gone.set()
 
@@ -143,8 +144,7 @@ class Daemon:
 
     async def _watch_corosync(self) -> None:
         await self._corosync_gone.wait()
-        raise RuntimeError(f"corosync went away ({self._lost_why}): this host can no longer take part in the "
-                           "cluster")
+        raise RuntimeError(f"{self._lost_why}: this host can no longer take part in the cluster")
 
     async def _serve_admin(self) -> None:
         from appliance.cluster import admin_socket

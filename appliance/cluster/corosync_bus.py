@@ -67,7 +67,7 @@ class CpgBus:
         except CorosyncError as error:
             log.error("the cluster bus is gone: %s", error)
             self.close()
-            self.on_lost(str(error))
+            self.on_lost(f"corosync went away ({error})")
 
     def _deliver(self, nodeid: int, pid: int, payload: bytes) -> None:
         if self._primary.get(nodeid) == pid:

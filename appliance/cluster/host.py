@@ -29,6 +29,7 @@ from appliance.cluster.replica import Outcome, Replica
 from appliance.cluster.view import ClusterView
 from appliance.engine.env import NodeExecutor
 from appliance.store.cib_store import CibStore
+from appliance.store.database import StateUnwritable
 from appliance.store.replicated import ConfigChange, StatusChange
 from appliance.store.replicated_status import ReplicatedStatus
 
@@ -109,7 +110,7 @@ class ClusterHost:
             assert self._quorum is not None
             self._quorum.dispatch()
         except CorosyncError as error:
-            self._lost(f"votequorum: {error}")
+            self._lost(f"corosync went away (votequorum: {error})")
 
     def _quorum_changed(self, change: QuorumChange) -> None:
         members = frozenset(n.nodeid for n in change.nodes if n.state == NodeState.MEMBER)
@@ -133,7 +134,15 @@ class ClusterHost:
         log.info("cluster state synced (version %s); DC is %s", self.store.read().epoch, self.view.dc_name)
 
     def _delivered_cib(self, sender: int, payload: bytes) -> None:
-        self.replica.delivered(sender, payload)
+        try:
+            self.replica.delivered(sender, payload)
+        except StateUnwritable as error:
+            # applying it here is impossible: this copy would fall behind the others unseen. Leave instead;
+            # the restarted daemon takes a full copy in its first sync, once the disk takes writes again.
+            log.error("cannot apply a cluster change to %s (%s): this host leaves the cluster",
+                      self.store.database.path, error.reason)
+            self._lost(f"the state database cannot be written ({error.reason})")
+            return
         self._update(daemons=self._members - self.replica.refused_peers)      # a peer of another version
         self.on_change()
 
