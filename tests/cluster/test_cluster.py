@@ -68,6 +68,20 @@ def never_twice(cluster: DroverCluster) -> None:
         assert len(active[rid]) <= 1, f"line {number}: {rid} active on {sorted(active[rid])}:\n{cluster.actions()}"
 
 
+def running_with_r1_on(cluster: DroverCluster, preferred: str, creator) -> dict[str, str]:
+    """Three hosts up, the six resources created on `creator`, r1 preferring `preferred`: where they settle."""
+    start(cluster)
+    create_resources(cluster, creator)
+    cluster.drover(cluster.hosts[0], "constraint", "location", "r1", "prefers", f"{preferred}=100")
+    placement = cluster.wait(lambda: running_once(cluster, cluster.hosts[1]), "every resource running once")
+    assert placement["r1"] == preferred
+    return placement
+
+
+def one_state(cluster: DroverCluster, what: str = "equal versions and configurations on all hosts") -> None:
+    cluster.wait(lambda: len({repr(cluster.version(h)) for h in cluster.hosts}) == 1, what)
+
+
 def starts(cluster: DroverCluster) -> int:
     return sum(1 for line in cluster.actions() if line.startswith("start "))
 
@@ -89,8 +103,7 @@ def test_three_hosts_one_state_one_dc_and_a_change_made_on_a_non_dc_host(tmp_pat
         active = active_by_log(cluster)
         assert {rid: sorted(active[rid]) for rid in RESOURCES} == {rid: [placement[rid]] for rid in RESOURCES}
         # one state: the same epoch and configuration on all three once the last results are in
-        cluster.wait(lambda: len({repr(cluster.version(h)) for h in cluster.hosts}) == 1,
-                     "equal versions and configurations on all hosts")
+        one_state(cluster)
         for host in cluster.hosts:
             assert running_once(cluster, host) == placement
         _version, configuration = cluster.version(h3)
@@ -119,13 +132,9 @@ def test_kill_9_of_the_dc_gives_a_new_dc_and_restarts_nothing(tmp_path: Path):
 
 def test_a_cut_off_host_loses_quorum_and_stops_its_resources_and_healing_gives_one_state(tmp_path: Path):
     with DroverCluster(tmp_path / "c") as cluster:
-        start(cluster)
-        h1, h2, h3 = cluster.hosts
-        create_resources(cluster, h1)
-        cluster.drover(h1, "constraint", "location", "r1", "prefers", "h3=100")
-        placement = cluster.wait(lambda: running_once(cluster, h2), "every resource running once")
+        h1, _h2, h3 = cluster.hosts
+        placement = running_with_r1_on(cluster, "h3", h1)
         on_h3 = sorted(rid for rid, host in placement.items() if host == "h3")
-        assert "r1" in on_h3
         cluster.cut(h3)
         cluster.wait(lambda: not cluster.status(h3)["summary"]["with_quorum"], "h3 to lose quorum")
         cluster.wait(lambda: all("h3" not in active_by_log(cluster)[rid] for rid in on_h3),
@@ -136,19 +145,15 @@ def test_a_cut_off_host_loses_quorum_and_stops_its_resources_and_healing_gives_o
         cluster.wait(lambda: all(_dc_and_online(cluster, h) for h in cluster.hosts), "one cluster again")
         final = cluster.wait(lambda: running_once(cluster, h3), "every resource running once after the heal")
         assert final["r1"] == "h3"                                  # its preference counts again
-        cluster.wait(lambda: len({repr(cluster.version(h)) for h in cluster.hosts}) == 1, "one state again")
+        one_state(cluster, "one state again")
         active = active_by_log(cluster)
         assert {rid: sorted(active[rid]) for rid in RESOURCES} == {rid: [final[rid]] for rid in RESOURCES}
 
 
 def test_a_host_that_leaves_cleanly_hands_its_resources_over_first(tmp_path: Path):
     with DroverCluster(tmp_path / "c") as cluster:
-        start(cluster)
         h1, h2, h3 = cluster.hosts
-        create_resources(cluster, h3)
-        cluster.drover(h1, "constraint", "location", "r1", "prefers", "h2=100")
-        placement = cluster.wait(lambda: running_once(cluster, h1), "every resource running once")
-        assert placement["r1"] == "h2"
+        running_with_r1_on(cluster, "h2", h3)
         stopped = cluster.drover(h2, "cluster", "stop", "--wait=60")
         assert "stop corosync now" in stopped.stdout
         assert cluster.exited(h2) == 0           # it left: exit 0, not a failure

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.harness import DroverCluster
-from tests.cluster.test_cluster import start
+from tests.cluster.test_cluster import one_state, start
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -60,7 +60,7 @@ def test_a_peer_of_another_version_is_named_and_ignored(tmp_path: Path):
         assert cluster.status(h2)["summary"]["current_dc"] == "h1"
         stranger.command("quit")
         cluster.start_daemon(h3)
-        cluster.wait(lambda: len({repr(cluster.version(h)) for h in cluster.hosts}) == 1, "one state")
+        one_state(cluster)
         _version, configuration = cluster.version(h3)
         assert [r.id for r in configuration.resources] == ["r1", "r2"]
         time.sleep(1)
