@@ -45,7 +45,7 @@ class Daemon:
         self.identities = authkey.identities(loaded)
         paths = paths or Paths.from_environment()
         self.paths = paths
-        self.clustered = (paths.corosync_dir / "corosync.conf").exists()
+        self.clustered = settings.clustered
         self._lock = take_lock(settings.state_db)
         if not self.clustered:           # in a cluster the DC adds every host (one state, changed in one order)
             state.edit_configuration(settings, lambda configuration: ensure_node(configuration,
@@ -74,6 +74,7 @@ class Daemon:
         self._lost_why = ""
         self._adding_nodes: asyncio.Task | None = None
         self._synced_daemons: frozenset[int] = frozenset()
+        self._hosts_configured = False        # every corosync host is in the configuration (checked by the DC)
         self._admin = None
 
     # -- cluster ------------------------------------------------------------------------------------------
@@ -102,15 +103,17 @@ class Daemon:
         if view.synced and view.daemons != self._synced_daemons:
             joined = {view.names.get(n, f"node{n}") for n in view.daemons - self._synced_daemons}
             self._synced_daemons = view.daemons
+            self._hosts_configured = False
             if view.is_dc and joined:
                 log.info("probing what %s run%s now (joined)", ", ".join(sorted(joined)),
                          "s" if len(joined) == 1 else "")
                 self.env.edit_status(lambda s, hosts=frozenset(joined): records.forget_hosts(s, hosts))
                 self.controller.forget_all()     # a restarted daemon (and its guest links) runs no monitor yet
-        if not view.is_dc or self._adding_nodes is not None:
-            return
-        missing = [(nodeid, name) for nodeid, name in sorted(cluster.view.names.items())
-                   if self.store.configuration().node(name) is None]
+        if not view.is_dc or self._hosts_configured or self._adding_nodes is not None:
+            return                       # not on every delivery: checked once per membership, until done
+        configuration = self.store.configuration()
+        missing = [(nodeid, name) for nodeid, name in sorted(view.names.items()) if configuration.node(name) is None]
+        self._hosts_configured = not missing
         if missing:
             self._adding_nodes = asyncio.get_running_loop().create_task(self._add_nodes(missing), name="add hosts")
 
@@ -119,8 +122,7 @@ class Daemon:
         from appliance.store import replicated
 
         def add(configuration: Configuration) -> Configuration:
-            if not configuration.nodes and "stonith-enabled" not in configuration.cluster_options:
-                configuration = state.new_cluster_options(configuration)
+            configuration = state.new_cluster_options(configuration)
             for nodeid, name in missing:
                 configuration = ensure_node(configuration, name, node_id=str(nodeid))
             return configuration

@@ -19,7 +19,7 @@ echo done > "$OCF_RESKEY_marker"
 exit 0
 """
 
-_LOGGING_AGENT = """#!/bin/sh
+LOGGING_AGENT = """#!/bin/sh
 %(about)s
 state="%(state)s"
 case "$1" in
@@ -44,13 +44,13 @@ monitor) [ -f "$state" ] && exit 0; exit 7;;
 esac
 """
 
-COUNTED = _LOGGING_AGENT % {
+COUNTED = LOGGING_AGENT % {
     "name": "counted", "shortdesc": "counts its actions", "state": "$OCF_RESKEY_log.state",
     "start": "start", "stop": "stop",
     "about": "# Logs every action to $OCF_RESKEY_log; start takes $OCF_RESKEY_start_seconds; "
              "state in $OCF_RESKEY_log.state."}
 
-PLACED = _LOGGING_AGENT % {
+PLACED = LOGGING_AGENT % {
     "name": "placed", "shortdesc": "logs its actions and where they ran",
     "state": '${HA_RSCTMP:-/tmp}/placed-$(basename "$OCF_RESKEY_log").state',
     "start": '"start $HA_RSCTMP"', "stop": '"stop $HA_RSCTMP"',

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from appliance.cli import state
 from appliance.cluster import admin_socket
+from appliance.engine.records import has_pending
 from appliance.model.history import set_transient
 from appliance.scheduler.unpack import unpack
 from appliance.store.lock import lock_held
@@ -94,8 +95,7 @@ def _active_on(current: state.Settings, hosts: list[str]) -> list[str]:
         cib = store.read()
     working = unpack(cib)
     busy = [f"{p.id} on {n.name}" for p in working.all_primitives for n in p.running_on if n.name in hosts]
-    pending = [f"{h.resource} on {h.node}" for h in cib.status.history if h.node in hosts
-               and any(op.op_status == -1 for op in h.ops)]
+    pending = [f"{h.resource} on {h.node}" for h in cib.status.history if h.node in hosts and has_pending(h)]
     return busy + pending
 
 

@@ -115,8 +115,11 @@ def model_errors() -> Iterator[None]:
 
 
 def new_cluster_options(configuration: Configuration) -> Configuration:
-    """A new drover cluster: its hypervisor has no fence device, and guests are "fenced" by restarting their VM,
-    which needs none. Written explicitly so an exported CIB means the same to Pacemaker."""
+    """A new drover cluster (no node yet, stonith-enabled never set): its hypervisor has no fence device, and
+    guests are "fenced" by restarting their VM, which needs none. Written explicitly so an exported CIB means the
+    same to Pacemaker. Any other configuration is returned as it is."""
+    if configuration.nodes or "stonith-enabled" in configuration.cluster_options:
+        return configuration
     return set_option(configuration, "cluster", "stonith-enabled", "false")
 
 
@@ -125,9 +128,7 @@ def edit_configuration(current: Settings, edit: Callable[[Configuration], Config
     current.authorize(attribute_of)
 
     def with_local_node(configuration: Configuration) -> Configuration:
-        if not configuration.nodes and "stonith-enabled" not in configuration.cluster_options:
-            configuration = new_cluster_options(configuration)
-        return edit(ensure_node(configuration, current.local_node))
+        return edit(ensure_node(new_cluster_options(configuration), current.local_node))
 
     if current.clustered:
         return _through_daemon(current, lambda store: replicated.configuration_change(store, edit))
@@ -139,9 +140,7 @@ def edit_status(current: Settings, edit: Callable[[Status], Status], attribute_o
     current.authorize(attribute_of)
     if current.clustered:
         def prepare(store: CibStore):
-            status = store.read().status
-            updated = edit(status)
-            change = replicated.status_change(status, updated)
+            updated, change = replicated.status_edit(store, edit)
             return updated, None if change.empty else change
         return _through_daemon(current, prepare)
     with model_errors(), open_store(current) as store:

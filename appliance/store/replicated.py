@@ -97,9 +97,15 @@ def apply_configuration(store: CibStore, change: ConfigChange) -> bool:
 
 
 def prepare_status(store: CibStore, edit: Callable[[Status], Status]) -> StatusChange:
+    return status_edit(store, edit)[1]
+
+
+def status_edit(store: CibStore, edit: Callable[[Status], Status]) -> tuple[Status, StatusChange]:
+    """The status `edit` makes of this copy and the row diff that writes it."""
     with store.database.read() as db:
         current = store._decode(cib_store._decode_status, store._load(db, STATUS_TABLES))
-    return status_change(current, edit(current))
+    updated = edit(current)
+    return updated, status_change(current, updated)
 
 
 def status_change(old_status: Status, new_status: Status) -> StatusChange:

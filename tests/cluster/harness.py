@@ -24,32 +24,17 @@ from pathlib import Path
 
 from appliance.store import replicated
 from appliance.store.cib_store import CibStore
+from tests.agents import LOGGING_AGENT
 from tests.conftest import TOP, clean_environment, run_source
 from tests.corosync_harness import CorosyncCluster, Host
 
-HOSTLOCAL = """#!/bin/sh
-# A resource whose state is a file under /run (private per test host); logs "ACTION RESOURCE HOST".
-state="/run/drover-test-${OCF_RESOURCE_INSTANCE}.state"
-case "$1" in
-meta-data) cat <<'END'
-<?xml version="1.0"?>
-<resource-agent name="hostlocal" version="1.0">
-<version>1.0</version>
-<shortdesc lang="en">a per-host test resource</shortdesc>
-<parameters><parameter name="log" required="1"><content type="string"/></parameter></parameters>
-<actions><action name="start" timeout="20s"/><action name="stop" timeout="20s"/>
-<action name="monitor" timeout="10s" interval="10s"/><action name="meta-data" timeout="5s"/></actions>
-</resource-agent>
-END
-exit 0;;
-start) echo "start ${OCF_RESOURCE_INSTANCE} ${DROVER_TEST_HOST}" >> "$OCF_RESKEY_log"; touch "$state"; exit 0;;
-stop) [ -f "$state" ] && echo "stop ${OCF_RESOURCE_INSTANCE} ${DROVER_TEST_HOST}" >> "$OCF_RESKEY_log"
-      rm -f "$state"; exit 0;;
-monitor) [ -f "$state" ] && exit 0; exit 7;;
-validate-all) exit 0;;
-*) exit 3;;
-esac
-"""
+HOSTLOCAL = LOGGING_AGENT % {
+    "name": "hostlocal", "shortdesc": "a per-host test resource",
+    "state": "/run/drover-test-${OCF_RESOURCE_INSTANCE}.state",
+    "start": '"start ${OCF_RESOURCE_INSTANCE} ${DROVER_TEST_HOST}"',
+    "stop": '"stop ${OCF_RESOURCE_INSTANCE} ${DROVER_TEST_HOST}"',
+    "about": "# A resource whose state is a file under /run (private per test host); logs \"ACTION RESOURCE HOST\"."}
+
 WAIT_S = 40.0
 
 
