@@ -28,6 +28,7 @@ from appliance.cluster.host_exec import ExecHub
 from appliance.cluster.replica import Outcome, Replica
 from appliance.cluster.view import ClusterView
 from appliance.engine.env import NodeExecutor
+from appliance.store import replicated
 from appliance.store.cib_store import CibStore
 from appliance.store.database import StateUnwritable
 from appliance.store.replicated import ConfigChange, StatusChange
@@ -131,7 +132,7 @@ class ClusterHost:
 
     def _synced(self) -> None:
         self._update(synced=True)
-        log.info("cluster state synced (version %s); DC is %s", self.store.read().epoch, self.view.dc_name)
+        log.info("cluster state synced (version %s); DC is %s", replicated.version(self.store), self.view.dc_name)
 
     def _delivered_cib(self, sender: int, payload: bytes) -> None:
         try:
