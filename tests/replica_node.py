@@ -1,5 +1,6 @@
 """One host's replicated state for the tests, run inside a host's network namespace against its corosync:
-`python -m tests.replica_node STATE_DB`; commands on stdin (JSON lines): `add` (rid), `version`, `quit`;
+`python -m tests.replica_node STATE_DB`; commands on stdin (JSON lines): `add` (rid; with `count`, that many
+resources rid0.. in one change, each with a 2 KiB description that barely compresses), `version`, `quit`;
 events on stdout: `node` (its id), `membership` (node ids), `synced`, `outcome` (id, applied, reason),
 `version` (version, digest, resources; the whole dump with "dump": true), `lost`."""
 
@@ -47,9 +48,17 @@ async def serve(path: Path) -> None:
     while line := await reader.readline():
         command = json.loads(line)
         if command["op"] == "add":
-            resource = Primitive(command["rid"], DUMMY)
-            change = replicated.prepare_configuration(store, lambda c, r=resource: edits.add_resource(c, r))
-            replica.propose_configuration(command["rid"], change)
+            rid, count = command["rid"], command.get("count")
+            added = [Primitive(rid, DUMMY)] if count is None else [
+                Primitive(f"{rid}{n}", DUMMY, description="".join(
+                    hashlib.sha256(f"{rid}{n}-{part}".encode()).hexdigest() for part in range(30)))
+                for n in range(count)]
+
+            def edit(configuration, added=added):
+                for resource in added:
+                    configuration = edits.add_resource(configuration, resource)
+                return configuration
+            replica.propose_configuration(rid, replicated.prepare_configuration(store, edit))
         elif command["op"] == "version":
             dump = json.dumps(replicated.dump(store), sort_keys=True).encode()
             emit("version", version=list(replicated.version(store)), digest=hashlib.sha256(dump).hexdigest(),

@@ -116,16 +116,21 @@ def test_messages_sent_at_once_from_three_hosts_are_delivered_in_one_order_every
         assert [p for n, pid, p in orders[0] if (n, pid) == sender] == [f"{name}-{i}" for i in range(per_sender)]
 
 
-def test_a_one_mib_message_is_delivered_whole_and_a_larger_one_refused(cluster):
+def test_an_eight_mib_message_crosses_fragmentation_whole_and_one_over_the_limit_is_refused(cluster):
     clients = joined_clients(cluster)
-    clients[0].command("send_bytes", size=MAX_PAYLOAD_BYTES)
+    size = 8 * 1024 * 1024 + 77              # eight of libcpg's fragments and a bit: reassembled on delivery
+    clients[0].command("send_bytes", size=size)
     clients[0].command("send_bytes", size=MAX_PAYLOAD_BYTES + 1)
-    refused = clients[0].wait_for(lambda e: e["event"] == "refused", "a refusal")
-    assert "1048577 bytes" in refused["message"] and "1 MiB" in refused["message"]
-    payload = bytes(range(256)) * (MAX_PAYLOAD_BYTES // 256)
+    refused = clients[0].wait_for(lambda e: e["event"] == "refused", "a refusal", 30)
+    assert f"{MAX_PAYLOAD_BYTES + 1} bytes" in refused["message"] and "64 MiB" in refused["message"]
+    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     for client in clients:
-        delivered = client.wait_for(lambda e: e["event"] == "deliver", "the 1 MiB message")
-        assert (delivered["size"], delivered["sha256"]) == (MAX_PAYLOAD_BYTES, hashlib.sha256(payload).hexdigest())
+        delivered = client.wait_for(lambda e: e["event"] == "deliver", "the 8 MiB message", 30)
+        assert (delivered["size"], delivered["sha256"]) == (size, hashlib.sha256(payload).hexdigest())
+    later = clients[1].mark()
+    clients[2].command("send", payload="after")      # the order goes on after a fragmented message
+    clients[1].wait_for(lambda e: e["event"] == "deliver" and e.get("payload") == "after", "the next message",
+                        after=later)
 
 
 def test_a_client_that_leaves_and_one_killed_with_sigkill_appear_as_left(cluster):

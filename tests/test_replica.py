@@ -5,11 +5,14 @@ alike everywhere, and after a partition heals the newest copy wins and every mem
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import zlib
 from pathlib import Path
 
 import pytest
 
+from appliance.cluster import replica as replica_module
 from appliance.cluster.replica import PROTOCOL, Outcome, Replica
 from appliance.model import edits
 from appliance.model.history import set_transient
@@ -184,6 +187,52 @@ def test_garbage_on_the_bus_is_ignored(cluster):
     bus.queue.append((frozenset({1, 2, 3}), 2, b"\xff not json"))
     bus.queue.append((frozenset({1, 2, 3}), 2, b'{"protocol": 1, "kind": "config", "id": "x", "change": {}}'))
     bus.run()
+    propose(bus, stores, 2, "ok", add("web"))
+    bus.run()
+    assert [resources(stores[n]) for n in (1, 2, 3)] == [["web"]] * 3 and all_equal(stores)
+
+
+def large(count: int, prefix: str = "r"):
+    """`count` resources whose descriptions barely compress (hex digests): a change of about 2 KiB each."""
+    def edit(configuration):
+        for number in range(count):
+            text = "".join(hashlib.sha256(f"{prefix}{number}-{part}".encode()).hexdigest() for part in range(30))
+            configuration = edits.add_resource(configuration, Primitive(f"{prefix}{number}", DUMMY,
+                                                                        description=text))
+        return configuration
+    return edit
+
+
+def test_a_change_and_a_full_copy_of_several_mib_go_compressed_and_arrive_whole(cluster, monkeypatch):
+    bus, stores, outcomes = cluster
+    sent: list[bytes] = []
+    endpoint_send = Endpoint.send
+    monkeypatch.setattr(Endpoint, "send", lambda self, payload: (sent.append(payload), endpoint_send(self, payload)))
+    bus.form({1, 2}, {3})
+    propose(bus, stores, 1, "big", large(1500))
+    bus.run()
+    assert outcomes[1] == [Outcome("big", True)] and len(resources(stores[2])) == 1500
+    change = max(sent, key=len)
+    # over the old 1 MiB bound even compressed, and about half its JSON
+    assert change.startswith(b"\x00") and 1024 * 1024 < len(change) < len(zlib.decompress(change[1:])) * 0.6
+    sent.clear()
+    bus.form({1, 2, 3})                                  # host 3 takes the full copy
+    assert len(resources(stores[3])) == 1500 and all_equal(stores)
+    assert any(payload.startswith(b"\x00") for payload in sent)
+    assert all(len(payload) <= 64 * 1024 or payload.startswith(b"\x00") for payload in sent)
+
+
+def test_a_compressed_message_that_is_corrupt_or_inflates_too_far_is_ignored(cluster, caplog, monkeypatch):
+    bus, stores, _ = cluster
+    bus.form({1, 2, 3})
+    caplog.set_level(logging.WARNING)
+    monkeypatch.setattr(replica_module, "MAX_MESSAGE_BYTES", 1024 * 1024)
+    bus.queue.append((frozenset({1, 2, 3}), 2, b"\x00" + b"not zlib at all"))
+    bus.queue.append((frozenset({1, 2, 3}), 2, b"\x00" + zlib.compress(b" " * (2 * 1024 * 1024))))
+    bus.queue.append((frozenset({1, 2, 3}), 2, b"\x00" + zlib.compress(b'{"protocol": 1}')[:-3]))
+    bus.run()
+    unreadable = [r.getMessage() for r in caplog.records if "unreadable cluster message" in r.getMessage()]
+    assert len(unreadable) == 9 and any("inflates beyond 1048576 bytes" in line for line in unreadable)
     propose(bus, stores, 2, "ok", add("web"))
     bus.run()
     assert [resources(stores[n]) for n in (1, 2, 3)] == [["web"]] * 3 and all_equal(stores)

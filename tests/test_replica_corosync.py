@@ -34,12 +34,13 @@ def synced(node: Client, members: list[int], after: int = 0) -> None:
     """`members` formed (as CPG tells this node) and the sync of that round done."""
     seen = node.wait_for(lambda e: e["event"] == "membership" and e["members"] == members, f"membership {members}",
                          timeout_s=30, after=after)
-    node.wait_for(lambda e: e["event"] == "synced", "synced", timeout_s=30, after=node.events.index(seen))
+    position = next(i for i in range(after, len(node.events)) if node.events[i] is seen)
+    node.wait_for(lambda e: e["event"] == "synced", "synced", timeout_s=30, after=position)
 
 
-def add(node: Client, rid: str) -> dict:
+def add(node: Client, rid: str, **count: int) -> dict:
     mark = node.mark()
-    node.command("add", rid=rid)
+    node.command("add", rid=rid, **count)
     return node.wait_for(lambda e: e["event"] == "outcome" and e["id"] == rid, f"outcome of {rid}", after=mark)
 
 
@@ -84,3 +85,25 @@ def test_one_state_on_three_hosts_through_a_cut_and_a_heal(tmp_path: Path):
         mark = nodes[2].mark()
         cluster.stop(cluster.hosts[2])
         nodes[2].wait_for(lambda e: e["event"] == "lost", "the bus lost", after=mark)
+
+
+def test_a_change_and_a_full_copy_over_one_mib_reach_every_host_whole(tmp_path: Path):
+    with CorosyncCluster(tmp_path / "cluster", 3) as cluster:
+        cluster.start_all()
+        nodes = replicas(cluster)
+        for node in nodes:
+            synced(node, [1, 2, 3])
+        marks = [node.mark() for node in nodes]
+        cluster.cut(cluster.hosts[2])
+        for node, mark, side in zip(nodes, marks, ([1, 2], [1, 2], [3]), strict=True):
+            synced(node, side, mark)
+        # about 3 MiB of JSON, 1.5 MiB compressed: libcpg's fragments
+        assert add(nodes[1], "big", count=1500)["applied"]
+        names = [f"big{n}" for n in range(1500)]
+        marks = [node.mark() for node in nodes]
+        cluster.heal(cluster.hosts[2])
+        for node, mark in zip(nodes, marks, strict=True):
+            synced(node, [1, 2, 3], mark)
+        states = settle(nodes, names)                       # host 3 took the full copy
+        assert [s["resources"] == names for s in states] == [True] * 3
+        assert {s["digest"] for s in states} == {states[0]["digest"]}

@@ -27,9 +27,9 @@ CPG_MAX_NAME_LENGTH = 128
 CPG_MEMBERS_MAX = 128
 CPG_MODEL_V1 = 1
 CPG_TYPE_AGREED = 2
-# corosync itself fragments messages above about 1 MiB (its IPC buffer less 1 KiB of headers) and
-# reassembles them; drover keeps every message within 1 MiB so a change never needs fragmenting.
-MAX_PAYLOAD_BYTES = 1024 * 1024
+# libcpg (corosync >= 3.0) sends a message above its IPC buffer (1 MiB less 1 KiB of headers) as fragments,
+# delivered reassembled in the same agreed order; the bound keeps one message's reassembly buffer sane.
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 
 
 class CpgReason(enum.IntEnum):
@@ -168,7 +168,7 @@ class CpgGroup:
         """Multicast `payload` to the group in agreed (total) order; retried while corosync says TRY_AGAIN."""
         if len(payload) > MAX_PAYLOAD_BYTES:
             raise PayloadTooLarge(f"CPG message of {len(payload)} bytes is over drover's limit of "
-                                  f"{MAX_PAYLOAD_BYTES} bytes (1 MiB; corosync would take more, fragmented)")
+                                  f"{MAX_PAYLOAD_BYTES} bytes (64 MiB)")
         buffer = (ctypes.c_char * len(payload)).from_buffer_copy(payload)
         vector = _Iovec(ctypes.cast(buffer, ctypes.c_void_p), len(payload))
         call_retrying("cpg_mcast_joined", _api().mcast_joined, self._live_handle(), CPG_TYPE_AGREED,

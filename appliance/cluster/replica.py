@@ -13,12 +13,15 @@ Rules:
 - A configuration change carries the epoch it was made on; where the epoch has moved on it is a conflict on
   every member alike (nothing written), and its maker is told to retry on the new state.
 - A message from a member speaking another protocol version is refused with one log line naming it.
+- A message is JSON; above COMPRESS_ABOVE bytes (a full dump, a large configuration) it goes zlib-compressed
+  behind a NUL byte (JSON never starts with one), and a receiver inflates at most MAX_MESSAGE_BYTES of it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,6 +32,9 @@ from appliance.store.replicated import ConfigChange, StatusChange, Version
 
 log = logging.getLogger(__name__)
 PROTOCOL = 1
+COMPRESS_ABOVE = 64 * 1024
+MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+_COMPRESSED = b"\x00"
 
 
 class Bus(Protocol):
@@ -91,11 +97,11 @@ class Replica:
 
     def delivered(self, sender: int, payload: bytes) -> None:
         try:
-            message = json.loads(payload)
+            message = json.loads(_inflate(payload) if payload.startswith(_COMPRESSED) else payload)
             if not isinstance(message, dict):
                 raise ValueError("not an object")
             protocol = message.get("protocol")
-        except ValueError as error:
+        except (ValueError, zlib.error) as error:
             log.warning("node %d: unreadable cluster message (%s); ignored", sender, error)
             return
         if protocol != PROTOCOL:
@@ -175,4 +181,13 @@ class Replica:
             self.on_outcome(Outcome(change_id, applied, reason))
 
     def _send(self, message: dict[str, Any]) -> None:
-        self.bus.send(json.dumps({"protocol": PROTOCOL, "software": self.software, **message}).encode())
+        payload = json.dumps({"protocol": PROTOCOL, "software": self.software, **message}).encode()
+        self.bus.send(_COMPRESSED + zlib.compress(payload, 6) if len(payload) > COMPRESS_ABOVE else payload)
+
+
+def _inflate(payload: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    data = inflater.decompress(payload[len(_COMPRESSED):], MAX_MESSAGE_BYTES)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError(f"a compressed message that is truncated or inflates beyond {MAX_MESSAGE_BYTES} bytes")
+    return data
