@@ -163,6 +163,9 @@ def _through_daemon(current: Settings, prepare):
             return result
         try:
             applied, reason = admin_socket.send_change(current.run_dir, change)
+        except admin_socket.NoAnswer as error:
+            raise UserError(f"the change's outcome is unknown: {error}. It may have been applied in the cluster "
+                            "all the same: look (drover config) before running it again") from None
         except OSError as error:
             raise UserError(f"drover is not running on this host ({error}): in a cluster every change goes "
                             "through it (systemctl start drover)") from None

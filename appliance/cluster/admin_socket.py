@@ -77,8 +77,13 @@ async def _answer(reader: asyncio.StreamReader, apply: Apply, leave: Leave) -> d
     return {"applied": outcome.applied, "reason": outcome.reason}
 
 
+class NoAnswer(OSError):
+    """The daemon took the request and ended (or timed out) before answering: its outcome is unknown."""
+
+
 def send_change(run_dir: Path, change: ConfigChange | StatusChange, timeout_s: float = 30.0) -> tuple[bool, str]:
-    """Hand `change` to this host's daemon; (applied, reason). Raises OSError when no daemon answers."""
+    """Hand `change` to this host's daemon; (applied, reason). Raises NoAnswer when the daemon took it but gave
+    no answer, another OSError when no daemon took it."""
     kind = "config" if isinstance(change, ConfigChange) else "status"
     return _ask(run_dir, {"kind": kind, "change": change.to_json()}, timeout_s)
 
@@ -94,13 +99,16 @@ def _ask(run_dir: Path, request: dict, timeout_s: float) -> tuple[bool, str]:
         client.connect(str(socket_path(run_dir)))
         client.sendall(payload)
         received = b""
-        while not received.endswith(b"\n"):
-            chunk = client.recv(65536)
-            if not chunk:
-                break
-            received += chunk
+        try:
+            while not received.endswith(b"\n"):
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        except OSError as error:
+            raise NoAnswer(f"no answer from the daemon ({error})") from None
     try:
         answer = json.loads(received)
         return bool(answer["applied"]), str(answer.get("reason", ""))
     except (ValueError, KeyError, TypeError):
-        raise OSError("the daemon gave no answer") from None
+        raise NoAnswer("the daemon ended before answering") from None

@@ -7,9 +7,11 @@ and removes them all. Restarts are counted in the shared action log the test age
 from __future__ import annotations
 
 import collections
+import random
 import secrets
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -212,3 +214,62 @@ def test_a_guest_node_runs_its_service_wherever_its_vm_runs(tmp_path: Path):
             assert len(starts_in_guest) >= 2, "the service was not started again after the VM moved"
         finally:
             guest.stop()
+
+
+def test_kill_9_of_any_daemon_while_changes_are_made_loses_no_acknowledged_change(tmp_path: Path):
+    """Configuration changes made on every host one after another while, every second or two, a daemon
+    (any of them, the DC included) is killed with SIGKILL and restarted: every change a command reported done
+    is, at the end, on all three hosts, and the running resources were never active twice."""
+    seed = secrets.randbelow(1 << 30)
+    chooser = random.Random(seed)
+    with DroverCluster(tmp_path / "c") as cluster:
+        start(cluster)
+        create_resources(cluster, cluster.hosts[1])
+        cluster.wait(lambda: running_once(cluster, cluster.hosts[0]), "every resource running once")
+        acknowledged: list[str] = []
+        refused: list[str] = []
+        reasons: set[str] = set()
+        stop = threading.Event()
+
+        def make_changes() -> None:
+            number = 0
+            while not stop.is_set():
+                host = cluster.hosts[number % 3]
+                rid = f"k{number}"
+                result = cluster.drover(host, "resource", "create", rid, "ocf:test:hostlocal",
+                                        f"log={cluster.log}", "--disabled", check=False)
+                (acknowledged if result.returncode == 0 else refused).append(rid)
+                if result.returncode != 0:
+                    reasons.add(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "(silent)")
+                number += 1
+
+        writer = threading.Thread(target=make_changes, daemon=True)
+        writer.start()
+        killed = []
+        try:
+            for _ in range(8):
+                time.sleep(chooser.uniform(0.5, 2.0))
+                victim = chooser.choice(cluster.hosts)
+                killed.append(victim.name)
+                cluster.stop_daemon(victim, signal.SIGKILL)
+                time.sleep(chooser.uniform(0.2, 1.5))
+                cluster.start_daemon(victim)
+            time.sleep(2)
+        finally:
+            stop.set()
+            writer.join(timeout=60)
+        assert not writer.is_alive()
+        context = f"seed {seed}, killed {killed}, acknowledged {acknowledged}, refused {refused}: {reasons}"
+        # a refusal says why: no daemon to take it, or it was taken and the daemon ended before answering
+        assert all("drover is not running on this host" in reason or "outcome is unknown" in reason
+                   for reason in reasons), context
+        assert len(acknowledged) >= 10, f"too few changes went through to test anything: {context}"
+        for host in cluster.hosts:
+            cluster.wait(lambda h=host: _dc_and_online(cluster, h), f"{host.name} back with h1 as DC ({context})")
+        one_state(cluster, f"one state after the kills ({context})")
+        _version, configuration = cluster.version(cluster.hosts[2])
+        present = {r.id for r in configuration.resources}
+        assert set(acknowledged) <= present, f"lost {sorted(set(acknowledged) - present)}: {context}"
+        assert present <= set(RESOURCES) | set(acknowledged) | set(refused), context
+        cluster.wait(lambda: running_once(cluster, cluster.hosts[0]), f"every resource running once ({context})")
+        never_twice(cluster)

@@ -4,11 +4,14 @@ drover version. Each is a clear error or log line naming the cause, and no state
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from appliance.cluster import admin_socket
 from tests.cluster.harness import DroverCluster
 from tests.cluster.test_cluster import one_state, start
 
@@ -35,6 +38,25 @@ def test_a_daemon_without_corosync_or_under_another_name_refuses_to_start_and_sa
         assert "drover is not running on this host" in refused.stderr
         _version, configuration = cluster.version(h1)
         assert configuration.resources == ()
+        # a daemon that takes the change and ends before answering (killed meanwhile): the outcome is unknown
+        socket_file = cluster.root(h1) / "run/drover" / admin_socket.SOCKET_NAME
+        socket_file.parent.mkdir(parents=True, exist_ok=True)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(str(socket_file))
+            listener.listen()
+            def take_and_end() -> None:
+                connection = listener.accept()[0]
+                connection.recv(1 << 20)                 # the request arrived; no answer follows
+                connection.close()
+            taker = threading.Thread(target=take_and_end, daemon=True)
+            taker.start()
+            unknown = cluster.drover(h1, "resource", "create", "r1", "ocf:test:hostlocal", f"log={cluster.log}",
+                                     check=False)
+            taker.join(timeout=10)
+        socket_file.unlink()
+        assert unknown.returncode == 1
+        assert "the change's outcome is unknown" in unknown.stderr
+        assert "look (drover config) before running it again" in unknown.stderr
 
 
 def test_a_peer_of_another_version_is_named_and_ignored(tmp_path: Path):
