@@ -3,8 +3,10 @@ drover version. Each is a clear error or log line naming the cause, and no state
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -87,3 +89,35 @@ def test_a_peer_of_another_version_is_named_and_ignored(tmp_path: Path):
         assert [r.id for r in configuration.resources] == ["r1", "r2"]
         time.sleep(1)
         assert all(cluster.daemons[h.name].poll() is None for h in cluster.hosts)
+
+
+def test_a_host_whose_disk_is_full_leaves_instead_of_diverging_and_catches_up_once_it_has_room(tmp_path: Path):
+    with DroverCluster(tmp_path / "c") as cluster:
+        h1, h2, h3 = cluster.hosts
+        state_dir = cluster.root(h3) / "var/lib/drover"
+        state_dir.mkdir(parents=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "drover-test-full", str(state_dir)], check=True)
+        try:
+            start(cluster)
+            cluster.drover(h2, "resource", "create", "r1", "ocf:test:hostlocal", f"log={cluster.log}")
+            one_state(cluster)
+            filler = state_dir / "filler"
+            with open(filler, "wb") as stuffing, contextlib.suppress(OSError):
+                while True:
+                    stuffing.write(b"\0" * 65536)
+                    stuffing.flush()
+            # a change made elsewhere that h3 cannot write: it leaves rather than fall behind unseen
+            cluster.drover(h1, "resource", "create", "r2", "ocf:test:hostlocal", f"log={cluster.log}")
+            assert cluster.exited(h3, timeout=30) == 1
+            log = cluster.daemon_log(h3, 400)
+            assert "cannot apply a cluster change to" in log and "this host leaves the cluster" in log
+            assert "the disk is full" in log, log
+            assert [r.id for r in cluster.version(h1)[1].resources] == ["r1", "r2"]
+            assert cluster.status(h2)["summary"]["current_dc"] == "h1"
+            filler.unlink()                              # room again: the restarted daemon takes a full copy
+            cluster.start_daemon(h3)
+            one_state(cluster, "h3 to catch up")
+            assert [r.id for r in cluster.version(h3)[1].resources] == ["r1", "r2"]
+        finally:
+            cluster.close()                              # the daemons first: then the file system is free
+            subprocess.run(["umount", "-l", str(state_dir)], check=False)
