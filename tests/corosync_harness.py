@@ -51,14 +51,16 @@ def run(*command: str) -> str:
     return done.stdout
 
 
-def corosync_conf(host: Host, hosts: list[Host]) -> str:
+def corosync_conf(host: Host, hosts: list[Host], keyfile: Path | None = None) -> str:
     nodes = "".join(f"    node {{\n        nodeid: {other.nodeid}\n        name: {other.name}\n"
                     f"        ring0_addr: {other.address}\n    }}\n" for other in hosts)
     two_node = "    two_node: 1\n" if len(hosts) == 2 else ""
     # token 1000 ms (default 3000) makes membership changes quick; sched_rr off so a test machine's
     # few cores are not taken by real-time corosyncs.
     return (f"totem {{\n    version: 2\n    cluster_name: {CLUSTER_NAME}\n    transport: knet\n"
-            f"    crypto_cipher: none\n    crypto_hash: none\n    token: 1000\n}}\n"
+            + (f"    crypto_cipher: aes256\n    crypto_hash: sha256\n    keyfile: {keyfile}\n" if keyfile else
+               "    crypto_cipher: none\n    crypto_hash: none\n")
+            + "    token: 1000\n}\n"
             f"nodelist {{\n{nodes}}}\n"
             f"quorum {{\n    provider: corosync_votequorum\n{two_node}}}\n"
             f"logging {{\n    to_logfile: yes\n    logfile: {host.directory / 'corosync.log'}\n"
@@ -159,7 +161,9 @@ class Client:
 class CorosyncCluster:
     """`size` hosts with their namespaces, network and corosync.conf; corosyncs started by `start`."""
 
-    def __init__(self, directory: Path, size: int) -> None:
+    def __init__(self, directory: Path, size: int, corosync_keys: list[bytes] | None = None) -> None:
+        """`corosync_keys`: one authkey per host (knet then encrypts with aes256/sha256); none: no crypto."""
+        self.corosync_keys = corosync_keys
         self.tag = f"{PREFIX}{os.getpid()}"
         self.directory = directory
         self.bridge_namespace = f"{self.tag}-br"
@@ -193,7 +197,12 @@ class CorosyncCluster:
             run("ip", "-n", host.namespace, "link", "set", "eth0", "up")
             run("ip", "-n", self.bridge_namespace, "link", "set", host.bridge_port, "master", "br0")
             run("ip", "-n", self.bridge_namespace, "link", "set", host.bridge_port, "up")
-            (host.directory / "corosync.conf").write_text(corosync_conf(host, self.hosts))
+            keyfile = None
+            if self.corosync_keys:
+                keyfile = host.directory / "authkey"
+                keyfile.write_bytes(self.corosync_keys[host.index - 1])
+                keyfile.chmod(0o400)
+            (host.directory / "corosync.conf").write_text(corosync_conf(host, self.hosts, keyfile))
 
     def _add_namespace(self, name: str) -> None:
         run("ip", "netns", "add", name)

@@ -63,6 +63,23 @@ def test_status_shows_quorum_and_each_host_from_both_sides_of_a_cut(tmp_path: Pa
         assert stopped.returncode == 3 and "corosync is not running on this host" in stopped.stderr
 
 
+def test_a_host_with_another_corosync_authkey_is_offline_and_the_status_names_the_key(tmp_path: Path):
+    keys = [b"k" * 128, b"k" * 128, b"other" * 26]
+    with CorosyncCluster(tmp_path / "cluster", 3, corosync_keys=keys) as cluster:
+        cluster.start_all()
+        first, _, third = cluster.hosts
+        shown = wait_status(first, ["Quorum: partition with quorum (votes 2, expected 3, 2 needed)",
+                                    "  * h2 (node id 2, 10.214.0.2): member"])
+        assert "  * h3 (node id 3, 10.214.0.3): OFFLINE (no knet link up to it: it is down or unreachable, or its " \
+               "/etc/corosync/authkey differs from this host's (corosync then logs \"Digest does not match\"" in shown
+        alone = wait_status(third, ["Quorum: partition WITHOUT quorum (votes 1, expected 3, 2 needed)"])
+        assert "  * h1 (node id 1, 10.214.0.1): OFFLINE (no knet link up" in alone
+        deadline = time.monotonic() + 20
+        while "Digest does not match" not in third.log_tail() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert "Check crypto key and configuration" in third.log_tail()
+
+
 def test_a_host_without_corosync_conf_runs_alone(tmp_path: Path):
     lone = run_source("drover", "cluster", "status", root=tmp_path / "root")
     assert lone.returncode == 0 and lone.stdout.startswith("not in a cluster (")

@@ -7,7 +7,7 @@ answer is an error that says so. The corosync libraries are loaded only here (an
 
 from __future__ import annotations
 
-from appliance.cluster.corosync_cmap import Cmap, cluster_name, local_nodeid, nodelist
+from appliance.cluster.corosync_cmap import Cmap, cluster_name, links_up, local_nodeid, nodelist
 from appliance.cluster.corosync_lib import CS_ERR_LIBRARY, CorosyncError, CorosyncLibraryMissing
 from appliance.cluster.corosync_quorum import NodeState, QuorumInfo, Votequorum
 from guest.common.cli import Context
@@ -16,14 +16,21 @@ from guest.common.errors import UserError
 EXIT_NOT_RUNNING = 3
 
 
-def render(name: str, local: int, hosts: list[tuple[str, int, str, NodeState]], quorum: QuorumInfo) -> str:
+NO_LINK = ("no knet link up to it: it is down or unreachable, or its /etc/corosync/authkey differs from this "
+           "host's (corosync then logs \"Digest does not match\": journalctl -u corosync)")
+
+
+def render(name: str, local: int, hosts: list[tuple[str, int, str, NodeState, bool | None]],
+           quorum: QuorumInfo) -> str:
     flags = [flag for flag, on in (("two_node", quorum.two_node), ("wait_for_all", quorum.wait_for_all)) if on]
     lines = [f"Cluster name: {name}",
              f"Quorum: partition {'with' if quorum.quorate else 'WITHOUT'} quorum (votes {quorum.total_votes}, "
              f"expected {quorum.expected_votes}, {quorum.quorum} needed)" + (f" [{' '.join(flags)}]" if flags else ""),
              "", "Hosts:"]
-    for host, nodeid, address, state in hosts:
+    for host, nodeid, address, state, link in hosts:
         shown = {NodeState.MEMBER: "member", NodeState.LEAVING: "leaving"}.get(state, "OFFLINE")
+        if shown == "OFFLINE" and link is False:
+            shown += f" ({NO_LINK})"
         lines.append(f"  * {host} (node id {nodeid}, {address}): {shown}" + (" (this host)" if nodeid == local else ""))
     return "\n".join(lines)
 
@@ -35,7 +42,7 @@ def run(context: Context) -> int:
               "`drover cluster setup` makes a cluster")
         return 0
     try:
-        with Cmap() as cmap, Votequorum() as votequorum:
+        with Cmap() as cmap, Cmap(stats=True) as stats, Votequorum() as votequorum:
             name, local, nodes = cluster_name(cmap), local_nodeid(cmap), nodelist(cmap)
             hosts = []
             for node in nodes:
@@ -46,7 +53,8 @@ def run(context: Context) -> int:
                     except CorosyncError:
                         state = NodeState.DEAD          # never seen in this membership
                 address = node.addresses[0].address if node.addresses else "-"
-                hosts.append((node.name or f"node {node.nodeid}", node.nodeid or 0, address, state))
+                link = None if node.nodeid in (None, local) else links_up(stats, node.nodeid)
+                hosts.append((node.name or f"node {node.nodeid}", node.nodeid or 0, address, state, link))
             quorum = votequorum.info()
     except CorosyncLibraryMissing as error:
         raise UserError(str(error)) from None

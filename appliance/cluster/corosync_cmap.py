@@ -1,4 +1,5 @@
-"""Reading corosync's configuration and runtime map (cmap): cluster name, node list, this node's id.
+"""Reading corosync's configuration and runtime map (cmap): cluster name, node list, this node's id, and from
+the statistics map whether knet has a link up to a node.
 
 Rules: read-only; a `Cmap` is one libcmap handle, opened for a few reads and
 closed. Values are decoded by the type cmap stores them with (strings lose
@@ -25,6 +26,7 @@ _BINARY = 12
 _FIXED_TYPES = {1: ctypes.c_int8, 2: ctypes.c_uint8, 3: ctypes.c_int16, 4: ctypes.c_uint16, 5: ctypes.c_int32,
                 6: ctypes.c_uint32, 7: ctypes.c_int64, 8: ctypes.c_uint64, 9: ctypes.c_float, 10: ctypes.c_double}
 _NODE_KEY = re.compile(r"nodelist\.node\.(\d+)\.(\w+)")
+CMAP_MAP_DEFAULT, CMAP_MAP_STATS = 0, 1
 
 Value = int | float | str | bytes
 
@@ -51,7 +53,7 @@ def _api() -> SimpleNamespace:
     size_p = ctypes.POINTER(ctypes.c_size_t)
     type_p = ctypes.POINTER(ctypes.c_int)
     return SimpleNamespace(
-        initialize=declare(lib, "cmap_initialize", ctypes.POINTER(handle)),
+        initialize_map=declare(lib, "cmap_initialize_map", ctypes.POINTER(handle), ctypes.c_int),
         finalize=declare(lib, "cmap_finalize", handle),
         get=declare(lib, "cmap_get", handle, ctypes.c_char_p, ctypes.c_void_p, size_p, type_p),
         iter_init=declare(lib, "cmap_iter_init", handle, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint64)),
@@ -61,11 +63,12 @@ def _api() -> SimpleNamespace:
 
 
 class Cmap:
-    """A read-only connection to the local corosync's cmap."""
+    """A read-only connection to the local corosync's cmap (`stats=True`: its statistics map)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: bool = False) -> None:
         handle = ctypes.c_uint64()
-        check(_api().initialize(ctypes.byref(handle)), "cmap_initialize")
+        check(_api().initialize_map(ctypes.byref(handle), CMAP_MAP_STATS if stats else CMAP_MAP_DEFAULT),
+              "cmap_initialize_map")
         self._handle: int | None = handle.value
 
     def _live_handle(self) -> int:
@@ -163,3 +166,15 @@ def local_nodeid(cmap: Cmap) -> int:
             raise
         position = cmap.get_int("nodelist.local_node_pos")
         return cmap.get_int(f"nodelist.node.{position}.nodeid")
+
+
+def links_up(stats: Cmap, nodeid: int) -> bool | None:
+    """Whether knet has at least one link connected to `nodeid` (a `Cmap(stats=True)`); None for this node itself
+    or a node knet has no statistics for."""
+    found = False
+    for key in stats.keys(f"stats.knet.node{nodeid}.link"):
+        if key.endswith(".connected") and key.count(".") == 4:
+            found = True
+            if stats.get_int(key):
+                return True
+    return False if found else None
