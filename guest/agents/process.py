@@ -47,15 +47,23 @@ class ProcessRunner:
     def running(self) -> int:
         return len(self._groups)
 
-    async def run(self, argv: Sequence[str], env: Mapping[str, str], timeout: float, cwd: str = "/") -> Completed:
+    async def run(self, argv: Sequence[str], env: Mapping[str, str], timeout: float, cwd: str = "/",
+                  stdin: bytes | None = None) -> Completed:
+        """`stdin`: what the program reads on its standard input (fence agents' key=value lines), else nothing."""
         began = time.monotonic()
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv, env=dict(env), cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+                *argv, env=dict(env), cwd=cwd,
+                stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
         except OSError as error:
             return Completed(None, spawn_error=f"cannot run {argv[0]}: {error.strerror or error}")
         self._groups.add(process.pid)
+        if stdin is not None and process.stdin is not None:
+            # small (a few hundred bytes): the pipe buffer takes it whole, so this never waits on the agent
+            with contextlib.suppress(OSError):
+                process.stdin.write(stdin)
+            process.stdin.close()
         chunks = bytearray()
         reader = asyncio.ensure_future(self._collect(process.stdout, chunks))
         timed_out = False
