@@ -18,6 +18,8 @@ from pathlib import Path
 
 from appliance.engine import records
 from appliance.engine.env import Listener
+from appliance.fencing.agent import FenceAgents
+from appliance.fencing.devices import FenceDevices
 from appliance.guestlink.connections import Connections
 from appliance.hypervisor.libvirt_domain import AgentFailure, Hypervisors, VirtualDomain, domain_name
 from appliance.hypervisor.libvirt_events import LifecycleWatch, start_event_loop
@@ -40,10 +42,12 @@ REMOTE = AgentSpec("ocf", "remote", "pacemaker")
 
 
 class LocalExecutor(Executor):
-    """This host's executor: process agents, plus the natively implemented VirtualDomain and connections."""
+    """This host's executor: process agents, plus the natively implemented VirtualDomain and connections, and
+    the fence devices it runs."""
 
     def __init__(self, settings: AgentSettings, virtual_domain: VirtualDomain, connections: Connections):
         super().__init__(ProcessRunner(), settings)
+        self.fence_devices = FenceDevices(FenceAgents(self.runner))
         self.virtual_domain = virtual_domain
         self.connections = connections
         self.lifecycle: LifecycleWatch | None = None
@@ -53,6 +57,8 @@ class LocalExecutor(Executor):
             result = await self.virtual_domain.run(operation)
         elif operation.agent == REMOTE:
             result = await self.connections.run(operation)
+        elif operation.agent.standard == "stonith":
+            result = await self.fence_devices.run(operation)
         else:
             return await super()._run(operation)
         self._remember(operation.key, result)

@@ -18,8 +18,8 @@ from pathlib import Path
 USERNAME, PASSWORD = "admin", "drover-test"
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
@@ -27,7 +27,7 @@ def free_udp_port() -> int:
 class IpmiSim:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.port = free_udp_port()
+        self.port = free_port()
         self.marker = f"86400.{random.randrange(10**8):08d}"      # the chassis process: `sleep MARKER`
         self.process: subprocess.Popen | None = None
 
@@ -49,7 +49,7 @@ set_working_mc 0x20
     allowed_auths_admin none md2 md5 straight
     guid a123456789abcdefa123456789abcdef
   endlan
-  serial 15 127.0.0.1 {free_udp_port()} codec VM
+  serial 15 127.0.0.1 {free_port(socket.SOCK_STREAM)} codec VM
   startcmd "sleep {self.marker}"
   startnow {"true" if powered else "false"}
   poweroff_wait 1

@@ -19,6 +19,7 @@ from appliance.cli import (
     resource_cmd,
     simulate_cmd,
     status_cmd,
+    stonith_cmd,
 )
 from guest.common import config_cmd
 from guest.common.cli import run_program
@@ -36,6 +37,7 @@ Usage:
 Commands:
   status      nodes, resources and failed actions (like crm_mon -1)
   resource    create, delete, enable, disable, move, ban, clear, cleanup, refresh, list, show resources
+  stonith     fence devices (fence_ipmilan, fence_virsh, ...): create, update, delete, config, status, list
   constraint  location (prefers/avoids/rule), colocation, order constraints
   node        standby, unstandby, maintenance, unmaintenance, list
   attribute   query, set or delete node attributes (like crm_attribute)
@@ -54,6 +56,7 @@ Commands:
 COMMANDS = {
     "status": status_cmd.COMMAND,
     "resource": resource_cmd.COMMAND,
+    "stonith": stonith_cmd.COMMAND,
     "constraint": constraint_cmd.COMMAND,
     "node": node_cmd.COMMAND,
     "attribute": attribute_cmd.COMMAND,

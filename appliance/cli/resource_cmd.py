@@ -289,17 +289,19 @@ def _list(args: dict, current: state.Settings) -> None:
     with state.open_store(current) as store:
         snapshot = store.read()
 
-    def placement(rid: str) -> list[tuple[str, str]]:
-        return _placement(snapshot.status, snapshot.configuration, rid)
-
     resources = snapshot.configuration.resources
     if form == "json":
-        state.print_json([resource_json(r, placement) for r in resources])
+        state.print_json([resource_json(r, lambda rid: placement(snapshot, rid)) for r in resources])
         return
     if not resources:
         print("NO resources configured")
     for resource in resources:
-        print("\n".join(resource_lines(resource, placement)))
+        print("\n".join(resource_lines(resource, lambda rid: placement(snapshot, rid))))
+
+
+def placement(snapshot, rid: str) -> list[tuple[str, str]]:
+    """Where `rid` runs in `snapshot` (node, role), as the resource list shows it."""
+    return _placement(snapshot.status, snapshot.configuration, rid)
 
 
 def _locate(args: dict, current: state.Settings) -> None:

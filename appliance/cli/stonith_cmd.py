@@ -1,0 +1,188 @@
+"""`drover stonith ...`: fence devices as pcs makes them: create, update, delete, enable, disable, config,
+status, list (the fence agents here), describe.
+
+Rules: a fence device is a `stonith:AGENT` primitive (pcs's spelling: `stonith create NAME fence_ipmilan
+k=v ...`); its parameters are checked against the agent's own metadata (`action=metadata` on stdin), the
+fencer's `pcmk_*` options always accepted, and `--force` takes an agent not installed here. A device gets
+pcs's `monitor interval=60s` unless an op is given. The other commands are `drover resource`'s, limited to
+fence devices, so a fence device is never changed by mistake as a resource and the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from appliance.cli import agents_cmd, resource_cmd, state
+from appliance.cli.render import resource_config, resource_json, resource_lines
+from appliance.cli.resource_args import build_resource, update_primitive
+from appliance.fencing.agent import FenceAgentError, FenceAgents, check_params
+from appliance.fencing.targets import TargetsError, targets
+from appliance.model import edits
+from appliance.model.cib_write import fragment_xml, write_resource
+from appliance.model.resources import AgentRef, Primitive, Resource
+from appliance.model.values import ModelError
+from guest.agents.metadata import AgentMetadata
+from guest.agents.process import ProcessRunner
+from guest.common.cli import Command, Context
+from guest.common.errors import UserError
+
+USAGE = """
+Usage:
+  drover stonith create NAME AGENT [ARGS...] [--disabled] [--force]
+  drover stonith update NAME [ARGS...] [--force]
+  drover stonith delete NAME
+  drover stonith enable NAMES...
+  drover stonith disable NAMES...
+  drover stonith config [NAME] [--output-as=FORMAT]
+  drover stonith status
+  drover stonith list [FILTER]
+  drover stonith describe AGENT
+
+create: AGENT is a fence agent of Debian's fence-agents (fence_ipmilan, fence_virsh, fence_redfish, ...);
+ARGS are its parameters (k=v; see `drover stonith describe AGENT`) and Pacemaker's fencer options
+(pcmk_host_list, pcmk_host_map, pcmk_host_check, pcmk_delay_max, ...), then op ACTION k=v ... and
+meta k=v ... as for `drover resource create`. A device fences the hosts pcmk_host_list or pcmk_host_map
+name (else whatever its agent's `list` reports). list: the fence agents installed here.
+
+Options:
+  --disabled          Create it with target-role=Stopped.
+  --force             Accept an agent not installed here and parameters its metadata does not name.
+  --output-as=FORMAT  text (default), json or xml.
+"""
+
+DEFAULT_MONITOR = ["op", "monitor", "interval=60s"]
+
+
+def _metadata(agent: str, force: bool) -> AgentMetadata | None:
+    try:
+        return asyncio.run(FenceAgents(ProcessRunner()).metadata(agent))
+    except FenceAgentError as error:
+        if force and "not found in" in str(error):
+            return None
+        raise UserError(str(error) + (", use --force to override" if "not found in" in str(error) else "")) \
+            from None
+
+
+def _device(configuration, name: str) -> Primitive:
+    found = configuration.resource(name)
+    if found is None:
+        raise UserError(f"stonith device '{name}' does not exist")
+    if not _is_device(found):
+        raise UserError(f"'{name}' is not a stonith device (use drover resource)")
+    return found
+
+
+def _is_device(resource: Resource) -> bool:
+    return isinstance(resource, Primitive) and resource.agent.standard == "stonith"
+
+
+def _check(metadata: AgentMetadata | None, device: Primitive, force: bool) -> None:
+    try:
+        targets(dict(device.params))
+        if metadata is not None and not force:
+            check_params(metadata, dict(device.params))
+    except (FenceAgentError, TargetsError) as error:
+        raise UserError(f"{error}" + ("" if isinstance(error, TargetsError) else ", use --force to override")) \
+            from None
+
+
+def _create(args: dict, current: state.Settings) -> None:
+    agent = args["AGENT"].removeprefix("stonith:")
+    metadata = _metadata(agent, args["--force"])
+    tokens = list(args["ARGS"])
+    if "op" not in tokens:
+        tokens += DEFAULT_MONITOR
+    with state.model_errors():
+        # parameters are checked here against the fence agent's metadata (the fencer's pcmk_* included)
+        device = build_resource(args["NAME"], AgentRef("stonith", agent), None, tokens, True, args["--disabled"])
+    if not isinstance(device, Primitive):
+        raise UserError("a stonith device is one primitive (no clone, promotable or group)")
+    _check(metadata, device, args["--force"])
+    state.edit_configuration(current, lambda c: edits.add_resource(c, device))
+
+
+def _update(args: dict, current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        device = _device(store.configuration(), args["NAME"])
+    metadata = _metadata(device.agent.type, True)
+    with state.model_errors():
+        updated = update_primitive(device, None, args["ARGS"], True)
+    _check(metadata, updated, args["--force"])
+    state.edit_configuration(current, lambda c: edits.replace_resource(c, updated))
+
+
+def _only_devices(names: list[str], current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        configuration = store.configuration()
+    for name in names:
+        _device(configuration, name)
+
+
+def _delete(args: dict, current: state.Settings) -> None:
+    _only_devices([args["NAME"]], current)
+    resource_cmd.ACTIONS["delete"](args, current)
+
+
+def _set_role(args: dict, current: state.Settings, action: str) -> None:
+    _only_devices(args["NAMES"], current)
+    resource_cmd.ACTIONS[action]({**args, "RESOURCES": args["NAMES"]}, current)
+
+
+def _config(args: dict, current: state.Settings) -> None:
+    if args["NAME"]:
+        _only_devices([args["NAME"]], current)
+        resource_cmd.ACTIONS["show"](args, current)
+        return
+    with state.open_store(current) as store:
+        devices = [r for r in store.configuration().resources if _is_device(r)]
+    form = state.output_format(args)
+    if form == "json":
+        state.print_json([resource_json(r) for r in devices])
+    elif form == "xml":
+        print("".join(fragment_xml(write_resource, r) for r in devices), end="")
+    else:
+        for device in devices:
+            print("\n".join(resource_config(device)))
+
+
+def _status(args: dict, current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        snapshot = store.read()
+    devices = [r for r in snapshot.configuration.resources if _is_device(r)]
+    if not devices:
+        print("NO stonith devices configured")
+    for device in devices:
+        print("\n".join(resource_lines(device, lambda rid: resource_cmd.placement(snapshot, rid))))
+
+
+def _list(args: dict, current: state.Settings) -> None:
+    catalog = state.catalog(current)
+    wanted = (args["FILTER"] or "").lower()
+    for name in catalog.agents("stonith"):
+        if wanted in name.type.lower():
+            print(name.type)
+
+
+def _describe(args: dict, current: state.Settings) -> None:
+    agents_cmd.describe(current, "stonith:" + args["AGENT"].removeprefix("stonith:"))
+
+
+ACTIONS = {
+    "create": _create, "update": _update, "delete": _delete, "config": _config, "status": _status,
+    "list": _list, "describe": _describe,
+    "enable": lambda args, current: _set_role(args, current, "enable"),
+    "disable": lambda args, current: _set_role(args, current, "disable"),
+}
+
+
+def run(args: dict, context: Context) -> int:
+    current = state.settings(context)
+    action = next(name for name in ACTIONS if args.get(name))
+    try:
+        ACTIONS[action](args, current)
+    except ModelError as error:
+        raise UserError(error.message) from None
+    return 0
+
+
+COMMAND = Command(USAGE, run)

@@ -1,0 +1,90 @@
+"""Fence devices as users make them (`drover stonith ...`, pcs's spelling) and as the daemon runs them: started
+after the real fence_ipmilan reached its BMC (OpenIPMI's ipmi_sim), monitored, failed when the BMC goes away."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.appliance_harness import Appliance
+from tests.conftest import run_source
+from tests.guestd import GuestDaemon
+from tests.ipmi_sim import IpmiSim, available
+
+pytestmark = [pytest.mark.timeout(120),
+              pytest.mark.skipif(not available(), reason="needs ipmi_sim, ipmitool and fence-agents (make deps)")]
+
+
+def drover(root: Path, *args: str):
+    return run_source("drover", *args, root=root)
+
+
+def test_stonith_create_checks_the_agents_metadata_and_the_fencers_options(tmp_path: Path):
+    made = drover(tmp_path, "stonith", "create", "ipmi-node2", "fence_ipmilan", "ip=10.0.0.12", "username=admin",
+                  "password=secret", "lanplus=1", "pcmk_host_list=node2", "pcmk_delay_max=10s")
+    assert made.returncode == 0, made.stderr
+    config = drover(tmp_path, "stonith", "config").stdout
+    assert " Resource: ipmi-node2 (class=stonith type=fence_ipmilan)" in config
+    assert "Operations: monitor interval=60s (ipmi-node2-monitor-interval-60s)" in config     # pcs's default
+    assert "pcmk_host_list=node2 pcmk_delay_max=10s" in config
+    typo = drover(tmp_path, "stonith", "create", "typo", "fence_ipmilan", "ipaddress=10.0.0.12", "pasword=x")
+    assert typo.returncode == 1
+    assert "fence_ipmilan has no parameter ipaddress, pasword (its parameters: auth, cipher," in typo.stderr
+    missing = drover(tmp_path, "stonith", "create", "nope", "fence_nothere", "ip=1")
+    assert missing.returncode == 1 and "fence agent fence_nothere not found in /usr/sbin" in missing.stderr
+    assert drover(tmp_path, "stonith", "create", "later", "fence_nothere", "ip=1", "--force").returncode == 0
+    bad_map = drover(tmp_path, "stonith", "create", "m", "fence_ipmilan", "ip=1", "pcmk_host_map=node1")
+    assert bad_map.returncode == 1 and "pcmk_host_map entry 'node1' is not HOST:PLUG" in bad_map.stderr
+    assert drover(tmp_path, "resource", "create", "web", "ocf:heartbeat:Dummy").returncode == 0
+    not_device = drover(tmp_path, "stonith", "delete", "web")
+    assert not_device.returncode == 1 and "'web' is not a stonith device" in not_device.stderr
+    assert drover(tmp_path, "stonith", "disable", "ipmi-node2").returncode == 0
+    assert "* ipmi-node2\t(stonith:fence_ipmilan):\t Stopped (disabled)" in drover(tmp_path, "stonith",
+                                                                                  "status").stdout
+    assert drover(tmp_path, "stonith", "update", "ipmi-node2", "ip=10.0.0.13").returncode == 0
+    assert "ip=10.0.0.13" in drover(tmp_path, "stonith", "config", "ipmi-node2").stdout
+    assert drover(tmp_path, "stonith", "delete", "later").returncode == 0
+    assert "fence_ipmilan" in drover(tmp_path, "stonith", "list", "ipmi").stdout.split()
+    assert "ipport" in drover(tmp_path, "stonith", "describe", "fence_ipmilan").stdout
+    exported = drover(tmp_path, "cib", "export").stdout
+    assert '<primitive id="ipmi-node2" class="stonith" type="fence_ipmilan">' in exported
+
+
+@pytest.fixture
+def guest(tmp_path: Path):
+    daemon = GuestDaemon(tmp_path / "guest1").start()
+    yield daemon
+    daemon.stop()
+
+
+def wait(predicate, what: str, timeout_s: float = 40.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_daemon_starts_a_fence_device_once_its_bmc_answers_and_fails_it_when_the_bmc_goes(
+        tmp_path: Path, guest: GuestDaemon):
+    bmc = IpmiSim(tmp_path / "bmc").start()
+    appliance = Appliance(tmp_path, guest)
+    try:
+        params = [f"{k}={v}" for k, v in bmc.params.items()]
+        appliance.drover("stonith", "create", "ipmi-node2", "fence_ipmilan", *params, "pcmk_host_list=node2",
+                         "op", "monitor", "interval=2s", "timeout=5s")
+        appliance.start_process()
+        wait(lambda: appliance.placement().get("ipmi-node2") == [("node1", "Started")], "the device to start")
+        assert bmc.powered()                                 # starting a device powers nothing off
+        bmc.close()                                          # the BMC stops answering
+        shown = wait(lambda: (lambda s: s if "Failed Resource Actions:" in s else "")(
+            appliance.drover("status").stdout), "the monitor failure in status")
+        assert "* ipmi-node2 2s-interval monitor on node1 could not be executed (Timed Out: fence_ipmilan " \
+               "monitor: timed out after 5s)" in shown, shown
+    finally:
+        appliance.kill_process()
+        bmc.close()
