@@ -56,12 +56,17 @@ def settle(nodes: list[Client], resources: list[str]) -> list[dict]:
     return shown
 
 
+def three_synced(cluster: CorosyncCluster) -> list[Client]:
+    cluster.start_all()
+    nodes = replicas(cluster)
+    for node in nodes:
+        synced(node, [1, 2, 3])
+    return nodes
+
+
 def test_one_state_on_three_hosts_through_a_cut_and_a_heal(tmp_path: Path):
     with CorosyncCluster(tmp_path / "cluster", 3) as cluster:
-        cluster.start_all()
-        nodes = replicas(cluster)
-        for node in nodes:
-            synced(node, [1, 2, 3])
+        nodes = three_synced(cluster)
         assert add(nodes[1], "web")["applied"]
         states = settle(nodes, ["web"])
         assert {s["digest"] for s in states} == {states[0]["digest"]} and states[0]["version"] == [0, 1, 0]
@@ -89,10 +94,7 @@ def test_one_state_on_three_hosts_through_a_cut_and_a_heal(tmp_path: Path):
 
 def test_a_change_and_a_full_copy_over_one_mib_reach_every_host_whole(tmp_path: Path):
     with CorosyncCluster(tmp_path / "cluster", 3) as cluster:
-        cluster.start_all()
-        nodes = replicas(cluster)
-        for node in nodes:
-            synced(node, [1, 2, 3])
+        nodes = three_synced(cluster)
         marks = [node.mark() for node in nodes]
         cluster.cut(cluster.hosts[2])
         for node, mark, side in zip(nodes, marks, ([1, 2], [1, 2], [3]), strict=True):

@@ -435,14 +435,19 @@ ACTIONS = {
 }
 
 
-def run(args: dict, context: Context) -> int:
+def dispatch(actions: dict, args: dict, context: Context) -> int:
+    """Run the subcommand of `actions` that `args` names (a model error becomes the user's error)."""
     current = state.settings(context)
-    action = next(name for name in ACTIONS if args.get(name))
+    action = next(name for name in actions if args.get(name))
     try:
-        ACTIONS[action](args, current)
+        actions[action](args, current)
     except ModelError as error:
         raise UserError(error.message) from None
     return 0
+
+
+def run(args: dict, context: Context) -> int:
+    return dispatch(ACTIONS, args, context)
 
 
 COMMAND = Command(USAGE, run)

@@ -20,7 +20,6 @@ from appliance.fencing.targets import TargetsError, targets
 from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.resources import AgentRef, Primitive, Resource
-from appliance.model.values import ModelError
 from guest.agents.metadata import AgentMetadata
 from guest.agents.process import ProcessRunner
 from guest.common.cli import Command, Context
@@ -176,13 +175,7 @@ ACTIONS = {
 
 
 def run(args: dict, context: Context) -> int:
-    current = state.settings(context)
-    action = next(name for name in ACTIONS if args.get(name))
-    try:
-        ACTIONS[action](args, current)
-    except ModelError as error:
-        raise UserError(error.message) from None
-    return 0
+    return resource_cmd.dispatch(ACTIONS, args, context)
 
 
 COMMAND = Command(USAGE, run)
