@@ -6,6 +6,7 @@ alike everywhere, and after a partition heals the newest copy wins and every mem
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import zlib
 from pathlib import Path
@@ -185,7 +186,8 @@ def test_garbage_on_the_bus_is_ignored(cluster):
     bus, stores, _ = cluster
     bus.form({1, 2, 3})
     bus.queue.append((frozenset({1, 2, 3}), 2, b"\xff not json"))
-    bus.queue.append((frozenset({1, 2, 3}), 2, b'{"protocol": 1, "kind": "config", "id": "x", "change": {}}'))
+    bus.queue.append((frozenset({1, 2, 3}), 2,
+                      json.dumps({"protocol": PROTOCOL, "kind": "config", "id": "x", "change": {}}).encode()))
     bus.run()
     propose(bus, stores, 2, "ok", add("web"))
     bus.run()

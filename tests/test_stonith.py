@@ -3,6 +3,7 @@ after the real fence_ipmilan reached its BMC (OpenIPMI's ipmi_sim), monitored, f
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -88,3 +89,58 @@ def test_the_daemon_starts_a_fence_device_once_its_bmc_answers_and_fails_it_when
     finally:
         appliance.kill_process()
         bmc.close()
+
+
+def test_fencing_levels_as_pcs_makes_them_exported_as_pacemaker_xml_and_imported_back(tmp_path: Path):
+    for device in ("f1", "f2"):
+        assert drover(tmp_path, "stonith", "create", device, "fence_ipmilan", "ip=10.0.0.1",
+                      "pcmk_host_list=node2").returncode == 0
+    for args in (("1", "node2", "f1"), ("2", "node2", "f1,f2"), ("1", "regexp%^node[0-9]$", "f2"),
+                 ("1", "attrib%rack=r1", "f1", "f2")):
+        made = drover(tmp_path, "stonith", "level", "add", *args, "--force")      # node2 not a member here
+        assert made.returncode == 0, made.stderr
+    assert drover(tmp_path, "stonith", "level").stdout == (
+        "Target: node2\n  Level 1 - f1\n  Level 2 - f1,f2\nTarget: regexp%^node[0-9]$\n  Level 1 - f2\n"
+        "Target: attrib%rack=r1\n  Level 1 - f1,f2\n")
+    exported = drover(tmp_path, "cib", "export").stdout
+    assert '<fencing-level id="fl-node2-2" target="node2" index="2" devices="f1,f2" />' in exported
+    assert '<fencing-level id="fl-rack-1" target-attribute="rack" target-value="r1" index="1" devices="f1,f2" />' \
+        in exported
+    (tmp_path / "cib.xml").write_text(exported)
+    verified = subprocess.run(["crm_verify", "-x", str(tmp_path / "cib.xml")], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    other = tmp_path / "other"
+    assert drover(other, "cib", "import", str(tmp_path / "cib.xml")).returncode == 0
+    assert drover(other, "stonith", "level").stdout == drover(tmp_path, "stonith", "level").stdout
+    assert drover(other, "cib", "export").stdout.split("<fencing-topology>")[1].split("</fencing-topology>")[0] \
+        == exported.split("<fencing-topology>")[1].split("</fencing-topology>")[0]
+
+    refused = {args: drover(tmp_path, "stonith", "level", "add", *args) for args in (
+        ("1", "node2", "web"), ("10", "node2", "f1"), ("1", "node9", "f1"), ("1", "regexp%(", "f1"),
+        ("1", "attrib%rack", "f1"), ("1", "node2", "f2", "--force"))}
+    assert all(result.returncode != 0 for result in refused.values())
+    messages = "".join(result.stderr for result in refused.values())
+    for expected in ("web is not a stonith device, use --force to override",
+                     "invalid fencing level index '10': expected 1 to 9",
+                     "Node 'node9' does not seem to be in the cluster, use --force to override",
+                     "invalid fencing target pattern '('", "expected attrib%NAME=VALUE",
+                     "duplicate id 'fl-node2-1'"):
+        assert expected in messages, messages
+    assert drover(tmp_path, "stonith", "level", "remove", "2", "node2").returncode == 0
+    gone = drover(tmp_path, "stonith", "level", "remove", "2", "node2")
+    assert gone.returncode == 1 and "Fencing level for 'node2' at level '2' does not exist" in gone.stderr
+    assert drover(tmp_path, "stonith", "level", "clear", "node2").returncode == 0
+    assert "node2" not in drover(tmp_path, "stonith", "level").stdout
+    assert drover(tmp_path, "stonith", "level", "clear").returncode == 0
+    assert drover(tmp_path, "stonith", "level").stdout == ""
+    assert "<fencing-topology" not in drover(tmp_path, "cib", "export").stdout
+
+
+def test_a_cib_with_a_bad_fencing_level_is_refused_naming_it(tmp_path: Path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<cib><configuration><crm_config/><nodes/><resources/><constraints/><fencing-topology>'
+                   '<fencing-level id="fl1" target="node1" index="0" devices="f1"/></fencing-topology>'
+                   '</configuration><status/></cib>')
+    refused = drover(tmp_path, "cib", "import", str(bad))
+    assert refused.returncode != 0 and "invalid fencing level index '0'" in refused.stderr
+    assert "fencing-level" in refused.stderr                        # where in the file

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from appliance.model import edits
 from appliance.model.cib_read import read_cib
 from appliance.model.cluster import Configuration
+from appliance.model.fencing import FencingLevel
 from appliance.model.resources import AgentRef, Primitive
 from appliance.model.values import ModelError
 from appliance.store.cib_store import CibStore
@@ -76,6 +78,28 @@ def test_schema_version_is_recorded_and_a_newer_database_is_refused(tmp_path: Pa
     connection.close()
     with pytest.raises(UserError, match="newer than this drover understands"):
         CibStore.open(path)
+
+
+def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = CibStore.open(path)
+    store.edit_configuration(lambda c: edits.add_resource(c, Primitive("web", AgentRef("ocf", "Dummy", "pacemaker"))))
+    store.close()
+    connection = sqlite3.connect(path)                  # as drover before fencing levels left it
+    connection.execute("DROP TABLE fencing_levels")
+    connection.execute("PRAGMA user_version=1")
+    connection.commit()
+    connection.close()
+    store = CibStore.open(path)
+    try:
+        assert [r.id for r in store.configuration().resources] == ["web"]
+        assert store.configuration().fencing_levels == ()
+        level = FencingLevel("fl-node1-1", 1, ("f1",), target="node1")
+        store.edit_configuration(lambda c: dataclasses.replace(c, fencing_levels=(level,)))
+        assert store.configuration().fencing_levels == (level,)
+    finally:
+        store.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
 
 
 def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:

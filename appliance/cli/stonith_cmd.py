@@ -11,6 +11,7 @@ fence devices, so a fence device is never changed by mistake as a resource and t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from appliance.cli import agents_cmd, resource_cmd, state
 from appliance.cli.render import resource_config, resource_json, resource_lines
@@ -19,7 +20,9 @@ from appliance.fencing.agent import FenceAgentError, FenceAgents, check_params
 from appliance.fencing.targets import TargetsError, targets
 from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
+from appliance.model.fencing import FencingLevel, level, parse_devices, parse_index
 from appliance.model.resources import AgentRef, Primitive, Resource
+from appliance.model.values import ModelError
 from guest.agents.metadata import AgentMetadata
 from guest.agents.process import ProcessRunner
 from guest.common.cli import Command, Context
@@ -36,12 +39,19 @@ Usage:
   drover stonith status
   drover stonith list [FILTER]
   drover stonith describe AGENT
+  drover stonith level [config]
+  drover stonith level add LEVEL TARGET DEVICES... [--force]
+  drover stonith level remove LEVEL [TARGET] [DEVICES...]
+  drover stonith level clear [TARGET]
 
 create: AGENT is a fence agent of Debian's fence-agents (fence_ipmilan, fence_virsh, fence_redfish, ...);
 ARGS are its parameters (k=v; see `drover stonith describe AGENT`) and Pacemaker's fencer options
 (pcmk_host_list, pcmk_host_map, pcmk_host_check, pcmk_delay_max, ...), then op ACTION k=v ... and
 meta k=v ... as for `drover resource create`. A device fences the hosts pcmk_host_list or pcmk_host_map
 name (else whatever its agent's `list` reports). list: the fence agents installed here.
+level: Pacemaker's fencing topology, as pcs spells it: TARGET is a node name, regexp%PATTERN or
+attrib%NAME=VALUE; LEVEL 1 to 9 orders a target's levels (tried in order; a level succeeds when all its
+DEVICES do). remove: the level LEVEL (of TARGET, made of DEVICES when given); clear: all levels (of TARGET).
 
 Options:
   --disabled          Create it with target-role=Stopped.
@@ -166,7 +176,72 @@ def _describe(args: dict, current: state.Settings) -> None:
     agents_cmd.describe(current, "stonith:" + args["AGENT"].removeprefix("stonith:"))
 
 
+def _level(args: dict, current: state.Settings) -> None:
+    if args["add"]:
+        _level_add(args, current)
+    elif args["remove"]:
+        _level_remove(args, current)
+    elif args["clear"]:
+        _level_clear(args, current)
+    else:
+        with state.open_store(current) as store:
+            levels = store.configuration().fencing_levels
+        by_target: dict[str, list[FencingLevel]] = {}
+        for item in levels:
+            by_target.setdefault(item.target_text, []).append(item)
+        for target, items in by_target.items():
+            print(f"Target: {target}")
+            for item in sorted(items, key=lambda i: i.index):
+                print(f"  Level {item.index} - {','.join(item.devices)}")
+
+
+def _level_add(args: dict, current: state.Settings) -> None:
+    with state.model_errors():
+        index = parse_index(args["LEVEL"])
+        devices = tuple(d for text in args["DEVICES"] for d in parse_devices(text))
+        added = level(args["TARGET"], index, devices)
+
+    def edit(configuration):
+        if not args["--force"]:
+            for device in devices:
+                found = configuration.resource(device)
+                if found is None or not _is_device(found):
+                    raise ModelError(f"{device} is not a stonith device, use --force to override")
+            known = {info.name for info in configuration.node_infos()} | {current.local_node}
+            if added.target is not None and added.target not in known:
+                raise ModelError(f"Node '{added.target}' does not seem to be in the cluster, use --force to "
+                                 "override")
+        return dataclasses.replace(configuration, fencing_levels=(*configuration.fencing_levels, added))
+    state.edit_configuration(current, edit)
+
+
+def _level_remove(args: dict, current: state.Settings) -> None:
+    with state.model_errors():
+        index = parse_index(args["LEVEL"])
+    target, devices = args["TARGET"], tuple(args["DEVICES"])
+
+    def matches(item: FencingLevel) -> bool:
+        return item.index == index and (target is None or item.target_text == target) and \
+            (not devices or item.devices == tuple(d for text in devices for d in text.split(",") if d))
+
+    def edit(configuration):
+        kept = tuple(item for item in configuration.fencing_levels if not matches(item))
+        if len(kept) == len(configuration.fencing_levels):
+            raise ModelError(f"Fencing level for '{target or 'any target'}' at level '{index}'"
+                             + (f" with device(s) '{','.join(devices)}'" if devices else "") + " does not exist")
+        return dataclasses.replace(configuration, fencing_levels=kept)
+    state.edit_configuration(current, edit)
+
+
+def _level_clear(args: dict, current: state.Settings) -> None:
+    target = args["TARGET"]
+    state.edit_configuration(current, lambda configuration: dataclasses.replace(
+        configuration, fencing_levels=tuple(item for item in configuration.fencing_levels
+                                            if target is not None and item.target_text != target)))
+
+
 ACTIONS = {
+    "level": _level,
     "create": _create, "update": _update, "delete": _delete, "config": _config, "status": _status,
     "list": _list, "describe": _describe,
     "enable": lambda args, current: _set_role(args, current, "enable"),

@@ -23,6 +23,7 @@ from appliance.model.constraints import (
     ResourceSet,
     Rule,
 )
+from appliance.model.fencing import FencingLevel, parse_devices, parse_index
 from appliance.model.nodes import Node
 from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource, agent_problem
 from appliance.model.status import Status
@@ -43,7 +44,7 @@ ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "restart-co
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order")
 UNSUPPORTED = {
     "bundle": "bundles", "template": "resource templates", "rsc_ticket": "ticket constraints",
-    "fencing-topology": "fencing topologies", "acls": "ACLs", "tags": "tags", "alerts": "alerts",
+    "acls": "ACLs", "tags": "tags", "alerts": "alerts",
 }
 
 
@@ -308,7 +309,7 @@ class _Reader:
 
     def configuration(self, element: ET.Element) -> Configuration:
         self.check_children(element, ("crm_config", "nodes", "resources", "constraints", "rsc_defaults",
-                                      "op_defaults"))
+                                      "op_defaults", "fencing-topology"))
         nodes = element.find("nodes")
         resources = element.find("resources")
         constraints = element.find("constraints")
@@ -318,7 +319,27 @@ class _Reader:
             self.constraints(constraints) if constraints is not None else (),
             self.options(element.find("crm_config"), "cluster_property_set"),
             self.options(element.find("rsc_defaults"), "meta_attributes"),
-            self.options(element.find("op_defaults"), "meta_attributes"))
+            self.options(element.find("op_defaults"), "meta_attributes"),
+            self.fencing_levels(element.find("fencing-topology")))
+
+    def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
+        if element is None:
+            return ()
+        self.check_children(element, ("fencing-level",))
+        levels = []
+        for item in element.findall("fencing-level"):
+            self.check_attributes(item, ("id", "index", "devices", "target", "target-pattern", "target-attribute",
+                                         "target-value"))
+            index = self.converted(item, lambda text, _what: parse_index(text), self.required(item, "index"),
+                                   "index")
+            devices = self.converted(item, lambda text, _what: parse_devices(text), self.required(item, "devices"),
+                                     "devices")
+            if item.get("target-attribute") is not None and item.get("target-value") is None:
+                raise self.fail(item, "target-attribute needs target-value")
+            levels.append(FencingLevel(self.required(item, "id"), index, devices, item.get("target"),
+                                       item.get("target-pattern"), item.get("target-attribute"),
+                                       item.get("target-value")))
+        return tuple(levels)
 
     def cib(self, element: ET.Element) -> Cib:
         self.check_children(element, ("configuration", "status"))

@@ -165,6 +165,15 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
     constraints = ET.SubElement(element, "constraints")
     for constraint in configuration.constraints:
         write_constraint(constraints, constraint)
+    if configuration.fencing_levels:
+        topology = ET.SubElement(element, "fencing-topology")
+        for item in configuration.fencing_levels:
+            level_element = ET.SubElement(topology, "fencing-level", id=item.id)
+            for name, value in (("target", item.target), ("target-pattern", item.target_pattern),
+                                ("target-attribute", item.target_attribute), ("target-value", item.target_value)):
+                _put(level_element, name, value)
+            level_element.set("index", str(item.index))
+            level_element.set("devices", ",".join(item.devices))
     if len(configuration.rsc_defaults):
         _set(ET.SubElement(element, "rsc_defaults"), "meta_attributes", "", configuration.rsc_defaults, "rsc-options")
     if len(configuration.op_defaults):

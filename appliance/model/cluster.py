@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from appliance.model.attributes import Attributes
 from appliance.model.constraints import Colocation, Constraint, Location, Order, Rule, referenced_resources
+from appliance.model.fencing import FencingLevel, check_levels
 from appliance.model.nodes import Node, NodeInfo
 from appliance.model.resources import Clone, Group, Primitive, Resource, agent_problem, primitives, walk
 from appliance.model.status import Status
@@ -26,6 +27,7 @@ class Configuration:
     cluster_options: Attributes = field(default_factory=Attributes)
     rsc_defaults: Attributes = field(default_factory=Attributes)
     op_defaults: Attributes = field(default_factory=Attributes)
+    fencing_levels: tuple[FencingLevel, ...] = ()
 
     def resource(self, rid: str) -> Resource | None:
         return next((r for r in walk(self.resources) if r.id == rid), None)
@@ -81,6 +83,7 @@ def all_ids(configuration: Configuration) -> list[tuple[str, str]]:
         found.append((resource.id, "resource"))
         if isinstance(resource, Primitive):
             found.extend((op.id, f"operation of {shown(resource.id)}") for op in resource.ops)
+    found.extend((item.id, "fencing level") for item in configuration.fencing_levels)
     for constraint in configuration.constraints:
         found.append((constraint.id, "constraint"))
         found.extend((s.id, f"resource set of {shown(constraint.id)}") for s in constraint.sets)
@@ -166,4 +169,5 @@ def validate(configuration: Configuration) -> Configuration:
     _check_structure(configuration)
     _check_nodes(configuration)
     _check_references(configuration)
+    check_levels(configuration.fencing_levels)
     return configuration

@@ -21,6 +21,7 @@ from appliance.model import codec
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import Colocation, Location, Order, kind_name
+from appliance.model.fencing import FencingLevel
 from appliance.model.nodes import Node
 from appliance.model.resources import Clone, Group, Primitive
 from appliance.model.status import FailCount, NodeState, ResourceHistory, Status
@@ -32,10 +33,11 @@ Row = dict[str, Any]
 _OPTION_SECTIONS = ("cluster", "rsc_defaults", "op_defaults")
 _TABLE_KEYS = {
     "nodes": ("name",), "resources": ("id",), "constraints": ("id",), "options": ("section", "name"),
+    "fencing_levels": ("id",),
     "node_states": ("name",), "transient_attributes": ("node", "name"),
     "fail_counts": ("node", "resource", "operation", "interval_ms"), "history": ("node", "resource"),
 }
-CONFIG_TABLES = ("nodes", "resources", "constraints", "options")
+CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels")
 STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history")
 
 
@@ -51,6 +53,8 @@ def _config_rows(configuration: Configuration) -> dict[str, list[Row]]:
         "constraints": [{"id": c.id, "position": i, "kind": kind_name(c), "doc": codec.dumps(c)}
                         for i, c in enumerate(configuration.constraints)],
         "options": options,
+        "fencing_levels": [{"id": f.id, "position": i, "doc": codec.dumps(f)}
+                           for i, f in enumerate(configuration.fencing_levels)],
     }
 
 
@@ -79,7 +83,8 @@ def _decode_configuration(rows: dict[str, list[Row]]) -> Configuration:
         tuple(codec.decode_object(Node, json.loads(r["doc"])) for r in rows["nodes"]),
         tuple(codec.decode_union(json.loads(r["doc"]), Primitive, Group, Clone) for r in rows["resources"]),
         tuple(codec.decode_union(json.loads(r["doc"]), Location, Colocation, Order) for r in rows["constraints"]),
-        options["cluster"], options["rsc_defaults"], options["op_defaults"])
+        options["cluster"], options["rsc_defaults"], options["op_defaults"],
+        tuple(codec.decode_object(FencingLevel, json.loads(r["doc"])) for r in rows["fencing_levels"]))
 
 
 def _decode_status(rows: dict[str, list[Row]]) -> Status:

@@ -61,7 +61,11 @@ def _migration_1(db: sqlite_utils.Database) -> None:
                               {"key": "num_updates", "value": "0"}])
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+def _migration_2(db: sqlite_utils.Database) -> None:
+    db["fencing_levels"].create({"id": str, "position": int, "doc": str}, pk="id")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
