@@ -79,7 +79,11 @@ def test_the_daemon_starts_a_fence_device_once_its_bmc_answers_and_fails_it_when
         appliance.drover("stonith", "create", "ipmi-node2", "fence_ipmilan", *params, "pcmk_host_list=node2",
                          "op", "monitor", "interval=2s", "timeout=5s")
         appliance.start_process()
-        wait(lambda: appliance.placement().get("ipmi-node2") == [("node1", "Started")], "the device to start")
+        # started (not pending) and its recurring monitor has answered once
+        wait(lambda: any(op.rc_code == 0 and op.op_status == 0 for op in appliance.ops("ipmi-node2", "node1", "start"))
+             and any(op.interval_ms == 2000 and op.rc_code == 0 and op.op_status == 0
+                     for op in appliance.ops("ipmi-node2", "node1", "monitor")), "the device to start")
+        assert appliance.placement().get("ipmi-node2") == [("node1", "Started")]
         assert bmc.powered()                                 # starting a device powers nothing off
         bmc.close()                                          # the BMC stops answering
         shown = wait(lambda: (lambda s: s if "Failed Resource Actions:" in s else "")(
