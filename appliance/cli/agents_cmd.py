@@ -7,11 +7,20 @@ Rules: only agents installed on this host are listed (plus drover's built-in Vir
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 
 from appliance.cli import state
+from appliance.fencing.agent import FenceAgentError, FenceAgents
 from guest.agents.catalog import STANDARDS, AgentNotFound, parse_agent_name
+from guest.agents.metadata import AgentMetadata
+from guest.agents.process import ProcessRunner
 from guest.common.errors import UserError
+
+
+def fence_metadata(agent: str) -> AgentMetadata:
+    """A fence agent's metadata (it reads `action=metadata` on stdin); FenceAgentError when it has none."""
+    return asyncio.run(FenceAgents(ProcessRunner()).metadata(agent))
 
 
 def standards(current: state.Settings) -> None:
@@ -43,8 +52,8 @@ def describe(current: state.Settings, text: str) -> None:
     catalog = state.catalog(current)
     try:
         name = catalog.resolve(text)
-        metadata = catalog.metadata(name)
-    except AgentNotFound as error:
+        metadata = fence_metadata(name.type) if name.standard == "stonith" else catalog.metadata(name)
+    except (AgentNotFound, FenceAgentError) as error:
         raise UserError(str(error)) from None
     standard, _, _ = parse_agent_name(text)
     lines = [f"Assumed agent name '{name}' (deduced from '{text}')", ""] if standard is None else []

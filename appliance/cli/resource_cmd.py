@@ -23,6 +23,7 @@ from appliance.model.resources import (
     AgentRef,
     Clone,
     Primitive,
+    Resource,
     agent_part_problem,
     agent_type_problem,
     kind_name,
@@ -329,8 +330,13 @@ def _show(args: dict, current: state.Settings) -> None:
         shown = (found,)
     else:
         shown = configuration.resources
+    print_config(shown, form, single=bool(args["NAME"]))
+
+
+def print_config(shown: tuple[Resource, ...], form: str, single: bool = False) -> None:
+    """Resources' configuration as pcs's `config` prints it, or as JSON (one object when `single`) or XML."""
     if form == "json":
-        state.print_json([resource_json(r) for r in shown] if not args["NAME"] else resource_json(shown[0]))
+        state.print_json(resource_json(shown[0]) if single else [resource_json(r) for r in shown])
     elif form == "xml":
         print("".join(fragment_xml(write_resource, r) for r in shown), end="")
     else:

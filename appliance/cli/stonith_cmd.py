@@ -10,21 +10,18 @@ fence devices, so a fence device is never changed by mistake as a resource and t
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from appliance.cli import agents_cmd, resource_cmd, state
-from appliance.cli.render import resource_config, resource_json, resource_lines
+from appliance.cli.render import resource_lines
 from appliance.cli.resource_args import build_resource, update_primitive
-from appliance.fencing.agent import FenceAgentError, FenceAgents, check_params
+from appliance.fencing.agent import FenceAgentError, FenceAgentMissing, check_params
 from appliance.fencing.targets import TargetsError, targets
 from appliance.model import edits
-from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.fencing import FencingLevel, level, parse_devices, parse_index
 from appliance.model.resources import AgentRef, Primitive, Resource
 from appliance.model.values import ModelError
 from guest.agents.metadata import AgentMetadata
-from guest.agents.process import ProcessRunner
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
 
@@ -64,12 +61,13 @@ DEFAULT_MONITOR = ["op", "monitor", "interval=60s"]
 
 def _metadata(agent: str, force: bool) -> AgentMetadata | None:
     try:
-        return asyncio.run(FenceAgents(ProcessRunner()).metadata(agent))
-    except FenceAgentError as error:
-        if force and "not found in" in str(error):
+        return agents_cmd.fence_metadata(agent)
+    except FenceAgentMissing as error:
+        if force:
             return None
-        raise UserError(str(error) + (", use --force to override" if "not found in" in str(error) else "")) \
-            from None
+        raise UserError(f"{error}, use --force to override") from None
+    except FenceAgentError as error:
+        raise UserError(str(error)) from None
 
 
 def _device(configuration, name: str) -> Primitive:
@@ -143,15 +141,8 @@ def _config(args: dict, current: state.Settings) -> None:
         resource_cmd.ACTIONS["show"](args, current)
         return
     with state.open_store(current) as store:
-        devices = [r for r in store.configuration().resources if _is_device(r)]
-    form = state.output_format(args)
-    if form == "json":
-        state.print_json([resource_json(r) for r in devices])
-    elif form == "xml":
-        print("".join(fragment_xml(write_resource, r) for r in devices), end="")
-    else:
-        for device in devices:
-            print("\n".join(resource_config(device)))
+        devices = tuple(r for r in store.configuration().resources if _is_device(r))
+    resource_cmd.print_config(devices, state.output_format(args))
 
 
 def _status(args: dict, current: state.Settings) -> None:

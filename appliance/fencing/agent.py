@@ -46,6 +46,10 @@ class FenceAgentError(ValueError):
     """A fence agent that cannot be used as named or configured; the message names the agent and the cause."""
 
 
+class FenceAgentMissing(FenceAgentError):
+    """No such fence agent on this host."""
+
+
 class Power(enum.Enum):
     ON = "on"
     OFF = "off"
@@ -66,14 +70,19 @@ def agent_path(agent: str, directory: Path = FENCE_AGENT_DIR) -> Path:
         raise FenceAgentError(f"invalid fence agent name {agent!r}: expected fence_NAME (e.g. fence_ipmilan)")
     path = directory / agent
     if not path.is_file():
-        raise FenceAgentError(f"fence agent {agent} not found in {directory} (is fence-agents installed?)")
+        raise FenceAgentMissing(f"fence agent {agent} not found in {directory} (is fence-agents installed?)")
     return path
+
+
+def fencer_option(name: str) -> bool:
+    """Whether `name` is the fencer's (Pacemaker's pcmk_* and priority), never the agent's."""
+    return name.startswith("pcmk_") or name in PCMK_OPTIONS
 
 
 def agent_input(params: Mapping[str, str], action: str, plug: str | None = None) -> bytes:
     """The stdin of one run: the device's parameters without the fencer's own, `action`, and the plug."""
     options = {name: value for name, value in params.items()
-               if not name.startswith("pcmk_") and name not in PCMK_OPTIONS and name not in _SET_BY_FENCER}
+               if not fencer_option(name) and name not in _SET_BY_FENCER}
     options["action"] = action
     if plug is not None:
         options[params.get("pcmk_host_argument", "port")] = plug
@@ -93,8 +102,7 @@ def agent_input(params: Mapping[str, str], action: str, plug: str | None = None)
 def check_params(metadata: AgentMetadata, params: Mapping[str, str]) -> None:
     """Unknown parameters and missing required ones, named (the fencer's pcmk_* options are always known)."""
     known = {p.name for p in metadata.parameters}
-    unknown = sorted(name for name in params if name not in known and not name.startswith("pcmk_")
-                     and name not in PCMK_OPTIONS)
+    unknown = sorted(name for name in params if name not in known and not fencer_option(name))
     if unknown:
         raise FenceAgentError(f"{metadata.name} has no parameter {', '.join(unknown)} (its parameters: "
                               f"{', '.join(sorted(known - _SET_BY_FENCER))})")

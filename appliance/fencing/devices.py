@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from appliance.fencing.agent import FenceAgentError, FenceAgents, check_params
+from appliance.fencing.agent import FenceAgentError, FenceAgentMissing, FenceAgents, check_params
 from appliance.fencing.targets import TargetsError, targets
 from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult, failed
 
@@ -50,10 +50,10 @@ class FenceDevices:
             metadata = await self.agents.metadata(agent)
             check_params(metadata, params)
             targets(params)
+        except FenceAgentMissing as error:
+            return failed(ExecStatus.NOT_INSTALLED, str(error), OcfRc.ERR_INSTALLED)
         except (FenceAgentError, TargetsError) as error:
-            installed = "not found in" not in str(error)
-            return failed(ExecStatus.ERROR if installed else ExecStatus.NOT_INSTALLED, str(error),
-                          OcfRc.ERR_CONFIGURED if installed else OcfRc.ERR_INSTALLED)
+            return failed(ExecStatus.ERROR, str(error), OcfRc.ERR_CONFIGURED)
         checked = await self._agent_monitor(agent, params, operation.timeout_ms / 1000)
         if checked.rc == OcfRc.OK:
             self.registered[operation.resource] = (agent, params)

@@ -140,23 +140,17 @@ class Catalog:
         return name
 
     def metadata(self, name: AgentName) -> AgentMetadata | None:
-        """OCF and fence agents' metadata (None for standards that have none)."""
+        """OCF metadata (None for standards that have none)."""
         builtin = self.builtins.get(str(name))
         if builtin is not None:
             return builtin
-        if name.standard == "stonith":              # fence agents read their action on stdin
-            path = next((Path(d) / name.type for d in ("/usr/sbin", "/sbin") if (Path(d) / name.type).is_file()),
-                        Path("/usr/sbin") / name.type)
-            completed = asyncio.run(ProcessRunner().run((str(path),), self.settings.base_env, METADATA_TIMEOUT_S,
-                                                        stdin=b"action=metadata\n"))
-        elif name.standard != "ocf" or not name.provider:
+        if name.standard != "ocf" or not name.provider:
             return None
-        else:
-            env = {**self.settings.base_env, "OCF_ROOT": str(self.settings.ocf_root),
-                   "OCF_RESOURCE_INSTANCE": "drover-metadata", "OCF_RESOURCE_TYPE": name.type,
-                   "OCF_RESOURCE_PROVIDER": name.provider}
-            argv = (str(self._ocf_path(name.provider, name.type)), "meta-data")
-            completed = asyncio.run(ProcessRunner().run(argv, env, METADATA_TIMEOUT_S))
+        env = {**self.settings.base_env, "OCF_ROOT": str(self.settings.ocf_root),
+               "OCF_RESOURCE_INSTANCE": "drover-metadata", "OCF_RESOURCE_TYPE": name.type,
+               "OCF_RESOURCE_PROVIDER": name.provider}
+        argv = (str(self._ocf_path(name.provider, name.type)), "meta-data")
+        completed = asyncio.run(ProcessRunner().run(argv, env, METADATA_TIMEOUT_S))
         if completed.exit_code != 0:
             reason = completed.spawn_error or ("timed out" if completed.timed_out else f"exit {completed.exit_code}")
             raise AgentNotFound(f"Agent '{name}' does not provide valid metadata: {reason}", True)
