@@ -65,6 +65,7 @@ class Daemon:
             from appliance.env_cluster import ClusterEnv
             self.cluster = ClusterHost(self.store, version_line("drover"), paths.run_dir, self._cluster_changed,
                                        self._local_executor, self._forget, self._corosync_lost, self.left.set)
+            self.cluster.hub.run_fence = self.local.fence_devices.fence
             self.env: RealEnv = ClusterEnv(self.cluster, *env_args)
         else:
             self.env = RealEnv(*env_args)
@@ -144,6 +145,15 @@ class Daemon:
         else:
             self.left.set()
 
+    async def _fence_request(self, target: str, action: str) -> dict:
+        """`drover stonith fence`: this host's fencer fences `target` (the controller then sees it fenced)."""
+        cib = self.env.read()
+        event = await self.env.fencer().fence(cib.configuration, cib.status, target, action,
+                                              self.env.fencing_hosts(), "drover stonith fence")
+        self.controller.poke()
+        return {"applied": event.state == "done", "reason": event.exit_reason, "delegate": event.delegate,
+                "device": event.device}
+
     async def _watch_corosync(self) -> None:
         await self._corosync_gone.wait()
         raise RuntimeError(f"{self._lost_why}: this host can no longer take part in the cluster")
@@ -151,7 +161,8 @@ class Daemon:
     async def _serve_admin(self) -> None:
         from appliance.cluster import admin_socket
         assert self.cluster is not None
-        self._admin = await admin_socket.serve(self.paths.run_dir, self.cluster.change, self._leave)
+        self._admin = await admin_socket.serve(self.paths.run_dir, self.cluster.change, self._leave,
+                                               self._fence_request)
         await self._admin.serve_forever()
 
     def _lost(self, node: str) -> None:

@@ -16,6 +16,8 @@ import dataclasses
 from appliance.cluster.host import ClusterHost
 from appliance.engine import records
 from appliance.env_real import RealEnv
+from appliance.fencing.agent import FenceResult
+from appliance.fencing.fencer import DeviceRun
 from appliance.model.cluster import Cib
 from appliance.model.status import Status
 
@@ -45,6 +47,18 @@ class ClusterEnv(RealEnv):
 
     async def durable(self) -> None:
         await self.status.durable()
+
+    def fencing_hosts(self) -> list[str]:
+        view = self.cluster.view
+        return sorted(view.names.get(n, f"node{n}") for n in view.daemons)
+
+    async def run_fence_on(self, host: str, run: DeviceRun) -> FenceResult:
+        if host == self.local_node:
+            return await self.local.fence_devices.fence(run)
+        nodeid = self.cluster.view.nodeid(host)
+        if nodeid is None or nodeid not in self.cluster.view.daemons:
+            return FenceResult(run.action, False, f"{host}'s drover is not running")
+        return await self.cluster.hub.fence(nodeid, run)
 
     def executor(self, node: str):
         if node == self.local_node:

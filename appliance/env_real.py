@@ -18,8 +18,9 @@ from pathlib import Path
 
 from appliance.engine import records
 from appliance.engine.env import Listener
-from appliance.fencing.agent import FenceAgents
+from appliance.fencing.agent import FenceAgents, FenceResult
 from appliance.fencing.devices import FenceDevices
+from appliance.fencing.fencer import DeviceRun, Fencer
 from appliance.guestlink.connections import Connections
 from appliance.hypervisor.libvirt_domain import AgentFailure, Hypervisors, VirtualDomain, domain_name
 from appliance.hypervisor.libvirt_events import LifecycleWatch, start_event_loop
@@ -165,6 +166,23 @@ class RealEnv:
             except OSError:
                 continue
         return False
+
+    async def fence(self, target: str, action: str) -> bool:
+        event = await self.fencer().fence(self.read().configuration, self.read().status, target, action,
+                                          self.fencing_hosts(), "drover-controller")
+        return event.state == "done"
+
+    def fencer(self) -> Fencer:
+        return Fencer(self.local_node, self.run_fence_on, self.edit_status, self.now)
+
+    def fencing_hosts(self) -> list[str]:
+        """The hosts whose daemons can run a fence agent now."""
+        return [self.local_node]
+
+    async def run_fence_on(self, host: str, run: DeviceRun) -> FenceResult:
+        if host != self.local_node:
+            return FenceResult(run.action, False, f"{host} is not reachable from {self.local_node}")
+        return await self.local.fence_devices.fence(run)
 
     async def resource_deleted(self, agent: str, params: dict[str, str]) -> None:
         if agent == str(VIRTUAL_DOMAIN) and self.undefine_on_delete:

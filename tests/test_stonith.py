@@ -3,6 +3,7 @@ after the real fence_ipmilan reached its BMC (OpenIPMI's ipmi_sim), monitored, f
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -148,3 +149,36 @@ def test_a_cib_with_a_bad_fencing_level_is_refused_naming_it(tmp_path: Path):
     refused = drover(tmp_path, "cib", "import", str(bad))
     assert refused.returncode != 0 and "invalid fencing level index '0'" in refused.stderr
     assert "fencing-level" in refused.stderr                        # where in the file
+
+
+def test_stonith_fence_powers_the_node_off_through_its_bmc_and_history_tells_how_it_ended(tmp_path: Path):
+    local = socket.gethostname().split(".")[0]              # a lone host's node name
+    bmc = IpmiSim(tmp_path / "bmc").start()
+    try:
+        params = [f"{k}={v}" for k, v in {**bmc.params, "password": "wrong"}.items()]
+        assert drover(tmp_path, "stonith", "create", "ipmi", "fence_ipmilan", *params,
+                      f"pcmk_host_list={local}").returncode == 0
+        assert drover(tmp_path, "resource", "create", "vm-guest1", "ocf:heartbeat:VirtualDomain",
+                      "config=/nonexistent.xml", "meta", "remote-node=guest1", "--force").returncode == 0
+        failed = drover(tmp_path, "stonith", "fence", local, "--off")
+        assert failed.returncode == 1 and f"unable to fence '{local}': ipmi on {local}: " in failed.stderr
+        assert "Unable to obtain correct plug status" in failed.stderr and bmc.powered()
+        assert drover(tmp_path, "stonith", "update", "ipmi", f"password={bmc.params['password']}").returncode == 0
+        done = drover(tmp_path, "stonith", "fence", local, "--off")
+        assert done.returncode == 0 and done.stdout == f"Node: {local} fenced\n", done.stderr
+        assert not bmc.powered()                             # really off
+        history = drover(tmp_path, "stonith", "history", local).stdout.splitlines()
+        assert history[0].startswith(f"off of {local} failed: delegate={local}, client=drover stonith fence, "
+                                     f"origin={local}, last-failed='")
+        assert history[1].startswith(f"off of {local} successful: delegate={local}, client=drover stonith fence, "
+                                     f"origin={local}, completed='") and history[2] == "2 events found"
+        assert f'<node_state id="{local}" uname="{local}" in_ccm="false" crmd="offline" join="down" ' \
+            'expected="down" />' in drover(tmp_path, "cib", "export").stdout           # recorded fenced
+        guest = drover(tmp_path, "stonith", "fence", "guest1")
+        assert guest.returncode == 1 and "drover resource restart vm-guest1" in guest.stderr
+        unknown = drover(tmp_path, "stonith", "fence", "nodeX")
+        assert unknown.returncode == 1 and "Node 'nodeX' does not seem to be in the cluster" in unknown.stderr
+        assert drover(tmp_path, "stonith", "history", "cleanup").returncode == 0
+        assert drover(tmp_path, "stonith", "history").stdout == "0 events found\n"
+    finally:
+        bmc.close()

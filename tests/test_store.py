@@ -15,6 +15,7 @@ import pytest
 from appliance.model import edits
 from appliance.model.cib_read import read_cib
 from appliance.model.cluster import Configuration
+from appliance.model.fence_history import FenceEvent
 from appliance.model.fencing import FencingLevel
 from appliance.model.resources import AgentRef, Primitive
 from appliance.model.values import ModelError
@@ -87,6 +88,7 @@ def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tm
     store.close()
     connection = sqlite3.connect(path)                  # as drover before fencing levels left it
     connection.execute("DROP TABLE fencing_levels")
+    connection.execute("DROP TABLE fencing_history")
     connection.execute("PRAGMA user_version=1")
     connection.commit()
     connection.close()
@@ -97,9 +99,23 @@ def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tm
         level = FencingLevel("fl-node1-1", 1, ("f1",), target="node1")
         store.edit_configuration(lambda c: dataclasses.replace(c, fencing_levels=(level,)))
         assert store.configuration().fencing_levels == (level,)
+        event = FenceEvent("f-1", "node2", "reboot", "done", "node1", "drover", 100, "node1", "ipmi", 101)
+        store.edit_status(lambda s: dataclasses.replace(s, fencing=(event,)))
+        assert store.read().status.fencing == (event,)
     finally:
         store.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+
+
+def test_importing_a_cib_keeps_the_fencing_history(tmp_path: Path) -> None:
+    store = CibStore.open(tmp_path / "state.db")
+    try:
+        event = FenceEvent("f-1", "node2", "off", "failed", "node1", "drover", 100, exit_reason="timed out")
+        store.edit_status(lambda s: dataclasses.replace(s, fencing=(event,)))
+        store.replace(store.read(), include_status=True)
+        assert store.read().status.fencing == (event,)
+    finally:
+        store.close()
 
 
 def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:

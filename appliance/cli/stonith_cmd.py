@@ -1,5 +1,5 @@
 """`drover stonith ...`: fence devices as pcs makes them: create, update, delete, enable, disable, config,
-status, list (the fence agents here), describe.
+status, list (the fence agents here), describe, level; fence and history are appliance.cli.fence_cmd's.
 
 Rules: a fence device is a `stonith:AGENT` primitive (pcs's spelling: `stonith create NAME fence_ipmilan
 k=v ...`); its parameters are checked against the agent's own metadata (`action=metadata` on stdin), the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from appliance.cli import agents_cmd, resource_cmd, state
+from appliance.cli import agents_cmd, fence_cmd, resource_cmd, state
 from appliance.cli.render import resource_lines
 from appliance.cli.resource_args import build_resource, update_primitive
 from appliance.fencing.agent import FenceAgentError, FenceAgentMissing, check_params
@@ -36,6 +36,9 @@ Usage:
   drover stonith status
   drover stonith list [FILTER]
   drover stonith describe AGENT
+  drover stonith fence NODE [--off]
+  drover stonith history cleanup [NODE]
+  drover stonith history [show] [NODE]
   drover stonith level [config]
   drover stonith level add LEVEL TARGET DEVICES... [--force]
   drover stonith level remove LEVEL [TARGET] [DEVICES...]
@@ -49,9 +52,13 @@ name (else whatever its agent's `list` reports). list: the fence agents installe
 level: Pacemaker's fencing topology, as pcs spells it: TARGET is a node name, regexp%PATTERN or
 attrib%NAME=VALUE; LEVEL 1 to 9 orders a target's levels (tried in order; a level succeeds when all its
 DEVICES do). remove: the level LEVEL (of TARGET, made of DEVICES when given); clear: all levels (of TARGET).
+fence: power NODE off and on again (--off: off only) with the devices that can fence it, run from another
+host; its resources are then recovered elsewhere. history: what was fenced, by whom, how it ended; cleanup
+forgets the finished events (of NODE).
 
 Options:
   --disabled          Create it with target-role=Stopped.
+  --off               Fence by powering off (stonith-action=off) instead of rebooting.
   --force             Accept an agent not installed here and parameters its metadata does not name.
   --output-as=FORMAT  text (default), json or xml.
 """
@@ -234,7 +241,7 @@ def _level_clear(args: dict, current: state.Settings) -> None:
 ACTIONS = {
     "level": _level,
     "create": _create, "update": _update, "delete": _delete, "config": _config, "status": _status,
-    "list": _list, "describe": _describe,
+    "list": _list, "describe": _describe, "fence": fence_cmd.fence, "history": fence_cmd.history,
     "enable": lambda args, current: _set_role(args, current, "enable"),
     "disable": lambda args, current: _set_role(args, current, "disable"),
 }

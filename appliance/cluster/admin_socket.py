@@ -1,9 +1,10 @@
 """The local door for changes in a cluster: a CLI command on this host hands its change to this host's daemon,
 which puts it in the cluster's order and answers once it is applied (or refused).
 
-Rules: a unix socket in the run directory, mode 0600 (root's, like the state database); one JSON line each
-way: `{"kind": "config"|"status", "change": {...}}` -> `{"applied": bool, "reason": str}`; `{"kind": "leave",
-"all": bool}` asks this host's daemon (with all: every host's) to leave the cluster, once drained. A request that is
+Rules: a unix socket in the run directory, mode 0600 (root's, like the state database); one JSON line each way:
+`{"kind": "config"|"status", "change": {...}}` -> `{"applied": bool, "reason": str}`; `{"kind": "leave", "all":
+bool}` asks this host's daemon (with all: every host's) to leave the cluster, once drained; `{"kind": "fence",
+"target": NODE, "action": reboot|off|on}` has it fence NODE (answered once the fencing ended). A request that is
 not such a line gets an error answer and the connection is closed; one larger than MAX_REQUEST is refused
 unread. The client side is `send_change`, which the CLI calls (blocking, bounded by a timeout).
 """
@@ -27,20 +28,21 @@ SOCKET_NAME = "cib.sock"
 MAX_REQUEST = 16 * 1024 * 1024
 Apply = Callable[[ConfigChange | StatusChange], Awaitable[Outcome]]
 Leave = Callable[[bool], None]
+Fence = Callable[[str, str], Awaitable[dict]]
 
 
 def socket_path(run_dir: Path) -> Path:
     return run_dir / SOCKET_NAME
 
 
-async def serve(run_dir: Path, apply: Apply, leave: Leave) -> asyncio.AbstractServer:
+async def serve(run_dir: Path, apply: Apply, leave: Leave, fence: Fence) -> asyncio.AbstractServer:
     path = socket_path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            answer = await _answer(reader, apply, leave)
+            answer = await _answer(reader, apply, leave, fence)
             writer.write(json.dumps(answer).encode() + b"\n")
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -58,13 +60,18 @@ async def serve(run_dir: Path, apply: Apply, leave: Leave) -> asyncio.AbstractSe
     return server
 
 
-async def _answer(reader: asyncio.StreamReader, apply: Apply, leave: Leave) -> dict:
+async def _answer(reader: asyncio.StreamReader, apply: Apply, leave: Leave, fence: Fence) -> dict:
     try:
         line = await reader.readline()
         request = json.loads(line)
         if request["kind"] == "leave":
             leave(bool(request.get("all")))
             return {"applied": True, "reason": ""}
+        if request["kind"] == "fence":
+            target, action = request["target"], request["action"]
+            if not isinstance(target, str) or action not in ("reboot", "off", "on"):
+                raise ValueError("fence needs a target name and an action reboot, off or on")
+            return await fence(target, action)
         if request["kind"] == "config":
             change: ConfigChange | StatusChange = ConfigChange.from_json(request["change"])
         elif request["kind"] == "status":
@@ -92,7 +99,17 @@ def send_leave(run_dir: Path, everyone: bool, timeout_s: float = 10.0) -> None:
     _ask(run_dir, {"kind": "leave", "all": everyone}, timeout_s)
 
 
+def send_fence(run_dir: Path, target: str, action: str, timeout_s: float) -> dict:
+    """Have this host's daemon fence `target`; its answer: applied, reason, delegate, device."""
+    return _request(run_dir, {"kind": "fence", "target": target, "action": action}, timeout_s)
+
+
 def _ask(run_dir: Path, request: dict, timeout_s: float) -> tuple[bool, str]:
+    answer = _request(run_dir, request, timeout_s)
+    return bool(answer["applied"]), str(answer.get("reason", ""))
+
+
+def _request(run_dir: Path, request: dict, timeout_s: float) -> dict:
     payload = json.dumps(request).encode() + b"\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.settimeout(timeout_s)
@@ -109,6 +126,8 @@ def _ask(run_dir: Path, request: dict, timeout_s: float) -> tuple[bool, str]:
             raise NoAnswer(f"no answer from the daemon ({error})") from None
     try:
         answer = json.loads(received)
-        return bool(answer["applied"]), str(answer.get("reason", ""))
-    except (ValueError, KeyError, TypeError):
+        if not isinstance(answer, dict) or "applied" not in answer:
+            raise ValueError("not an answer")
+        return answer
+    except (ValueError, TypeError):
         raise NoAnswer("the daemon ended before answering") from None

@@ -15,18 +15,25 @@ import asyncio
 import itertools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from appliance.engine.env import Listener, NodeExecutor
+from appliance.fencing.agent import FenceResult
+from appliance.fencing.fencer import DeviceRun
 from guest.agents.results import ExecStatus, Operation, OpResult, failed
 from guest.common.aio import settle
 from guest.protocol.operations import InvalidOperation, operation_from_args, operation_to_args
 
 log = logging.getLogger(__name__)
-PROTOCOL = 1
+PROTOCOL = 2                    # 2: fence requests
 GROUP = "drover-exec"
 RecurringKey = tuple[int, str, str, str, int]     # host, node, resource, action, interval_ms
+Lost = Callable[[str, bool], dict]      # the result of a request whose answer cannot come (why, cancelled)
+
+
+def _operation_lost(why: str, cancelled: bool) -> dict:
+    return failed(ExecStatus.CANCELLED if cancelled else ExecStatus.ERROR, why).to_dict()
 
 
 class Bus(Protocol):
@@ -40,14 +47,14 @@ class HostExecutor:
         self.hub, self.host, self.node = hub, host, node
 
     async def execute(self, operation: Operation) -> OpResult:
-        return await self.hub.request(self.host, {"kind": "exec", "target": self.node,
-                                                  "op": operation_to_args(operation)})
+        return OpResult.from_dict(await self.hub.request(self.host, {"kind": "exec", "target": self.node,
+                                                                     "op": operation_to_args(operation)}))
 
     async def start_recurring(self, operation: Operation, listener: Listener) -> OpResult:
         key = (self.host, self.node, operation.resource, operation.action, operation.interval_ms)
         self.hub.listeners[key] = listener
-        return await self.hub.request(self.host, {"kind": "recur", "target": self.node,
-                                                  "op": operation_to_args(operation)})
+        return OpResult.from_dict(await self.hub.request(self.host, {"kind": "recur", "target": self.node,
+                                                                     "op": operation_to_args(operation)}))
 
     async def cancel_recurring(self, resource: str, action: str, interval_ms: int) -> None:
         self.hub.listeners.pop((self.host, self.node, resource, action, interval_ms), None)
@@ -65,7 +72,8 @@ class ExecHub:
         self.bus, self.nodeid = bus, nodeid
         self.local_executor, self.on_forget, self.on_leave = local_executor, on_forget, on_leave
         self.listeners: dict[RecurringKey, Listener] = {}
-        self._pending: dict[int, tuple[int, asyncio.Future[OpResult]]] = {}
+        self._pending: dict[int, tuple[int, asyncio.Future[dict], Lost]] = {}
+        self.run_fence: Callable[[DeviceRun], Awaitable[FenceResult]] | None = None   # this host's agents
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
         self._members: frozenset[int] = frozenset()
@@ -80,15 +88,22 @@ class ExecHub:
     def send(self, to: int | None, message: dict[str, Any]) -> None:
         self.bus.send(json.dumps({"protocol": PROTOCOL, "to": to, **message}).encode())
 
-    async def request(self, host: int, message: dict[str, Any]) -> OpResult:
+    async def request(self, host: int, message: dict[str, Any], lost: Lost = _operation_lost) -> dict:
+        """The answer of `host` (a result dict); `lost` makes one when it cannot come."""
         request_id = next(self._ids)
-        future: asyncio.Future[OpResult] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = (host, future)
+        future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = (host, future, lost)
         try:
             self.send(host, {**message, "req": request_id})
             return await future
         finally:
             self._pending.pop(request_id, None)
+
+    async def fence(self, host: int, run: DeviceRun) -> FenceResult:
+        """Have `host` run one fence agent action (for the fencer, wherever it runs)."""
+        answer = await self.request(host, {"kind": "fence", "run": run.to_json()},
+                                    lambda why, _cancelled: FenceResult(run.action, False, why).to_json())
+        return FenceResult.from_json(answer)
 
     def forget(self, node: str) -> None:
         """Tell the DC, wherever it is, that `node`'s connection (held here) is gone."""
@@ -102,10 +117,10 @@ class ExecHub:
 
     def membership(self, members: tuple[int, ...]) -> None:
         self._members = frozenset(members)
-        for host, future in list(self._pending.values()):
+        for host, future, lost in list(self._pending.values()):
             if host not in self._members and not future.done():
                 name = self.names.get(host, f"node {host}")
-                future.set_result(failed(ExecStatus.ERROR, f"host {name} left before answering"))
+                future.set_result(lost(f"host {name} left before answering", False))
         for key in [k for k in self.listeners if k[0] not in self._members]:
             self.listeners.pop(key, None)
 
@@ -135,7 +150,9 @@ class ExecHub:
         if kind == "result":
             entry = self._pending.get(int(message["req"]))
             if entry is not None and entry[0] == sender and not entry[1].done():
-                entry[1].set_result(OpResult.from_dict(message["result"]))
+                if not isinstance(message["result"], dict):
+                    raise ValueError("result is not an object")
+                entry[1].set_result(message["result"])
         elif kind == "changed":
             key = (sender, str(message["target"]), str(message["resource"]), str(message["action"]),
                    int(message["interval_ms"]))
@@ -145,6 +162,8 @@ class ExecHub:
         elif kind in ("exec", "recur"):
             operation = operation_from_args(message["op"])
             self._spawn(self._serve(sender, int(message["req"]), kind, str(message["target"]), operation))
+        elif kind == "fence":
+            self._spawn(self._serve_fence(sender, int(message["req"]), DeviceRun.from_json(message["run"])))
         elif kind == "cancel":
             executor = self.local_executor(str(message["target"]))
             if executor is not None:
@@ -179,6 +198,18 @@ class ExecHub:
             result = failed(ExecStatus.ERROR, f"{operation.key} could not run on {target}: {error}")
         self.send(asker, {"kind": "result", "req": request_id, "result": result.to_dict()})
 
+    async def _serve_fence(self, asker: int, request_id: int, run: DeviceRun) -> None:
+        here = self.names.get(self.nodeid, "?")
+        try:
+            if self.run_fence is None:
+                result = FenceResult(run.action, False, f"{here} cannot run fence agents")
+            else:
+                result = await self.run_fence(run)
+        except Exception as error:              # the asker must not wait for ever (CancelledError passes)
+            log.exception("%s %s could not run", run.device, run.action)
+            result = FenceResult(run.action, False, f"{run.device} could not run on {here}: {error}")
+        self.send(asker, {"kind": "result", "req": request_id, "result": result.to_json()})
+
     def _relay(self, asker: int, target: str) -> Listener:
         def changed(operation: Operation, result: OpResult) -> None:
             self.send(asker, {"kind": "changed", "target": target, "resource": operation.resource,
@@ -187,7 +218,7 @@ class ExecHub:
         return changed
 
     async def close(self, bound: float) -> None:
-        for _host, future in self._pending.values():
+        for _host, future, lost in self._pending.values():
             if not future.done():
-                future.set_result(failed(ExecStatus.CANCELLED, "drover is stopping"))
+                future.set_result(lost("drover is stopping", True))
         await settle(set(self._tasks), bound, "exec requests")

@@ -234,7 +234,7 @@ class Controller:
 
     async def _action(self, cib: Cib, action: Action) -> bool:
         if action.task == "fence":
-            return self._fence(cib, action.node)
+            return await self._fence(cib, action.node)
         runnable = resolve(cib.configuration, cib.status, action.resource, self.connect_timeout, action.node)
         if runnable is None:
             log.error("%s %s: no such resource", action.task, action.resource)
@@ -254,11 +254,11 @@ class Controller:
                 log.warning("cleaning up after deleted %s: %s", runnable.history_id, error)
         return ok
 
-    def _fence(self, cib: Cib, node: str) -> bool:
+    async def _fence(self, cib: Cib, node: str) -> bool:
         kinds = {info.name: info.kind for info in cib.configuration.node_infos()}
         if kinds.get(node) == "cluster":
-            log.error("fencing %s is needed but drover has no fencing device for cluster nodes", node)
-            return False
+            action = cib.configuration.cluster_options.get("stonith-action") or "reboot"
+            return await self.env.fence(node, "off" if action in ("off", "poweroff") else "reboot")
         log.warning("%s is reset: its VM or connection is being recovered, its resources are stopped", node)
         self.env.edit_status(lambda s: records.fence(s, node))
         for key in [k for k in self._monitors if k[0] == node]:

@@ -247,3 +247,14 @@ def set_extra(status: Status, entry: ResourceHistory, record: OpRecord, name: st
     ops = tuple(updated_record if op is record else op for op in entry.ops)
     history = tuple(dataclasses.replace(h, ops=ops) if h is entry else h for h in status.history)
     return dataclasses.replace(status, history=history)
+
+
+def host_fenced(status: Status, name: str) -> Status:
+    """A cluster host that was fenced: down and expected down, nothing running there any more, its transient
+    attributes gone (as Pacemaker's DC records a fenced node)."""
+    current = status.node_state(name)
+    state = NodeState(name, current.id if current is not None else name, in_ccm="false", crmd="offline",
+                      join="down", expected="down")
+    history = tuple(h for h in status.history if h.node != name)
+    others = tuple(s for s in status.nodes if s.name != name)
+    return dataclasses.replace(status, nodes=(*others, state), history=history).with_transient(name, Attributes())

@@ -39,6 +39,7 @@ PCMK_OPTIONS = frozenset({
     "pcmk_monitor_timeout", "pcmk_monitor_retries", "pcmk_status_action", "pcmk_status_timeout",
     "pcmk_status_retries", "priority"})
 # Parameters every fence agent takes from the fencer (fence-agents' "all_opt" set that Pacemaker passes).
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")     # fence-agents' logging.Formatter
 _SET_BY_FENCER = frozenset({"action", "port", "plug", "nodename"})
 
 
@@ -63,6 +64,20 @@ class FenceResult:
     power: Power | None = None          # what `status` found
     exit_code: int | None = None
     duration_ms: int = 0
+    output: str = ""                    # what `list` printed
+
+    def to_json(self) -> dict:
+        return {"action": self.action, "ok": self.ok, "reason": self.reason,
+                "power": self.power.value if self.power else None, "exit_code": self.exit_code,
+                "duration_ms": self.duration_ms, "output": self.output}
+
+    @classmethod
+    def from_json(cls, data: dict) -> FenceResult:
+        power = data.get("power")
+        code = data.get("exit_code")
+        return cls(str(data["action"]), bool(data["ok"]), str(data.get("reason", "")),
+                   Power(power) if power else None, int(code) if code is not None else None,
+                   int(data.get("duration_ms", 0)), str(data.get("output", ""))[:MAX_INPUT_BYTES])
 
 
 def agent_path(agent: str, directory: Path = FENCE_AGENT_DIR) -> Path:
@@ -146,7 +161,8 @@ class FenceAgents:
             power = Power.ON if code == EC_OK else Power.OFF
             return FenceResult(action, True, power=power, exit_code=code, duration_ms=completed.duration_ms)
         if code == EC_OK:
-            return FenceResult(action, True, exit_code=code, duration_ms=completed.duration_ms)
+            output = completed.output if action == "list" else ""
+            return FenceResult(action, True, exit_code=code, duration_ms=completed.duration_ms, output=output)
         return FenceResult(action, False, _reason(completed, timeout_s), exit_code=code,
                            duration_ms=completed.duration_ms)
 
@@ -158,6 +174,6 @@ def _reason(completed: Completed, timeout_s: float | None = None) -> str:
         return f"timed out after {timeout_s:g}s" if timeout_s is not None else "timed out"
     lines = [line.strip() for line in completed.output.splitlines()
              if line.strip() and "DeprecationWarning" not in line and not line.startswith("  from ")]
-    said = lines[-1] if lines else "no output"
+    said = _LOG_PREFIX.sub("", lines[-1]) if lines else "no output"
     how = f"exit code {completed.exit_code}" if completed.exit_code is not None else f"signal {completed.signal}"
     return f"{said} ({how})"

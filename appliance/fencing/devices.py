@@ -4,8 +4,8 @@ Rules (Pacemaker 2.1.5): `start` checks the agent and the device's parameters ag
 agent's monitor (a device that cannot reach its BMC does not start) and registers the device here; `stop`
 unregisters it and always succeeds (nothing is powered off); a probe answers from the registration alone
 (running here or not, no agent run); a recurring monitor runs the agent's `monitor` (or `pcmk_monitor_action`)
-on a registered device. Registrations live in the daemon's memory, like the fencer's: a restarted daemon
-probes "not running" and the scheduler starts its devices again.
+on a registered device; `fence` runs the fencer's actions. Registrations live in the daemon's memory, like the
+fencer's: a restarted daemon probes "not running" and the scheduler starts its devices again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import logging
 import time
 from collections.abc import Mapping
 
-from appliance.fencing.agent import FenceAgentError, FenceAgentMissing, FenceAgents, check_params
+from appliance.fencing.agent import FenceAgentError, FenceAgentMissing, FenceAgents, FenceResult, check_params
+from appliance.fencing.fencer import DeviceRun
 from appliance.fencing.targets import TargetsError, targets
 from guest.agents.results import ExecStatus, OcfRc, Operation, OpResult, failed
 
@@ -43,6 +44,14 @@ class FenceDevices:
                 f" ({result.exit_reason})" if result.exit_reason else "")
         return OpResult(result.exec_status, result.rc, result.output, result.exit_reason, started,
                         result.duration_ms)
+
+    async def fence(self, run: DeviceRun) -> FenceResult:
+        """One fencer action on this host's agents (reboot, off, on, list, status): registered here or not, as
+        any host may run a device for the fencer."""
+        try:
+            return await self.agents.run(run.agent, run.params, run.action, run.timeout_s, run.plug)
+        except FenceAgentError as error:
+            return FenceResult(run.action, False, str(error))
 
     async def _start(self, operation: Operation) -> OpResult:
         agent, params = operation.agent.type, dict(operation.params)

@@ -1,4 +1,4 @@
-"""Cluster status: node membership, transient attributes, fail counts, operation history.
+"""Cluster status: node membership, transient attributes, fail counts, operation history, fencing history.
 
 Rules: this is Pacemaker's <status> section as data. Fail counts live in
 Pacemaker as transient attributes fail-count-RSC#OP_INTERVAL / last-failure-...;
@@ -8,11 +8,13 @@ export. Unknown XML attributes of history entries are kept in `extra`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
 
 from appliance.model.attributes import Attributes
+from appliance.model.fence_history import FenceEvent
 from appliance.model.resources import AgentRef
 
 
@@ -70,6 +72,7 @@ class Status:
     attributes: tuple[tuple[str, Attributes], ...] = ()    # node name -> transient (reboot) attributes
     fail_counts: tuple[FailCount, ...] = ()
     history: tuple[ResourceHistory, ...] = ()
+    fencing: tuple[FenceEvent, ...] = ()       # not in Pacemaker's <status>: its fencer's history
 
     def node_state(self, name: str) -> NodeState | None:
         return next((state for state in self.nodes if state.name == name), None)
@@ -80,7 +83,7 @@ class Status:
     def with_transient(self, node: str, attrs: Attributes) -> Status:
         others = tuple((name, a) for name, a in self.attributes if name != node)
         updated = (*others, (node, attrs)) if len(attrs) else others
-        return Status(self.nodes, updated, self.fail_counts, self.history)
+        return dataclasses.replace(self, attributes=updated)
 
 
 PARAMS_EXTRA = "drover-params"     # history extra: the parameters a resource was started with (JSON)

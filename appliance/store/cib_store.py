@@ -21,6 +21,7 @@ from appliance.model import codec
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import Colocation, Location, Order, kind_name
+from appliance.model.fence_history import FenceEvent
 from appliance.model.fencing import FencingLevel
 from appliance.model.nodes import Node
 from appliance.model.resources import Clone, Group, Primitive
@@ -36,9 +37,10 @@ _TABLE_KEYS = {
     "fencing_levels": ("id",),
     "node_states": ("name",), "transient_attributes": ("node", "name"),
     "fail_counts": ("node", "resource", "operation", "interval_ms"), "history": ("node", "resource"),
+    "fencing_history": ("id",),
 }
 CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels")
-STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history")
+STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history", "fencing_history")
 
 
 def _config_rows(configuration: Configuration) -> dict[str, list[Row]]:
@@ -68,6 +70,7 @@ def _status_rows(status: Status) -> dict[str, list[Row]]:
                         for f in status.fail_counts],
         "history": [{"node": h.node, "resource": h.resource, "position": i, "doc": codec.dumps(h)}
                     for i, h in enumerate(status.history)],
+        "fencing_history": [{"id": e.id, "position": i, "doc": codec.dumps(e)} for i, e in enumerate(status.fencing)],
     }
 
 
@@ -96,7 +99,8 @@ def _decode_status(rows: dict[str, list[Row]]) -> Status:
         tuple((node, Attributes.of(pairs)) for node, pairs in attributes.items()),
         tuple(FailCount(r["node"], r["resource"], r["operation"], r["interval_ms"], r["count"], r["last_failure"])
               for r in rows["fail_counts"]),
-        tuple(codec.decode_object(ResourceHistory, json.loads(r["doc"])) for r in rows["history"]))
+        tuple(codec.decode_object(ResourceHistory, json.loads(r["doc"])) for r in rows["history"]),
+        tuple(codec.decode_object(FenceEvent, json.loads(r["doc"])) for r in rows["fencing_history"]))
 
 
 def _sync(db: sqlite_utils.Database, table: str, old: list[Row], new: Iterable[Row]) -> bool:
@@ -202,6 +206,7 @@ class CibStore:
             new_rows = _config_rows(cib.configuration)
             if include_status:
                 new_rows.update(_status_rows(cib.status))
+                del new_rows["fencing_history"]          # CIB XML has none: the fencer's history stays
                 _set_counter(db, "have_quorum", 1 if cib.have_quorum else 0)
             changed = [_sync(db, table, old[table], rows) for table, rows in new_rows.items()]
             if any(changed):

@@ -65,7 +65,11 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db["fencing_levels"].create({"id": str, "position": int, "doc": str}, pk="id")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+def _migration_3(db: sqlite_utils.Database) -> None:
+    db["fencing_history"].create({"id": str, "position": int, "doc": str}, pk="id")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

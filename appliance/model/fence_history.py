@@ -1,0 +1,54 @@
+"""Fencing history: what was fenced, by whom, how it ended, as Pacemaker's fencer keeps it (stonith_admin --history).
+
+Rules: one event per fencing request, pending until it ends done or failed; `delegate` is the host that ran
+the device that decided the outcome, `origin` the host that asked, `client` what asked (the controller, or
+the CLI). Kept in the replicated status (every host knows the same history, and a restarted host still does),
+never exported into CIB XML (Pacemaker keeps it outside the CIB too); the newest MAX_EVENTS are kept. Pure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+MAX_EVENTS = 500
+STATES = ("pending", "done", "failed")
+
+
+@dataclass(frozen=True)
+class FenceEvent:
+    id: str
+    target: str
+    action: str                    # reboot, off, on
+    state: str                     # pending, done, failed
+    origin: str
+    client: str
+    requested: int                 # epoch seconds
+    delegate: str = ""
+    device: str = ""
+    completed: int | None = None
+    exit_reason: str = ""
+
+    def finished(self, state: str, completed: int, delegate: str = "", device: str = "",
+                 exit_reason: str = "") -> FenceEvent:
+        return dataclasses.replace(self, state=state, completed=completed, delegate=delegate, device=device,
+                                   exit_reason=exit_reason)
+
+
+def recorded(history: tuple[FenceEvent, ...], event: FenceEvent) -> tuple[FenceEvent, ...]:
+    """`history` with `event` added or replaced (same id), oldest dropped beyond MAX_EVENTS."""
+    others = tuple(e for e in history if e.id != event.id)
+    return (*others, event)[-MAX_EVENTS:]
+
+
+def describe(event: FenceEvent, when) -> str:
+    """One line as stonith_admin --history and crm_mon print it; `when(epoch)` formats a time."""
+    outcome = {"done": "successful", "failed": "failed", "pending": "pending"}[event.state]
+    text = f"{event.action} of {event.target} {outcome}: delegate={event.delegate or '(none)'}, " \
+           f"client={event.client}, origin={event.origin}"
+    if event.state == "pending":
+        return text + f", requested='{when(event.requested)}'"
+    text += f", {'completed' if event.state == 'done' else 'last-failed'}='{when(event.completed or 0)}'"
+    if event.exit_reason:
+        text += f" ({event.exit_reason})"
+    return text
