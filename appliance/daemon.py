@@ -123,10 +123,11 @@ class Daemon:
         from appliance.store import replicated
 
         def add(configuration: Configuration) -> Configuration:
+            hosts_before = sum(1 for node in configuration.nodes if node.type == "member")
             configuration = state.new_cluster_options(configuration)
             for nodeid, name in missing:
                 configuration = ensure_node(configuration, name, node_id=str(nodeid))
-            return configuration
+            return state.cluster_of_hosts_options(configuration, hosts_before)
         try:
             assert self.cluster is not None
             change = replicated.prepare_configuration(self.store, add)

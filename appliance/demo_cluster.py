@@ -122,6 +122,10 @@ def main() -> int:
                 machine.spawn(name, [sys.executable, "-m", "appliance", "daemon"], root, PYTHONPATH=os.getcwd())
             log = base / "h1" / f"{Path(sys.executable).name}.log"
             wait_until("three hosts online with a DC", lambda: _all_online(h1), log)
+            # these namespaces have no BMC to fence through: say so, as a Pacemaker demo would
+            print("# no fence device here (on real hosts: drover stonith create ipmi-h1 fence_ipmilan ip=... "
+                  "pcmk_host_list=h1, one per host)", flush=True)
+            drover(h1, "property", "set", "stonith-enabled=false")
             guest = base / "guest1" / "root"
             (guest / "etc/pacemaker").mkdir(parents=True)
             shutil.copy(h1 / "etc/pacemaker/authkey", guest / "etc/pacemaker/authkey")

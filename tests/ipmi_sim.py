@@ -25,15 +25,20 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
 
 
 class IpmiSim:
-    def __init__(self, directory: Path) -> None:
+    """`machine`: the chassis process's command, given the marker as its last argument (default: `sleep`);
+    `namespace`: run ipmi_sim in that network namespace, listening on `address`:`port`."""
+
+    def __init__(self, directory: Path, address: str = "127.0.0.1", port: int | None = None,
+                 namespace: str | None = None, machine: str = "sleep") -> None:
         self.directory = directory
-        self.port = free_port()
-        self.marker = f"86400.{random.randrange(10**8):08d}"      # the chassis process: `sleep MARKER`
+        self.address, self.namespace, self.machine = address, namespace, machine
+        self.port = port or free_port()
+        self.marker = f"86400.{random.randrange(10**8):08d}"      # the chassis process: `MACHINE MARKER`
         self.process: subprocess.Popen | None = None
 
     @property
     def params(self) -> dict[str, str]:
-        return {"ip": "127.0.0.1", "ipport": str(self.port), "username": USERNAME, "password": PASSWORD,
+        return {"ip": self.address, "ipport": str(self.port), "username": USERNAME, "password": PASSWORD,
                 "lanplus": "1", "cipher": "3"}     # ipmi_sim answers no cipher-suite query: name one
 
     def start(self, powered: bool = True) -> IpmiSim:
@@ -41,7 +46,7 @@ class IpmiSim:
         (self.directory / "lan.conf").write_text(f"""name "drover-test"
 set_working_mc 0x20
   startlan 1
-    addr 127.0.0.1 {self.port}
+    addr {self.address} {self.port}
     priv_limit admin
     allowed_auths_callback none md2 md5 straight
     allowed_auths_user none md2 md5 straight
@@ -50,7 +55,7 @@ set_working_mc 0x20
     guid a123456789abcdefa123456789abcdef
   endlan
   serial 15 127.0.0.1 {free_port(socket.SOCK_STREAM)} codec VM
-  startcmd "sleep {self.marker}"
+  startcmd "{self.machine} {self.marker}"
   startnow {"true" if powered else "false"}
   poweroff_wait 1
   kill_wait 2
@@ -60,10 +65,11 @@ set_working_mc 0x20
                                                 "mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02\n"
                                                 "mc_enable 0x20\n")
         with open(self.directory / "ipmi_sim.log", "wb") as log:
+            prefix = ["ip", "netns", "exec", self.namespace] if self.namespace else []
             self.process = subprocess.Popen(
-                ["ipmi_sim", "-n", "-c", str(self.directory / "lan.conf"), "-f", str(self.directory / "sim.emu"),
-                 "-s", str(self.directory / "state")], stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                [*prefix, "ipmi_sim", "-n", "-c", str(self.directory / "lan.conf"), "-f",
+                 str(self.directory / "sim.emu"), "-s", str(self.directory / "state")],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 10
         while powered and not self.powered() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -71,7 +77,7 @@ set_working_mc 0x20
 
     def powered(self) -> bool:
         """Whether the chassis process runs (the BMC's power, as the machine itself would feel it)."""
-        found = subprocess.run(["pgrep", "-f", f"^sleep {self.marker}$"], capture_output=True)
+        found = subprocess.run(["pgrep", "-f", f" {self.marker}$"], capture_output=True)
         return found.returncode == 0
 
     def close(self) -> None:
@@ -79,7 +85,7 @@ set_working_mc 0x20
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
-        subprocess.run(["pkill", "-KILL", "-f", f"^sleep {self.marker}$"], capture_output=True)
+        subprocess.run(["pkill", "-KILL", "-f", f" {self.marker}$"], capture_output=True)
 
 
 def available() -> bool:

@@ -105,3 +105,36 @@ def test_bad_messages_are_dropped():
         assert local.ran == []
         assert (await dc.executor(2, "h2").execute(OPERATION)).rc == OcfRc.OK   # still serving
     asyncio.run(scenario())
+
+
+def test_a_fence_request_runs_the_agent_on_the_asked_host_and_ends_when_that_host_leaves():
+    from appliance.fencing.agent import FenceResult
+    from appliance.fencing.fencer import DeviceRun
+
+    async def scenario():
+        bus = Bus()
+        dc, host = hubs(bus, {})
+        run = DeviceRun("ipmi", "fence_ipmilan", {"ip": "10.0.0.2"}, "off", "node3", 30.0)
+        refused = await dc.fence(2, run)                       # h2 has no agents wired
+        assert not refused.ok and refused.reason == "h2 cannot run fence agents"
+        ran: list[DeviceRun] = []
+        release = asyncio.Event()
+
+        async def agents(asked: DeviceRun) -> FenceResult:
+            ran.append(asked)
+            await release.wait()
+            return FenceResult(asked.action, True, duration_ms=5)
+        host.run_fence = agents
+        pending = asyncio.ensure_future(dc.fence(2, run))
+        await asyncio.sleep(0.05)
+        release.set()
+        assert (await pending).ok and ran == [run]               # the whole run crossed the bus
+        release.clear()
+        pending = asyncio.ensure_future(dc.fence(2, run))
+        await asyncio.sleep(0.05)
+        dc.membership((1,))
+        lost = await pending
+        assert not lost.ok and lost.reason == "host h2 left before answering"
+        release.set()
+        await asyncio.sleep(0.01)
+    asyncio.run(scenario())

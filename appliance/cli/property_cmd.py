@@ -51,6 +51,8 @@ KNOWN: dict[str, Callable[[str, str], object]] = {
     "placement-strategy": _choice("default", "utilization", "minimal", "balanced"),
     "cluster-recheck-interval": parse_interval_ms, "shutdown-lock": parse_boolean,
     "shutdown-lock-limit": parse_interval_ms, "stonith-timeout": parse_interval_ms,
+    "stonith-action": _choice("reboot", "off", "poweroff"), "priority-fencing-delay": parse_interval_ms,
+    "stonith-max-attempts": parse_score, "concurrent-fencing": parse_boolean,
     "default-resource-stickiness": parse_score, "batch-limit": parse_score, "cluster-name": lambda v, w: v,
     "enable-startup-probes": parse_boolean, "node-health-strategy": _choice("none", "migrate-on-red", "only-green",
                                                                             "progressive", "custom"),

@@ -15,9 +15,8 @@ import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from appliance.cli import state
+from appliance.cli import state, status_fencing
 from appliance.cli.status_view import FailureView, PrimitiveView, ResourceView, StatusView, build
-from appliance.model.values import is_true
 from appliance.store.held_status import read_marker
 from appliance.store.lock import lock_held
 from guest.common.cli import Command, Context
@@ -139,7 +138,12 @@ def render_text(view: StatusView, now: float) -> str:
     lines += resource_lines or ["  * No resources"]
     if view.failures:
         lines += ["", "Failed Resource Actions:", *(_failure_line(f) for f in view.failures)]
+    lines += status_fencing.text_sections(*status_fencing.shown_events(view.fencing), _fence_time)
     return "\n".join(lines)
+
+
+def _fence_time(epoch: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S +00:00", time.gmtime(epoch))
 
 
 def _b(value: bool) -> str:
@@ -240,6 +244,9 @@ def as_json(view: StatusView, now: float) -> dict:
         "failures": [{"op_key": f.op_key, "node": f.node, "task": f.task, "interval_ms": f.interval_ms,
                       "rc": f.rc, "rc_text": f.rc_name, "status": f.status_name, "call": f.call,
                       "exit_reason": f.exit_reason, "last_rc_change": f.last_rc_change} for f in view.failures],
+        "fencing": [{"target": e.target, "action": e.action, "state": e.state, "delegate": e.delegate,
+                     "origin": e.origin, "client": e.client, "device": e.device, "requested": e.requested,
+                     "completed": e.completed, "exit_reason": e.exit_reason} for e in view.fencing],
     }
 
 
@@ -261,12 +268,7 @@ def run(args: dict, context: Context) -> int:
         if seen is None:
             warnings = (f"drover is not running on {settings.local_node}: this is its last copy of the cluster "
                         "state, which may be behind",)
-        if not is_true(cib.configuration.cluster_options.get("stonith-enabled", "true")):
-            warnings += ("stonith-enabled=false: the resources of a host that is lost are started elsewhere "
-                         "without fencing it first (drover cannot fence hosts yet)",)
-        else:
-            warnings += ("stonith-enabled=true but drover cannot fence hosts yet: the resources of a host that is "
-                         "lost are not recovered elsewhere",)
+        warnings += status_fencing.warnings(cib)
     now = time.time()
     view = build(cib, cluster_name, dc, VERSION, datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
     view = dataclasses.replace(view, stack=stack, warnings=warnings)

@@ -15,6 +15,7 @@ from datetime import datetime
 from appliance.cli.render import agent_text
 from appliance.engine.records import is_failure
 from appliance.model.cluster import Cib
+from appliance.model.fence_history import FenceEvent
 from appliance.model.history import base_id
 from appliance.model.resources import Clone, Group, Primitive, Resource, primitives
 from appliance.scheduler.failures import expired
@@ -101,6 +102,7 @@ class StatusView:
     options: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     stack: str = "drover"             # "corosync" on a host of a cluster
+    fencing: tuple[FenceEvent, ...] = ()      # the fencing history
 
     @property
     def instances_configured(self) -> int:
@@ -181,7 +183,7 @@ def build(cib: Cib, cluster_name: str, dc: str | None, version: str, now: dateti
     last_change = cib.extra.get("cib-last-written") or ""
     options = dict(cib.configuration.cluster_options.items)
     return StatusView(cluster_name, dc, version, cib.epoch, cib.num_updates, last_change, cib.have_quorum,
-                      tuple(nodes), tuple(resources), failures, options)
+                      tuple(nodes), tuple(resources), failures, options, fencing=cib.status.fencing)
 
 
 def _resource_view(resource: Resource, view, instances: dict[str, list[str]]) -> ResourceView:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from appliance.engine.env import Listener, NodeExecutor
 from appliance.fencing.agent import FenceResult
 from appliance.fencing.fencer import DeviceRun
-from guest.agents.results import ExecStatus, Operation, OpResult, failed
+from guest.agents.results import STANDARDS, ExecStatus, Operation, OpResult, failed
 from guest.common.aio import settle
 from guest.protocol.operations import InvalidOperation, operation_from_args, operation_to_args
 
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 PROTOCOL = 2                    # 2: fence requests
 GROUP = "drover-exec"
 RecurringKey = tuple[int, str, str, str, int]     # host, node, resource, action, interval_ms
+HOST_STANDARDS = (*STANDARDS, "stonith")          # a host also runs fence devices
 Lost = Callable[[str, bool], dict]      # the result of a request whose answer cannot come (why, cancelled)
 
 
@@ -144,6 +145,12 @@ class ExecHub:
             self._handle(sender, message)
         except (KeyError, TypeError, ValueError, InvalidOperation) as error:
             log.warning("node %d: malformed %s message (%s); ignored", sender, message.get("kind"), error)
+            request_id = message.get("req")
+            if message.get("kind") in ("exec", "recur", "fence") and isinstance(request_id, int):
+                # the asker waits for an answer: it gets one naming the problem (its own request, not ours)
+                answer = FenceResult("?", False, f"refused: {error}").to_json() if message["kind"] == "fence" \
+                    else failed(ExecStatus.ERROR, f"refused: {error}").to_dict()
+                self.send(sender, {"kind": "result", "req": request_id, "result": answer})
 
     def _handle(self, sender: int, message: dict) -> None:
         kind = message.get("kind")
@@ -158,9 +165,9 @@ class ExecHub:
                    int(message["interval_ms"]))
             listener = self.listeners.get(key)
             if listener is not None:
-                listener(operation_from_args(message["op"]), OpResult.from_dict(message["result"]))
+                listener(operation_from_args(message["op"], HOST_STANDARDS), OpResult.from_dict(message["result"]))
         elif kind in ("exec", "recur"):
-            operation = operation_from_args(message["op"])
+            operation = operation_from_args(message["op"], HOST_STANDARDS)
             self._spawn(self._serve(sender, int(message["req"]), kind, str(message["target"]), operation))
         elif kind == "fence":
             self._spawn(self._serve_fence(sender, int(message["req"]), DeviceRun.from_json(message["run"])))

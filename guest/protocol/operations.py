@@ -61,10 +61,11 @@ def _attributes(args: dict, key: str) -> dict[str, str]:
     return dict(value)
 
 
-def operation_from_args(args: dict[str, Any]) -> Operation:
+def operation_from_args(args: dict[str, Any], standards: tuple[str, ...] = STANDARDS) -> Operation:
+    """`standards`: those the receiver runs (a guest: STANDARDS; a hypervisor host: stonith too)."""
     standard = _text(args, "standard")
-    if standard not in STANDARDS:
-        raise InvalidOperation(f"unknown resource standard {standard!r}; known: {', '.join(STANDARDS)}")
+    if standard not in standards:
+        raise InvalidOperation(f"unknown resource standard {standard!r}; known: {', '.join(standards)}")
     provider = _text(args, "provider", required=standard == "ocf")
     action = _text(args, "action", pattern=None)
     if action not in ACTIONS:

@@ -25,8 +25,10 @@ from pathlib import Path
 from appliance.store import replicated
 from appliance.store.cib_store import CibStore
 from tests.agents import LOGGING_AGENT
+from tests.cluster import bmc
 from tests.conftest import TOP, clean_environment, run_source
 from tests.corosync_harness import CorosyncCluster, Host
+from tests.ipmi_sim import IpmiSim
 
 HOSTLOCAL = LOGGING_AGENT % {
     "name": "hostlocal", "shortdesc": "a per-host test resource",
@@ -41,10 +43,14 @@ WAIT_S = 40.0
 class DroverCluster(CorosyncCluster):
     GUEST_ADDRESS = "10.214.0.20"
 
-    def __init__(self, directory: Path, size: int = 3, authkey: bytes | None = None) -> None:
+    def __init__(self, directory: Path, size: int = 3, authkey: bytes | None = None, bmcs: bool = False) -> None:
+        """`bmcs`: every host gets a BMC on a management network (tests/cluster/bmc.py) whose power-off kills
+        the host's corosync and daemon."""
         super().__init__(directory, size)
         self.authkey = authkey or secrets.token_bytes(64)
         self.daemons: dict[str, subprocess.Popen] = {}
+        self.with_bmcs = bmcs
+        self.bmcs: dict[str, IpmiSim] = {}
         self.ocf_root = directory / "ocf"
         self.log = directory / "actions.log"
 
@@ -58,6 +64,10 @@ class DroverCluster(CorosyncCluster):
             (self.ocf_root / "resource.d" / provider).symlink_to(Path("/usr/lib/ocf/resource.d") / provider)
         (self.ocf_root / "lib").symlink_to("/usr/lib/ocf/lib")
         self.log.touch()
+        if self.with_bmcs:
+            bmc.build_network(self.bridge_namespace, self.hosts)
+            for host in self.hosts:
+                self.bmcs[host.name] = bmc.start_bmc(self.bridge_namespace, host, self.log)
         key = self.authkey
         for host in self.hosts:
             root = self.root(host)
@@ -100,6 +110,21 @@ class DroverCluster(CorosyncCluster):
                  'mount --bind "$1" /run && exec "$2" -m appliance daemon', "sh", str(host.directory / "run"),
                  sys.executable], cwd=TOP, env=environment, stdin=subprocess.DEVNULL, stdout=output,
                 stderr=subprocess.STDOUT, start_new_session=True)
+        bmc.powered_off_mark(host).unlink(missing_ok=True)
+        self._machine_pids(host)
+
+    def start(self, host: Host) -> None:
+        super().start(host)
+        self._machine_pids(host)
+
+    def _machine_pids(self, host: Host) -> None:
+        """What the host's power cut kills: its corosync and its daemon (each its own process group)."""
+        processes = [host.corosync, self.daemons.get(host.name)]
+        bmc.machine_pids(host).write_text(" ".join(str(p.pid) for p in processes if p is not None and
+                                                   p.poll() is None))
+
+    def powered_off(self, host: Host) -> bool:
+        return bmc.powered_off_mark(host).exists()
 
     def stop_daemon(self, host: Host, signum: int = signal.SIGTERM) -> None:
         process = self.daemons.pop(host.name, None)
@@ -118,6 +143,9 @@ class DroverCluster(CorosyncCluster):
         return self.daemons.pop(host.name).wait(timeout=timeout)
 
     def close(self) -> None:
+        for sim in self.bmcs.values():
+            with contextlib.suppress(Exception):
+                sim.close()
         for process in self.daemons.values():
             with contextlib.suppress(Exception):
                 process.kill()
@@ -160,7 +188,8 @@ class DroverCluster(CorosyncCluster):
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while time.monotonic() < deadline:
-            dead = [name for name, process in self.daemons.items() if process.poll() is not None]
+            dead = [name for name, process in self.daemons.items() if process.poll() is not None
+                    and not self.powered_off(next(h for h in self.hosts if h.name == name))]
             if dead:
                 host = next(h for h in self.hosts if h.name == dead[0])
                 raise AssertionError(f"{dead[0]}: drover daemon exited ({self.daemons[dead[0]].returncode}) "

@@ -1,0 +1,88 @@
+"""Fencing across hosts: a lost host is powered off through its BMC (OpenIPMI's ipmi_sim, driven by the real
+fence_ipmilan from another host) before its resources are started elsewhere; they never run twice.
+
+Each case builds three host namespaces with a management network and a BMC per host (tests/cluster/bmc.py);
+a BMC's power-off kills that host's corosync and drover daemon, as pulling its power would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cluster import bmc
+from tests.cluster.harness import DroverCluster
+from tests.cluster.test_cluster import (
+    RESOURCES,
+    _dc_and_online,
+    active_by_log,
+    create_resources,
+    never_twice,
+    running_once,
+    start,
+)
+from tests.ipmi_sim import available
+
+pytestmark = [pytest.mark.timeout(300),
+              pytest.mark.skipif(not available(), reason="needs ipmi_sim, ipmitool and fence-agents (make deps)")]
+
+
+def warnings(cluster: DroverCluster, host) -> list[str]:
+    return cluster.status(host)["summary"]["warnings"]
+
+
+def add_devices(cluster: DroverCluster, on) -> None:
+    """One fence_ipmilan device per host, kept off the host it fences (as Pacemaker users place them)."""
+    for host in cluster.hosts:
+        cluster.drover(on, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]),
+                       "op", "monitor", "interval=10s")
+        cluster.drover(on, "constraint", "location", f"ipmi-{host.name}", "avoids", host.name)
+
+
+def devices_started(cluster: DroverCluster, host) -> bool:
+    placement = cluster.placement(host)
+    return all(len(placement.get(f"ipmi-{h.name}", [])) == 1 for h in cluster.hosts)
+
+
+def test_a_cut_off_host_is_fenced_through_its_bmc_before_its_resources_run_on_the_others(tmp_path: Path):
+    with DroverCluster(tmp_path / "c", bmcs=True) as cluster:
+        start(cluster, fencing=True)
+        h1, h2, h3 = cluster.hosts
+        _version, configuration = cluster.version(h2)
+        assert configuration.cluster_options.get("stonith-enabled") == "true"       # 2+ hosts: fencing on
+        assert any("no fence device is configured: no resource is started" in w for w in warnings(cluster, h1))
+        add_devices(cluster, h2)
+        create_resources(cluster, h1)
+        cluster.drover(h1, "constraint", "location", "r1", "prefers", "h3=100")
+        placement = cluster.wait(lambda: devices_started(cluster, h1) and running_once(cluster, h1),
+                                 "every resource and device running once", timeout=60)
+        assert placement["r1"] == "h3"
+        assert not any("fence" in w for w in warnings(cluster, h1)), warnings(cluster, h1)
+        on_h3 = sorted(rid for rid, host in placement.items() if host == "h3")
+        cluster.cut(h3)
+        cluster.wait(lambda: cluster.powered_off(h3), "h3 to be powered off through its BMC", timeout=60)
+        cluster.wait(lambda: cluster.daemons["h3"].poll() is not None and h3.corosync.poll() is not None,
+                     "h3's daemon and corosync to be dead (its power was cut)", timeout=10)
+        moved = cluster.wait(lambda: (lambda p: p if all(p[r] in ("h1", "h2") for r in RESOURCES) else None)(
+            running_once(cluster, h1)), "h3's resources to run on h1 and h2", timeout=60)
+        assert set(on_h3) <= set(moved)
+        never_twice(cluster)                               # nothing started elsewhere before h3's power was cut
+        assert cluster.actions().count("poweroff h3") == 1
+        history = cluster.drover(h2, "stonith", "history", "h3").stdout
+        assert "reboot of h3 successful: delegate=h" in history and "client=drover-controller" in history
+        assert "delegate=h3" not in history
+        assert cluster.bmcs["h3"].powered()               # a reboot: powered on again (its services not started)
+        nodes = {n["name"]: n["state"] for n in cluster.status(h1)["nodes"]}
+        assert nodes["h3"] == "offline"
+        # h3 comes back: it joins, is probed (nothing runs there after the power cut) and r1 goes back to it
+        cluster.heal(h3)
+        cluster.start(h3)
+        cluster.start_daemon(h3)
+        cluster.wait(lambda: all(_dc_and_online(cluster, h) for h in cluster.hosts), "h3 back in the cluster",
+                     timeout=60)
+        final = cluster.wait(lambda: (lambda p: p if p["r1"] == "h3" else None)(running_once(cluster, h2)),
+                             "r1 back on h3", timeout=60)
+        active = active_by_log(cluster)
+        assert {rid: sorted(active[rid]) for rid in RESOURCES} == {rid: [final[rid]] for rid in RESOURCES}
+        never_twice(cluster)
