@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from appliance.fencing import plan as plans
 from appliance.fencing.plan import PlanError
-from appliance.model.resources import primitives
 from appliance.model.cluster import Cib
 from appliance.model.fence_history import FenceEvent, describe
+from appliance.model.resources import primitives
 from appliance.model.values import is_true
 
 
