@@ -138,3 +138,16 @@ def test_a_fence_request_runs_the_agent_on_the_asked_host_and_ends_when_that_hos
         release.set()
         await asyncio.sleep(0.01)
     asyncio.run(scenario())
+
+
+def test_a_request_that_cannot_be_read_is_answered_with_the_reason_so_no_asker_waits():
+    async def scenario():
+        bus = Bus()
+        dc, _host = hubs(bus, {"h2": Executor()})
+        request = {"kind": "exec", "target": "h2", "op": {"resource": "r1", "standard": "nope", "type": "Dummy",
+                                                          "action": "start"}}
+        result = await asyncio.wait_for(dc.request(2, request), 5)
+        assert result["exec_status"] != "done" and "unknown resource standard 'nope'" in str(result)
+        fence = await asyncio.wait_for(dc.request(2, {"kind": "fence", "run": {"device": "x"}}), 5)
+        assert fence["ok"] is False and "refused" in fence["reason"]
+    asyncio.run(scenario())
