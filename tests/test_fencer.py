@@ -196,3 +196,20 @@ def test_history_is_bounded_and_reads_as_stonith_admin_prints_it():
     failed = done.finished("failed", 80, exit_reason="timed out")
     assert describe(failed, str).endswith("last-failed='80' (timed out)")
     assert records.host_fenced(Status(), "node9").node_state("node9").expected == "down"
+
+
+def test_a_fencer_cancelled_mid_run_leaves_a_failed_event_not_a_pending_one(tmp_path: Path):
+    world = World(tmp_path, configuration())
+    world.configuration = configuration(device("slow", world.log, pcmk_host_list="node2", hang="1"))
+
+    async def cancelled() -> None:
+        fencer = Fencer("node1", world.run_on, world.record, lambda: 1000.0, world._sleep, lambda: 0.0)
+        task = asyncio.ensure_future(fencer.fence(world.configuration, world.status, "node2", "off", HOSTS, "t"))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    asyncio.run(cancelled())
+    assert [(e.state, e.exit_reason) for e in world.status.fencing] == \
+        [("failed", "the fencer stopped before it ended")]
+    assert world.status.node_state("node2").crmd == "online"

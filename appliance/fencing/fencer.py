@@ -98,7 +98,11 @@ class Fencer:
         attempt = _Attempt(configuration, status, target, action, members)
         tried_from = ""
         for level in chosen.levels:
-            ok, delegate, reason = await self._level(level, attempt)
+            try:
+                ok, delegate, reason = await self._level(level, attempt)
+            except asyncio.CancelledError:       # the daemon stops: no event is left pending for ever
+                self._finish(event, configuration, False, tried_from, "", "the fencer stopped before it ended")
+                raise
             if ok:
                 return self._finish(event, configuration, True, delegate, ",".join(d.id for d in level), "")
             tried_from = delegate or tried_from
