@@ -122,12 +122,11 @@ class Daemon:
         """The DC puts every corosync host in the configuration (with its node id), as Pacemaker's DC does."""
         from appliance.store import replicated
 
-        def add(configuration: Configuration) -> Configuration:
-            hosts_before = sum(1 for node in configuration.nodes if node.type == "member")
-            configuration = state.new_cluster_options(configuration)
+        def add(before: Configuration) -> Configuration:
+            configuration = state.new_cluster_options(before)
             for nodeid, name in missing:
                 configuration = ensure_node(configuration, name, node_id=str(nodeid))
-            return state.cluster_of_hosts_options(configuration, hosts_before)
+            return state.cluster_of_hosts_options(before, configuration)
         try:
             assert self.cluster is not None
             change = replicated.prepare_configuration(self.store, add)

@@ -168,8 +168,9 @@ class RealEnv:
         return False
 
     async def fence(self, target: str, action: str) -> bool:
-        event = await self.fencer().fence(self.read().configuration, self.read().status, target, action,
-                                          self.fencing_hosts(), "drover-controller")
+        cib = self.read()
+        event = await self.fencer().fence(cib.configuration, cib.status, target, action, self.fencing_hosts(),
+                                          "drover-controller")
         return event.state == "done"
 
     def fencer(self) -> Fencer:

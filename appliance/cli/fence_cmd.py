@@ -25,10 +25,6 @@ from guest.common.errors import UserError
 CLIENT = "drover stonith fence"
 
 
-def when(epoch: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S +00:00", time.gmtime(epoch))
-
-
 def fence(args: dict, current: state.Settings) -> None:
     current.authorize()
     target = args["NODE"]
@@ -101,5 +97,5 @@ def history(args: dict, current: state.Settings) -> None:
     with state.open_store(current) as store:
         events = [e for e in store.read().status.fencing if node is None or e.target == node]
     for event in events:
-        print(describe(event, when))
+        print(describe(event))
     print(f"{len(events)} event{'' if len(events) == 1 else 's'} found")

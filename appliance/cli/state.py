@@ -123,14 +123,15 @@ def new_cluster_options(configuration: Configuration) -> Configuration:
     return set_option(configuration, "cluster", "stonith-enabled", "false")
 
 
-def cluster_of_hosts_options(configuration: Configuration, hosts_before: int) -> Configuration:
-    """A lone host that becomes a cluster of two or more: stonith-enabled=true, as Pacemaker defaults to (a lost
-    host's resources are recovered only once it is fenced). Set once, when the second host is added; setting
-    it false again afterwards is the user's choice and stays."""
-    hosts = sum(1 for node in configuration.nodes if node.type == "member")
-    if hosts_before >= 2 or hosts < 2 or configuration.cluster_options.get("stonith-enabled") != "false":
-        return configuration
-    return set_option(configuration, "cluster", "stonith-enabled", "true")
+def cluster_of_hosts_options(before: Configuration, after: Configuration) -> Configuration:
+    """A lone host that becomes a cluster of two or more (`before` -> `after`): stonith-enabled=true, as
+    Pacemaker defaults to (a lost host's resources are recovered only once it is fenced). Set once, when the
+    second host is added; setting it false again afterwards is the user's choice and stays."""
+    def hosts(configuration: Configuration) -> int:
+        return sum(1 for node in configuration.nodes if node.type == "member")
+    if hosts(before) >= 2 or hosts(after) < 2 or after.cluster_options.get("stonith-enabled") != "false":
+        return after
+    return set_option(after, "cluster", "stonith-enabled", "true")
 
 
 def edit_configuration(current: Settings, edit: Callable[[Configuration], Configuration],

@@ -138,12 +138,8 @@ def render_text(view: StatusView, now: float) -> str:
     lines += resource_lines or ["  * No resources"]
     if view.failures:
         lines += ["", "Failed Resource Actions:", *(_failure_line(f) for f in view.failures)]
-    lines += status_fencing.text_sections(*status_fencing.shown_events(view.fencing), _fence_time)
+    lines += status_fencing.text_sections(*status_fencing.shown_events(view.fencing))
     return "\n".join(lines)
-
-
-def _fence_time(epoch: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S +00:00", time.gmtime(epoch))
 
 
 def _b(value: bool) -> str:

@@ -30,12 +30,12 @@ def shown_events(events: tuple[FenceEvent, ...]) -> tuple[tuple[FenceEvent, ...]
     return tuple(failed), tuple(pending)
 
 
-def text_sections(failed: tuple[FenceEvent, ...], pending: tuple[FenceEvent, ...], when) -> list[str]:
+def text_sections(failed: tuple[FenceEvent, ...], pending: tuple[FenceEvent, ...]) -> list[str]:
     lines: list[str] = []
     if failed:
-        lines += ["", "Failed Fencing Actions:", *(f"  * {describe(e, when)}" for e in failed)]
+        lines += ["", "Failed Fencing Actions:", *(f"  * {describe(e)}" for e in failed)]
     if pending:
-        lines += ["", "Pending Fencing Actions:", *(f"  * {describe(e, when)}" for e in pending)]
+        lines += ["", "Pending Fencing Actions:", *(f"  * {describe(e)}" for e in pending)]
     return lines
 
 

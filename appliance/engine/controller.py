@@ -255,8 +255,8 @@ class Controller:
         return ok
 
     async def _fence(self, cib: Cib, node: str) -> bool:
-        kinds = {info.name: info.kind for info in cib.configuration.node_infos()}
-        if kinds.get(node) == "cluster":
+        info = cib.configuration.node_info(node)
+        if info is not None and info.kind == "cluster":
             action = cib.configuration.cluster_options.get("stonith-action") or "reboot"
             return await self.env.fence(node, "off" if action in ("off", "poweroff") else "reboot")
         log.warning("%s is reset: its VM or connection is being recovered, its resources are stopped", node)

@@ -172,7 +172,8 @@ class Fencer:
     def _finish(self, event: FenceEvent, configuration: Configuration, ok: bool, delegate: str, device: str,
                 reason: str) -> FenceEvent:
         final = event.finished("done" if ok else "failed", int(self.now()), delegate, device, reason)
-        kind = next((info.kind for info in configuration.node_infos() if info.name == event.target), "cluster")
+        info = configuration.node_info(event.target)
+        kind = info.kind if info is not None else "cluster"
 
         def edit(status: Status) -> Status:
             status = dataclasses.replace(status, fencing=recorded(status.fencing, final))

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from appliance.fencing.targets import Targets, TargetsError, targets
 from appliance.model.cluster import Configuration
 from appliance.model.constraints import Location
+from appliance.model.history import active_on
 from appliance.model.resources import Primitive, primitives
 from appliance.model.status import Status
 from appliance.model.values import INFINITY, ModelError, parse_interval_ms
 
 DEFAULT_STONITH_TIMEOUT_MS = 60_000
-_RUNNING = ("start", "monitor", "migrate_from")
 
 
 class PlanError(ValueError):
@@ -125,7 +125,7 @@ def executing_hosts(configuration: Configuration, status: Status, device: str, t
     """Member hosts that may run `device` against `target`, best first (see the module rules)."""
     banned = {c.node for c in configuration.constraints if _bans(c, device)}
     allowed = [host for host in members if host not in banned]
-    running = {h.node for h in status.history if h.resource == device and _active(h)}
+    running = {node for node, _role in active_on(status, device)}
     others = [host for host in allowed if host != target]
     if not others:
         return [target] if target in allowed else []
@@ -140,19 +140,9 @@ def stonith_timeout_ms(configuration: Configuration) -> int:
         return DEFAULT_STONITH_TIMEOUT_MS
 
 
-def stonith_action(configuration: Configuration) -> str:
-    action = configuration.cluster_options.get("stonith-action") or "reboot"
-    return "off" if action in ("off", "poweroff") else "reboot"
-
-
 def _bans(constraint, device: str) -> bool:
     return isinstance(constraint, Location) and constraint.rsc == device and constraint.node is not None \
         and constraint.score is not None and constraint.score <= -INFINITY and not constraint.rules
-
-
-def _active(history) -> bool:
-    last = next((op for op in history.ops if op.id.endswith("_last_0")), None)
-    return last is not None and last.operation in _RUNNING and last.rc_code == 0 and last.op_status in (0, -1)
 
 
 def _disabled(primitive: Primitive) -> bool:

@@ -9,6 +9,8 @@ never exported into CIB XML (Pacemaker keeps it outside the CIB too); the newest
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_EVENTS = 500
@@ -41,7 +43,12 @@ def recorded(history: tuple[FenceEvent, ...], event: FenceEvent) -> tuple[FenceE
     return (*others, event)[-MAX_EVENTS:]
 
 
-def describe(event: FenceEvent, when) -> str:
+def utc_text(epoch: int) -> str:
+    """A time as stonith_admin and crm_mon print fencing times."""
+    return time.strftime("%Y-%m-%d %H:%M:%S +00:00", time.gmtime(epoch))
+
+
+def describe(event: FenceEvent, when: Callable[[int], str] = utc_text) -> str:
     """One line as stonith_admin --history and crm_mon print it; `when(epoch)` formats a time."""
     outcome = {"done": "successful", "failed": "failed", "pending": "pending"}[event.state]
     text = f"{event.action} of {event.target} {outcome}: delegate={event.delegate or '(none)'}, " \
