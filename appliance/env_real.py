@@ -24,6 +24,7 @@ from appliance.fencing.fencer import DeviceRun, Fencer
 from appliance.guestlink.connections import Connections
 from appliance.hypervisor.libvirt_domain import AgentFailure, Hypervisors, VirtualDomain, domain_name
 from appliance.hypervisor.libvirt_events import LifecycleWatch, start_event_loop
+from appliance.model import fence_history
 from appliance.model.cib_write import write_cib
 from appliance.model.cluster import Cib
 from appliance.model.status import Status
@@ -170,7 +171,7 @@ class RealEnv:
     async def fence(self, target: str, action: str) -> bool:
         cib = self.read()
         event = await self.fencer().fence(cib.configuration, cib.status, target, action, self.fencing_hosts(),
-                                          "drover-controller")
+                                          fence_history.CONTROLLER)
         return event.state == "done"
 
     def fencer(self) -> Fencer:

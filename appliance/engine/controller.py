@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from appliance.engine import records
 from appliance.engine.env import Env, NodeExecutor
 from appliance.engine.resolve import DEFAULT_CONNECT_TIMEOUT, PARAMS_KEY, Runnable, operation, resolve
+from appliance.model import fence_history
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
 from appliance.model.history import base_id
@@ -64,6 +65,7 @@ class Controller:
         self._last_signature: tuple | None = None
         self._in_flight: set[tuple[str, str]] = set()     # (node, history id) with an operation running now
         self._recheck_at: float | None = None
+        self._fence_allowed: dict[str, tuple[int, int]] = {}   # target: (epoch, failures in a row allowed)
 
     # -- the loop -----------------------------------------------------------------------------------------
 
@@ -113,7 +115,7 @@ class Controller:
         transition = schedule(cib, now)
         self._recheck_at = transition.recheck_at
         if transition.actions:
-            signature = (transition.actions, cib.status)
+            signature = (transition.actions, cib.status, cib.epoch)
             if signature == self._last_signature:
                 log.warning("the same transition again without progress; waiting for a change")
                 await self._reconcile_monitors(self.env.read())
@@ -257,12 +259,34 @@ class Controller:
     async def _fence(self, cib: Cib, node: str) -> bool:
         info = cib.configuration.node_info(node)
         if info is not None and info.kind == "cluster":
+            if self._gave_up_fencing(cib, node):
+                return False
             action = cib.configuration.cluster_options.get("stonith-action") or "reboot"
             return await self.env.fence(node, "off" if action in ("off", "poweroff") else "reboot")
         log.warning("%s is reset: its VM or connection is being recovered, its resources are stopped", node)
         self.env.edit_status(lambda s: records.fence(s, node))
         for key in [k for k in self._monitors if k[0] == node]:
             self._monitors.pop(key, None)
+        return True
+
+    def _gave_up_fencing(self, cib: Cib, node: str) -> bool:
+        """stonith-max-attempts failed fencings of `node` in a row: given up, as Pacemaker's DC stops starting
+        transitions for it. A configuration change (a device fixed, a level added) allows one more attempt, as
+        the new transition Pacemaker computes for it does; a cleaned-up history starts the count again. The count
+        is read from the replicated history, so a new DC goes on counting where the old one stopped."""
+        failed = fence_history.failures_in_a_row(cib.status.fencing, node)
+        limit = fence_history.max_attempts(cib.configuration.cluster_options)
+        epoch, allowed = self._fence_allowed.get(node, (cib.epoch, limit))
+        if failed == 0:
+            allowed = limit
+        elif epoch != cib.epoch:
+            allowed = max(limit, failed + 1)
+        self._fence_allowed[node] = (cib.epoch, allowed)
+        if failed < allowed:
+            return False
+        log.warning("Too many failures (%d) to fence %s, giving up (stonith-max-attempts=%d): it is tried again "
+                    "when the configuration changes or after drover stonith history cleanup %s",
+                    failed, node, limit, node)
         return True
 
     async def _run(self, cib: Cib, node: str, runnable: Runnable, action: str, interval_ms: int = 0,

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from appliance.model.values import INFINITY
+
 MAX_EVENTS = 500
+DEFAULT_MAX_ATTEMPTS = 10
+CONTROLLER = "drover-controller"          # the client the controller's own fencing requests are recorded under
 STATES = ("pending", "done", "failed")
 
 
@@ -41,6 +45,30 @@ def recorded(history: tuple[FenceEvent, ...], event: FenceEvent) -> tuple[FenceE
     """`history` with `event` added or replaced (same id), oldest dropped beyond MAX_EVENTS."""
     others = tuple(e for e in history if e.id != event.id)
     return (*others, event)[-MAX_EVENTS:]
+
+
+def failures_in_a_row(history: tuple[FenceEvent, ...], target: str, client: str = CONTROLLER) -> int:
+    """How many of `client`'s fencings of `target` failed since the last one that succeeded (by anyone)."""
+    count = 0
+    for event in reversed(history):
+        if event.target != target or event.action == "on":
+            continue
+        if event.state == "done":
+            break
+        if event.state == "failed" and event.client == client:
+            count += 1
+    return count
+
+
+def max_attempts(cluster_options: Mapping[str, str]) -> int:
+    """stonith-max-attempts: the controller's failed fencings of one target, in a row, after which it gives up
+    (10, as Pacemaker; a value below 1 or unreadable: 10)."""
+    text = cluster_options.get("stonith-max-attempts", "").strip()
+    try:
+        value = int(text)
+    except ValueError:
+        value = INFINITY if text.upper().lstrip("+") == "INFINITY" else 0
+    return value if value >= 1 else DEFAULT_MAX_ATTEMPTS
 
 
 def utc_text(epoch: int) -> str:

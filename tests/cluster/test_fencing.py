@@ -86,3 +86,45 @@ def test_a_cut_off_host_is_fenced_through_its_bmc_before_its_resources_run_on_th
         active = active_by_log(cluster)
         assert {rid: sorted(active[rid]) for rid in RESOURCES} == {rid: [final[rid]] for rid in RESOURCES}
         never_twice(cluster)
+
+
+def test_a_host_no_device_could_fence_stays_unclean_and_is_recovered_once_a_working_level_is_added(
+        tmp_path: Path):
+    with DroverCluster(tmp_path / "c", bmcs=True) as cluster:
+        start(cluster, fencing=True)
+        h1, h2, h3 = cluster.hosts
+        cluster.drover(h1, "property", "set", "stonith-max-attempts=2")
+        wrong = [a if not a.startswith("password=") else "password=not-the-password"
+                 for a in bmc.device_args(h3, cluster.bmcs["h3"])]
+        cluster.drover(h1, "stonith", "create", "ipmi-h3-wrong", *wrong[1:])
+        cluster.drover(h1, "constraint", "location", "ipmi-h3-wrong", "avoids", "h3")
+        cluster.drover(h1, "stonith", "level", "add", "1", "h3", "ipmi-h3-wrong")
+        cluster.drover(h1, "stonith", "create", *bmc.device_args(h3, cluster.bmcs["h3"]))   # in no level: unused
+        cluster.drover(h1, "constraint", "location", "ipmi-h3", "avoids", "h3")
+        create_resources(cluster, h1)
+        cluster.drover(h1, "constraint", "location", "r1", "prefers", "h3=100")
+        placement = cluster.wait(lambda: running_once(cluster, h1), "every resource running once", timeout=60)
+        on_h3 = sorted(rid for rid, host in placement.items() if host == "h3")
+        assert "r1" in on_h3
+        cluster.cut(h3)
+        cluster.wait(lambda: any("stopped trying" in w for w in warnings(cluster, h1)),
+                     "the controller to give up fencing h3 after 2 failures", timeout=90)
+        history = cluster.drover(h2, "stonith", "history", "h3").stdout
+        assert history.count("reboot of h3 failed") == 2, history
+        assert not cluster.powered_off(h3) and cluster.actions().count("poweroff h3") == 0
+        text = cluster.drover(h1, "status").stdout
+        assert "Node h3: UNCLEAN (offline)" in text and "Failed Fencing Actions:" in text
+        placement = cluster.placement(h1)
+        assert all(placement[rid] == ["h3"] for rid in on_h3), placement      # not recovered elsewhere
+        never_twice(cluster)
+        # a second level with the right password: a configuration change, so the controller tries once more
+        cluster.drover(h1, "stonith", "level", "add", "2", "h3", "ipmi-h3")
+        cluster.wait(lambda: cluster.powered_off(h3), "h3 to be powered off by level 2", timeout=60)
+        cluster.wait(lambda: (lambda p: p if all(p[r] in ("h1", "h2") for r in RESOURCES) else None)(
+            running_once(cluster, h1)), "h3's resources to run on h1 and h2", timeout=60)
+        never_twice(cluster)
+        assert cluster.actions().count("poweroff h3") == 1
+        history = cluster.drover(h2, "stonith", "history", "h3").stdout
+        assert history.count("reboot of h3 successful") == 1 and history.count("reboot of h3 failed") == 2
+        assert not any("stopped trying" in w for w in warnings(cluster, h1))
+        assert "Failed Fencing Actions:" not in cluster.drover(h1, "status").stdout
