@@ -128,3 +128,37 @@ def test_a_host_no_device_could_fence_stays_unclean_and_is_recovered_once_a_work
         assert history.count("reboot of h3 successful") == 1 and history.count("reboot of h3 failed") == 2
         assert not any("stopped trying" in w for w in warnings(cluster, h1))
         assert "Failed Fencing Actions:" not in cluster.drover(h1, "status").stdout
+
+
+def test_a_two_host_cluster_split_in_two_keeps_exactly_one_host_the_one_whose_fencing_waits(tmp_path: Path):
+    """Both sides keep quorum (corosync's two_node) and race to fence the other; the delay on the device that
+    fences h1 (pcmk_delay_base, as pcs users set pcmk_delay_max/base to pick a winner) lets h1 win."""
+    with DroverCluster(tmp_path / "c", size=2, bmcs=True) as cluster:
+        h1, h2 = cluster.hosts
+        cluster.start_all()
+        for host in cluster.hosts:
+            cluster.start_daemon(host)
+
+        def both_online(host) -> bool:
+            status = cluster.status(host)
+            return status["summary"]["current_dc"] == "h1" and \
+                sorted(n["name"] for n in status["nodes"] if n["state"] == "online") == ["h1", "h2"]
+        for host in cluster.hosts:
+            cluster.wait(lambda h=host: both_online(h), f"{host.name} to see both hosts online, h1 the DC")
+        for host, delay in ((h1, ["pcmk_delay_base=20s"]), (h2, [])):
+            cluster.drover(h1, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]), *delay)
+            cluster.drover(h1, "constraint", "location", f"ipmi-{host.name}", "avoids", host.name)
+        create_resources(cluster, h1)
+        cluster.drover(h1, "constraint", "location", "r1", "prefers", "h2=100")
+        cluster.wait(lambda: devices_started(cluster, h1) and running_once(cluster, h1),
+                     "every resource and device running once", timeout=60)
+        cluster.cut(h2)                                     # each side sees the other lost; both are quorate
+        cluster.wait(lambda: cluster.powered_off(h2), "h2 to be powered off by h1", timeout=60)
+        cluster.wait(lambda: cluster.daemons["h2"].poll() is not None, "h2's daemon to be dead", timeout=10)
+        cluster.wait(lambda: (lambda p: p if all(p[r] == "h1" for r in RESOURCES) else None)(
+            running_once(cluster, h1)), "every resource to run on h1", timeout=60)
+        never_twice(cluster)
+        assert cluster.actions().count("poweroff h2") == 1 and "poweroff h1" not in cluster.actions()
+        assert not cluster.powered_off(h1) and cluster.daemons["h1"].poll() is None
+        history = cluster.drover(h1, "stonith", "history").stdout
+        assert "reboot of h2 successful: delegate=h1" in history and "of h1" not in history
