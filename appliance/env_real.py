@@ -168,10 +168,10 @@ class RealEnv:
                 continue
         return False
 
-    async def fence(self, target: str, action: str) -> bool:
+    async def fence(self, target: str, action: str, delay_s: float = 0.0) -> bool:
         cib = self.read()
         event = await self.fencer().fence(cib.configuration, cib.status, target, action, self.fencing_hosts(),
-                                          fence_history.CONTROLLER)
+                                          fence_history.CONTROLLER, delay_s)
         return event.state == "done"
 
     def fencer(self) -> Fencer:

@@ -24,6 +24,8 @@ from appliance.model.fence_history import FenceEvent
 from appliance.model.nodes import Node
 from appliance.model.resources import AgentRef, Primitive
 from appliance.model.status import Status
+from appliance.scheduler.fencing_delay import node_priorities, priority_fencing_delay_ms
+from appliance.scheduler.unpack import unpack
 from tests.test_engine import OK, MemoryEnv, ScriptedExecutor
 
 pytestmark = pytest.mark.timeout(30)
@@ -38,10 +40,12 @@ class FencingEnv(MemoryEnv):
     def __init__(self, cib: Cib, executors):
         super().__init__(cib, executors)
         self.fenced: list[str] = []
+        self.delays: list[float] = []
         self.fixed = False
 
-    async def fence(self, target: str, action: str) -> bool:
+    async def fence(self, target: str, action: str, delay_s: float = 0.0) -> bool:
         self.fenced.append(target)
+        self.delays.append(delay_s)
         self.clock += 5
         state = "done" if self.fixed else "failed"
         event = FenceEvent(f"e{len(self.fenced)}", target, action, state, "node1", fence_history.CONTROLLER,
@@ -54,16 +58,24 @@ class FencingEnv(MemoryEnv):
         return self.fixed
 
 
-def lost_node2(max_attempts: str | None = "3") -> FencingEnv:
-    options = {"stonith-enabled": "true"} | ({"stonith-max-attempts": max_attempts} if max_attempts else {})
-    configuration = Configuration(nodes=(Node("node1", "1"), Node("node2", "2")), resources=(DEVICE, WEB),
+def lost_node2(max_attempts: str | None = "3", options: dict | None = None, web: Primitive = WEB,
+               others: tuple[Primitive, ...] = (), hosts: int = 2) -> FencingEnv:
+    options = {"stonith-enabled": "true", **(options or {})} | (
+        {"stonith-max-attempts": max_attempts} if max_attempts else {})
+    nodes = tuple(Node(f"node{n}", str(n)) for n in range(1, hosts + 1))
+    configuration = Configuration(nodes=nodes, resources=(DEVICE, web, *others),
                                   cluster_options=Attributes.of(options))
-    status = records.cluster_node_up(records.cluster_node_up(Status(), "node1", "1"), "node2", "2")
-    status = records.record_result(status, records.Outcome("node2", "web", WEB.agent, "start", 0, OK, 100))
+    status = Status()
+    for node in nodes:
+        status = records.cluster_node_up(status, node.name, node.id)
+    status = records.record_result(status, records.Outcome("node2", web.id, web.agent, "start", 0, OK, 100))
+    for other in others:
+        status = records.record_result(status, records.Outcome("node1", other.id, other.agent, "start", 0, OK, 100))
     status = records.cluster_node_down(status, "node2", "2")                 # lost: not a clean leave
     log: list = []
     env = FencingEnv(Cib(configuration, status, epoch=7),
-                     {"node1": ScriptedExecutor({("fence-node2", "probe"): OK}, log)})
+                     {"node1": ScriptedExecutor({("fence-node2", "probe"): OK,
+                                                 **{(o.id, "probe"): OK for o in others}}, log)})
     env.log = log
     return env
 
@@ -144,3 +156,30 @@ def test_failures_in_a_row_count_the_controllers_since_the_last_success():
     assert fence_history.failures_in_a_row(history, "h2") == 2
     assert fence_history.failures_in_a_row(history, "h3") == 1
     assert fence_history.failures_in_a_row(history, "h4") == 0
+
+
+def with_priority(primitive: Primitive, priority: int) -> Primitive:
+    return dataclasses.replace(primitive, meta=Attributes.of({"priority": str(priority)}))
+
+
+DB = with_priority(Primitive("db", AgentRef("ocf", "Dummy", "heartbeat")), 5)
+
+
+def test_priority_fencing_delay_delays_fencing_the_host_with_the_most_important_resources():
+    env = lost_node2(options={"priority-fencing-delay": "20s"}, web=with_priority(WEB, 10), others=(DB,))
+    working = unpack(env.read())
+    assert node_priorities(working) == {"node2": 10, "node1": 5}
+    assert priority_fencing_delay_ms(working, "node2", 20_000) == 20_000
+    assert priority_fencing_delay_ms(working, "node1", 20_000) == 0          # online here: not delayed
+    rounds(env, Controller(env))
+    assert env.fenced[0] == "node2" and env.delays[0] == 20.0
+
+
+@pytest.mark.parametrize(("web_priority", "hosts", "delay", "why"), [
+    (5, 2, "20s", "equal priorities"), (1, 2, "20s", "node1's resources matter more"),
+    (10, 3, "20s", "this partition is a majority (2 of 3)"), (10, 2, "", "priority-fencing-delay unset")])
+def test_priority_fencing_delay_does_not_apply(web_priority: int, hosts: int, delay: str, why: str):
+    env = lost_node2(options={"priority-fencing-delay": delay} if delay else {},
+                     web=with_priority(WEB, web_priority), others=(DB,), hosts=hosts)
+    rounds(env, Controller(env))
+    assert env.fenced and env.delays[0] == 0.0, why

@@ -74,10 +74,10 @@ class World:
         self.slept.append(seconds)
 
     def fence(self, target: str, action: str = "reboot", origin: str = "node1", draw: float = 0.5,
-              members: list[str] | None = None) -> FenceEvent:
+              members: list[str] | None = None, delay_s: float = 0.0) -> FenceEvent:
         fencer = Fencer(origin, self.run_on, self.record, lambda: 1000.0, self._sleep, lambda: draw)
         return asyncio.run(fencer.fence(self.configuration, self.status, target, action, members or HOSTS,
-                                        "stonith_admin"))
+                                        "stonith_admin", delay_s))
 
     def runs(self) -> list[str]:
         return self.log.read_text().splitlines()
@@ -175,6 +175,10 @@ def test_the_timeout_kills_a_hanging_agent_and_the_random_delay_is_waited_first(
     world.configuration = dataclasses.replace(world.configuration,
                                               cluster_options=Attributes.of({"stonith-timeout": "1s"}))
     assert "timed out after 1s" in world.fence("node2", members=["node1", "node2"]).exit_reason
+    world.slept.clear()
+    world.configuration = configuration(device("f1", world.log, pcmk_host_list="node2", pcmk_delay_base="2s"))
+    assert world.fence("node2", delay_s=20.0).state == "done"
+    assert world.slept == [22.0]                             # priority-fencing-delay adds to the device's delay
 
 
 def test_the_target_fences_itself_only_when_no_other_host_can(tmp_path: Path):

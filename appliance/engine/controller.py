@@ -34,6 +34,7 @@ from appliance.model.status import encode_params
 from appliance.model.values import is_true
 from appliance.scheduler import graph
 from appliance.scheduler.failures import expired_fail_counts
+from appliance.scheduler.fencing_delay import configured_ms, priority_fencing_delay_ms
 from appliance.scheduler.schedule import Transition, schedule
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import unpack
@@ -106,7 +107,7 @@ class Controller:
         if await self._probe(cib):
             return True
         cib = self.env.read()
-        now = datetime.fromtimestamp(self.env.now(), UTC).replace(tzinfo=None)
+        now = self._naive_now()
         expired = expired_fail_counts(unpack(cib, now))
         if expired:                                  # Pacemaker's clear_failcount of expired failures
             log.info("failures expired: %s", ", ".join(f"{rsc} on {node}" for rsc, node in expired))
@@ -130,6 +131,9 @@ class Controller:
         self._last_signature = None
         await self._reconcile_monitors(cib)
         return False
+
+    def _naive_now(self) -> datetime:
+        return datetime.fromtimestamp(self.env.now(), UTC).replace(tzinfo=None)
 
     def _orphaned_operations(self, cib: Cib) -> bool:
         """Operations a killed controller left running: wait for them before probing, so nothing runs twice."""
@@ -261,8 +265,13 @@ class Controller:
         if info is not None and info.kind == "cluster":
             if self._gave_up_fencing(cib, node):
                 return False
-            action = cib.configuration.cluster_options.get("stonith-action") or "reboot"
-            return await self.env.fence(node, "off" if action in ("off", "poweroff") else "reboot")
+            options = cib.configuration.cluster_options
+            action = options.get("stonith-action") or "reboot"
+            delay_ms = priority_fencing_delay_ms(unpack(cib, self._naive_now()), node, configured_ms(options))
+            if delay_ms:
+                log.warning("fencing %s waits priority-fencing-delay (%.0fs): its resources have the highest "
+                            "priority and this partition is no majority", node, delay_ms / 1000)
+            return await self.env.fence(node, "off" if action in ("off", "poweroff") else "reboot", delay_ms / 1000)
         log.warning("%s is reset: its VM or connection is being recovered, its resources are stopped", node)
         self.env.edit_status(lambda s: records.fence(s, node))
         for key in [k for k in self._monitors if k[0] == node]:

@@ -64,9 +64,10 @@ class Env(Protocol):
     def still_running(self, node: str, token: str) -> bool:
         """Is an agent started by an earlier controller (its operation token) still running on node?"""
 
-    async def fence(self, target: str, action: str) -> bool:
-        """Fence `target` (a cluster host) with the configured devices, from a host other than it; True once it
-        is done and recorded (the target down, nothing running there)."""
+    async def fence(self, target: str, action: str, delay_s: float = 0.0) -> bool:
+        """Fence `target` (a cluster host) with the configured devices, from a host other than it, waiting
+        `delay_s` (priority-fencing-delay) first; True once it is done and recorded (the target down, nothing
+        running there)."""
 
     async def resource_deleted(self, runnable_agent: str, params: dict[str, str]) -> None:
         """A stopped orphan is gone for good (VirtualDomain may undefine its domain)."""

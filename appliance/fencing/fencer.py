@@ -9,7 +9,8 @@ Rules:
 - Each device runs on the first allowed host that answers; a failure there (unreachable, agent missing,
   device error, timeout) tries the next allowed host, then the next device or level. A device that must be
   asked whether it fences the target (dynamic-list, status) is asked on the host that would run it.
-- The random delay (pcmk_delay_base/max) is waited once, before the first fencing action of the request.
+- The random delay (pcmk_delay_base/max, plus the scheduler's priority-fencing-delay) is waited once, before
+  the first fencing action of the request.
 - `run_on(host, run)` does the work on a host: this host's agents, or another host's through the exec group;
   it never raises for a device's failure. Everything else here is decisions (appliance.fencing.plan).
 """
@@ -68,6 +69,7 @@ class _Attempt:
     target: str
     action: str
     members: list[str]
+    delay_s: float = 0.0               # priority-fencing-delay, added to the first device's delay
     delayed: bool = False
 
 
@@ -82,8 +84,9 @@ class Fencer:
         self.sleep, self.draw = sleep, draw
 
     async def fence(self, configuration: Configuration, status: Status, target: str, action: str,
-                    members: list[str], client: str) -> FenceEvent:
-        """Fence `target` (`action`: reboot, off or on) from one of `members` (the hosts that can run agents now)."""
+                    members: list[str], client: str, delay_s: float = 0.0) -> FenceEvent:
+        """Fence `target` (`action`: reboot, off or on) from one of `members` (the hosts that can run agents now),
+        waiting `delay_s` (priority-fencing-delay) on top of the first device's own delay."""
         if action not in ACTIONS:
             raise ValueError(f"unknown fencing action {action!r}")
         event = FenceEvent(f"fence-{uuid.uuid4().hex[:12]}", target, action, "pending", self.origin, client,
@@ -95,7 +98,7 @@ class Fencer:
         except PlanError as error:
             return self._finish(event, configuration, False, "", "", str(error))
         reasons = [f"fencing level names {d}, which is not configured" for d in chosen.missing]
-        attempt = _Attempt(configuration, status, target, action, members)
+        attempt = _Attempt(configuration, status, target, action, members, delay_s=delay_s)
         tried_from = ""
         for level in chosen.levels:
             try:
@@ -135,10 +138,10 @@ class Fencer:
                 continue
             if not attempt.delayed:
                 attempt.delayed = True
-                delay = device.delay_s(self.draw())
+                delay = device.delay_s(self.draw()) + attempt.delay_s
                 if delay > 0:
-                    log.info("fencing %s with %s: waiting %.1fs first (pcmk_delay_base/pcmk_delay_max)",
-                             target, device.id, delay)
+                    log.info("fencing %s with %s: waiting %.1fs first (pcmk_delay_base/pcmk_delay_max%s)",
+                             target, device.id, delay, ", priority-fencing-delay" if attempt.delay_s else "")
                     await self.sleep(delay)
             run = DeviceRun(device.id, device.agent, device.params, device.action_for(action),
                             plan.plug(device, target), device.timeout_s(action, timeout_ms))

@@ -130,11 +130,15 @@ def test_a_host_no_device_could_fence_stays_unclean_and_is_recovered_once_a_work
         assert "Failed Fencing Actions:" not in cluster.drover(h1, "status").stdout
 
 
-def test_a_two_host_cluster_split_in_two_keeps_exactly_one_host_the_one_whose_fencing_waits(tmp_path: Path):
-    """Both sides keep quorum (corosync's two_node) and race to fence the other; the delay on the device that
-    fences h1 (pcmk_delay_base, as pcs users set pcmk_delay_max/base to pick a winner) lets h1 win."""
+@pytest.mark.parametrize("winner", ["h1", "h2"])
+def test_a_two_host_cluster_split_in_two_keeps_exactly_one_host_the_one_whose_fencing_waits(tmp_path: Path,
+                                                                                           winner: str):
+    """Both sides keep quorum (corosync's two_node) and race to fence the other. h1 wins when the device that
+    fences it waits (pcmk_delay_base, as pcs users set pcmk_delay_max/base to pick a winner); h2 wins when it
+    runs the resource with the highest priority and priority-fencing-delay is set (fencing it waits)."""
     with DroverCluster(tmp_path / "c", size=2, bmcs=True) as cluster:
         h1, h2 = cluster.hosts
+        loser = h2 if winner == "h1" else h1
         cluster.start_all()
         for host in cluster.hosts:
             cluster.start_daemon(host)
@@ -145,20 +149,28 @@ def test_a_two_host_cluster_split_in_two_keeps_exactly_one_host_the_one_whose_fe
                 sorted(n["name"] for n in status["nodes"] if n["state"] == "online") == ["h1", "h2"]
         for host in cluster.hosts:
             cluster.wait(lambda h=host: both_online(h), f"{host.name} to see both hosts online, h1 the DC")
-        for host, delay in ((h1, ["pcmk_delay_base=20s"]), (h2, [])):
-            cluster.drover(h1, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]), *delay)
+        delayed = {"h1": ["pcmk_delay_base=20s"] if winner == "h1" else [], "h2": []}
+        for host in cluster.hosts:
+            cluster.drover(h1, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]),
+                           *delayed[host.name])
             cluster.drover(h1, "constraint", "location", f"ipmi-{host.name}", "avoids", host.name)
         create_resources(cluster, h1)
         cluster.drover(h1, "constraint", "location", "r1", "prefers", "h2=100")
+        if winner == "h2":
+            cluster.drover(h1, "resource", "meta", "r1", "priority=10")
+            cluster.drover(h1, "property", "set", "priority-fencing-delay=20s")
         cluster.wait(lambda: devices_started(cluster, h1) and running_once(cluster, h1),
                      "every resource and device running once", timeout=60)
         cluster.cut(h2)                                     # each side sees the other lost; both are quorate
-        cluster.wait(lambda: cluster.powered_off(h2), "h2 to be powered off by h1", timeout=60)
-        cluster.wait(lambda: cluster.daemons["h2"].poll() is not None, "h2's daemon to be dead", timeout=10)
-        cluster.wait(lambda: (lambda p: p if all(p[r] == "h1" for r in RESOURCES) else None)(
-            running_once(cluster, h1)), "every resource to run on h1", timeout=60)
+        cluster.wait(lambda: cluster.powered_off(loser), f"{loser.name} to be powered off by {winner}", timeout=60)
+        cluster.wait(lambda: cluster.daemons[loser.name].poll() is not None, f"{loser.name}'s daemon to be dead",
+                     timeout=10)
+        survivor = h1 if winner == "h1" else h2
+        cluster.wait(lambda: (lambda p: p if all(p[r] == winner for r in RESOURCES) else None)(
+            running_once(cluster, survivor)), f"every resource to run on {winner}", timeout=60)
         never_twice(cluster)
-        assert cluster.actions().count("poweroff h2") == 1 and "poweroff h1" not in cluster.actions()
-        assert not cluster.powered_off(h1) and cluster.daemons["h1"].poll() is None
-        history = cluster.drover(h1, "stonith", "history").stdout
-        assert "reboot of h2 successful: delegate=h1" in history and "of h1" not in history
+        assert cluster.actions().count(f"poweroff {loser.name}") == 1
+        assert f"poweroff {winner}" not in cluster.actions()
+        assert not cluster.powered_off(survivor) and cluster.daemons[winner].poll() is None
+        history = cluster.drover(survivor, "stonith", "history").stdout
+        assert f"reboot of {loser.name} successful: delegate={winner}" in history and f"of {winner}" not in history
