@@ -22,6 +22,8 @@ VIRTUAL_DOMAIN = AgentMetadata(
         Parameter("migration_speed", description="Live migration speed"),
         Parameter("migration_network_suffix", description="Migration network host name suffix"),
         Parameter("migrateport", description="Remote hypervisor migration port"),
+        Parameter("remoteuri", description="Custom URI of the target's hypervisor (%n: the target node's name)"),
+        Parameter("migrateuri", description="Custom URI for the migration's data (%n: the target node's name)"),
         Parameter("monitor_scripts", description="Scripts to monitor the guest"),
         Parameter("autoset_utilization_cpu", default="true", description="Set the cpu utilization"),
         Parameter("autoset_utilization_hv_memory", default="true", description="Set the hv_memory utilization"),

@@ -1,8 +1,8 @@
 """The transition's resource actions against crm_simulate's, on the committed corpus.
 
 The placement conformance test checks where everything ends up; this one checks
-what drover's controller would do to get there: the set of start, stop, promote
-and demote actions per resource (clone instances by their base id) and node must
+what drover's controller would do to get there: the set of start, stop, promote,
+demote, migrate_to and migrate_from actions per resource (clone instances by their base id) and node must
 equal the resource actions crm_simulate executes (probes, monitors and pseudo
 actions aside). Cases listed in known_action_differences.txt must still differ.
 """
@@ -22,7 +22,7 @@ CORPUS = Path(__file__).parent / "scheduler" / "corpus"
 KNOWN = {line.split()[0] for line in (Path(__file__).parent / "scheduler" / "known_action_differences.txt")
          .read_text().splitlines() if line.strip() and not line.startswith("#")}
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists())
-ACTION = re.compile(r"Resource action: (\S+)\s+(start|stop|promote|demote) on (\S+)")
+ACTION = re.compile(r"Resource action: (\S+)\s+(start|stop|promote|demote|migrate_to|migrate_from) on (\S+)")
 
 
 def base(resource: str) -> str:

@@ -1,7 +1,7 @@
 """The human summary of `drover simulate`, laid out like crm_simulate's: status, transition summary, result.
 
 Rules: pure formatting of a scheduler Transition; one line per resource change in crm_simulate's words
-(Start, Stop, Move, Recover, Restart, Promote, Demote).
+(Start, Stop, Move, Migrate, Recover, Restart, Promote, Demote).
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ def change_line(change: Change) -> str | None:
     if before and not after:
         return f"  * Stop       {name:<20} ( {before[0][0]} )"
     (old_node, old_role), (new_node, new_role) = before[0], after[0]
+    if change.migrates:
+        old_node = next((node for node, _ in before if (node, "Started") not in after), old_node)
+        return f"  * Migrate    {name:<20} ( {old_node} -> {new_node} )"
     if old_node != new_node:
         return f"  * Move       {name:<20} ( {old_node} -> {new_node} )"
     if old_role != new_role:

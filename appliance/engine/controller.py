@@ -201,7 +201,7 @@ class Controller:
         unknown = {runnable.history_id: node for node, runnable in self._probe_targets(cib, reachable=False)}
         for index, action in enumerate(actions):
             where = unknown.get(base_id(action.resource or ""))
-            if action.task in ("start", "promote", "migrate_from") and where is not None:
+            if action.task in ("start", "promote", "migrate_to", "migrate_from") and where is not None:
                 log.info("holding back %s %s on %s: its state on %s is not known yet (not reachable)",
                          action.task, action.resource, action.node, where)
                 needs[index] = {-1}                  # never satisfied: it and what follows it wait
@@ -245,8 +245,14 @@ class Controller:
         if runnable is None:
             log.error("%s %s: no such resource", action.task, action.resource)
             return False
+        if action.task == "migrate_to" and self.env.executor(action.peer) is None:
+            log.warning("migrate_to %s on %s: the target %s is not reachable; not migrating", action.resource,
+                        action.node, action.peer)
+            return False
         role = {"promote": "Promoted", "demote": "Unpromoted"}.get(action.task)
-        result = await self._run(cib, action.node, runnable, action.task, role=role)
+        migration = {"migrate_to": (action.node, action.peer),
+                     "migrate_from": (action.peer, action.node)}.get(action.task)
+        result = await self._run(cib, action.node, runnable, action.task, role=role, migration=migration)
         if result is None:
             return False
         ok = not records.is_failure(action.task, 0, result)
@@ -299,41 +305,47 @@ class Controller:
         return True
 
     async def _run(self, cib: Cib, node: str, runnable: Runnable, action: str, interval_ms: int = 0,
-                   role: str | None = None) -> OpResult | None:
+                   role: str | None = None, migration: tuple[str, str] | None = None) -> OpResult | None:
+        """`migration`: (source, target) of a migrate_to/migrate_from, given to the agent as Pacemaker gives
+        them (CRM_meta_migrate_source/target) and kept in the history (an interrupted migration is read
+        from it)."""
         executor = self.env.executor(node)
         if executor is None:
             log.warning("%s %s on %s: %s is not reachable", action, runnable.history_id, node, node)
             return None
         op = operation(cib.configuration, runnable, action, interval_ms, role)
-        if action == "stop":
+        if migration is not None:
+            op = dataclasses.replace(op, meta={**op.meta, "migrate_source": migration[0],
+                                               "migrate_target": migration[1]})
+        if action in ("stop", "migrate_to"):       # a monitor of the source must not see the VM leave
             await self._cancel_monitors(node, runnable.history_id, executor)
         key = (node, runnable.history_id)
         if action != "monitor":
             token = uuid.uuid4().hex
             op = dataclasses.replace(op, meta={**op.meta, "drover_op": token})
-            params = encode_params(runnable.params) if action == "start" else None
+            params = encode_params(runnable.params) if action in ("start", "migrate_from") else None
             self.env.edit_status(lambda s: records.record_pending(s, node, runnable.history_id, runnable.agent,
                                                                   action, int(self.env.now()), runnable.container,
-                                                                  token, params))
+                                                                  token, params, migration))
             await self.env.durable()              # a successor must know it was in flight before it runs
         self._in_flight.add(key)
         try:
             result = await executor.execute(op)
         finally:
             self._in_flight.discard(key)
-        self._record(cib, node, runnable, op, result, role)
+        self._record(cib, node, runnable, op, result, role, migration)
         return result
 
     def _record(self, cib: Cib, node: str, runnable: Runnable, op: Operation, result: OpResult,
-                role: str | None) -> None:
+                role: str | None, migration: tuple[str, str] | None = None) -> None:
         outcome = records.Outcome(node, runnable.history_id, runnable.agent, op.action, op.interval_ms, result,
-                                  int(self.env.now()), role, runnable.container)
+                                  int(self.env.now()), role, runnable.container, migration)
         fatal = is_true(cib.configuration.cluster_options.get("start-failure-is-fatal", "true"))
         # the parameters it runs with: what a later stop of it as an orphan needs (a probe that finds it
         # running vouches for the configured ones, as Pacemaker's probe digest does)
         found_running = op.action == "monitor" and op.interval_ms == 0 and result.exec_status == ExecStatus.DONE \
             and result.rc in (0, 8)
-        params = encode_params(runnable.params) if op.action == "start" or found_running else None
+        params = encode_params(runnable.params) if op.action in ("start", "migrate_from") or found_running else None
 
         def edit(status):
             status = records.record_result(status, outcome, fatal)

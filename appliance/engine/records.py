@@ -78,6 +78,14 @@ class Outcome:
     now: int                    # epoch seconds
     role: str | None = None     # the role a recurring monitor checks
     container: str | None = None
+    migration: tuple[str, str] | None = None    # migrate_to/migrate_from: (source, target)
+
+
+def _with_migration(extra: Attributes, migration: tuple[str, str] | None) -> Attributes:
+    """Pacemaker's migrate_source/migrate_target attributes of a migration's record."""
+    if migration is None:
+        return extra
+    return extra.set("migrate_source", migration[0]).set("migrate_target", migration[1])
 
 
 def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool = True) -> Status:
@@ -92,7 +100,8 @@ def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool
         id="", operation=outcome.action, interval_ms=outcome.interval_ms, call_id=call_id, rc_code=rc,
         op_status=op_status, operation_key=f"{outcome.resource}_{outcome.action}_{outcome.interval_ms}",
         last_rc_change=outcome.now, exit_reason=result.exit_reason,
-        extra=transition_extra(expected_rc(outcome.action, outcome.interval_ms, outcome.role), op_status, rc))
+        extra=_with_migration(transition_extra(expected_rc(outcome.action, outcome.interval_ms, outcome.role),
+                                               op_status, rc), outcome.migration))
     entry = next((h for h in status.history if h.node == outcome.node and h.resource == outcome.resource), None)
     ops = list(entry.ops) if entry is not None else []
     if outcome.interval_ms:
@@ -126,12 +135,14 @@ OP_TOKEN = "drover-op"     # pending record extra (and CRM_meta_drover_op of the
 
 
 def record_pending(status: Status, node: str, resource: str, agent: AgentRef, action: str, now: int,
-                   container: str | None = None, token: str = "", params: str | None = None) -> Status:
+                   container: str | None = None, token: str = "", params: str | None = None,
+                   migration: tuple[str, str] | None = None) -> Status:
     """An operation about to run (Pacemaker's record-pending): if the controller dies before its result is
     recorded, the next controller sees it was in flight and probes instead of guessing. It keeps the
     parameters it runs with (`params`, else those of the record it replaces): a stop of it as a deleted
     resource needs them."""
-    extra = transition_extra(0, -1, 193).set(CALL_FLOOR, str(next_call_id(status, node) - 1))   # 193: pending
+    extra = _with_migration(transition_extra(0, -1, 193), migration)            # 193: pending
+    extra = extra.set(CALL_FLOOR, str(next_call_id(status, node) - 1))
     pending = OpRecord(f"{resource}_last_0", action, 0, -1, 0, -1, f"{resource}_{action}_0", now,
                        extra=extra.set(OP_TOKEN, token) if token else extra)
     entry = next((h for h in status.history if h.node == node and h.resource == resource), None)

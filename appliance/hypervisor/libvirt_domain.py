@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -51,12 +52,58 @@ class AgentFailure(Exception):
 
 
 @dataclass(frozen=True)
+class MigrationParams:
+    """How VirtualDomain reaches the target's hypervisor and sends the domain's state there."""
+
+    transport: str = ""          # migration_transport: qemu+TRANSPORT://target/system
+    user: str = ""               # migration_user
+    network_suffix: str = ""     # migration_network_suffix: target host name + suffix (a migration network)
+    port: str = ""               # migrateport
+    remote_uri: str = ""         # remoteuri (%n: the target)
+    migrate_uri: str = ""        # migrateuri (%n: the target)
+    speed_mib_s: int = 0         # migration_speed
+    downtime_ms: int = 0         # migration_downtime
+
+    def target_host(self, target: str) -> str:
+        if not self.network_suffix:
+            return target
+        first, dot, rest = target.partition(".")
+        return f"{first}{self.network_suffix}{dot}{rest}"
+
+    def hypervisor_uri(self, hypervisor: str, target: str) -> str:
+        """VirtualDomain's remoteuri: the local URI with the target's host (and the transport) put in."""
+        if self.remote_uri:
+            return self.remote_uri.replace("%n", target)
+        host = self.target_host(target)
+        if _USER.fullmatch(self.user):
+            host = f"{self.user}@{host}"
+        transport = f"+{self.transport}" if self.transport else ""
+        match = _URI.fullmatch(hypervisor)
+        if match is None:
+            raise AgentFailure(OcfRc.ERR_CONFIGURED, f"cannot make the target's URI from hypervisor={hypervisor}")
+        return f"{match['driver']}{transport}://{host}{match['port']}/{match['path']}"
+
+    def data_uri(self, hypervisor: str, target: str) -> str:
+        """Where the domain's memory goes ('' = libvirt's choice: the target's host name)."""
+        if self.migrate_uri:
+            return self.migrate_uri.replace("%n", target)
+        if self.network_suffix and hypervisor.split("+")[0].split(":")[0] == "qemu":
+            return f"tcp://{self.target_host(target)}" + (f":{self.port}" if self.port else "")
+        return ""
+
+
+_URI = re.compile(r"(?P<driver>[^/]+?)://[^/:]*(?P<port>:?[0-9]*)/(?P<path>.*)")
+_USER = re.compile(r"[a-z][-a-z0-9]*")
+
+
+@dataclass(frozen=True)
 class DomainParams:
     config: Path
     uri: str
     force_stop: bool
     stateless: bool
     shutdown_mode: int
+    migration: MigrationParams = MigrationParams()
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], default_uri: str) -> DomainParams:
@@ -68,8 +115,19 @@ class DomainParams:
             if mode not in _SHUTDOWN_MODES:
                 raise AgentFailure(OcfRc.ERR_CONFIGURED, f"unknown shutdown_mode '{mode}'")
             modes |= _SHUTDOWN_MODES[mode]
+        migration = MigrationParams(
+            params.get("migration_transport", ""), params.get("migration_user", ""),
+            params.get("migration_network_suffix", ""), params.get("migrateport", ""), params.get("remoteuri", ""),
+            params.get("migrateuri", ""), _count(params, "migration_speed"), _count(params, "migration_downtime"))
         return cls(Path(config), params.get("hypervisor") or default_uri, _true(params.get("force_stop")),
-                   _true(params.get("stateless")), modes)
+                   _true(params.get("stateless")), modes, migration)
+
+
+def _count(params: Mapping[str, str], name: str) -> int:
+    value = params.get(name, "").strip() or "0"
+    if not value.isdigit():
+        raise AgentFailure(OcfRc.ERR_CONFIGURED, f"{name} must be a whole number, not '{value}'")
+    return int(value)
 
 
 def _true(value: str | None) -> bool:
@@ -152,7 +210,8 @@ class VirtualDomain:
         try:
             params = DomainParams.from_params(operation.params, self.default_uri)
             action = {"start": self.start, "stop": self.stop, "monitor": self.monitor,
-                      "status": self.monitor, "validate-all": self.validate}.get(operation.action)
+                      "status": self.monitor, "validate-all": self.validate, "migrate_to": self.migrate_to,
+                      "migrate_from": self.migrate_from}.get(operation.action)
             if action is None:
                 return OpResult(ExecStatus.NOT_SUPPORTED, OcfRc.UNIMPLEMENTED, started=started,
                                 exit_reason=f"VirtualDomain has no action '{operation.action}'")
@@ -253,6 +312,66 @@ class VirtualDomain:
                 raise AgentFailure(OcfRc.ERR_GENERIC, f"failed to destroy {name}: {error.get_error_message()}") \
                     from None
         return OcfRc.OK
+
+    def migrate_to(self, params: DomainParams, operation: Operation, abandoned: threading.Event) -> int:
+        """Live-migrate the running domain to the target's hypervisor, peer to peer (the source's libvirtd
+        connects to the target's); a caller that gives up (timeout, daemon stopping) aborts the migration."""
+        _, name, domain = self._lookup(params)
+        if self._state(domain) not in _RUNNING_STATES:
+            raise AgentFailure(OcfRc.ERR_GENERIC, f"{name}: migrate_to: not active locally")
+        assert domain is not None
+        target = operation.meta.get("migrate_target", "")
+        if not target:
+            raise AgentFailure(OcfRc.ERR_CONFIGURED, f"{name}: migrate_to without a migration target")
+        migration = params.migration
+        remote = migration.hypervisor_uri(params.uri, target)
+        typed: dict[str, object] = {}
+        data_uri = migration.data_uri(params.uri, target)
+        if data_uri:
+            typed[libvirt.VIR_MIGRATE_PARAM_URI] = data_uri
+        if migration.speed_mib_s:
+            typed[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = migration.speed_mib_s
+        flags = libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER
+        if not params.stateless:
+            flags |= libvirt.VIR_MIGRATE_PERSIST_DEST      # defined on the target, as a start there would define it
+        done = threading.Event()
+        watcher = threading.Thread(target=self._watch_migration, args=(domain, migration, abandoned, done),
+                                   name=f"migration of {name}", daemon=True)
+        watcher.start()
+        log.info("%s: live migration to %s (%s%s)", name, target, remote, f", data to {data_uri}" if data_uri else "")
+        try:
+            domain.migrateToURI3(remote, typed, flags)
+        except libvirt.libvirtError as error:
+            raise AgentFailure(OcfRc.ERR_GENERIC, f"{name}: live migration to {target} failed: "
+                                                  f"{error.get_error_message()}") from None
+        finally:
+            done.set()
+        return OcfRc.OK
+
+    @staticmethod
+    def _watch_migration(domain: libvirt.virDomain, migration: MigrationParams, abandoned: threading.Event,
+                         done: threading.Event) -> None:
+        """Set the downtime once the migration runs (as VirtualDomain does, after 2 s); abort it when the
+        caller gives up."""
+        if migration.downtime_ms and not done.wait(2.0):
+            with contextlib.suppress(libvirt.libvirtError):
+                domain.migrateSetMaxDowntime(migration.downtime_ms, 0)
+        while not done.is_set():
+            if abandoned.wait(POLL_S):
+                with contextlib.suppress(libvirt.libvirtError):
+                    domain.abortJob()
+                return
+
+    def migrate_from(self, params: DomainParams, operation: Operation, abandoned: threading.Event) -> int:
+        """The target's side: done once the domain runs here (VirtualDomain waits for its monitor)."""
+        while True:
+            _, name, domain = self._lookup(params)
+            state = self._state(domain)
+            if state in _RUNNING_STATES:
+                log.info("%s: live migration from %s succeeded", name, operation.meta.get("migrate_source", "?"))
+                return OcfRc.OK
+            if abandoned.wait(POLL_S * 5):
+                return OcfRc.ERR_GENERIC
 
     def undefine(self, params: Mapping[str, str]) -> None:
         """Forget a stopped domain's definition (when its resource is deleted and the settings ask for it)."""

@@ -29,7 +29,7 @@ def _role_after(ops: tuple[OpRecord, ...]) -> str | None:
             continue
         if op.operation == "stop" and op.rc_code == _OK:
             role = None
-        elif op.operation in ("start", "migrate_from") and op.rc_code == _OK:
+        elif op.operation in ("start", "migrate_from", "migrate_to") and op.rc_code == _OK:
             role = "Started"
         elif op.operation == "promote" and op.rc_code == _OK:
             role = "Promoted"

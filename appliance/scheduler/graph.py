@@ -6,6 +6,8 @@ constraint "first-action A then then-action B" puts A's actions before B's,
 and when symmetrical also B's inverse actions before A's inverse actions;
 actions on a guest or remote node come after its connection's start and
 before its connection's stop; fencing comes before every start and promote.
+A migration is migrate_to < migrate_from < the source's stop, its start implied
+by migrate_from: orderings on that start apply to the migration's actions.
 Edges are (before, after) indexes into the action tuple; edges that would
 close a cycle are dropped (the action list order breaks the tie) so the graph
 is always executable.
@@ -23,6 +25,7 @@ from appliance.scheduler.working import WNode
 
 _INVERSE = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote"}
 _LIFECYCLE = ("demote", "stop", "start", "promote")
+_MIGRATION = ("migrate_to", "migrate_from", "stop")       # the source's stop ends a migration
 
 
 def orderings(actions: Sequence[Action], orders: Iterable[Order],
@@ -32,23 +35,47 @@ def orderings(actions: Sequence[Action], orders: Iterable[Order],
         by_task[(action.task, action.resource)].append(index)
     edges: list[tuple[int, int]] = []
 
-    def link(first_task: str, first_ids: Iterable[str], then_task: str, then_ids: Iterable[str]) -> None:
-        befores = [i for rid in first_ids for i in by_task.get((first_task, rid), ())]
-        afters = [i for rid in then_ids for i in by_task.get((then_task, rid), ())]
+    def first_of(task: str, rid: str) -> list[int]:
+        """What 'after TASK of rid' waits for: a migration's implied start is its migrate_from."""
+        found = by_task.get((task, rid), [])
+        if task == "start" and not found:
+            return by_task.get(("migrate_from", rid), [])
+        return found
+
+    def then_of(task: str, rid: str) -> list[int]:
+        """What 'before TASK of rid' holds back: a migration starts with its migrate_to (Pacemaker's
+        pcmk__order_migration_equivalents), or with its migrate_from when it continues a partial one."""
+        found = list(by_task.get((task, rid), []))
+        if task in ("start", "stop"):
+            found += by_task.get(("migrate_to", rid), []) or \
+                (by_task.get(("migrate_from", rid), []) if task == "start" and not found else [])
+        return found
+
+    def link(first_task: str, first_ids: Iterable[str], then_task: str, then_ids: Iterable[str],
+             migrations: bool = False) -> None:
+        if migrations:
+            befores = [i for rid in first_ids for i in first_of(first_task, rid)]
+            afters = [i for rid in then_ids for i in then_of(then_task, rid)]
+        else:
+            befores = [i for rid in first_ids for i in by_task.get((first_task, rid), ())]
+            afters = [i for rid in then_ids for i in by_task.get((then_task, rid), ())]
         edges.extend((b, a) for b in befores for a in afters if b != a)
 
     resources = {action.resource for action in actions if action.resource}
     for rid in sorted(resources):
+        for earlier, later in itertools.pairwise(_MIGRATION):
+            link(earlier, [rid], later, [rid])
         for earlier, later in itertools.pairwise(_LIFECYCLE):
             link(earlier, [rid], later, [rid])
         link("demote", [rid], "start", [rid])
         link("stop", [rid], "promote", [rid])
+        link("demote", [rid], "migrate_to", [rid])
     for order in orders:
         first_ids = [p.id for p in order.first.primitives()]
         then_ids = [p.id for p in order.then.primitives()]
-        link(order.first_action, first_ids, order.then_action, then_ids)
+        link(order.first_action, first_ids, order.then_action, then_ids, migrations=True)
         if order.symmetrical and order.first_action in _INVERSE and order.then_action in _INVERSE:
-            link(_INVERSE[order.then_action], then_ids, _INVERSE[order.first_action], first_ids)
+            link(_INVERSE[order.then_action], then_ids, _INVERSE[order.first_action], first_ids, migrations=True)
     for node in nodes:
         if node.kind == "cluster" or node.remote_rsc is None:
             continue
@@ -57,12 +84,12 @@ def orderings(actions: Sequence[Action], orders: Iterable[Order],
         for index in on_node:
             task = actions[index].task
             if task in ("start", "promote", "demote"):
-                edges.extend((c, index) for c in by_task.get(("start", connection), ()))
+                edges.extend((c, index) for c in first_of("start", connection))
             if task in ("stop", "demote"):
                 edges.extend((index, c) for c in by_task.get(("stop", connection), ()))
     fences = [i for i, a in enumerate(actions) if a.task == "fence"]
     for index, action in enumerate(actions):
-        if action.task in ("start", "promote"):
+        if action.task in ("start", "promote", "migrate_to", "migrate_from"):
             edges.extend((f, index) for f in fences)
     return _acyclic(edges)
 

@@ -26,6 +26,7 @@ class Change:
     before: tuple[tuple[str, str], ...]
     after: tuple[tuple[str, str], ...]
     failed: bool = False
+    migrates: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,9 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     # what a guest left behind is only shown while the guest is up
     down = {n.name for n in working.nodes if n.kind == "guest" and not resources.get(n.name)}
     resources = {rid: sorted(p for p in places if p[0] not in down) for rid, places in resources.items()}
+    migrating = {a.resource for a in outcome.actions if a.task == "migrate_from"}
     changes = tuple(Change(p.id, str(p.agent) if p.agent else "", tuple((n.name, p.role) for n in p.running_on),
-                           tuple(outcome.placement.get(p.id, [])), p.failed)
+                           tuple(outcome.placement.get(p.id, [])), p.failed, p.id in migrating)
                     for p in working.all_primitives)
     before = {n.name: ("unclean" if n.unclean else _attr_state(n) if n.online else "offline") for n in working.nodes}
     actions = tuple(outcome.actions)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from appliance.scheduler import scores
+from appliance.scheduler import migration, scores
 from appliance.scheduler.relations import Order
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
@@ -22,9 +22,10 @@ from appliance.scheduler.working import WNode, WRsc
 
 @dataclass(frozen=True)
 class Action:
-    task: str            # start stop promote demote fence
+    task: str            # start stop promote demote migrate_to migrate_from fence
     resource: str        # resource id ('' for fencing)
     node: str
+    peer: str = ""       # migrate_to: the target; migrate_from: the source
 
 
 @dataclass
@@ -51,6 +52,8 @@ class _Planner:
         self.working = working
         self.orders = [o for o in orders if o.mandatory]
         self.fenced = {n.name for n in working.nodes if n.unclean and n.kind != "guest" and _fenceable(working)}
+        self.migrations = {rsc.id: move for rsc in working.all_primitives
+                           if (move := migration.plan(rsc, self.fenced)) is not None}
         self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and (n.unclean or n.requires_reset)}
         self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and self._container_restarts(n)}
         self.start_ok: dict[str, bool] = {}
@@ -82,8 +85,8 @@ class _Planner:
         is not rewritten, as when a guest is recovered)."""
         connection = node.remote_rsc
         container = self.working.by_id.get(connection.meta.get("container", "")) if connection else None
-        if container is None or not container.running_on:
-            return False
+        if container is None or not container.running_on or container.id in self.migrations:
+            return False                       # a migrating VM keeps its guest running
         current = container.running_on[0]
         return container.assigned is not None and container.assigned is not current and \
             container.next_role != "Stopped"
@@ -100,6 +103,9 @@ class _Planner:
     def needs_stop(self, rsc: WRsc, node: WNode) -> bool:
         if node.name in self.fenced or not rsc.managed or rsc.blocked:
             return False
+        move = self.migrations.get(rsc.id)
+        if move is not None and move.partial and node is move.target:
+            return False                       # the interrupted migration continues there
         if rsc.orphan or rsc.assigned is None or rsc.next_role == "Stopped" or rsc.id in self.forced:
             return True
         if rsc.id in self.recover:
@@ -260,6 +266,15 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
         outcome.actions.append(Action("fence", "", node))
     for rsc in working.all_primitives:
         places: list[tuple[str, str]] = []
+        move = planner.migrations.get(rsc.id)
+        migrates = move is not None and (move.partial or (planner.needs_start(rsc) and planner.start_ok.get(rsc.id)))
+        if migrates:
+            if not move.partial:
+                outcome.actions.append(Action("migrate_to", rsc.id, move.source.name, move.target.name))
+            outcome.actions.append(Action("migrate_from", rsc.id, move.target.name, move.source.name))
+        for node in rsc.dangling:
+            if planner.reachable(node) and node.name not in planner.fenced and rsc.managed and not rsc.blocked:
+                outcome.actions.append(Action("stop", rsc.id, node.name))
         for node in rsc.running_on:
             if node.name in planner.fenced and node.kind == "cluster":
                 continue
@@ -285,7 +300,8 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
                     outcome.actions.append(Action("demote", rsc.id, node.name))
             places.append((node.name, staying))
         if planner.needs_start(rsc) and planner.start_ok.get(rsc.id):
-            outcome.actions.append(Action("start", rsc.id, rsc.assigned.name))
+            if not migrates:                   # a migration's start is implied by its migrate_from
+                outcome.actions.append(Action("start", rsc.id, rsc.assigned.name))
             role = "Started"
             if rsc.next_role in ("Promoted", "Unpromoted"):
                 role = "Unpromoted"

@@ -19,6 +19,7 @@ from appliance.model.cluster import Cib
 from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resource
 from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params
 from appliance.model.values import INFINITY, ModelError, is_true, parse_interval_ms, parse_role, parse_score
+from appliance.scheduler import migration
 from appliance.scheduler.failures import expired, failcount, interval_seconds, next_expiry, record_fail_counts
 from appliance.scheduler.working import WNode, WRsc
 
@@ -56,6 +57,7 @@ class Working:
     stale: list[tuple[str, str, str]] = field(default_factory=list)
     known_on: dict[str, set[str]] = field(default_factory=dict)      # base resource id -> nodes with any history
     instance_known_on: dict[str, set[str]] = field(default_factory=dict)   # primitive (instance) id -> nodes
+    migrate_tos: list[tuple[WRsc, WNode, OpRecord]] = field(default_factory=list)   # newest op is a migrate_to
 
     _by_name: dict[str, WNode] = field(default_factory=dict)
 
@@ -126,6 +128,7 @@ class _Builder:
             rsc.target_role = None
         rsc.critical = is_true(meta.get("critical", "true"))
         rsc.failure_timeout_s = interval_seconds(meta.get("failure-timeout"))
+        rsc.allow_migrate = is_true(meta.get("allow-migrate", "false"))
 
     def primitive(self, config: Primitive, parent: WRsc | None, rid: str | None = None) -> WRsc:
         rsc = WRsc(rid or config.id, "primitive", parent, agent=config.agent, meta=self.meta(config.meta, parent),
@@ -133,6 +136,8 @@ class _Builder:
         self.configure(rsc)
         rsc.is_remote_connection = config.agent.is_remote_connection
         if rsc.is_remote_connection:
+            # Pacemaker: remote nodes float between hosts without stopping what runs on them, unless told not to
+            rsc.allow_migrate = is_true(rsc.meta.get("allow-migrate", "true"))
             # Pacemaker: a reconnect delay works as the connection's failure timeout (it overrides failure-timeout)
             rsc.reconnect_interval_s = interval_seconds(config.params.get("reconnect_interval"))
             rsc.failure_timeout_s = rsc.reconnect_interval_s or rsc.failure_timeout_s
@@ -272,12 +277,15 @@ class NodeHistory:
     stop_failed: bool = False
     start_failed: bool = False
     pending: bool = False
+    last: OpRecord | None = None          # the newest one-off operation (recurring monitors aside), pending included
 
 
 def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int = 0) -> NodeHistory:
     result = NodeHistory()
     in_flight = None                                     # a pending operation is the newest one
     for op in sorted(entry.ops, key=lambda o: o.call_id):
+        if op.interval_ms == 0 and op.op_status != 1 and (result.last is None or result.last.op_status != -1):
+            result.last = op                             # (a pending one stays the newest)
         if op.call_id < 0 or op.op_status in (-1, 1):      # pending or cancelled
             if op.op_status == -1:
                 in_flight = op.operation
@@ -292,8 +300,8 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         if not ok and expired(rsc, op, options.stonith_enabled, now):
             continue                                     # Pacemaker: "Ignoring expired ... failure"
         if ok:
-            if op.operation in ("start", "migrate_from"):
-                result.role, result.failed = "Started", False
+            if op.operation in ("start", "migrate_from", "migrate_to"):
+                result.role, result.failed = "Started", False   # (where a migrate_to leaves it: migration.py)
             elif op.operation == "stop":
                 result.role, result.failed = "Stopped", False
             elif op.operation == "promote":
@@ -326,8 +334,8 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         elif result.role == "Stopped":
             result.role = "Started"
     # as Pacemaker's unpack_rsc_op: a start in flight may have started it already, a promote promoted it
-    if in_flight == "start" and result.role == "Stopped":
-        result.role = "Started"
+    if in_flight in ("start", "migrate_to") and result.role == "Stopped":
+        result.role = "Started"                          # (a migrate_to in flight: on the target too, migration.py)
     elif in_flight == "promote":
         result.role = "Promoted"
     return result
@@ -414,6 +422,10 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         if rsc is None:
             rsc = _orphan(working, entry)
     working.instance_known_on.setdefault(rsc.id, set()).add(node.name)
+    if history.last is not None and history.last.operation == "migrate_to" and rsc.clone_parent() is None:
+        working.migrate_tos.append((rsc, node, history.last))
+    if history.pending and history.last is not None and history.last.operation == "start":
+        rsc.start_pending = True
     if history.role == "Stopped" and not history.failed:
         return
     if node not in rsc.running_on:
@@ -504,8 +516,11 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
     for top in list(resources):
         for primitive in top.primitives():
             if primitive.guest_node:
+                own = {"container": primitive.id}
+                if "remote-allow-migrate" in primitive.meta:
+                    own["allow-migrate"] = primitive.meta["remote-allow-migrate"]
                 connection = WRsc(primitive.guest_node, "primitive", agent=REMOTE_AGENT,
-                                  meta=builder.meta(Attributes.of({"container": primitive.id}), None))
+                                  meta=builder.meta(Attributes.of(own), None))
                 builder.configure(connection)
                 connection.is_remote_connection = True
                 working.resources.append(connection)
@@ -530,6 +545,7 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
         if node.kind == "cluster" and (node.online or node.unclean):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
+    migration.resolve(working.migrate_tos, cib.status.history, working.node)
     _remote_states(working)
     for node in in_status_order:
         if node.kind != "cluster" and (node.online or node.unclean or node.requires_reset or node.remote_was_running):

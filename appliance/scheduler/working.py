@@ -83,6 +83,7 @@ class WRsc:
     interleave: bool = False
     all_coloc: bool = False             # clones: fewer instances than nodes, so every parent colocation counts
     critical: bool = True
+    allow_migrate: bool = False         # moves by migrate_to/migrate_from instead of stop/start
     failure_timeout_s: int = 0          # failure-timeout (remote connections: reconnect_interval); 0 = never
     reconnect_interval_s: int = 0
     orphan: bool = False
@@ -96,6 +97,9 @@ class WRsc:
     stop_required: bool = True          # recovery of a failure needs a stop (on-fail restart); False: demote
     on_fail_stop: bool = False          # a failure asked for the resource to stay stopped
     pending_node: WNode | None = None
+    start_pending: bool = False         # a start (or migrate_from) is in flight
+    partial_migration: tuple[WNode, WNode] | None = None   # (source, target): migrate_to done, migrate_from not
+    dangling: list[WNode] = field(default_factory=list)    # migrated away from: still to be stopped there
     # scheduling
     allowed: dict[str, int] = field(default_factory=dict)        # node name -> weight
     this_with: list[Colocation] = field(default_factory=list)    # rsc_cons: this resource is the dependent
