@@ -14,7 +14,7 @@ import dataclasses
 
 import pytest
 
-from appliance.cli import status_fencing
+from appliance.cli import status_cmd, status_fencing, status_view
 from appliance.engine import records
 from appliance.engine.controller import Controller
 from appliance.model import fence_history
@@ -26,7 +26,7 @@ from appliance.model.resources import AgentRef, Primitive
 from appliance.model.status import Status
 from appliance.scheduler.fencing_delay import node_priorities, priority_fencing_delay_ms
 from appliance.scheduler.unpack import unpack
-from tests.test_engine import OK, MemoryEnv, ScriptedExecutor
+from tests.test_engine import FAILED, OK, MemoryEnv, ScriptedExecutor
 
 pytestmark = pytest.mark.timeout(30)
 DEVICE = Primitive("fence-node2", AgentRef("stonith", "fence_ipmilan"),
@@ -183,3 +183,48 @@ def test_priority_fencing_delay_does_not_apply(web_priority: int, hosts: int, de
                      web=with_priority(WEB, web_priority), others=(DB,), hosts=hosts)
     rounds(env, Controller(env))
     assert env.fenced and env.delays[0] == 0.0, why
+
+
+REMOTE = Primitive("remote1", AgentRef("ocf", "remote", "pacemaker"), Attributes.of({"server": "10.0.0.21"}))
+REMOTE_DEVICE = Primitive("fence-remote1", AgentRef("stonith", "fence_ipmilan"),
+                          Attributes.of({"ip": "10.0.0.31", "pcmk_host_list": "remote1"}))
+
+
+def lost_remote_node() -> FencingEnv:
+    """remote1's connection (run from node1) failed its monitor while web ran on remote1."""
+    configuration = Configuration(nodes=(Node("node1", "1"),), resources=(REMOTE_DEVICE, REMOTE, WEB),
+                                  cluster_options=Attributes.of({"stonith-enabled": "true",
+                                                                 "stonith-max-attempts": "2"}))
+    status = records.cluster_node_up(Status(), "node1", "1")
+    status = records.record_result(status, records.Outcome("node1", REMOTE_DEVICE.id, REMOTE_DEVICE.agent, "start",
+                                                           0, OK, 100))
+    status = records.record_result(status, records.Outcome("node1", REMOTE.id, REMOTE.agent, "start", 0, OK, 100))
+    status = records.remote_node_state(status, "remote1", up=True)
+    status = records.record_result(status, records.Outcome("remote1", WEB.id, WEB.agent, "start", 0, OK, 110))
+    status = records.record_result(status, records.Outcome("node1", REMOTE.id, REMOTE.agent, "monitor", 30_000,
+                                                           FAILED, 200))
+    log: list = []
+    env = FencingEnv(Cib(configuration, status, epoch=3), {"node1": ScriptedExecutor({}, log)})
+    env.log = log
+    return env
+
+
+def test_a_remote_node_whose_connection_failed_is_fenced_through_its_device_before_its_resources_move():
+    env = lost_remote_node()
+    controller = Controller(env)
+    rounds(env, controller)
+    assert env.fenced == ["remote1", "remote1"]                              # the device, as a host's
+    assert not web_started_on_node1(env)                                     # web may still run on remote1
+    env.fixed = True
+    env.cib = dataclasses.replace(env.cib, epoch=env.cib.epoch + 1)
+    rounds(env, controller)
+    assert env.fenced[-1] == "remote1"
+    assert web_started_on_node1(env)
+    assert ("remote1", "stop", 0) in env.log and ("remote1", "start", 0) in env.log   # the connection recovered
+    assert not [h for h in env.read().status.history if h.node == "remote1" and h.resource == "web"]
+
+
+def test_status_shows_the_lost_remote_node_unclean_as_crm_mon_does():
+    env = lost_remote_node()
+    text = status_cmd.render_text(status_view.build(env.read(), "c", "node1", "x"), env.clock)
+    assert "RemoteNode remote1: UNCLEAN (offline)" in text

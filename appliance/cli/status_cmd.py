@@ -122,8 +122,10 @@ def render_text(view: StatusView, now: float) -> str:
     by_state: dict[str, list[str]] = {}
     for node in view.nodes:
         by_state.setdefault(node.state, []).append(node.name)
-    for name in by_state.get("unclean", []):
-        lines.append(f"  * Node {name}: UNCLEAN (offline)")
+    for node in view.nodes:
+        if node.state == "unclean":      # crm_mon's words: a remote node is a RemoteNode, a guest a GuestNode
+            kind = "Node" if node.kind == "member" else "GuestNode" if node.container else "RemoteNode"
+            lines.append(f"  * {kind} {node.name}: UNCLEAN (offline)")
     for state_name in ("standby", "maintenance"):
         for name in by_state.get(state_name, []):
             lines.append(f"  * Node {name}: {state_name}")

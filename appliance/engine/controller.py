@@ -268,7 +268,7 @@ class Controller:
 
     async def _fence(self, cib: Cib, node: str) -> bool:
         info = cib.configuration.node_info(node)
-        if info is not None and info.kind == "cluster":
+        if info is None or info.kind != "guest":     # a host or a remote node: its fence device; a guest: its VM
             if self._gave_up_fencing(cib, node):
                 return False
             options = cib.configuration.cluster_options
@@ -277,12 +277,16 @@ class Controller:
             if delay_ms:
                 log.warning("fencing %s waits priority-fencing-delay (%.0fs): its resources have the highest "
                             "priority and this partition is no majority", node, delay_ms / 1000)
-            return await self.env.fence(node, "off" if action in ("off", "poweroff") else "reboot", delay_ms / 1000)
-        log.warning("%s is reset: its VM or connection is being recovered, its resources are stopped", node)
-        self.env.edit_status(lambda s: records.fence(s, node))
-        for key in [k for k in self._monitors if k[0] == node]:
-            self._monitors.pop(key, None)
-        return True
+            fenced = await self.env.fence(node, "off" if action in ("off", "poweroff") else "reboot",
+                                          delay_ms / 1000)
+        else:
+            log.warning("%s is reset: its VM or connection is being recovered, its resources are stopped", node)
+            self.env.edit_status(lambda s: records.fence(s, node))
+            fenced = True
+        if fenced:                                  # nothing runs there now: its monitors' results are moot
+            for key in [k for k in self._monitors if k[0] == node]:
+                self._monitors.pop(key, None)
+        return fenced
 
     def _gave_up_fencing(self, cib: Cib, node: str) -> bool:
         """stonith-max-attempts failed fencings of `node` in a row: given up, as Pacemaker's DC stops starting

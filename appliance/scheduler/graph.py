@@ -88,6 +88,11 @@ def orderings(actions: Sequence[Action], orders: Iterable[Order],
             if task in ("stop", "demote"):
                 edges.extend((index, c) for c in by_task.get(("stop", connection), ()))
     fences = [i for i, a in enumerate(actions) if a.task == "fence"]
+    for node in nodes:
+        if node.kind == "remote" and node.remote_rsc is not None:
+            # its resources' stops are implied by its fencing, and its connection stops only after them
+            stops = by_task.get(("stop", node.remote_rsc.id), ())
+            edges.extend((f, s) for f in fences if actions[f].node == node.name for s in stops)
     for index, action in enumerate(actions):
         if action.task in ("start", "promote", "migrate_to", "migrate_from"):
             edges.extend((f, index) for f in fences)

@@ -276,7 +276,7 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
             if planner.reachable(node) and node.name not in planner.fenced and rsc.managed and not rsc.blocked:
                 outcome.actions.append(Action("stop", rsc.id, node.name))
         for node in rsc.running_on:
-            if node.name in planner.fenced and node.kind == "cluster":
+            if node.name in planner.fenced and node.kind != "guest":
                 continue
             if node in planner.kept_nodes(rsc):
                 places.append((node.name, rsc.role))
