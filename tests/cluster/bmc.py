@@ -7,9 +7,10 @@ port down) leaves its BMC reachable, as a separate management LAN would.
 
 The machine: while it runs, the host is powered. Powered off (ipmi_sim's SIGTERM), it appends
 `poweroff hN` to the shared action log, SIGKILLs the process groups of the host's corosync and drover daemon
-(the pids the harness writes to `machine.pids`), loses the host's tmpfs (/run's resource state files) and
-leaves a `powered-off` mark. Powered on again it only runs: the host's cluster services are not started at
-boot (pcs's default), the test starts them when it wants the host back.
+(the pids the harness writes to `machine.pids`) and the processes that stand for its VMs (`vm.pids`, written
+by a test while a VM runs there: a guest's daemon dies with the host that ran its VM), loses the host's tmpfs
+(/run's resource state files) and leaves a `powered-off` mark. Powered on again it only runs: the host's
+cluster services are not started at boot (pcs's default), the test starts them when it wants the host back.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ cut() {
   echo "poweroff %(name)s" >> %(log)s
   touch %(mark)s
   for pid in $(cat %(pids)s 2>/dev/null); do kill -KILL "-$pid" 2>/dev/null; done
+  for pid in $(cat %(vms)s 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
   rm -f %(run)s/drover-test-*.state
   exit 0
 }
@@ -52,6 +54,10 @@ def machine_pids(host: Host) -> Path:
     return host.directory / "machine.pids"
 
 
+def vm_pids(host: Host) -> Path:
+    return host.directory / "vm.pids"
+
+
 def powered_off_mark(host: Host) -> Path:
     return host.directory / "powered-off"
 
@@ -59,7 +65,7 @@ def powered_off_mark(host: Host) -> Path:
 def start_bmc(bridge_namespace: str, host: Host, log: Path) -> IpmiSim:
     machine = host.directory / "machine.sh"
     machine.write_text(MACHINE % {"name": host.name, "log": log, "mark": powered_off_mark(host),
-                                  "pids": machine_pids(host), "run": host.directory / "run"})
+                                  "pids": machine_pids(host), "vms": vm_pids(host), "run": host.directory / "run"})
     machine.chmod(0o755)
     return IpmiSim(host.directory / "bmc", ADDRESS, 7000 + host.index, bridge_namespace, str(machine)).start()
 
