@@ -46,9 +46,10 @@ lint: venv
 test: venv lint build rpm
 	$(PY) -m pytest -q tests
 
-# Only the micro-VM system test: a real VM booted through libvirt's qemu driver becomes guest1.
+# Only the micro-VM system tests: a real VM booted through libvirt's qemu driver becomes guest1; live migration
+# of one between two libvirtds.
 system-test: venv build
-	$(PY) -m pytest -q -s tests/test_system.py
+	$(PY) -m pytest -q -s tests/test_system.py tests/test_live_migration.py
 
 # Only the fault-injection suite (kill -9, lost guests, full and read-only disks, hostile peers, bad input);
 # it prints what survived, and writes it to build/fault-summary.txt. make test runs it too.

@@ -126,6 +126,7 @@ def test_a_destroyed_vm_is_restarted_and_its_guest_resources_come_back(appliance
         connection = libvirt.open("test:///default")
         connection.lookupByName(appliance.domain).destroy()
         connection.close()
+        webserver_state(guest).unlink()        # what ran in the VM is gone with it (the guest daemon stands in)
         await wait_for(lambda: any(f.resource == "vm-guest1" for f in appliance.cib().status.fail_counts), 10,
                        "the VM's failure recorded")
         assert appliance.ops("vm-guest1", NODE, "monitor")[-1].interval_ms == 600_000

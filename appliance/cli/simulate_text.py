@@ -6,6 +6,7 @@ Rules: pure formatting of a scheduler Transition; one line per resource change i
 
 from __future__ import annotations
 
+from appliance.model.history import base_id
 from appliance.scheduler.schedule import Change, Transition
 
 
@@ -27,11 +28,14 @@ def _where(places: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
     return ", ".join(f"{role} {node}" for node, role in places) or "Stopped"
 
 
-def change_line(change: Change) -> str | None:
+def change_line(change: Change, acted_on: set[str]) -> str | None:
+    """`acted_on`: the resources the transition has an action for (a failed resource left alone, blocked, is
+    no recovery)."""
     before, after = list(change.before), list(change.after)
     name = change.resource
     if before == after:
-        return f"  * Recover    {name:<20} ( {before[0][0]} )" if change.failed and before else None
+        recovered = change.failed and before and (name in acted_on or base_id(name) in acted_on)
+        return f"  * Recover    {name:<20} ( {before[0][0]} )" if recovered else None
     if not before and after:
         node, role = after[0]
         if role == "Promoted":
@@ -40,11 +44,14 @@ def change_line(change: Change) -> str | None:
     if before and not after:
         return f"  * Stop       {name:<20} ( {before[0][0]} )"
     (old_node, old_role), (new_node, new_role) = before[0], after[0]
+    if len(after) > len(before):      # still listed where a reset guest stopped it: it recovers on the new node
+        new_node, new_role = next(place for place in after if place not in before)
     if change.migrates:
         old_node = next((node for node, _ in before if (node, "Started") not in after), old_node)
         return f"  * Migrate    {name:<20} ( {old_node} -> {new_node} )"
     if old_node != new_node:
-        return f"  * Move       {name:<20} ( {old_node} -> {new_node} )"
+        verb = "Recover" if change.failed else "Move"
+        return f"  * {verb:<10} {name:<20} ( {old_node} -> {new_node} )"
     if old_role != new_role:
         verb = "Promote" if new_role == "Promoted" else "Demote"
         return f"  * {verb:<10} {name:<20} ( {old_role} -> {new_role} {new_node} )"
@@ -57,7 +64,8 @@ def render(result: Transition) -> str:
     lines += ["", "Transition Summary:"]
     fences = [a for a in result.actions if a.task == "fence"]
     lines += [f"  * Fence (reboot) {a.node}" for a in fences]
-    lines += [line for line in (change_line(c) for c in result.changes) if line]
+    acted_on = {rid for a in result.actions if a.resource for rid in (a.resource, base_id(a.resource))}
+    lines += [line for line in (change_line(c, acted_on) for c in result.changes) if line]
     lines += ["", "Revised Cluster Status:", *_node_lists(result.nodes), "", "  * Full List of Resources:"]
     lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.after)}" for c in result.changes]
     return "\n".join(lines)

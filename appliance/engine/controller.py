@@ -169,9 +169,10 @@ class Controller:
             if runnable is None:
                 continue
             for node in nodes:
-                hosts_nodes = runnable.guest_node is not None or runnable.agent.is_remote_connection
-                if node.kind != "cluster" and hosts_nodes:
-                    continue           # VMs and connections run on cluster nodes only
+                cluster_only = runnable.guest_node is not None or runnable.agent.is_remote_connection or \
+                    runnable.agent.standard == "stonith"
+                if node.kind != "cluster" and cluster_only:
+                    continue           # VMs, connections and fence devices run on cluster nodes only
                 key = (node.name, runnable.history_id)
                 if key in known or key in seen or self._never_discover(cib, rid, node.name):
                     continue
@@ -249,6 +250,8 @@ class Controller:
             log.warning("migrate_to %s on %s: the target %s is not reachable; not migrating", action.resource,
                         action.node, action.peer)
             return False
+        if action.task in ("start", "migrate_from") and not await self._probed(cib, action.node, runnable):
+            return False
         role = {"promote": "Promoted", "demote": "Unpromoted"}.get(action.task)
         migration = {"migrate_to": (action.node, action.peer),
                      "migrate_from": (action.peer, action.node)}.get(action.task)
@@ -265,6 +268,20 @@ class Controller:
             except Exception as error:
                 log.warning("cleaning up after deleted %s: %s", runnable.history_id, error)
         return ok
+
+    async def _probed(self, cib: Cib, node: str, runnable: Runnable) -> bool:
+        """Whether `runnable` may start on `node` as far as a probe there knows: as Pacemaker orders a start
+        after the resource's probe on its node, a node never probed for it (a guest node that came up within
+        this transition) is probed now. False (the transition ends, the next one knows more) unless the probe
+        found it stopped."""
+        if any(h.node == node and h.resource == runnable.history_id for h in self.env.read().status.history):
+            return True
+        result = await self._run(cib, node, runnable, "monitor")
+        if result is None or result.exec_status != ExecStatus.DONE or result.rc != 7:
+            log.warning("not starting %s on %s: its probe there found it %s", runnable.history_id, node,
+                        "running" if result is not None and result.rc in (0, 8) else "unable to run there")
+            return False
+        return True
 
     async def _fence(self, cib: Cib, node: str) -> bool:
         info = cib.configuration.node_info(node)

@@ -25,6 +25,7 @@ from appliance.scheduler.working import WNode, WRsc
 
 REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
 _FALSE_WORDS = ("false", "no", "off", "n", "0")
+_OCF_INVALID_PARAM, _OCF_NOT_INSTALLED, _EXEC_NOT_INSTALLED = 2, 5, 7
 
 
 @dataclass
@@ -278,6 +279,7 @@ class NodeHistory:
     start_failed: bool = False
     pending: bool = False
     last: OpRecord | None = None          # the newest one-off operation (recurring monitors aside), pending included
+    masked_probe: bool = False            # a probe found the agent missing here: not running, and banned here
 
 
 def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int = 0) -> NodeHistory:
@@ -293,6 +295,10 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
                 result.pending = True
             continue
         probe = op.operation == "monitor" and op.interval_ms == 0
+        if probe and (op.rc_code in (_OCF_INVALID_PARAM, _OCF_NOT_INSTALLED) or op.op_status == _EXEC_NOT_INSTALLED):
+            # as Pacemaker 2.1.5 masks such probe failures: the agent cannot run here, so it does not run here
+            result.role, result.failed, result.masked_probe = "Stopped", False, True
+            continue
         target = _target_rc(op)
         if target is None:
             target = 7 if probe else (8 if op.operation == "monitor" and result.role == "Promoted" else 0)
@@ -412,6 +418,8 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         history = read_history(orphan, entry, working.options, working.now)
         rsc: WRsc | None = orphan
     elif history.role == "Stopped" and not history.failed:
+        if history.masked_probe:
+            working.bans.append((_top(template), node.name))
         # an inactive entry still makes one instance "known" on the node (find_anonymous_clone's empty slot)
         found = mapper.find(entry.resource, node)
         if found is not None:
@@ -439,6 +447,12 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         _apply_failure(working, rsc, node, history)
 
 
+def _top(rsc: WRsc) -> WRsc:
+    while rsc.parent is not None:
+        rsc = rsc.parent
+    return rsc
+
+
 def _role_rank(role: str) -> int:
     return {"Stopped": 0, "Started": 1, "Unpromoted": 2, "Promoted": 3}.get(role, 0)
 
@@ -463,7 +477,11 @@ def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistor
         node.standby = True
     elif on_fail == "fence":
         rsc.failed = True
-        if node.kind == "cluster":
+        if node.kind == "guest" and working.options.have_stonith_resource:
+            node.requires_reset = True    # Pacemaker's guest fencing: its VM is recovered
+        elif node.kind == "guest":
+            rsc.blocked, rsc.managed = True, False   # (no fence device at all: Pacemaker leaves it FAILED)
+        else:
             node.unclean = True
     elif on_fail == "demote":
         rsc.failed = True

@@ -7,6 +7,7 @@ a BMC's power-off kills that host's corosync and drover daemon, as pulling its p
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from tests.cluster.test_cluster import (
     running_once,
     start,
 )
+from tests.guestd import GuestDaemon
 from tests.ipmi_sim import available
 
 pytestmark = [pytest.mark.timeout(300),
@@ -174,3 +176,70 @@ def test_a_two_host_cluster_split_in_two_keeps_exactly_one_host_the_one_whose_fe
         assert not cluster.powered_off(survivor) and cluster.daemons[winner].poll() is None
         history = cluster.drover(survivor, "stonith", "history").stdout
         assert f"reboot of {loser.name} successful: delegate={winner}" in history and f"of {winner}" not in history
+
+
+def test_a_fenced_hosts_vm_starts_on_another_host_and_its_guests_service_runs_again(tmp_path: Path):
+    """The walk-through's failover: guest1's VM (with a host-local disk it needs, the agent's log says where
+    that ran) and the web server inside guest1 run on h2; h2 is cut off. Nothing of h2's starts elsewhere
+    before its BMC cut its power, which also ends the guest (its daemon stands for the VM's insides, so it
+    dies with the host that ran the VM, and is started again with an empty /run, as a rebooted VM is);
+    then the VM runs on a survivor, the cluster reconnects to guest1 from there and the web server runs in it
+    again."""
+    with DroverCluster(tmp_path / "c", bmcs=True) as cluster:
+        namespace = cluster.add_guest_namespace()
+        guest = GuestDaemon(tmp_path / "guest1", address=cluster.GUEST_ADDRESS,
+                            command=["ip", "netns", "exec", namespace, sys.executable, "-m", "guest"])
+        guest.key_path.parent.mkdir(parents=True, exist_ok=True)
+        guest.key_path.write_bytes(cluster.authkey)
+        guest.start()
+        try:
+            start(cluster, fencing=True)
+            h1, h2, h3 = cluster.hosts
+            add_devices(cluster, h1)
+            vm_xml = tmp_path / "vm-guest1.xml"
+            vm_xml.write_text("<domain type='test'><name>vm-guest1</name><memory unit='MiB'>64</memory>"
+                              "<os><type>hvm</type></os></domain>")
+            cluster.drover(h1, "resource", "create", "vm-disk", "ocf:test:hostlocal", f"log={cluster.log}",
+                           "op", "monitor", "interval=2s")
+            cluster.drover(h1, "resource", "create", "vm-guest1", "VirtualDomain", "hypervisor=test:///default",
+                           f"config={vm_xml}", "op", "monitor", "interval=2s", "meta", "remote-node=guest1",
+                           f"remote-addr={cluster.GUEST_ADDRESS}", f"remote-port={guest.port}")
+            cluster.drover(h1, "constraint", "colocation", "add", "vm-guest1", "with", "vm-disk", "INFINITY")
+            cluster.drover(h1, "constraint", "order", "vm-disk", "then", "vm-guest1")
+            cluster.drover(h1, "constraint", "location", "vm-disk", "prefers", "h2=50")
+            cluster.drover(h1, "resource", "create", "webserver", "ocf:heartbeat:Dummy", "op", "monitor",
+                           "interval=2s")
+            cluster.drover(h1, "constraint", "location", "webserver", "prefers", "guest1")
+
+            def placed(host, expected_vm_hosts) -> dict[str, list[str]] | None:
+                placement = cluster.placement(host)
+                vm = placement.get("vm-guest1", [])
+                if placement.get("webserver") == ["guest1"] and len(vm) == 1 and vm[0] in expected_vm_hosts \
+                        and placement.get("vm-disk") == vm and placement.get("guest1") == vm:
+                    return placement
+                return None
+            cluster.wait(lambda: devices_started(cluster, h1) and placed(h1, ["h2"]),
+                         "the devices running, vm-disk and vm-guest1 on h2, webserver in guest1", timeout=60)
+            bmc.vm_pids(h2).write_text(f"{guest.process.pid}\n")
+            cluster.cut(h2)
+            cluster.wait(lambda: cluster.powered_off(h2), "h2 to be powered off through its BMC", timeout=60)
+            guest.process.wait(10)                                  # the VM's insides died with h2
+            for state in guest.base.glob("Dummy-*.state"):          # a rebooted VM's /run is empty
+                state.unlink()
+            assert "webserver" not in {rid for line in cluster.actions() for rid in line.split()[1:2]}
+            guest.start(wait=False)                                 # the VM boots again wherever it is started
+            after = cluster.wait(lambda: placed(h1, ["h1", "h3"]),
+                                 "vm-guest1 on a survivor, guest1 reconnected, webserver running in it", timeout=90)
+            assert after["webserver"] == ["guest1"]
+            starts_in_guest = [line for line in guest.log().splitlines() if "webserver_start_0" in line]
+            assert len(starts_in_guest) >= 2, "the service was not started again in the guest"
+            nodes = {n["name"]: n["state"] for n in cluster.status(h3)["nodes"]}
+            assert nodes == {"h1": "online", "h2": "offline", "h3": "online", "guest1": "online"}, nodes
+            never_twice(cluster)                       # vm-disk: started on the survivor only after the power cut
+            active = active_by_log(cluster)
+            assert sorted(active["vm-disk"]) == after["vm-guest1"]
+            assert cluster.actions().count("poweroff h2") == 1
+            history = cluster.drover(h3, "stonith", "history", "h2").stdout
+            assert "reboot of h2 successful" in history
+        finally:
+            guest.stop()

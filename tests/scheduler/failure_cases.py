@@ -109,6 +109,24 @@ REMOTE = """<primitive id="remote1" class="ocf" provider="pacemaker" type="remot
 </primitive>"""
 
 
+PREFERS_NODE1 = '<rsc_location id="web-node1" rsc="webserver" node="node1" score="100"/>'
+GUEST_CONNECTED = ('<lrm_resource id="guest1" class="ocf" provider="pacemaker" type="remote" container="vm-guest1">'
+                   + _op("guest1", "guest1_last_0", "start", 0, 0, PAST, 3) + "</lrm_resource>")
+GUEST_UP = ('<node_state id="guest1" uname="guest1" remote_node="true" in_ccm="true" crmd="online">'
+            '<lrm id="guest1"><lrm_resources>{lrm}</lrm_resources></lrm></node_state>')
+
+
+def _web_probe(rc: int) -> str:
+    return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
+            + _op("webserver", "webserver_last_failure_0", "monitor", rc, 0, PAST, 1, target=7) + "</lrm_resource>")
+
+
+def _web_stop_failed() -> str:
+    return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
+            + _op("webserver", "webserver_last_0", "stop", 1, 0, PAST, 4)
+            + _op("webserver", "webserver_last_failure_0", "stop", 1, 0, PAST, 4) + "</lrm_resource>")
+
+
 def cases() -> dict[str, str]:
     guest = VM + WEB.format(meta="")
     web_moves = WEB.format(meta='<nvpair id="web-mt" name="migration-threshold" value="1"/>'
@@ -141,6 +159,21 @@ def cases() -> dict[str, str]:
             _fail("1", "remote1", "start_0", "INFINITY", PAST), remote_down),
         "remote-without-reconnect-interval": _cib(REMOTE.format(params=""), "", remote_lrm,
                                                   _fail("1", "remote1", "start_0", "INFINITY", PAST), remote_down),
+        # a probe that finds the agent not installed (or its parameters invalid) masks as "not running" and bans
+        # the resource from that node (Pacemaker 2.1.5): it starts elsewhere, nothing is stopped there
+        "probe-not-installed-bans-the-node": _cib(WEB.format(meta=""), PREFERS_NODE1, _web_probe(5), "",
+                                                  NODE2, nodes=TWO_NODES),
+        "probe-invalid-parameters-bans-the-node": _cib(WEB.format(meta=""), PREFERS_NODE1, _web_probe(2), "",
+                                                       NODE2, nodes=TWO_NODES),
+        # in a guest that lacks the agent: the resource runs on the host instead of failing in the guest
+        "probe-not-installed-in-a-guest": _cib(guest, PREFERS_GUEST, VM_RUNNING + WEB_STOPPED + GUEST_CONNECTED, "",
+                                               GUEST_UP.format(lrm=_web_probe(5))),
+        # a stop that failed in a guest (stonith enabled): the guest is reset by recovering its VM, as Pacemaker
+        # fences a guest node, and the resource starts again
+        "stop-failure-in-a-guest-resets-it": _cib(
+            guest, PREFERS_GUEST, VM_RUNNING + WEB_STOPPED + GUEST_CONNECTED, "",
+            GUEST_UP.format(lrm=_web_stop_failed())).replace('name="stonith-enabled" value="false"',
+                                                               'name="stonith-enabled" value="true"'),
         # a start still in flight (record-pending) counts as started there: it is not started anywhere else
         "start-in-flight-elsewhere": _cib(WEB.format(meta=""), "", WEB_STOPPED, "",
                                           NODE2.replace("/>", ">") + START_IN_FLIGHT + "</node_state>",
