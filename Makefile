@@ -77,6 +77,8 @@ bench: venv build
 	$(PY) -m tests.bench_recovery
 	$(PY) -m tests.bench_vm_recovery
 	$(PY) -m tests.bench_cluster
+	$(PY) -m tests.bench_failover
+	$(PY) -m tests.bench_migration
 
 clean:
 	rm -rf build dist guest/common/_build.py .pytest_cache
