@@ -24,8 +24,15 @@ def drover(root: Path, *args: str):
 
 
 def test_stonith_create_checks_the_agents_metadata_and_the_fencers_options(tmp_path: Path):
-    made = drover(tmp_path, "stonith", "create", "ipmi-node2", "fence_ipmilan", "ip=10.0.0.12", "username=admin",
-                  "password=secret", "lanplus=1", "pcmk_host_list=node2", "pcmk_delay_max=10s")
+    local = drover(tmp_path, "node", "list").stdout.split(":")[0]
+    device = ["ipmi-node2", "fence_ipmilan", "ip=10.0.0.12", "username=admin", "password=secret", "lanplus=1",
+              "pcmk_host_list=node2", "pcmk_delay_max=10s"]
+    stranger = drover(tmp_path, "stonith", "create", *device)
+    assert stranger.returncode == 1 and f"ipmi-node2: pcmk_host_list/pcmk_host_map name node2, not a node of this " \
+        f"cluster (its nodes: {local}); use --force to override" in stranger.stderr
+    unmapped = drover(tmp_path, "stonith", "create", "m2", "fence_ipmilan", "ip=1", f"pcmk_host_map={local}:1;nodeX:2")
+    assert unmapped.returncode == 1 and "name nodeX, not a node of this cluster" in unmapped.stderr
+    made = drover(tmp_path, "stonith", "create", *device, "--force")        # a host about to be added
     assert made.returncode == 0, made.stderr
     config = drover(tmp_path, "stonith", "config").stdout
     assert " Resource: ipmi-node2 (class=stonith type=fence_ipmilan)" in config
@@ -78,7 +85,7 @@ def test_the_daemon_starts_a_fence_device_once_its_bmc_answers_and_fails_it_when
     try:
         params = [f"{k}={v}" for k, v in bmc.params.items()]
         appliance.drover("stonith", "create", "ipmi-node2", "fence_ipmilan", *params, "pcmk_host_list=node2",
-                         "op", "monitor", "interval=2s", "timeout=5s")
+                         "op", "monitor", "interval=2s", "timeout=5s", "--force")
         appliance.start_process()
         # started (not pending) and its recurring monitor has answered once
         wait(lambda: any(op.rc_code == 0 and op.op_status == 0 for op in appliance.ops("ipmi-node2", "node1", "start"))
@@ -99,7 +106,7 @@ def test_the_daemon_starts_a_fence_device_once_its_bmc_answers_and_fails_it_when
 def test_fencing_levels_as_pcs_makes_them_exported_as_pacemaker_xml_and_imported_back(tmp_path: Path):
     for device in ("f1", "f2"):
         assert drover(tmp_path, "stonith", "create", device, "fence_ipmilan", "ip=10.0.0.1",
-                      "pcmk_host_list=node2").returncode == 0
+                      "pcmk_host_list=node2", "--force").returncode == 0
     for args in (("1", "node2", "f1"), ("2", "node2", "f1,f2"), ("1", "regexp%^node[0-9]$", "f2"),
                  ("1", "attrib%rack=r1", "f1", "f2")):
         made = drover(tmp_path, "stonith", "level", "add", *args, "--force")      # node2 not a member here

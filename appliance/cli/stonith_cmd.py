@@ -100,6 +100,19 @@ def _check(metadata: AgentMetadata | None, device: Primitive, force: bool) -> No
             from None
 
 
+def _known_hosts(configuration, device: Primitive, force: bool, before: Primitive | None = None) -> Primitive:
+    """`device`, unless its pcmk_host_list/pcmk_host_map name a host the cluster does not have (a typo would
+    leave that host without fencing, found only when it is lost); on update, only the hosts it newly names."""
+    known = {info.name for info in configuration.node_infos()}
+    if before is not None:
+        known |= set(targets(dict(before.params)).plugs)
+    unknown = sorted(set(targets(dict(device.params)).plugs) - known)
+    if unknown and not force:
+        raise UserError(f"{device.id}: pcmk_host_list/pcmk_host_map name {', '.join(unknown)}, not a node of this "
+                        f"cluster (its nodes: {', '.join(sorted(known)) or 'none'}); use --force to override")
+    return device
+
+
 def _create(args: dict, current: state.Settings) -> None:
     agent = args["AGENT"].removeprefix("stonith:")
     metadata = _metadata(agent, args["--force"])
@@ -112,7 +125,7 @@ def _create(args: dict, current: state.Settings) -> None:
     if not isinstance(device, Primitive):
         raise UserError("a stonith device is one primitive (no clone, promotable or group)")
     _check(metadata, device, args["--force"])
-    state.edit_configuration(current, lambda c: edits.add_resource(c, device))
+    state.edit_configuration(current, lambda c: edits.add_resource(c, _known_hosts(c, device, args["--force"])))
 
 
 def _update(args: dict, current: state.Settings) -> None:
@@ -122,7 +135,8 @@ def _update(args: dict, current: state.Settings) -> None:
     with state.model_errors():
         updated = update_primitive(device, None, args["ARGS"], True)
     _check(metadata, updated, args["--force"])
-    state.edit_configuration(current, lambda c: edits.replace_resource(c, updated))
+    state.edit_configuration(current, lambda c: edits.replace_resource(
+        c, _known_hosts(c, updated, args["--force"], device)))
 
 
 def _only_devices(names: list[str], current: state.Settings) -> None:
