@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from appliance.cli import agents_cmd, state
+from appliance.cli import agents_cmd, resource_relocate, state
 from appliance.cli.render import resource_config, resource_json, resource_lines
 from appliance.cli.resource_args import build_resource, check_meta, update_primitive, with_op_added
 from appliance.model import edits
@@ -46,6 +46,10 @@ Usage:
   drover resource move NAME [NODE] [--force]
   drover resource ban NAME NODE [--force]
   drover resource clear NAME [NODE]
+  drover resource relocate dry-run [RESOURCES...]
+  drover resource relocate run [RESOURCES...] [--wait=TIME]
+  drover resource relocate show
+  drover resource relocate clear
   drover resource cleanup [NAME] [--node=NODE]
   drover resource refresh [NAME] [--node=NODE]
   drover resource list [--output-as=FORMAT]
@@ -76,6 +80,11 @@ the agents installed here (STANDARD is ocf, ocf:PROVIDER, lsb, systemd, ...)
 and an agent's parameters and default operations, as pcs prints them.
 move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
 crm_resource makes them; move without NODE bans NAME from where it runs.
+relocate: move RESOURCES (all when none) to the nodes they would get with
+stickiness ignored, as pcs does: run pins them there (pcs-relocate-NAME
+constraints), waits until the cluster settles (--wait, 60s by default), then
+removes the pins; dry-run shows the pins and the moves; show the state and
+moves with stickiness ignored; clear removes pins an interrupted run left.
 cleanup forgets the failures of NAME (or of every failed resource); refresh
 forgets everything recorded about it, failed or not, so it is probed again
 (crm_resource --cleanup / --refresh).
@@ -86,6 +95,7 @@ Options:
   --force             Accept unknown agents, options and nodes.
   --node=NODE         Clean up or refresh on NODE only.
   --output-as=FORMAT  text (default), json or xml.
+  --wait=TIME         How long relocate run waits for the moves (60s).
 """
 
 
@@ -428,6 +438,7 @@ def _op_matches(op, wanted: dict[str, str | None]) -> bool:
 
 
 ACTIONS = {
+    "relocate": resource_relocate.relocate,        # before show and clear: `relocate show|clear` has both words
     "op": _op,
     "agents": lambda args, current: agents_cmd.agents(current, args["STANDARD"]),
     "describe": lambda args, current: agents_cmd.describe(current, args["AGENT"]),

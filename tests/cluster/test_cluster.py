@@ -294,3 +294,29 @@ def test_kill_9_of_any_daemon_while_changes_are_made_loses_no_acknowledged_chang
         assert present <= set(RESOURCES) | set(acknowledged) | set(refused), context
         cluster.wait(lambda: running_once(cluster, cluster.hosts[0]), f"every resource running once ({context})")
         never_twice(cluster)
+
+
+def test_relocate_run_moves_what_stickiness_holds_and_removes_its_pins(tmp_path: Path):
+    with DroverCluster(tmp_path / "c") as cluster:
+        start(cluster)
+        h1, h2, h3 = cluster.hosts
+        cluster.drover(h2, "resource", "defaults", "resource-stickiness=100")
+        cluster.drover(h2, "resource", "create", "r1", "ocf:test:hostlocal", f"log={cluster.log}", "op", "monitor",
+                       "interval=2s")
+        cluster.drover(h2, "constraint", "location", "r1", "prefers", "h1=200")
+        cluster.wait(lambda: cluster.placement(h2).get("r1") == ["h1"], "r1 on h1")
+        cluster.drover(h2, "constraint", "remove", "location-r1-h1-200")
+        cluster.drover(h2, "constraint", "location", "r1", "prefers", "h3=50")    # weaker than its stickiness
+        time.sleep(3)
+        assert cluster.placement(h2)["r1"] == ["h1"]
+        dry = cluster.drover(h2, "resource", "relocate", "dry-run").stdout
+        assert "Creating location constraint: r1 prefers h3=INFINITY" in dry and "( h1 -> h3 )" in dry, dry
+        done = cluster.drover(h3, "resource", "relocate", "run", "r1", "--wait=60s").stdout
+        assert "Waiting for resources to move..." in done and "Removing constraint pcs-relocate-r1" in done
+        assert cluster.placement(h1)["r1"] == ["h3"]
+        _version, configuration = cluster.version(h1)
+        assert not [c.id for c in configuration.constraints if c.id.startswith("pcs-relocate-")]
+        time.sleep(3)                                  # without its pin, its stickiness keeps it on h3
+        assert cluster.placement(h1)["r1"] == ["h3"]
+        assert active_by_log(cluster)["r1"] == {"h3"}
+        never_twice(cluster)
