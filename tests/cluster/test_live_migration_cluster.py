@@ -1,0 +1,174 @@
+"""Live migration end to end: two drover hosts (corosync and a drover daemon each) with a libvirtd each, a real
+micro-VM with `allow-migrate=true`, and `drover resource move`: the DC plans migrate_to/migrate_from, each host's
+daemon runs its half with its own libvirtd, and the guest's service runs on throughout.
+
+Each host namespace of the cluster harness also runs a libvirtd (tests/libvirt_pair.py's LibvirtHost: private
+/etc/libvirt, /run/libvirt, ..., listening on TCP for the peer-to-peer migration); the host's eth0 is moved into
+a bridge br0 (the guest's NIC lands on the cluster's L2 segment wherever the VM runs), which also carries
+10.216.0.N, the address hN has in each libvirtd's /etc/hosts. Each host's drover.conf names its own libvirtd as
+`[libvirt] uri`, so the resource carries no per-host URI, as on real hosts with qemu:///system. The guest is the
+one of tests/test_live_migration.py (HTTP: its boot id and a counter).
+
+Needs root, libvirtd, qemu-system-x86, corosync and Debian's cloud kernel (build/microvm).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from appliance.model.cib_read import read_cib
+from tests import microvm
+from tests.cluster.harness import DroverCluster
+from tests.conftest import BUILD
+from tests.corosync_harness import run
+from tests.libvirt_pair import (
+    GUEST_BRIDGE,
+    PRIVATE_DIRS,
+    SUBNET,
+    LibvirtHost,
+    ensure_qemu_user,
+    namespace_pids,
+)
+from tests.test_live_migration import BOOT_TIMEOUT_S, STATE_URL, Guest, Poller, guest_initrd, state
+
+pytestmark = [pytest.mark.timeout(480),
+              pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and libvirtd")]
+CLIENT = f"{SUBNET}.254"
+
+
+class BridgeClient:
+    """What Poller and state() fetch through: curl from the cluster's bridge namespace (SUBNET.254)."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+
+    def fetch(self, url: str, timeout_s: float = 1.0) -> str | None:
+        try:
+            done = subprocess.run(["ip", "netns", "exec", self.namespace, "curl", "-sf", "--max-time",
+                                   str(timeout_s), url], capture_output=True, text=True, timeout=timeout_s + 10)
+        except subprocess.TimeoutExpired:
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+
+def _bridge_the_hosts(cluster: DroverCluster) -> None:
+    run("ip", "-n", cluster.bridge_namespace, "addr", "add", f"{CLIENT}/24", "dev", "br0")
+    for host in cluster.hosts:
+        ns = host.namespace
+        run("ip", "-n", ns, "link", "add", GUEST_BRIDGE, "type", "bridge")
+        run("ip", "-n", ns, "addr", "del", f"{host.address}/24", "dev", "eth0")
+        run("ip", "-n", ns, "link", "set", "eth0", "master", GUEST_BRIDGE)
+        run("ip", "-n", ns, "addr", "add", f"{host.address}/24", "dev", GUEST_BRIDGE)
+        run("ip", "-n", ns, "addr", "add", f"{SUBNET}.{host.index}/24", "dev", GUEST_BRIDGE)
+        run("ip", "-n", ns, "link", "set", GUEST_BRIDGE, "up")
+
+
+def _libvirtds(cluster: DroverCluster) -> list[LibvirtHost]:
+    libvirt.registerErrorHandler(lambda _context, _error: None, None)    # probes before libvirtd listens
+    ensure_qemu_user()
+    for target in PRIVATE_DIRS:
+        Path(target).mkdir(parents=True, exist_ok=True)
+    hosts = "127.0.0.1 localhost\n" + "".join(f"{SUBNET}.{k} h{k}\n" for k in range(1, 10))
+    libvirtds = []
+    for host in cluster.hosts:
+        libvirtd = LibvirtHost(host.index, cluster.tag, host.directory / "libvirt")
+        assert libvirtd.namespace == host.namespace
+        libvirtd.write_config(hosts)
+        libvirtd.start()
+        libvirtds.append(libvirtd)
+        with open(cluster.root(host) / "etc/drover/drover.conf", "a") as conf:
+            conf.write(f"[libvirt]\nuri = {libvirtd.uri}\n")
+    deadline = time.monotonic() + 60
+    for libvirtd in libvirtds:
+        libvirtd.wait_started(deadline)
+    return libvirtds
+
+
+def _running_on(libvirtds: list[LibvirtHost], name: str) -> list[str]:
+    found = []
+    for libvirtd in libvirtds:
+        connection = libvirtd.open()
+        try:
+            with contextlib.suppress(libvirt.libvirtError):
+                if connection.lookupByName(name).isActive():
+                    found.append(libvirtd.name)
+        finally:
+            connection.close()
+    return found
+
+
+def _operations(cluster: DroverCluster, host) -> set[tuple[str, str]]:
+    """(node, operation) of the recorded one-off operations of `vm`, from the replicated state."""
+    cib = read_cib(cluster.drover(host, "cib", "export").stdout.encode(), "export")
+    return {(h.node, op.operation) for h in cib.status.history if h.resource == "vm" for op in h.ops
+            if op.interval_ms == 0}
+
+
+def test_drover_resource_move_migrates_a_running_vm_live_between_hosts(tmp_path: Path):
+    vmlinuz, modules = microvm.kernel(BUILD / "microvm")
+    with DroverCluster(tmp_path / "c", size=2) as cluster:
+        try:
+            _bridge_the_hosts(cluster)
+            libvirtds = _libvirtds(cluster)
+            cluster.start_all()
+            for host in cluster.hosts:
+                cluster.start_daemon(host)
+            h1, h2 = cluster.hosts
+            cluster.wait(lambda: cluster.status(h1)["summary"]["current_dc"] == "h1" and
+                         sum(n["state"] == "online" for n in cluster.status(h1)["nodes"]) == 2, "both hosts online")
+            cluster.drover(h1, "property", "set", "stonith-enabled=false")
+            base = tmp_path / "guest"
+            base.mkdir()
+            name = f"drover-cluster-migration-{os.getpid()}"
+            console = base / "console.log"
+            xml = microvm.domain_xml(name, vmlinuz, guest_initrd(base / "initrd.gz", modules), console,
+                                     bridge=GUEST_BRIDGE)
+            config = base / "vm.xml"
+            config.write_text(xml.replace("<memory unit='MiB'>512</memory>", "<memory unit='MiB'>256</memory>"))
+            guest = Guest(name, config, console)
+            cluster.drover(h1, "resource", "create", "vm", "VirtualDomain", f"config={config}",
+                           "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", "op", "monitor",
+                           "interval=5s", "meta", "allow-migrate=true")
+            cluster.drover(h1, "constraint", "location", "vm", "prefers", "h1=50")
+            client = BridgeClient(cluster.bridge_namespace)
+            cluster.wait(lambda: cluster.placement(h2).get("vm") == ["h1"] and state(client) is not None,
+                         f"the VM on h1 serving {STATE_URL}", timeout=BOOT_TIMEOUT_S)
+            before = state(client)
+            with Poller(client) as poller:
+                time.sleep(0.5)
+                cluster.drover(h2, "resource", "move", "vm", "h2")
+                cluster.wait(lambda: cluster.placement(h1).get("vm") == ["h2"] and
+                             _running_on(libvirtds, name) == ["h2"], "the VM migrated to h2", timeout=120)
+                time.sleep(1.0)
+            after = state(client)
+
+            # the same boot, its counter going on, never back: it was migrated, not restarted
+            assert before is not None and after is not None and after[0] == before[0] and after[1] > before[1]
+            answers = [value for _, value in poller.samples if value is not None]
+            assert {boot for boot, _ in answers} == {before[0]}
+            ticks = [tick for _, tick in answers]
+            assert ticks == sorted(ticks)
+            assert guest.boots() == 1
+            assert poller.longest_gap_s() < 10, poller.samples
+            # the DC planned a live migration and each host ran its half; nothing was started on h2
+            operations = _operations(cluster, h1)
+            assert ("h2", "migrate_from") in operations and ("h2", "start") not in operations, operations
+            assert ("h1", "stop") in operations                   # the source's stop, after migrate_from
+            dc_log = cluster.daemon_log(h1, 100000)
+            assert "migrate_to vm on h1" in dc_log and "migrate_from vm on h2" in dc_log
+            assert _running_on(libvirtds, name) == ["h2"]
+            print(f"\nmigrated h1 -> h2 through drover: longest gap in the guest's service "
+                  f"{poller.longest_gap_s():.2f}s over {len(poller.samples)} polls")
+        finally:
+            for host in cluster.hosts:            # qemus and libvirtds die with the namespaces' processes
+                with contextlib.suppress(Exception):
+                    for pid in namespace_pids(host.namespace):
+                        if not any(pid == p.pid for p in (host.corosync, cluster.daemons.get(host.name)) if p):
+                            os.kill(pid, 9)
