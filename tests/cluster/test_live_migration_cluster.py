@@ -1,6 +1,7 @@
 """Live migration end to end: two drover hosts (corosync and a drover daemon each) with a libvirtd each, a real
-micro-VM with `allow-migrate=true`, and `drover resource move`: the DC plans migrate_to/migrate_from, each host's
-daemon runs its half with its own libvirtd, and the guest's service runs on throughout.
+micro-VM with `allow-migrate=true`, `drover resource move` and then `drover node standby`: the DC plans
+migrate_to/migrate_from, each host's daemon runs its half with its own libvirtd, and the guest's service runs on
+throughout (the same boot).
 
 Each host namespace of the cluster harness also runs a libvirtd (tests/libvirt_pair.py's LibvirtHost: private
 /etc/libvirt, /run/libvirt, ..., listening on TCP for the peer-to-peer migration); the host's eth0 is moved into
@@ -166,6 +167,19 @@ def test_drover_resource_move_migrates_a_running_vm_live_between_hosts(tmp_path:
             assert _running_on(libvirtds, name) == ["h2"]
             print(f"\nmigrated h1 -> h2 through drover: longest gap in the guest's service "
                   f"{poller.longest_gap_s():.2f}s over {len(poller.samples)} polls")
+
+            # standby drains h2 the same way: the VM migrates back to h1
+            cluster.drover(h1, "resource", "clear", "vm")
+            with Poller(client) as drained:
+                cluster.drover(h1, "node", "standby", "h2")
+                cluster.wait(lambda: cluster.placement(h2).get("vm") == ["h1"] and
+                             _running_on(libvirtds, name) == ["h1"], "the VM migrated off h2 to h1", timeout=120)
+                time.sleep(1.0)
+            last = state(client)
+            assert last is not None and last[0] == before[0] and last[1] > after[1]
+            assert guest.boots() == 1 and drained.longest_gap_s() < 10
+            operations = _operations(cluster, h2)
+            assert ("h1", "migrate_from") in operations and ("h2", "stop") in operations, operations
         finally:
             for host in cluster.hosts:            # qemus and libvirtds die with the namespaces' processes
                 with contextlib.suppress(Exception):
