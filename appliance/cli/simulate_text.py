@@ -34,8 +34,10 @@ def change_line(change: Change, acted_on: set[str]) -> str | None:
     before, after = list(change.before), list(change.after)
     name = change.resource
     if before == after:
-        recovered = change.failed and before and (name in acted_on or base_id(name) in acted_on)
-        return f"  * Recover    {name:<20} ( {before[0][0]} )" if recovered else None
+        acted = before and (name in acted_on or base_id(name) in acted_on)
+        if not acted:
+            return None
+        return f"  * {'Recover' if change.failed else 'Restart':<10} {name:<20} ( {before[0][0]} )"
     if not before and after:
         node, role = after[0]
         if role == "Promoted":

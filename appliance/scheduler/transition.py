@@ -55,11 +55,11 @@ class _Planner:
         self.migrations = {rsc.id: move for rsc in working.all_primitives
                            if (move := migration.plan(rsc, self.fenced)) is not None}
         self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and (n.unclean or n.requires_reset)}
-        self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and self._container_restarts(n)}
         self.start_ok: dict[str, bool] = {}
         self.promote_ok: dict[str, bool] = {}
         self.forced: set[str] = set()          # restarts forced by a required start that cannot run
         self.recover = self._guest_recoveries()     # restarted in place: a reset guest's VM and connection
+        self.recover |= self._moving_guests_restarts()
 
     def _guest_recoveries(self) -> set[str]:
         """Resetting a guest node means recovering its VM (Pacemaker marks the container failed), and a
@@ -79,6 +79,15 @@ class _Planner:
                     and rsc.next_role != "Stopped":
                 recover.add(rsc.id)
         return recover
+
+    def _moving_guests_restarts(self) -> set[str]:
+        """What runs in a guest whose VM moves (not migrating) stops before the VM and starts again after it, in
+        the guest on its new host: Pacemaker's "Restart ... due to required VM start"."""
+        moving = {n.name for n in self.working.nodes if n.kind == "guest" and n.name not in self.fenced
+                  and self._container_restarts(n)}
+        return {rsc.id for rsc in self.working.all_primitives
+                if rsc.assigned is not None and rsc.assigned.name in moving and rsc.assigned in rsc.running_on
+                and rsc.managed and not rsc.blocked and rsc.next_role != "Stopped"}
 
     def _container_restarts(self, node: WNode) -> bool:
         """A guest whose VM moves to another node in this transition: what ran in it stops with it (its history
