@@ -38,6 +38,7 @@ def test_stonith_create_checks_the_agents_metadata_and_the_fencers_options(tmp_p
     assert " Resource: ipmi-node2 (class=stonith type=fence_ipmilan)" in config
     assert "Operations: monitor interval=60s (ipmi-node2-monitor-interval-60s)" in config     # pcs's default
     assert "pcmk_host_list=node2 pcmk_delay_max=10s" in config
+    assert drover(tmp_path, "stonith", "show").stdout == config                   # pcs 0.10's spelling
     typo = drover(tmp_path, "stonith", "create", "typo", "fence_ipmilan", "ipaddress=10.0.0.12", "pasword=x")
     assert typo.returncode == 1
     assert "fence_ipmilan has no parameter ipaddress, pasword (its parameters: auth, cipher," in typo.stderr

@@ -33,6 +33,7 @@ Usage:
   drover stonith enable NAMES...
   drover stonith disable NAMES...
   drover stonith config [NAME] [--output-as=FORMAT]
+  drover stonith show [NAME] [--output-as=FORMAT]
   drover stonith status
   drover stonith list [FILTER]
   drover stonith describe AGENT
@@ -258,6 +259,7 @@ ACTIONS = {
     "list": _list, "describe": _describe, "fence": fence_cmd.fence, "history": fence_cmd.history,
     "enable": lambda args, current: _set_role(args, current, "enable"),
     "disable": lambda args, current: _set_role(args, current, "disable"),
+    "show": _config,                   # pcs 0.10's spelling of config (after history: `history show` has both)
 }
 
 
