@@ -177,7 +177,7 @@ def _drover_run(cluster: DroverCluster, guest: GuestDaemon, base: Path) -> dict[
     for state in guest.base.glob("Dummy-*.state"):
         state.unlink()
     guest.start(wait=False)
-    wait(lambda: all(placement().get(rid, [h3.name])[0] != h3.name for rid in on_h3), "h3's resources elsewhere")
+    wait(lambda: all(placement().get(rid, []) not in ([], [h3.name]) for rid in on_h3), "h3's resources elsewhere")
     recovered = time.monotonic()
     wait(lambda: placement()["vm-guest1"] in (["h1"], ["h2"]), "the VM started on a survivor")
     vm_started = time.monotonic()
