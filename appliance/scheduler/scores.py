@@ -68,6 +68,7 @@ def _avoids_remote(rsc: WRsc, working: Working) -> bool:
 def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list[tuple[str, int]]]:
     """Apply location constraints; returns role=Promoted preferences per clone id (node, score)."""
     promoted: dict[str, list[tuple[str, int]]] = {}
+    exclusive: dict[str, set[str]] = {}          # resource-discovery=exclusive: resource id -> its nodes
     for constraint in cib.configuration.constraints:
         if not isinstance(constraint, Location):
             continue
@@ -76,7 +77,10 @@ def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list
             rsc = working.by_id.get(rid or "")
             if rsc is None:
                 continue
-            for node, score in _location_scores(constraint, working, now):
+            located = _location_scores(constraint, working, now)
+            if constraint.resource_discovery == "exclusive":
+                exclusive.setdefault(rsc.id, set()).update(node for node, _score in located)
+            for node, score in located:
                 role = constraint.role
                 if role == "Promoted":
                     promoted.setdefault(rsc.id, []).append((node, score))
@@ -84,7 +88,18 @@ def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list
                 if role == "Unpromoted" and score >= 0:
                     continue
                 apply_location_constraint(rsc, node, score)
+    for rid, nodes in exclusive.items():
+        _exclusive_discovery(working, working.by_id[rid], nodes)
     return promoted
+
+
+def _exclusive_discovery(working: Working, rsc: WRsc, nodes: set[str]) -> None:
+    """Pacemaker's apply_exclusive_discovery: a resource discovered only on the nodes of its
+    resource-discovery=exclusive locations can run nowhere else."""
+    for item in descendants(rsc):
+        for node in working.nodes:
+            if node.name not in nodes and (node.name in item.allowed or working.options.symmetric):
+                item.allowed[node.name] = -INFINITY
 
 
 def _location_scores(constraint: Location, working: Working, now: datetime) -> list[tuple[str, int]]:

@@ -121,6 +121,19 @@ def _web_probe(rc: int) -> str:
             + _op("webserver", "webserver_last_failure_0", "monitor", rc, 0, PAST, 1, target=7) + "</lrm_resource>")
 
 
+STICKY = '<nvpair id="web-stickiness" name="resource-stickiness" value="100"/>'
+EXCLUSIVE_NODE2 = ('<rsc_location id="web-only-node2" rsc="webserver" node="node2" score="10" '
+                   'resource-discovery="exclusive"/>')
+EXCLUSIVE_GUESTS = ('<rsc_location id="web-only-guests" rsc="webserver" resource-discovery="exclusive">'
+                    '<rule id="web-only-guests-rule" score="0"><expression id="web-only-guests-kind" '
+                    'attribute="#kind" operation="eq" value="container"/></rule></rsc_location>')
+
+
+def _web_started() -> str:
+    return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
+            + _op("webserver", "webserver_last_0", "start", 0, 0, PAST, 2) + "</lrm_resource>")
+
+
 def _web_stop_failed() -> str:
     return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
             + _op("webserver", "webserver_last_0", "stop", 1, 0, PAST, 4)
@@ -174,6 +187,12 @@ def cases() -> dict[str, str]:
             guest, PREFERS_GUEST, VM_RUNNING + WEB_STOPPED + GUEST_CONNECTED, "",
             GUEST_UP.format(lrm=_web_stop_failed())).replace('name="stonith-enabled" value="false"',
                                                                'name="stonith-enabled" value="true"'),
+        # resource-discovery=exclusive: the resource runs only on the nodes of its exclusive locations, even against
+        # its stickiness where it runs now, and whether they name a node or match a rule (#kind: guests only)
+        "exclusive-discovery-moves-it-to-its-nodes": _cib(WEB.format(meta=STICKY), EXCLUSIVE_NODE2,
+                                                           _web_started(), "", NODE2, nodes=TWO_NODES),
+        "exclusive-discovery-by-rule-in-a-guest": _cib(guest, EXCLUSIVE_GUESTS, VM_RUNNING + WEB_STOPPED
+                                                        + GUEST_CONNECTED, "", GUEST_UP.format(lrm="")),
         # a start still in flight (record-pending) counts as started there: it is not started anywhere else
         "start-in-flight-elsewhere": _cib(WEB.format(meta=""), "", WEB_STOPPED, "",
                                           NODE2.replace("/>", ">") + START_IN_FLIGHT + "</node_state>",
