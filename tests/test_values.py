@@ -56,12 +56,14 @@ def test_score_arithmetic_and_formatting_follow_pacemaker() -> None:
 @pytest.mark.parametrize(("text", "ms"), [
     ("10s", 10_000), ("10", 10_000), ("500ms", 500), ("2min", 120_000), ("1m", 60_000), ("1h", 3_600_000),
     ("0", 0), ("PT1M30S", 90_000), ("P1DT1H", 90_000_000), ("3000us", 3),
+    # as Pacemaker's crm_time_parse_duration: H and S need no T (P10S, in its own regression inputs), W is weeks
+    ("P10S", 10_000), ("pt10s", 10_000), ("P1W", 604_800_000), ("P1H", 3_600_000),
 ])
 def test_intervals(text: str, ms: int) -> None:
     assert parse_interval_ms(text) == ms
 
 
-@pytest.mark.parametrize("text", ["often", "-5s", "10 parsecs", "P", "PT"])
+@pytest.mark.parametrize("text", ["often", "-5s", "10 parsecs", "P", "PT", "P10", "PX", "P-1S"])
 def test_bad_intervals(text: str) -> None:
     with pytest.raises(ModelError, match="invalid interval"):
         parse_interval_ms(text)

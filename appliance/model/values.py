@@ -88,7 +88,8 @@ def parse_boolean(text: str, what: str) -> bool:
 _INTERVAL = re.compile(r"(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?", re.IGNORECASE)
 _UNIT_MS = {None: 1000, "ms": 1, "msec": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000,
             "h": 3_600_000, "hr": 3_600_000}
-_ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.IGNORECASE)
+_ISO_PART = re.compile(r"T|(\d+)([YMWDHS])", re.IGNORECASE)
+_ISO_S = {"Y": 365 * 86400, "W": 7 * 86400, "D": 86400, "H": 3600, "S": 1}
 MAX_DURATION_MS = 2 ** 32 - 1          # Pacemaker keeps durations in a guint of milliseconds (about 49.7 days)
 _MAX_DIGITS = 20                       # more digits than this exceed MAX_DURATION_MS in any unit
 
@@ -103,13 +104,32 @@ def _duration_ms(text: str) -> int | None:
         if unit in ("us", "usec"):
             return int(match.group(1)) // 1000
         return int(match.group(1)) * _UNIT_MS[unit]
-    iso = _ISO_DURATION.fullmatch(value)
-    if iso and value.upper() not in ("P", "PT"):
-        if any(len(g) > _MAX_DIGITS for g in iso.groups() if g):
+    return _iso_duration_ms(value)
+
+
+def _iso_duration_ms(value: str) -> int | None:
+    """An ISO 8601 duration as Pacemaker's crm_time_parse_duration reads it: P, then NUMBER+UNIT parts (Y, M, W,
+    D, H, S; M is months before the T and minutes after it; H and S need no T, so P10S is 10 seconds)."""
+    if len(value) < 2 or value[0] not in "Pp":
+        return None
+    seconds, in_time, position, parts = 0, False, 1, 0
+    while position < len(value):
+        part = _ISO_PART.match(value, position)
+        if part is None:
+            return None
+        position = part.end()
+        if part.group(1) is None:
+            in_time = True
+            continue
+        if len(part.group(1)) > _MAX_DIGITS:
             return MAX_DURATION_MS + 1
-        days, hours, minutes, seconds = (int(g) if g else 0 for g in iso.groups())
-        return (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000
-    return None
+        number, unit = int(part.group(1)), part.group(2).upper()
+        if unit == "M":
+            seconds += number * (60 if in_time else 30 * 86400)
+        else:
+            seconds += number * _ISO_S[unit]
+        parts += 1
+    return seconds * 1000 if parts else None
 
 
 def parse_interval_ms(text: str, what: str = "interval") -> int:
