@@ -71,3 +71,26 @@ def test_drover_simulate_refuses_a_bad_file_clearly(tmp_path: Path) -> None:
     result = run_source("drover", "simulate", "--xml-file", str(bad))
     assert result.returncode == 1
     assert "not well-formed XML" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_simulate_reads_past_acls_and_alerts_which_an_import_still_refuses(tmp_path: Path) -> None:
+    """They decide nothing about placement (crm_simulate's result is the same with or without them), so a
+    simulation reads past them; an import refuses them until drover keeps them (it would lose them)."""
+    from tests.conftest import run_source
+    from tests.scheduler import oracle
+
+    case = DEFAULT_CORPUS / "t3-0002"
+    text = (case / "cib.xml").read_text()
+    extra = ('<acls><acl_role id="viewer"><acl_permission id="viewer-read" kind="read" xpath="/cib"/></acl_role>'
+             '</acls><alerts><alert id="log" path="/usr/share/pacemaker/alerts/alert_file.sh.sample"/></alerts>')
+    assert "</configuration>" in text
+    with_both = tmp_path / "cib.xml"
+    with_both.write_text(text.replace("</configuration>", extra + "</configuration>"))
+    result = run_source("drover", "simulate", "--xml-file", str(with_both), "--output-as=json")
+    assert result.returncode == 0, result.stderr
+    expected = json.loads((case / "expected.json").read_text())
+    assert oracle.normalize(json.loads(result.stdout)) == oracle.normalize(expected)
+    assert oracle.normalize(oracle.placement_from_simulate_xml(
+        oracle.run_crm_simulate(str(with_both), str(tmp_path / "out.xml"))[0])) == oracle.normalize(expected)
+    imported = run_source("drover", "cib", "import", str(with_both), root=tmp_path / "root")
+    assert imported.returncode == 1 and "ACLs are not supported by drover" in imported.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appliance.cli import state
 from appliance.cli.simulate_text import render
-from appliance.model.cib_read import read_cib
+from appliance.model.cib_read import NOT_SCHEDULED, read_cib
 from appliance.scheduler.schedule import schedule
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
@@ -23,7 +23,8 @@ Usage:
 
 Computes one transition from a CIB (a file written by Pacemaker or by
 `drover cib export`, with its status section) and prints where everything
-would be once every action in it succeeded.
+would be once every action in it succeeded. A file's <acls> and <alerts> are
+read past: they have no bearing on where anything runs.
 
 Options:
   -x FILE, --xml-file=FILE  The CIB to read (default: the live state).
@@ -41,7 +42,7 @@ def run(args: dict, context: Context) -> int:
         except OSError as error:
             raise UserError(f"cannot read {path}: {error.strerror}", 66) from None
         with state.model_errors():
-            cib = read_cib(data, str(path))
+            cib = read_cib(data, str(path), NOT_SCHEDULED)
     else:
         with state.open_store(state.settings(context)) as store:
             cib = store.read()

@@ -58,10 +58,15 @@ class Fragment:
     has_status: bool = False
 
 
+# What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose).
+NOT_SCHEDULED = ("acls", "alerts")
+
+
 class _Reader:
-    def __init__(self, document: Document, source: str):
+    def __init__(self, document: Document, source: str, skipped: tuple[str, ...] = ()):
         self.document = document
         self.source = source
+        self.skipped = skipped
 
     def fail(self, element: ET.Element, message: str) -> ModelError:
         return ModelError(f"{self.source}: {self.document.where(element)}: {message}")
@@ -79,6 +84,8 @@ class _Reader:
 
     def check_children(self, element: ET.Element, allowed: tuple[str, ...]) -> None:
         for child in element:
+            if child.tag in self.skipped:
+                continue
             if child.tag in UNSUPPORTED:
                 raise self.fail(child, f"{UNSUPPORTED[child.tag]} are not supported by drover")
             if child.tag not in allowed:
@@ -367,12 +374,12 @@ def _validated(configuration: Configuration, source: str) -> Configuration:
         raise ModelError(f"{source}: {error.message}") from None
 
 
-def read_cib(data: bytes, source: str) -> Cib:
-    """A whole <cib> document."""
+def read_cib(data: bytes, source: str, skipped: tuple[str, ...] = ()) -> Cib:
+    """A whole <cib> document; `skipped`: configuration sections read past (NOT_SCHEDULED, for a simulation)."""
     document = parse(data, source)
     if document.root.tag != "cib":
         raise ModelError(f"{source}: expected a <cib> document, found <{document.root.tag}>")
-    cib = _Reader(document, source).cib(document.root)
+    cib = _Reader(document, source, skipped).cib(document.root)
     _validated(cib.configuration, source)
     return cib
 
