@@ -26,6 +26,8 @@ from appliance.scheduler.working import WNode, WRsc
 REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
 _FALSE_WORDS = ("false", "no", "off", "n", "0")
 _OCF_INVALID_PARAM, _OCF_NOT_INSTALLED, _EXEC_NOT_INSTALLED = 2, 5, 7
+_OCF_NOT_CONFIGURED = 6
+_HARD_RCS = (2, 3, 4, 5)                 # invalid parameter, unimplemented, insufficient privileges, not installed
 
 
 @dataclass
@@ -280,6 +282,8 @@ class NodeHistory:
     pending: bool = False
     last: OpRecord | None = None          # the newest one-off operation (recurring monitors aside), pending included
     masked_probe: bool = False            # a probe found the agent missing here: not running, and banned here
+    hard_error: bool = False              # not installed, invalid parameters, ...: banned from this node
+    fatal_error: bool = False             # not configured (rc 6): banned from every node
 
 
 def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int = 0) -> NodeHistory:
@@ -323,12 +327,17 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
                     result.role = "Started"
             continue
         on_fail = _on_fail(rsc, op, options)
-        if on_fail == "ignore":
+        # Pacemaker's PCMK_EXEC_ERROR_FATAL and _HARD: banned (everywhere / from this node) whatever on-fail says
+        fatal = op.op_status == 0 and op.rc_code == _OCF_NOT_CONFIGURED
+        hard = not fatal and (op.op_status == _EXEC_NOT_INSTALLED or (op.op_status == 0 and op.rc_code in _HARD_RCS))
+        if on_fail == "ignore" and not (fatal or hard):
             if result.role == "Stopped" and op.operation != "stop":
                 result.role = "Started"
             continue
         result.failed = True
         result.on_fail = on_fail
+        result.fatal_error = result.fatal_error or fatal
+        result.hard_error = result.hard_error or hard
         if op.operation == "stop":
             result.stop_failed = True
             result.role = "Started" if result.role == "Stopped" else result.role
@@ -461,6 +470,10 @@ def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistor
     on_fail = history.on_fail or "restart"
     if history.stop_failed:
         working.bans.append((rsc, node.name))
+    if history.hard_error:                # as Pacemaker's resource_location(parent, node, -INFINITY, "hard-error")
+        working.bans.append((_top(rsc), node.name))
+    if history.fatal_error:
+        working.bans.extend((_top(rsc), other.name) for other in working.nodes)
     if on_fail == "block":
         rsc.blocked = True
         rsc.failed = True

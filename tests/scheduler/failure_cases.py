@@ -129,6 +129,19 @@ EXCLUSIVE_GUESTS = ('<rsc_location id="web-only-guests" rsc="webserver" resource
                     'attribute="#kind" operation="eq" value="container"/></rule></rsc_location>')
 
 
+IGNORING_WEB = """<primitive id="webserver" class="ocf" provider="heartbeat" type="Dummy">
+  <operations><op id="web-mon" name="monitor" interval="30s" on-fail="ignore"/></operations>
+</primitive>"""
+
+
+def _web_monitor_failed(rc: int, status: int) -> str:
+    return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
+            + _op("webserver", "webserver_last_0", "start", 0, 0, PAST, 2)
+            + _op("webserver", "webserver_monitor_30000", "monitor", 0, 0, PAST, 3, interval=30000)
+            + _op("webserver", "webserver_last_failure_0", "monitor", rc, status, PAST, 3, interval=30000)
+            + "</lrm_resource>")
+
+
 def _web_started() -> str:
     return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
             + _op("webserver", "webserver_last_0", "start", 0, 0, PAST, 2) + "</lrm_resource>")
@@ -193,6 +206,12 @@ def cases() -> dict[str, str]:
                                                            _web_started(), "", NODE2, nodes=TWO_NODES),
         "exclusive-discovery-by-rule-in-a-guest": _cib(guest, EXCLUSIVE_GUESTS, VM_RUNNING + WEB_STOPPED
                                                         + GUEST_CONNECTED, "", GUEST_UP.format(lrm="")),
+        # hard errors (agent not installed, invalid parameters, ...) ban the resource from that node, fatal ones
+        # (not configured) from every node, whatever on-fail says
+        "hard-error-moves-it-despite-on-fail-ignore": _cib(IGNORING_WEB, "", _web_monitor_failed(5, 7), "", NODE2,
+                                                            nodes=TWO_NODES),
+        "fatal-error-stops-it-everywhere": _cib(WEB.format(meta=""), "", _web_monitor_failed(6, 0), "", NODE2,
+                                                nodes=TWO_NODES),
         # a start still in flight (record-pending) counts as started there: it is not started anywhere else
         "start-in-flight-elsewhere": _cib(WEB.format(meta=""), "", WEB_STOPPED, "",
                                           NODE2.replace("/>", ">") + START_IN_FLIGHT + "</node_state>",
