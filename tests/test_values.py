@@ -115,3 +115,14 @@ def test_ids_have_a_sane_maximum_length_and_messages_stay_one_short_line() -> No
 
 def test_generated_ids_never_contain_a_colon() -> None:
     assert sanitize_id("order-a:b then c") == "order-a_b_then_c"
+
+
+def test_fail_count_attribute_names_round_trip_both_forms() -> None:
+    from appliance.model.status import FailCount, fail_attribute_names, split_fail_attribute
+    assert split_fail_attribute("fail-count-db#monitor_10000") == ("fail-count", "db", "monitor", 10000)
+    assert split_fail_attribute("fail-count-db") == ("fail-count", "db", "", 0)      # Pacemaker 1.x's form
+    assert split_fail_attribute("last-failure-db") == ("last-failure", "db", "", 0)
+    assert split_fail_attribute("failcount-db") is None
+    assert fail_attribute_names(FailCount("n1", "db", "", 0, 1)) == ("fail-count-db", "last-failure-db")
+    assert fail_attribute_names(FailCount("n1", "db", "start", 0, 1)) == ("fail-count-db#start_0",
+                                                                         "last-failure-db#start_0")

@@ -95,16 +95,21 @@ def encode_params(params) -> str:
 
 
 _FAIL_ATTRIBUTE = re.compile(r"(fail-count|last-failure)-(.+)#(\w+)_(\d+)")
+_LEGACY_FAIL_ATTRIBUTE = re.compile(r"(fail-count|last-failure)-([^#]+)")
 
 
 def split_fail_attribute(name: str) -> tuple[str, str, str, int] | None:
-    """'fail-count-db#monitor_10000' -> ('fail-count', 'db', 'monitor', 10000)."""
+    """'fail-count-db#monitor_10000' -> ('fail-count', 'db', 'monitor', 10000); Pacemaker 1.x's per-resource
+    'fail-count-db' (which 2.1.5 still counts) -> ('fail-count', 'db', '', 0)."""
     match = _FAIL_ATTRIBUTE.fullmatch(name)
-    if not match:
-        return None
-    return match.group(1), match.group(2), match.group(3), int(match.group(4))
+    if match:
+        return match.group(1), match.group(2), match.group(3), int(match.group(4))
+    legacy = _LEGACY_FAIL_ATTRIBUTE.fullmatch(name)
+    if legacy:
+        return legacy.group(1), legacy.group(2), "", 0
+    return None
 
 
 def fail_attribute_names(fail: FailCount) -> tuple[str, str]:
-    suffix = f"{fail.resource}#{fail.operation}_{fail.interval_ms}"
+    suffix = f"{fail.resource}#{fail.operation}_{fail.interval_ms}" if fail.operation else fail.resource
     return f"fail-count-{suffix}", f"last-failure-{suffix}"

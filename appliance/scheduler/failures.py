@@ -46,8 +46,11 @@ def expired(rsc: WRsc, op: OpRecord, stonith_enabled: bool, now: int) -> bool:
     return not (rsc.reconnect_interval_s and stonith_enabled and op.interval_ms and op.operation == "monitor")
 
 
-def record_fail_counts(working: Working, fail_counts: Iterable[FailCount]) -> None:
+def record_fail_counts(working: Working, fail_counts: Iterable[FailCount], legacy: bool = False) -> None:
+    """`legacy`: also count the per-resource fail counts of Pacemaker 1.x (operation '')."""
     for fail in fail_counts:
+        if not fail.operation and not legacy:
+            continue
         key = (fail.resource, fail.node)
         working.fail_counts[key] = working.fail_counts.get(key, 0) + fail.count
         if fail.last_failure:

@@ -462,6 +462,17 @@ def _top(rsc: WRsc) -> WRsc:
     return rsc
 
 
+def _legacy_fail_counts(cib: Cib) -> bool:
+    """Pacemaker 2.1.5 counts 1.x's per-resource fail-count-RSC only in a CIB older than feature set 3.0.13."""
+    version = cib.extra.get("crm_feature_set") or ""
+    if not version:
+        return True                       # (compare_version counts a missing version as the oldest)
+    try:
+        return tuple(int(part) for part in version.split(".")) < (3, 0, 13)
+    except ValueError:
+        return False
+
+
 def _role_rank(role: str) -> int:
     return {"Stopped": 0, "Started": 1, "Unpromoted": 2, "Promoted": 3}.get(role, 0)
 
@@ -563,7 +574,7 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
             node.remote_rsc = working.by_id.get(node.name)
             if node.kind == "guest" and node.remote_rsc is None:
                 node.remote_rsc = None
-    record_fail_counts(working, cib.status.fail_counts)
+    record_fail_counts(working, cib.status.fail_counts, _legacy_fail_counts(cib))
     mapper = _HistoryMapper(working)
     by_node: dict[str, list[ResourceHistory]] = {}
     for entry in cib.status.history:

@@ -142,6 +142,11 @@ def _web_monitor_failed(rc: int, status: int) -> str:
             + "</lrm_resource>")
 
 
+def _legacy_fail_count() -> str:
+    return _cib(WEB.format(meta='<nvpair id="web-mt" name="migration-threshold" value="1"/>'), "", _web_started(),
+                '<nvpair id="status-1-fc" name="fail-count-webserver" value="1"/>', NODE2, nodes=TWO_NODES)
+
+
 def _web_started() -> str:
     return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
             + _op("webserver", "webserver_last_0", "start", 0, 0, PAST, 2) + "</lrm_resource>")
@@ -212,6 +217,11 @@ def cases() -> dict[str, str]:
                                                             nodes=TWO_NODES),
         "fatal-error-stops-it-everywhere": _cib(WEB.format(meta=""), "", _web_monitor_failed(6, 0), "", NODE2,
                                                 nodes=TWO_NODES),
+        # Pacemaker 1.x's per-resource fail count (fail-count-RSC, no #OP_INTERVAL): 2.1.5 counts it in a CIB of
+        # feature set before 3.0.13, and not in a newer one
+        "legacy-fail-count-reaches-migration-threshold": _legacy_fail_count().replace(
+            'crm_feature_set="3.16.1"', 'crm_feature_set="3.0.7"'),
+        "legacy-fail-count-ignored-in-a-new-cib": _legacy_fail_count(),
         # a start still in flight (record-pending) counts as started there: it is not started anywhere else
         "start-in-flight-elsewhere": _cib(WEB.format(meta=""), "", WEB_STOPPED, "",
                                           NODE2.replace("/>", ">") + START_IN_FLIGHT + "</node_state>",
