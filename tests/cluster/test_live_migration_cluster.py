@@ -121,9 +121,10 @@ def _operations(cluster: DroverCluster, host, resource: str = "vm") -> set[tuple
 
 
 @contextlib.contextmanager
-def two_hosts_with_libvirtds(directory: Path) -> Iterator[tuple[DroverCluster, list[LibvirtHost]]]:
-    """h1 and h2 up (h1 the DC, stonith-enabled=false: no fence device here), each with its libvirtd."""
-    with DroverCluster(directory, size=2) as cluster:
+def two_hosts_with_libvirtds(directory: Path, bmcs: bool = False) -> Iterator[tuple[DroverCluster, list[LibvirtHost]]]:
+    """h1 and h2 up (h1 the DC), each with its libvirtd; without `bmcs` stonith-enabled=false (no fence device),
+    with them a BMC per host (tests/cluster/bmc.py) and stonith-enabled left true."""
+    with DroverCluster(directory, size=2, bmcs=bmcs) as cluster:
         try:
             _bridge_the_hosts(cluster)
             libvirtds = _libvirtds(cluster)
@@ -133,7 +134,8 @@ def two_hosts_with_libvirtds(directory: Path) -> Iterator[tuple[DroverCluster, l
             h1 = cluster.hosts[0]
             cluster.wait(lambda: cluster.status(h1)["summary"]["current_dc"] == "h1" and
                          sum(n["state"] == "online" for n in cluster.status(h1)["nodes"]) == 2, "both hosts online")
-            cluster.drover(h1, "property", "set", "stonith-enabled=false")
+            if not bmcs:
+                cluster.drover(h1, "property", "set", "stonith-enabled=false")
             yield cluster, libvirtds
         finally:
             for host in cluster.hosts:            # the qemus and libvirtds: not the harness's to stop
