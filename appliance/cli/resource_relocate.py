@@ -24,7 +24,7 @@ from appliance.model import edits
 from appliance.model.cluster import Cib, Configuration
 from appliance.model.constraints import Location
 from appliance.model.history import base_id
-from appliance.model.resources import Clone, Group, Resource
+from appliance.model.resources import Clone, Group, Resource, primitives
 from appliance.model.values import INFINITY, parse_interval_ms
 from appliance.scheduler.schedule import Transition, schedule
 from guest.common.errors import UserError
@@ -62,13 +62,7 @@ def _without_stickiness(cib: Cib, chosen: set[str]) -> Cib:
 
 def _tops(configuration: Configuration) -> dict[str, Resource]:
     """Each primitive's id -> the top-level resource it belongs to."""
-    tops: dict[str, Resource] = {}
-    for top in configuration.resources:
-        child = top.child if isinstance(top, Clone) else top
-        members = child.members if isinstance(child, Group) else (child,)
-        for member in members:
-            tops[member.id] = top
-    return tops
+    return {primitive.id: top for top in configuration.resources for primitive in primitives((top,))}
 
 
 def _chosen(configuration: Configuration, names: list[str]) -> set[str]:

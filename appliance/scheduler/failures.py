@@ -23,7 +23,7 @@ from appliance.scheduler.working import WRsc
 if TYPE_CHECKING:
     from appliance.scheduler.unpack import Working
 
-_NOT_INSTALLED = 7                    # PCMK_EXEC_NOT_INSTALLED: such failures never expire
+EXEC_NOT_INSTALLED = 7                # PCMK_EXEC_NOT_INSTALLED: such failures never expire
 
 
 def interval_seconds(value: str | None) -> int:
@@ -40,7 +40,7 @@ def expired(rsc: WRsc, op: OpRecord, stonith_enabled: bool, now: int) -> bool:
     """check_operation_expiry: this failed result is older than the resource's failure timeout."""
     if rsc.failure_timeout_s <= 0 or op.last_rc_change is None or now < op.last_rc_change + rsc.failure_timeout_s:
         return False
-    if op.op_status == _NOT_INSTALLED:
+    if op.op_status == EXEC_NOT_INSTALLED:
         return False
     # should_ignore_failure_timeout: a remote connection's recurring monitor failure waits for the node's fencing
     return not (rsc.reconnect_interval_s and stonith_enabled and op.interval_ms and op.operation == "monitor")

@@ -20,13 +20,19 @@ from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resourc
 from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params
 from appliance.model.values import INFINITY, ModelError, is_true, parse_interval_ms, parse_role, parse_score
 from appliance.scheduler import migration
-from appliance.scheduler.failures import expired, failcount, interval_seconds, next_expiry, record_fail_counts
+from appliance.scheduler.failures import (
+    EXEC_NOT_INSTALLED,
+    expired,
+    failcount,
+    interval_seconds,
+    next_expiry,
+    record_fail_counts,
+)
 from appliance.scheduler.working import WNode, WRsc
 
 REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
 _FALSE_WORDS = ("false", "no", "off", "n", "0")
-_OCF_INVALID_PARAM, _OCF_NOT_INSTALLED, _EXEC_NOT_INSTALLED = 2, 5, 7
-_OCF_NOT_CONFIGURED = 6
+_OCF_INVALID_PARAM, _OCF_NOT_INSTALLED, _OCF_NOT_CONFIGURED = 2, 5, 6
 _HARD_RCS = (2, 3, 4, 5)                 # invalid parameter, unimplemented, insufficient privileges, not installed
 
 
@@ -299,7 +305,7 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
                 result.pending = True
             continue
         probe = op.operation == "monitor" and op.interval_ms == 0
-        if probe and (op.rc_code in (_OCF_INVALID_PARAM, _OCF_NOT_INSTALLED) or op.op_status == _EXEC_NOT_INSTALLED):
+        if probe and (op.rc_code in (_OCF_INVALID_PARAM, _OCF_NOT_INSTALLED) or op.op_status == EXEC_NOT_INSTALLED):
             # as Pacemaker 2.1.5 masks such probe failures: the agent cannot run here, so it does not run here
             result.role, result.failed, result.masked_probe = "Stopped", False, True
             continue
@@ -329,7 +335,7 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         on_fail = _on_fail(rsc, op, options)
         # Pacemaker's PCMK_EXEC_ERROR_FATAL and _HARD: banned (everywhere / from this node) whatever on-fail says
         fatal = op.op_status == 0 and op.rc_code == _OCF_NOT_CONFIGURED
-        hard = not fatal and (op.op_status == _EXEC_NOT_INSTALLED or (op.op_status == 0 and op.rc_code in _HARD_RCS))
+        hard = not fatal and (op.op_status == EXEC_NOT_INSTALLED or (op.op_status == 0 and op.rc_code in _HARD_RCS))
         if on_fail == "ignore" and not (fatal or hard):
             if result.role == "Stopped" and op.operation != "stop":
                 result.role = "Started"
@@ -428,7 +434,7 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc: WRsc | None = orphan
     elif history.role == "Stopped" and not history.failed:
         if history.masked_probe:
-            working.bans.append((_top(template), node.name))
+            working.bans.append((template.top(), node.name))
         # an inactive entry still makes one instance "known" on the node (find_anonymous_clone's empty slot)
         found = mapper.find(entry.resource, node)
         if found is not None:
@@ -456,12 +462,6 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         _apply_failure(working, rsc, node, history)
 
 
-def _top(rsc: WRsc) -> WRsc:
-    while rsc.parent is not None:
-        rsc = rsc.parent
-    return rsc
-
-
 def _legacy_fail_counts(cib: Cib) -> bool:
     """Pacemaker 2.1.5 counts 1.x's per-resource fail-count-RSC only in a CIB older than feature set 3.0.13."""
     version = cib.extra.get("crm_feature_set") or ""
@@ -482,9 +482,9 @@ def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistor
     if history.stop_failed:
         working.bans.append((rsc, node.name))
     if history.hard_error:                # as Pacemaker's resource_location(parent, node, -INFINITY, "hard-error")
-        working.bans.append((_top(rsc), node.name))
+        working.bans.append((rsc.top(), node.name))
     if history.fatal_error:
-        working.bans.extend((_top(rsc), other.name) for other in working.nodes)
+        working.bans.extend((rsc.top(), other.name) for other in working.nodes)
     if on_fail == "block":
         rsc.blocked = True
         rsc.failed = True
