@@ -122,12 +122,7 @@ def pacemaker_once(base: Path) -> dict[str, float]:
 
 def drover_once(base: Path) -> dict[str, float]:
     with DroverCluster(base, bmcs=True) as cluster:
-        namespace = cluster.add_guest_namespace()
-        guest = GuestDaemon(base / "guest1", address=cluster.GUEST_ADDRESS,
-                            command=["ip", "netns", "exec", namespace, sys.executable, "-m", "guest"])
-        guest.key_path.parent.mkdir(parents=True, exist_ok=True)
-        guest.key_path.write_bytes(cluster.authkey)
-        guest.start()
+        guest = cluster.start_guest(base / "guest1")
         try:
             return _drover_run(cluster, guest, base)
         finally:

@@ -27,8 +27,17 @@ import libvirt
 
 from tests import microvm
 from tests.conftest import BUILD
-from tests.libvirt_pair import GUEST_BRIDGE, LibvirtPair
-from tests.test_live_migration import BOOT_TIMEOUT_S, Guest, Poller, agent_run, domain_on, guest_initrd, state
+from tests.libvirt_pair import LibvirtPair
+from tests.test_live_migration import (
+    BOOT_TIMEOUT_S,
+    Guest,
+    Poller,
+    agent_run,
+    domain_config,
+    domain_on,
+    guest_initrd,
+    state,
+)
 
 MIGRATIONS = 4
 
@@ -37,11 +46,7 @@ def boot(pair: LibvirtPair, base: Path) -> Guest:
     vmlinuz, modules = microvm.kernel(BUILD / "microvm")
     initrd = guest_initrd(base / "initrd.gz", modules)
     name = f"drover-bench-migration-{pair.tag}"
-    console = base / "console.log"
-    xml = microvm.domain_xml(name, vmlinuz, initrd, console, bridge=GUEST_BRIDGE)
-    config = base / "vm.xml"
-    config.write_text(xml.replace("<memory unit='MiB'>512</memory>", "<memory unit='MiB'>256</memory>"))
-    guest = Guest(name, config, console)
+    guest = Guest(name, domain_config(base, name, vmlinuz, initrd), base / "console.log")
     result = agent_run(pair[0], "start", guest)
     if result.rc != 0:
         raise SystemExit(f"bench_migration: the guest did not start: {result}\n{pair.logs()}")

@@ -164,6 +164,11 @@ def initramfs(target: Path, guest_dist: Path | None, modules: Path, authkey: Pat
     init.write_text(template.format(modules=" ".join(MODULES), begin=STATUS_BEGIN, end=STATUS_END, address=address,
                                     gateway=gateway))
     init.chmod(0o755)
+    return pack(work, target)
+
+
+def pack(work: Path, target: Path) -> Path:
+    """The tree `work` as a gzipped newc cpio at `target` (an initramfs); `work` is removed."""
     listing = subprocess.run(["find", "."], cwd=work, capture_output=True, check=True).stdout
     archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=work, input=listing, capture_output=True,
                              check=True).stdout

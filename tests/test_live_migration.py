@@ -21,11 +21,9 @@ Run with -s to see the migration's time and the service's downtime.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import itertools
 import os
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -77,12 +75,16 @@ def guest_initrd(target: Path, modules: Path) -> Path:
     init = work / "init"
     init.write_text(INIT.format(modules=" ".join(microvm.MODULES), address=GUEST_ADDRESS, banner=BANNER))
     init.chmod(0o755)
-    listing = subprocess.run(["find", "."], cwd=work, capture_output=True, check=True).stdout
-    archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=work, input=listing, capture_output=True,
-                             check=True).stdout
-    target.write_bytes(gzip.compress(archive, compresslevel=1))
-    shutil.rmtree(work)
-    return target
+    return microvm.pack(work, target)
+
+
+def domain_config(base: Path, name: str, vmlinuz: Path, initrd: Path) -> Path:
+    """base/vm.xml: the micro-VM `name` (256 MiB) with its console in base/console.log and its NIC on
+    GUEST_BRIDGE, so it lands on the same segment whichever host runs it."""
+    xml = microvm.domain_xml(name, vmlinuz, initrd, base / "console.log", bridge=GUEST_BRIDGE)
+    config = base / "vm.xml"
+    config.write_text(xml.replace("<memory unit='MiB'>512</memory>", "<memory unit='MiB'>256</memory>"))
+    return config
 
 
 @dataclass
@@ -169,10 +171,7 @@ def guest(pair: LibvirtPair, tmp_path_factory: pytest.TempPathFactory) -> Guest:
     initrd = guest_initrd(base / "initrd.gz", modules)
     name = f"drover-migration-{pair.tag}"
     console = base / "console.log"
-    xml = microvm.domain_xml(name, vmlinuz, initrd, console, bridge=GUEST_BRIDGE)
-    config = base / "vm.xml"
-    config.write_text(xml.replace("<memory unit='MiB'>512</memory>", "<memory unit='MiB'>256</memory>"))
-    vm = Guest(name, config, console)
+    vm = Guest(name, domain_config(base, name, vmlinuz, initrd), console)
     started = time.monotonic()
     result = agent_run(pair[0], "start", vm)
     assert (result.rc, result.exit_reason) == (OcfRc.OK, ""), pair.logs()

@@ -28,6 +28,7 @@ from tests.agents import LOGGING_AGENT
 from tests.cluster import bmc
 from tests.conftest import TOP, clean_environment, run_source
 from tests.corosync_harness import CorosyncCluster, Host
+from tests.guestd import GuestDaemon
 from tests.ipmi_sim import IpmiSim
 
 HOSTLOCAL = LOGGING_AGENT % {
@@ -93,6 +94,16 @@ class DroverCluster(CorosyncCluster):
         run("ip", "-n", self.bridge_namespace, "link", "set", "g1", "master", "br0")
         run("ip", "-n", self.bridge_namespace, "link", "set", "g1", "up")
         return name
+
+    def start_guest(self, base: Path) -> GuestDaemon:
+        """guest1's drover-guest daemon in a namespace of its own on the bridge (GUEST_ADDRESS), with the
+        cluster's authkey; the caller stops it."""
+        namespace = self.add_guest_namespace()
+        guest = GuestDaemon(base, address=self.GUEST_ADDRESS,
+                            command=["ip", "netns", "exec", namespace, sys.executable, "-m", "guest"])
+        guest.key_path.parent.mkdir(parents=True, exist_ok=True)
+        guest.key_path.write_bytes(self.authkey)
+        return guest.start()
 
     @staticmethod
     def root(host: Host) -> Path:

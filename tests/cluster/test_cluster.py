@@ -10,7 +10,6 @@ import collections
 import random
 import secrets
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.harness import DroverCluster
-from tests.guestd import GuestDaemon
 
 pytestmark = pytest.mark.timeout(300)
 RESOURCES = [f"r{i}" for i in range(1, 7)]
@@ -192,12 +190,7 @@ def test_a_host_that_leaves_cleanly_hands_its_resources_over_first(tmp_path: Pat
 
 def test_a_guest_node_runs_its_service_wherever_its_vm_runs(tmp_path: Path):
     with DroverCluster(tmp_path / "c", authkey=secrets.token_bytes(64)) as cluster:
-        namespace = cluster.add_guest_namespace()
-        guest = GuestDaemon(tmp_path / "guest1", address=cluster.GUEST_ADDRESS,
-                            command=["ip", "netns", "exec", namespace, sys.executable, "-m", "guest"])
-        guest.key_path.parent.mkdir(parents=True, exist_ok=True)
-        guest.key_path.write_bytes(cluster.authkey)
-        guest.start()
+        guest = cluster.start_guest(tmp_path / "guest1")
         try:
             start(cluster)
             h1, _h2, h3 = cluster.hosts

@@ -22,7 +22,6 @@ from tests import microvm
 from tests.cluster import bmc
 from tests.cluster.test_live_migration_cluster import (
     BridgeClient,
-    _domain,
     _history,
     _running_on,
     two_hosts_with_libvirtds,
@@ -30,7 +29,7 @@ from tests.cluster.test_live_migration_cluster import (
 from tests.conftest import BUILD
 from tests.ipmi_sim import available
 from tests.libvirt_pair import namespace_pids
-from tests.test_live_migration import BOOT_TIMEOUT_S, STATE_URL, guest_initrd, state
+from tests.test_live_migration import BOOT_TIMEOUT_S, STATE_URL, domain_config, guest_initrd, state
 
 pytestmark = [pytest.mark.timeout(600),
               pytest.mark.skipif(os.geteuid() != 0 or not available(),
@@ -67,7 +66,7 @@ def test_a_cut_off_hosts_vm_is_started_on_the_other_host_only_after_its_power_wa
         base = tmp_path / "guest"
         base.mkdir()
         name = f"drover-cluster-failover-{os.getpid()}"
-        config = _domain(base, name, guest_initrd(base / "initrd.gz", modules), vmlinuz)
+        config = domain_config(base, name, vmlinuz, guest_initrd(base / "initrd.gz", modules))
         cluster.drover(h1, "resource", "create", "vm", "VirtualDomain", f"config={config}", "op", "monitor",
                        "interval=5s")
         cluster.drover(h1, "constraint", "location", "vm", "prefers", "h1=50")

@@ -7,7 +7,6 @@ a BMC's power-off kills that host's corosync and drover daemon, as pulling its p
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ from tests.cluster.test_cluster import (
     running_once,
     start,
 )
-from tests.guestd import GuestDaemon
 from tests.ipmi_sim import available
 
 pytestmark = [pytest.mark.timeout(300),
@@ -186,12 +184,7 @@ def test_a_fenced_hosts_vm_starts_on_another_host_and_its_guests_service_runs_ag
     then the VM runs on a survivor, the cluster reconnects to guest1 from there and the web server runs in it
     again."""
     with DroverCluster(tmp_path / "c", bmcs=True) as cluster:
-        namespace = cluster.add_guest_namespace()
-        guest = GuestDaemon(tmp_path / "guest1", address=cluster.GUEST_ADDRESS,
-                            command=["ip", "netns", "exec", namespace, sys.executable, "-m", "guest"])
-        guest.key_path.parent.mkdir(parents=True, exist_ok=True)
-        guest.key_path.write_bytes(cluster.authkey)
-        guest.start()
+        guest = cluster.start_guest(tmp_path / "guest1")
         try:
             start(cluster, fencing=True)
             h1, h2, h3 = cluster.hosts

@@ -39,7 +39,15 @@ from tests.libvirt_pair import (
     ensure_qemu_user,
     namespace_pids,
 )
-from tests.test_live_migration import BOOT_TIMEOUT_S, STATE_URL, Guest, Poller, guest_initrd, state
+from tests.test_live_migration import (
+    BOOT_TIMEOUT_S,
+    STATE_URL,
+    Guest,
+    Poller,
+    domain_config,
+    guest_initrd,
+    state,
+)
 
 pytestmark = [pytest.mark.timeout(600),
               pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and libvirtd")]
@@ -145,13 +153,6 @@ def two_hosts_with_libvirtds(directory: Path, bmcs: bool = False) -> Iterator[tu
                             os.kill(pid, 9)
 
 
-def _domain(base: Path, name: str, initrd: Path, vmlinuz: Path) -> Path:
-    config = base / "vm.xml"
-    xml = microvm.domain_xml(name, vmlinuz, initrd, base / "console.log", bridge=GUEST_BRIDGE)
-    config.write_text(xml.replace("<memory unit='MiB'>512</memory>", "<memory unit='MiB'>256</memory>"))
-    return config
-
-
 def test_drover_resource_move_migrates_a_running_vm_live_between_hosts(tmp_path: Path):
     vmlinuz, modules = microvm.kernel(BUILD / "microvm")
     with two_hosts_with_libvirtds(tmp_path / "c") as (cluster, libvirtds):
@@ -159,7 +160,7 @@ def test_drover_resource_move_migrates_a_running_vm_live_between_hosts(tmp_path:
         base = tmp_path / "guest"
         base.mkdir()
         name = f"drover-cluster-migration-{os.getpid()}"
-        config = _domain(base, name, guest_initrd(base / "initrd.gz", modules), vmlinuz)
+        config = domain_config(base, name, vmlinuz, guest_initrd(base / "initrd.gz", modules))
         guest = Guest(name, config, base / "console.log")
         cluster.drover(h1, "resource", "create", "vm", "VirtualDomain", f"config={config}",
                        "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", "op", "monitor",
@@ -225,7 +226,7 @@ def test_a_guest_node_follows_its_vm_migrating_and_the_service_in_it_keeps_runni
                                    "[remote]\nport = 3121\n[log]\nlevel = info\n", address=GUEST_ADDRESS,
                                    gateway=CLIENT)
         name = f"drover-cluster-guest-{os.getpid()}"
-        config = _domain(base, name, initrd, vmlinuz)
+        config = domain_config(base, name, vmlinuz, initrd)
         cluster.drover(h1, "resource", "create", "vm-guest1", "VirtualDomain", f"config={config}",
                        "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", "op", "monitor", "interval=5s",
                        "meta", "allow-migrate=true", "remote-node=guest1", f"remote-addr={GUEST_ADDRESS}",
