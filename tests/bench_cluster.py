@@ -132,15 +132,21 @@ def pacemaker_once(base: Path) -> tuple[float, float, int]:
         return round_trip, time.monotonic() - begun, len(on_h3)
 
 
+def start_drover(cluster: DroverCluster) -> None:
+    """corosync and a drover daemon on every host, until h1 is the DC with every host online."""
+    cluster.start_all()
+    for host in cluster.hosts:
+        (host.directory / "run/resource-agents").mkdir(parents=True, exist_ok=True)
+        cluster.start_daemon(host)
+    h1 = cluster.hosts[0]
+    wait(lambda: cluster.status(h1)["summary"]["current_dc"] == "h1" and
+         sum(n["state"] == "online" for n in cluster.status(h1)["nodes"]) == len(cluster.hosts), "a drover DC")
+
+
 def drover_once(base: Path) -> tuple[float, float, int]:
     with DroverCluster(base) as cluster:
-        cluster.start_all()
-        for host in cluster.hosts:
-            (host.directory / "run/resource-agents").mkdir(parents=True, exist_ok=True)
-            cluster.start_daemon(host)
+        start_drover(cluster)
         h1, h2, h3 = cluster.hosts
-        wait(lambda: cluster.status(h1)["summary"]["current_dc"] == "h1" and
-             sum(n["state"] == "online" for n in cluster.status(h1)["nodes"]) == 3, "a drover DC")
         for rid in RESOURCES:
             cluster.drover(h1, "resource", "create", rid, "ocf:pacemaker:Dummy", "op", "monitor", "interval=2s")
 

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench_cluster import RESOURCES, PacemakerCluster, primitive, wait
+from tests.bench_cluster import RESOURCES, PacemakerCluster, primitive, start_drover, wait
 from tests.cluster import bmc
 from tests.cluster.harness import DroverCluster
 from tests.corosync_harness import Host
@@ -130,13 +130,8 @@ def drover_once(base: Path) -> dict[str, float]:
 
 
 def _drover_run(cluster: DroverCluster, guest: GuestDaemon, base: Path) -> dict[str, float]:
-    cluster.start_all()
-    for host in cluster.hosts:
-        (host.directory / "run/resource-agents").mkdir(parents=True, exist_ok=True)
-        cluster.start_daemon(host)
+    start_drover(cluster)
     h1, _h2, h3 = cluster.hosts
-    wait(lambda: cluster.status(h1)["summary"]["current_dc"] == "h1" and
-         sum(n["state"] == "online" for n in cluster.status(h1)["nodes"]) == 3, "a drover DC")
     for host in cluster.hosts:
         cluster.drover(h1, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]))
         cluster.drover(h1, "constraint", "location", f"ipmi-{host.name}", "avoids", host.name)
