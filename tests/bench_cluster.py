@@ -147,6 +147,7 @@ def drover_once(base: Path) -> tuple[float, float, int]:
     with DroverCluster(base) as cluster:
         start_drover(cluster)
         h1, h2, h3 = cluster.hosts
+        cluster.drover(h1, "property", "set", "stonith-enabled=false")     # as on the Pacemaker side
         for rid in RESOURCES:
             cluster.drover(h1, "resource", "create", rid, "ocf:pacemaker:Dummy", "op", "monitor", "interval=2s")
 
