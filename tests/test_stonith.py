@@ -45,6 +45,12 @@ def test_stonith_create_checks_the_agents_metadata_and_the_fencers_options(tmp_p
     missing = drover(tmp_path, "stonith", "create", "nope", "fence_nothere", "ip=1")
     assert missing.returncode == 1 and "fence agent fence_nothere not found in /usr/sbin" in missing.stderr
     assert drover(tmp_path, "stonith", "create", "later", "fence_nothere", "ip=1", "--force").returncode == 0
+    for option, message in (("pcmk_delay_max=soon", "invalid pcmk_delay_max 'soon': expected a duration"),
+                            ("pcmk_reboot_timeout=1x", "invalid pcmk_reboot_timeout '1x': expected a duration"),
+                            ("pcmk_off_retries=two", "invalid pcmk_off_retries 'two': expected a whole number")):
+        refused = drover(tmp_path, "stonith", "create", "d", "fence_ipmilan", "ip=1", f"pcmk_host_list={local}",
+                         option)
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr    # not a silent 0
     bad_map = drover(tmp_path, "stonith", "create", "m", "fence_ipmilan", "ip=1", "pcmk_host_map=node1")
     assert bad_map.returncode == 1 and "pcmk_host_map entry 'node1' is not HOST:PLUG" in bad_map.stderr
     assert drover(tmp_path, "resource", "create", "web", "ocf:heartbeat:Dummy").returncode == 0

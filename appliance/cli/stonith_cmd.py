@@ -15,6 +15,7 @@ import dataclasses
 from appliance.cli import agents_cmd, fence_cmd, resource_cmd, state
 from appliance.cli.render import resource_lines
 from appliance.cli.resource_args import build_resource, update_primitive
+from appliance.fencing import plan as plans
 from appliance.fencing.agent import FenceAgentError, FenceAgentMissing, check_params
 from appliance.fencing.targets import TargetsError, targets
 from appliance.model import edits
@@ -94,6 +95,7 @@ def _is_device(resource: Resource) -> bool:
 def _check(metadata: AgentMetadata | None, device: Primitive, force: bool) -> None:
     try:
         targets(dict(device.params))
+        plans.check_options(dict(device.params))
         if metadata is not None and not force:
             check_params(metadata, dict(device.params))
     except (FenceAgentError, TargetsError) as error:

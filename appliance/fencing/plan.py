@@ -17,6 +17,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -154,6 +155,24 @@ def _node_attributes(configuration: Configuration, status: Status, node: str) ->
     attributes = configured.attributes.as_dict() if configured is not None else {}
     attributes.update(status.transient(node).as_dict())
     return {"#uname": node, **attributes}
+
+
+_DURATION_OPTION = re.compile(r"pcmk_delay_(base|max)|pcmk_\w+_timeout")
+_COUNT_OPTION = re.compile(r"pcmk_\w+_retries|pcmk_action_limit|priority")
+
+
+def check_options(params: Mapping[str, str]) -> None:
+    """The fencer's duration and count options must read as such: a bad one would otherwise count as 0 (no delay,
+    the default timeout) without a word."""
+    for name, value in params.items():
+        if _DURATION_OPTION.fullmatch(name):
+            try:
+                parse_interval_ms(value, name)
+            except ModelError as error:
+                hint = " (a per-host map is not supported)" if ":" in value else ""
+                raise TargetsError(error.message + hint) from None
+        elif _COUNT_OPTION.fullmatch(name) and not value.strip().lstrip("-").isdigit():
+            raise TargetsError(f"invalid {name} {value!r}: expected a whole number")
 
 
 def _seconds(text: str | None) -> float:
