@@ -21,12 +21,15 @@ import pytest
 from tests import microvm
 from tests.cluster import bmc
 from tests.cluster.test_live_migration_cluster import (
+    CLIENT,
+    GUEST_ADDRESS,
+    GUEST_BOOT_TIMEOUT_S,
     BridgeClient,
     _history,
     _running_on,
     two_hosts_with_libvirtds,
 )
-from tests.conftest import BUILD
+from tests.conftest import BUILD, built_binary
 from tests.ipmi_sim import available
 from tests.libvirt_pair import namespace_pids
 from tests.test_live_migration import BOOT_TIMEOUT_S, STATE_URL, domain_config, guest_initrd, state
@@ -95,3 +98,55 @@ def test_a_cut_off_hosts_vm_is_started_on_the_other_host_only_after_its_power_wa
         history = cluster.drover(h2, "stonith", "history", "h1").stdout
         assert "reboot of h1 successful: delegate=h2" in history, history
         print(f"\nthe guest served again from h2 {served_at - powered_off_at:.1f}s after h1's power-off")
+
+
+@pytest.mark.artifacts
+def test_a_cut_off_hosts_guest_node_comes_back_on_the_other_host_with_its_service(tmp_path: Path):
+    """The walk-through's failover with every part real: the micro-VM runs the built drover-guest as guest1 (TLS
+    on 3121 with the cluster's authkey) and the web server (ocf:heartbeat:Dummy) in it, on h1; h1 is cut off.
+    h2 fences h1 through its BMC (ending h1's qemu), boots the VM itself, reconnects to guest1 and starts the
+    web server in it again: a new start, recorded after the power-off, and one copy of the VM in libvirt."""
+    vmlinuz, modules = microvm.kernel(BUILD / "microvm")
+    with two_hosts_with_libvirtds(tmp_path / "c", bmcs=True) as (cluster, libvirtds):
+        h1, h2 = cluster.hosts
+        for host, delay in ((h1, []), (h2, ["pcmk_delay_base=15s"])):
+            cluster.drover(h1, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]), *delay)
+            cluster.drover(h1, "constraint", "location", f"ipmi-{host.name}", "avoids", host.name)
+        base = tmp_path / "guest"
+        base.mkdir()
+        key = base / "authkey"
+        key.write_bytes(cluster.authkey)
+        initrd = microvm.initramfs(base / "initrd.gz", built_binary("drover-guest").parent, modules, key,
+                                   "[remote]\nport = 3121\n[log]\nlevel = info\n", address=GUEST_ADDRESS,
+                                   gateway=CLIENT)
+        name = f"drover-cluster-guest-failover-{os.getpid()}"
+        config = domain_config(base, name, vmlinuz, initrd)
+        cluster.drover(h1, "resource", "create", "vm-guest1", "VirtualDomain", f"config={config}", "op", "monitor",
+                       "interval=5s", "meta", "remote-node=guest1", f"remote-addr={GUEST_ADDRESS}",
+                       "remote-connect-timeout=180s")
+        cluster.drover(h1, "constraint", "location", "vm-guest1", "prefers", "h1=50")
+        cluster.drover(h1, "resource", "create", "webserver", "ocf:heartbeat:Dummy", "op", "monitor",
+                       "interval=5s")
+        cluster.drover(h1, "constraint", "location", "webserver", "prefers", "guest1")
+        cluster.wait(lambda: cluster.placement(h2).get("webserver") == ["guest1"] and
+                     cluster.placement(h2).get("guest1") == ["h1"], "the web server running in guest1 (on h1)",
+                     timeout=GUEST_BOOT_TIMEOUT_S)
+        qemus = _qemus(h1.namespace)
+        assert len(qemus) == 1 and _running_on(libvirtds, name) == ["h1"]
+        bmc.vm_pids(h1).write_text(f"{qemus[0]}\n")
+
+        cluster.cut(h1)
+        cluster.wait(lambda: cluster.powered_off(h1), "h1 to be powered off through its BMC", timeout=90)
+        powered_off_at = bmc.powered_off_mark(h1).stat().st_mtime
+        cluster.wait(lambda: (lambda p: p.get("vm-guest1") == ["h2"] and p.get("guest1") == ["h2"] and
+                              p.get("webserver") == ["guest1"])(cluster.placement(h2)),
+                     "guest1's VM and connection on h2, the web server started in it again",
+                     timeout=GUEST_BOOT_TIMEOUT_S)
+        assert not _alive(qemus[0]) and _running_on(libvirtds, name) == ["h2"]
+        for resource, node in (("vm-guest1", "h2"), ("webserver", "guest1")):
+            started = _history(cluster, h2, resource)[(node, "start")]
+            assert started.last_rc_change is not None and started.last_rc_change >= int(powered_off_at), \
+                (resource, started, powered_off_at)
+        assert cluster.actions().count("poweroff h1") == 1 and "poweroff h2" not in cluster.actions()
+        nodes = {n["name"]: n["state"] for n in cluster.status(h2)["nodes"]}
+        assert nodes == {"h1": "offline", "h2": "online", "guest1": "online"}, nodes
