@@ -53,5 +53,11 @@ def test_describe_prints_parameters_and_default_operations_as_pcs_does(tmp_path:
     assert "  start: interval=0s timeout=40s" in lines and "  stop: interval=0s timeout=60s" in lines
     vm = drover(tmp_path, "resource", "describe", "ocf:heartbeat:VirtualDomain").stdout
     assert vm.startswith("ocf:heartbeat:VirtualDomain") and "  config (required): " in vm
+    assert vm.split("Default operations:\n")[1].splitlines() == [
+        "  start: interval=0s timeout=90s", "  stop: interval=0s timeout=90s",
+        "  migrate_to: interval=0s timeout=120s", "  migrate_from: interval=0s timeout=60s",
+        "  monitor: interval=10s timeout=30s"]
+    fence = drover(tmp_path, "resource", "describe", "stonith:fence_ipmilan").stdout
+    assert fence.split("Default operations:\n")[1].splitlines() == ["  monitor: interval=60s"]
     ambiguous = drover(tmp_path, "resource", "describe", "Dummy")
     assert ambiguous.returncode == 1 and "Multiple agents match 'Dummy'" in ambiguous.stderr

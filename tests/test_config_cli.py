@@ -95,6 +95,10 @@ def test_the_walk_through_configures_what_pcs_would(drover: Drover, tmp_path: Pa
     vm, web = configuration.resources
     assert isinstance(vm, Primitive) and str(vm.agent) == "ocf:heartbeat:VirtualDomain"
     assert vm.guest_node == "guest1"
+    # every action VirtualDomain advertises, with its recommended timeout (a live migration gets 120s, not 20s)
+    assert sorted((op.name, op.interval_ms, op.timeout) for op in vm.ops) == [
+        ("migrate_from", 0, "60s"), ("migrate_to", 0, "120s"), ("monitor", 10_000, "30s"),
+        ("start", 0, "90s"), ("stop", 0, "90s")]
     assert vm.params.get("config") == str(drover.root / "vm-guest1.xml")  # the daemon runs in /, not here
     assert isinstance(web, Primitive) and str(web.agent) == "ocf:heartbeat:apache"
     assert [(op.id, op.interval_ms, op.timeout) for op in web.ops] == [
@@ -125,6 +129,9 @@ def test_resource_commands(drover: Drover) -> None:
                                                               ("promote", None), ("demote", None)}
     group = configuration.resource("front")
     assert isinstance(group, Group) and [m.id for m in group.members] == ["ip", "fs"]
+    # as pcs: all of Dummy's actions but meta-data and validate-all
+    assert [op.name for op in group.members[1].ops] == ["start", "stop", "reload", "migrate_to", "migrate_from",
+                                                       "monitor"]
     assert group.members[1].meta.get("target-role") == "Stopped"
 
     drover.ok("resource", "disable", "webserver", "db-clone")

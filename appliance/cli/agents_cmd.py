@@ -11,6 +11,7 @@ import asyncio
 import textwrap
 
 from appliance.cli import state
+from appliance.cli.resource_args import default_actions, default_interval
 from appliance.fencing.agent import FenceAgentError, FenceAgents
 from guest.agents.catalog import STANDARDS, AgentNotFound, parse_agent_name
 from guest.agents.metadata import AgentMetadata
@@ -73,10 +74,11 @@ def describe(current: state.Settings, text: str) -> None:
         head = f"  {parameter.name}" + (f" ({', '.join(notes)})" if notes else "") + ": "
         lines += textwrap.wrap(head + text_part, 100, subsequent_indent="    ")
     lines += ["", "Default operations:"]
-    for action in metadata.actions:
-        if action.name in ("meta-data", "validate-all", "reload", "reload-agent", "methods", "usage"):
-            continue
-        options = [f"interval={action.interval or '0s'}"] + ([f"timeout={action.timeout}"] if action.timeout else []) \
+    shown = [a for a in metadata.actions if a.name == "monitor"] if name.standard == "stonith" \
+        else default_actions(metadata, promotable=True)
+    for action in shown:
+        options = [f"interval={action.interval or default_interval(action.name)}"] \
+            + ([f"timeout={action.timeout}"] if action.timeout else []) \
             + ([f"role={action.role}"] if action.role else [])
         lines.append(f"  {action.name}: {' '.join(options)}")
     print("\n".join(lines))

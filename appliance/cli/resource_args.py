@@ -29,7 +29,10 @@ KEYWORDS = ("op", "meta", "params", "clone", "promotable")
 OP_OPTIONS = ("interval", "timeout", "role", "on-fail", "start-delay", "interval-origin", "record-pending", "enabled",
               "OCF_CHECK_LEVEL", "description", "requires", "id")
 ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "demote")
-DEFAULT_ACTIONS = ("start", "stop", "monitor", "promote", "demote")
+# as pcs: every action an agent advertises goes into the CIB with its recommended timeout (so a live migration
+# runs under VirtualDomain's 120s, not the 20s default), except these one-time or alias actions
+NOT_COPIED_ACTIONS = ("meta-data", "status", "validate-all")
+PROMOTION_ACTIONS = ("promote", "demote")
 DEFAULT_MONITOR_INTERVAL = "60s"
 
 
@@ -129,7 +132,7 @@ def _op(rid: str, name: str, options: list[tuple[str, str]], known_actions: set[
         if option not in OP_OPTIONS:
             raise ModelError(f"invalid option '{option}' of op {name}: allowed are {', '.join(OP_OPTIONS)}")
     # as pcs: a monitor given without an interval is monitored every 60s, not never
-    interval_text = values.pop("interval", DEFAULT_MONITOR_INTERVAL if name == "monitor" else "0s")
+    interval_text = values.pop("interval", default_interval(name))
     interval_ms = parse_interval_ms(interval_text, f"interval of op {name}")
     timeout = values.pop("timeout", None)
     if timeout is not None:
@@ -145,9 +148,17 @@ def _op(rid: str, name: str, options: list[tuple[str, str]], known_actions: set[
               Attributes.of(values), params)
 
 
-def _default_actions(metadata: AgentMetadata, promotable: bool) -> list[Action]:
-    actions = [a for a in metadata.actions if a.name in DEFAULT_ACTIONS and a.name != "monitor"
-               and (promotable or a.name not in ("promote", "demote"))]
+def default_interval(action: str) -> str:
+    """pcs's interval for an operation given without one: a monitor runs every 60s, anything else is one-time."""
+    return DEFAULT_MONITOR_INTERVAL if action == "monitor" else "0s"
+
+
+def default_actions(metadata: AgentMetadata, promotable: bool) -> list[Action]:
+    """The operations `resource create` adds from the agent's metadata (pcs's rule; a resource that is not
+    promotable gets no promote/demote and one role-less monitor)."""
+    actions = [a for a in metadata.actions if a.name not in (*NOT_COPIED_ACTIONS, "monitor")
+               and (promotable or a.name not in PROMOTION_ACTIONS)]
+    actions = [a for i, a in enumerate(actions) if a.name not in {b.name for b in actions[:i]}]
     monitors = [a for a in metadata.actions if a.name == "monitor"]
     if not promotable:
         plain = [a for a in monitors if not a.role]
@@ -159,14 +170,16 @@ def _default_ops(rid: str, metadata: AgentMetadata | None, given: set[str], prom
     if metadata is None:
         return [] if "monitor" in given else [_op(rid, "monitor", [("interval", DEFAULT_MONITOR_INTERVAL)], None, True)]
     ops = []
-    for action in _default_actions(metadata, promotable):
+    for action in default_actions(metadata, promotable):
         if action.name in given:
             continue
-        options = [("interval", action.interval or ("0s" if action.name != "monitor" else DEFAULT_MONITOR_INTERVAL))]
+        options = [("interval", action.interval or default_interval(action.name))]
         if action.timeout:
             options.append(("timeout", action.timeout))
         if action.role:
             options.append(("role", action.role))
+        if action.depth not in (None, "0"):
+            options.append(("OCF_CHECK_LEVEL", action.depth))
         ops.append(_op(rid, action.name, options, None, True))
     return ops
 

@@ -54,11 +54,6 @@ pytestmark = [pytest.mark.timeout(600),
 CLIENT = f"{SUBNET}.254"
 GUEST_ADDRESS = f"{SUBNET}.20"
 GUEST_BOOT_TIMEOUT_S = 240
-# resource-agents' VirtualDomain recommends these, and pcs adds them from its metadata; drover's defaults
-# would give migrate_to Pacemaker's 20s, too short for a loaded TCG host
-MIGRATION_OPS = ("op", "migrate_to", "timeout=120s", "op", "migrate_from", "timeout=60s")
-
-
 class BridgeClient:
     """What Poller and state() fetch through: curl from the cluster's bridge namespace (SUBNET.254)."""
 
@@ -166,7 +161,7 @@ def test_drover_resource_move_migrates_a_running_vm_live_between_hosts(tmp_path:
         config = domain_config(base, name, vmlinuz, guest_initrd(base / "initrd.gz", modules))
         guest = Guest(name, config, base / "console.log")
         cluster.drover(h1, "resource", "create", "vm", "VirtualDomain", f"config={config}",
-                       "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", *MIGRATION_OPS, "op", "monitor",
+                       "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", "op", "monitor",
                        "interval=5s", "meta", "allow-migrate=true")
         cluster.drover(h1, "constraint", "location", "vm", "prefers", "h1=50")
         client = BridgeClient(cluster.bridge_namespace)
@@ -231,7 +226,7 @@ def test_a_guest_node_follows_its_vm_migrating_and_the_service_in_it_keeps_runni
         name = f"drover-cluster-guest-{os.getpid()}"
         config = domain_config(base, name, vmlinuz, initrd)
         cluster.drover(h1, "resource", "create", "vm-guest1", "VirtualDomain", f"config={config}",
-                       "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", *MIGRATION_OPS, "op", "monitor",
+                       "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", "op", "monitor",
                        "interval=5s", "meta", "allow-migrate=true", "remote-node=guest1",
                        f"remote-addr={GUEST_ADDRESS}", "remote-connect-timeout=180s")
         cluster.drover(h1, "constraint", "location", "vm-guest1", "prefers", "h1=50")
