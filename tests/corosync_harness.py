@@ -99,6 +99,15 @@ class Host:
         log = self.directory / "corosync.log"
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
 
+    def membership_log(self, lines: int = 20) -> str:
+        """corosync's membership changes and token losses: whether a failure coincided with a membership flap."""
+        log = self.directory / "corosync.log"
+        if not log.exists():
+            return "(no log)"
+        marks = ("A new membership", "Members[", "Token has not been received", "Failed to receive the leave")
+        changes = [line for line in log.read_text(errors="replace").splitlines() if any(m in line for m in marks)]
+        return "\n".join(changes[-lines:]) or "(no membership change)"
+
 
 @dataclass
 class Client:

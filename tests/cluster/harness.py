@@ -212,5 +212,6 @@ class DroverCluster(CorosyncCluster):
             except (AssertionError, ValueError, KeyError, OSError) as error:
                 last_error = error
             time.sleep(0.3)
-        logs = "\n".join(f"--- {h.name} ---\n{self.daemon_log(h)}" for h in self.hosts)
+        logs = "\n".join(f"--- {h.name} ---\n{self.daemon_log(h)}\n--- {h.name}'s corosync membership ---\n"
+                         f"{h.membership_log()}" for h in self.hosts)
         raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last error: {last_error})\n{logs}")
