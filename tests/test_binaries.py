@@ -123,7 +123,7 @@ def test_built_binaries_run_the_walkthrough_and_the_guest_tools(tmp_path):
                                env=clean_environment(DROVER_ROOT=str(guest.root)))
         assert named.stdout == "guest1\n", named.stderr
         host = run(drover_binary, "tool", "crm_mon", "-1", root=appliance.root)
-        assert "Online: [ node1 guest1 ]" in host.stdout
+        assert "  * Online: [ node1 ]\n  * GuestOnline: [ guest1 ]\n" in host.stdout
     finally:
         appliance.kill_process()
         guest.stop()

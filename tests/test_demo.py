@@ -19,6 +19,6 @@ def test_demo_ends_with_the_web_server_in_guest1():
     status = out.split("$ drover status\n", 1)[1]
     assert status.startswith("Cluster Summary:\n")
     assert "  * Current DC: node1 (version" in status
-    assert "  * Online: [ node1 guest1 ]\n" in status
+    assert "  * Online: [ node1 ]\n  * GuestOnline: [ guest1 ]\n" in status
     assert "  * vm-guest1\t(ocf:heartbeat:VirtualDomain):\t Started node1\n" in status
     assert status.rstrip().endswith(":\t Started guest1")          # the web server, in the guest

@@ -79,7 +79,7 @@ def test_status_inside_the_guest_is_the_hosts(tmp_path: Path, monkeypatch):
         inside = await in_guest(guest, "status")
         assert inside.returncode == 0, inside.stderr
         assert without_clock(inside.stdout) == without_clock(appliance.drover("status").stdout)
-        assert f"Online: [ {NODE} guest1 ]" in inside.stdout
+        assert f"  * Online: [ {NODE} ]\n  * GuestOnline: [ guest1 ]\n" in inside.stdout
         xml = await in_guest(guest, "tool", "crm_mon", "-1", "--output-as=xml")
         assert '<resource id="webserver"' in xml.stdout
         located = await in_guest(guest, "tool", "crm_resource", "--locate", "-r", "webserver")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from appliance.cli.status_cmd import readable_interval, render_text, render_xml
+from appliance.cli.status_text import node_name_key
 from appliance.cli.status_view import build
 from appliance.model.cib_read import read_cib
 from tests.scheduler.oracle import placement_from_crm_mon_xml
@@ -48,6 +49,30 @@ def test_status_xml_says_what_crm_mon_says(case: str):
     assert failures(ours) == failures(theirs)
 
 
+def _body(text: str) -> list[str]:
+    """The status text without what differs by nature (stack, DC, times) or is only spacing."""
+    moving = ("  * Stack:", "  * Current DC:", "  * Last updated:", "  * Last change:")
+    return [line for line in text.splitlines() if line.strip() and not line.startswith(moving)]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_status_text_is_what_crm_mon_prints(case: str):
+    """`drover status` is `crm_mon -1 -r` line for line: node lists (Online, OFFLINE, RemoteOnline,
+    RemoteOFFLINE, GuestOnline, nodes in a special state), resources in priority order, clones' instance
+    lists and written-out instances, counts with DISABLED and BLOCKED, failed actions."""
+    cib = CORPUS / case / "cib.xml"
+    theirs = subprocess.run(["crm_mon", "-1", "-r"], capture_output=True, text=True,
+                            env=dict(os.environ, CIB_file=str(cib)), timeout=60)
+    assert theirs.returncode == 0, theirs.stderr
+    assert _body(render_text(view_of(case), 0)) == _body(theirs.stdout)
+
+
+def test_node_names_sort_as_pacemaker_sorts_them():
+    # digit runs by value, a shorter run first when equal (9 before 09), letters case-insensitively
+    names = ["node10", "Node9", "remotenode9", "node9a", "node09", "alpha"]
+    assert sorted(names, key=node_name_key) == ["alpha", "Node9", "node9a", "node09", "node10", "remotenode9"]
+
+
 def test_text_layout_follows_crm_mon():
     case = next(c for c in CASES if failures(crm_mon_xml(CORPUS / c / "cib.xml")))
     text = render_text(view_of(case), 0)
@@ -59,5 +84,6 @@ def test_text_layout_follows_crm_mon():
 
 
 def test_intervals_read_like_pacemaker():
-    assert [readable_interval(ms) for ms in (0, 500, 1000, 30000, 90000, 3_600_000, 86_400_000 + 1500)] == \
-        ["0ms", "500ms", "1s", "30s", "1m30s", "1h", "1d1s500ms"]
+    # pcmk__readable_interval 2.1.5: a unit only above it, seconds with their milliseconds
+    assert [readable_interval(ms) for ms in (0, 500, 1000, 1500, 30000, 60000, 90000, 3_600_000, 86_400_000 + 1500)] \
+        == ["0s", "500ms", "1000ms", "1.500s", "30s", "60s", "1m30s", "60m", "1d1.500s"]

@@ -63,13 +63,13 @@ def test_a_micro_vm_becomes_guest1_and_runs_the_web_server(tmp_path: Path, libvi
                       lambda: appliance.log()[-3000:] + "\n--- console ---\n" + _read(console)[-3000:])
         booted_in = time.monotonic() - began
         host = appliance.drover("status").stdout
-        assert "  * Online: [ node1 guest1 ]" in host
+        assert "  * Online: [ node1 ]\n  * GuestOnline: [ guest1 ]\n" in host
         assert "  * vm-guest1\t(ocf:heartbeat:VirtualDomain):\t Started node1" in host
         assert "  * webserver\t(ocf:heartbeat:Dummy):\t Started guest1" in host
         wait_for_sync(lambda: microvm.STATUS_END in _read(console), 60, "status printed inside the guest",
                       lambda: _read(console)[-3000:])
         inside = _read(console).split(microvm.STATUS_BEGIN, 1)[1].split(microvm.STATUS_END, 1)[0]
-        assert "Online: [ node1 guest1 ]" in inside
+        assert "  * Online: [ node1 ]\n  * GuestOnline: [ guest1 ]\n" in inside
         assert "webserver\t(ocf:heartbeat:Dummy):\t Started guest1" in inside
         connection = libvirt.open("qemu:///system")
         try:

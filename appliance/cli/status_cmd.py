@@ -2,10 +2,10 @@
 
 Rules: reads one snapshot of the state database (never waits for the daemon:
 SQLite WAL readers do not block on its writes); the controller counts as the
-DC while it holds its lock file; text follows crm_mon 2.1's sections (Cluster
-Summary, Node List, Full List of Resources, Failed Resource Actions), except
-that guest and remote nodes share the Online line as in the Pacemaker Remote
-walk-through (`Online: [ node1 guest1 ]`).
+DC while it holds its lock file; text is what `crm_mon -1 -r` 2.1.5 prints for
+the same state (Cluster Summary, Node List with its Online/RemoteOnline/
+GuestOnline lines, Full List of Resources, Failed Resource Actions; see
+status_text.py), checked line by line against crm_mon on the scheduler corpus.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from appliance.cli import state, status_fencing
-from appliance.cli.status_view import FailureView, PrimitiveView, ResourceView, StatusView, build
+from appliance.cli.status_view import FailureView, PrimitiveView, StatusView, build
 from appliance.store.held_status import read_marker
 from appliance.store.lock import lock_held
 from guest.common.cli import Command, Context
@@ -38,58 +38,19 @@ def _time(seconds: int | None) -> str:
     return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(seconds)) if seconds else ""
 
 
-def _primitive_line(member: PrimitiveView, indent: str) -> str:
-    where = member.role
-    if member.role == "Stopped" or not member.nodes:
-        where = "Stopped (disabled)" if member.disabled else "Stopped"
-    elif member.failed:
-        where = f"FAILED {' '.join(member.nodes)}"
-    else:
-        where = f"{member.role} {' '.join(member.nodes)}"
-    flags = "" if member.managed else " (unmanaged)"
-    flags += " (ORPHANED)" if member.orphaned else ""
-    return f"{indent}* {member.id}\t({member.label}):\t {where}{flags}"
-
-
-def _resource_lines(resource: ResourceView, all_nodes: list[str]) -> list[str]:
-    if resource.kind == "primitive":
-        return [_primitive_line(m, "  ") for m in resource.members]
-    if resource.kind == "group":
-        return [f"  * Resource Group: {resource.id}:", *(_primitive_line(m, "    ") for m in resource.members)]
-    header = f"  * Clone Set: {resource.id} [{resource.child}]{' (promotable)' if resource.promotable else ''}:"
-    if resource.unique:
-        return [header, *(_primitive_line(m, "    ") for m in resource.members)]
-    lines = [header]
-    groups: dict[str, list[str]] = {}
-    failed = []
-    for member in resource.members:
-        if member.failed and member.nodes:
-            failed.append(_primitive_line(member, "    "))
-            continue
-        for node in member.nodes:
-            groups.setdefault(member.role, []).append(node)
-    for role in ("Promoted", "Unpromoted", "Started"):
-        if groups.get(role):
-            lines.append(f"    * {role}: [ {' '.join(sorted(groups[role]))} ]")
-    lines += failed
-    running = {n for m in resource.members for n in m.nodes}
-    stopped = [m for m in resource.members if not m.nodes]
-    if stopped:
-        idle = sorted(n for n in all_nodes if n not in running)
-        lines.append(f"    * Stopped: [ {' '.join(idle)} ]" if idle else "    * Stopped")
-    return lines
-
-
 def readable_interval(ms: int) -> str:
-    """Pacemaker's pcmk__readable_interval: 30s, 1m30s, 500ms."""
-    parts = []
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        if ms >= size:
-            parts.append(f"{ms // size}{unit}")
+    """Pacemaker 2.1.5's pcmk__readable_interval, quirks included: a unit is used only when the interval is
+    strictly greater than it (60000 is "60s", 1000 is "1000ms") and seconds keep their milliseconds (1.500s)."""
+    text = ""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
+        if ms > size:
+            text += f"{ms // size}{unit}"
             ms %= size
-    if ms or not parts:
-        parts.append(f"{ms}ms")
-    return "".join(parts)
+    if ms > 1000:
+        text += f"{ms // 1000}" + (f".{ms % 1000:03d}" if ms % 1000 else "") + "s"
+    elif ms > 0:
+        text += f"{ms}ms"
+    return text or "0s"
 
 
 def _failure_line(failure: FailureView) -> str:
@@ -108,6 +69,12 @@ def _failure_line(failure: FailureView) -> str:
     return line
 
 
+def _counts(view: StatusView) -> str:
+    notes = ([f"{view.disabled} DISABLED"] if view.disabled else []) + \
+        ([f"{view.blocked} BLOCKED from further action due to failure"] if view.blocked else [])
+    return f" ({', '.join(notes)})" if notes else ""
+
+
 def render_text(view: StatusView, now: float) -> str:
     quorum = "partition with quorum" if view.have_quorum else "partition WITHOUT quorum"
     dc = f"{view.dc} (version {view.version}) - {quorum}" if view.dc else "NONE"
@@ -116,28 +83,11 @@ def render_text(view: StatusView, now: float) -> str:
              f"  * Last change:  {view.last_change or 'never'} by root via drover on {view.dc or 'NONE'}",
              f"  * {len(view.nodes)} node{'s' if len(view.nodes) != 1 else ''} configured",
              f"  * {view.instances_configured} resource instance{'s' if view.instances_configured != 1 else ''} "
-             f"configured" + (f" ({view.disabled} DISABLED)" if view.disabled else ""),
+             f"configured" + _counts(view),
              *(f"  * WARNING: {warning}" for warning in view.warnings),
              "", "Node List:"]
-    by_state: dict[str, list[str]] = {}
-    for node in view.nodes:
-        by_state.setdefault(node.state, []).append(node.name)
-    for node in view.nodes:
-        if node.state == "unclean":      # crm_mon's words: a remote node is a RemoteNode, a guest a GuestNode
-            kind = "Node" if node.kind == "member" else "GuestNode" if node.container else "RemoteNode"
-            lines.append(f"  * {kind} {node.name}: UNCLEAN (offline)")
-    for state_name in ("standby", "maintenance"):
-        for name in by_state.get(state_name, []):
-            lines.append(f"  * Node {name}: {state_name}")
-    if by_state.get("online"):
-        lines.append(f"  * Online: [ {' '.join(by_state['online'])} ]")
-    if by_state.get("offline"):
-        lines.append(f"  * OFFLINE: [ {' '.join(by_state['offline'])} ]")
-    lines += ["", "Full List of Resources:"]
-    names = [n.name for n in view.nodes]
-    resource_lines = [line for resource in view.resources if not resource.implicit
-                      for line in _resource_lines(resource, names)]
-    lines += resource_lines or ["  * No resources"]
+    lines += view.node_lines
+    lines += ["", "Full List of Resources:", *(view.resource_lines or ["  * No resources"])]
     if view.failures:
         lines += ["", "Failed Resource Actions:", *(_failure_line(f) for f in view.failures)]
     lines += status_fencing.text_sections(*status_fencing.shown_events(view.fencing))
@@ -162,7 +112,7 @@ def render_xml(view: StatusView, now: float) -> str:
                                            "origin": view.dc or ""})
     ET.SubElement(summary, "nodes_configured", {"number": str(len(view.nodes))})
     ET.SubElement(summary, "resources_configured", {"number": str(view.instances_configured),
-                                                    "disabled": str(view.disabled), "blocked": "0"})
+                                                    "disabled": str(view.disabled), "blocked": str(view.blocked)})
     options = view.options
     ET.SubElement(summary, "cluster_options", {
         "stonith-enabled": options.get("stonith-enabled", "true"),

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from appliance.cli import status_text
 from appliance.cli.render import agent_text
+from appliance.cli.status_text import RC_NAMES
 from appliance.engine.records import is_failure
 from appliance.model.cluster import Cib
 from appliance.model.fence_history import FenceEvent
@@ -24,9 +26,6 @@ from guest.agents.results import ExecStatus, OpResult
 
 EXEC_STATUS_NAMES = {0: "complete", 1: "Cancelled", 2: "Timed Out", 3: "NOT SUPPORTED", 4: "Error",
                      5: "Hard error", 6: "Fatal error", 7: "Not installed", 8: "Not connected", 9: "Invalid"}
-RC_NAMES = {0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature", 4: "insufficient privileges",
-            5: "not installed", 6: "not configured", 7: "not running", 8: "promoted", 9: "promoted (failed)",
-            190: "degraded", 191: "degraded promoted"}
 _EXEC_BY_CODE = {0: ExecStatus.DONE, 1: ExecStatus.CANCELLED, 2: ExecStatus.TIMEOUT, 3: ExecStatus.NOT_SUPPORTED,
                  4: ExecStatus.ERROR, 7: ExecStatus.NOT_INSTALLED, 9: ExecStatus.INVALID}
 
@@ -103,6 +102,9 @@ class StatusView:
     warnings: tuple[str, ...] = ()
     stack: str = "drover"             # "corosync" on a host of a cluster
     fencing: tuple[FenceEvent, ...] = ()      # the fencing history
+    blocked: int = 0                          # instances blocked from further action due to failure
+    node_lines: tuple[str, ...] = ()          # the text layout's Node List and resources, as crm_mon writes them
+    resource_lines: tuple[str, ...] = ()
 
     @property
     def instances_configured(self) -> int:
@@ -183,7 +185,11 @@ def build(cib: Cib, cluster_name: str, dc: str | None, version: str, now: dateti
     last_change = cib.extra.get("cib-last-written") or ""
     options = dict(cib.configuration.cluster_options.items)
     return StatusView(cluster_name, dc, version, cib.epoch, cib.num_updates, last_change, cib.have_quorum,
-                      tuple(nodes), tuple(resources), failures, options, fencing=cib.status.fencing)
+                      tuple(nodes), tuple(resources), failures, options, fencing=cib.status.fencing,
+                      blocked=sum(1 for p in working.all_primitives if p.blocked and not (p.orphan and
+                                                                                          p.role == "Stopped")),
+                      node_lines=tuple(status_text.node_lines(working)),
+                      resource_lines=tuple(status_text.resource_lines(working, cib.status, hidden)))
 
 
 def _resource_view(resource: Resource, view, instances: dict[str, list[str]]) -> ResourceView:

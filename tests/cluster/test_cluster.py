@@ -214,7 +214,7 @@ def test_a_guest_node_runs_its_service_wherever_its_vm_runs(tmp_path: Path):
             nodes = {n["name"]: n["state"] for n in cluster.status(h3)["nodes"]}
             assert nodes == {"h1": "online", "h2": "online", "h3": "online", "guest1": "online"}
             text = cluster.drover(h3, "status").stdout
-            assert "Online: [ h1 h2 h3 guest1 ]" in text, text
+            assert "  * Online: [ h1 h2 h3 ]\n  * GuestOnline: [ guest1 ]\n" in text, text
             cluster.drover(h1, "resource", "move", "vm-guest1", "h3")
             moved = cluster.wait(lambda: where()["vm-guest1"] == ["h3"] and where(), "the VM on h3, webserver in it",
                                  timeout=60)

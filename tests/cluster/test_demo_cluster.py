@@ -17,7 +17,7 @@ def test_demo_cluster_ends_with_every_host_and_the_guest_online():
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Stack: corosync" in done.stdout
     assert "partition with quorum" in done.stdout
-    assert "Online: [ h1 h2 h3 guest1 ]" in done.stdout
+    assert "  * Online: [ h1 h2 h3 ]\n  * GuestOnline: [ guest1 ]\n" in done.stdout
     assert "Started guest1" in done.stdout
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10).stdout
     assert "drvdemo" not in namespaces
