@@ -48,9 +48,17 @@ _SHORT = {
 }
 
 
+_LONG_ONLY = {
+    "crm_resource": ("force-start", "force-stop", "force-check", "force-promote", "force-demote"),
+}
+# crm_resource --force-ACTION: run the agent here, outside the cluster (drover resource debug-ACTION)
+_FORCED = {"--force-start": "debug-start", "--force-stop": "debug-stop", "--force-check": "debug-monitor",
+           "--force-promote": "debug-promote", "--force-demote": "debug-demote"}
+
+
 def _getopt_spec(tool: str) -> tuple[str, list[str]]:
     short = "".join(s + (":" if name.endswith("=") else "") for s, name in _SHORT[tool].items())
-    return short, sorted(set(_SHORT[tool].values()) | {"output-as="})
+    return short, sorted(set(_SHORT[tool].values()) | set(_LONG_ONLY.get(tool, ())) | {"output-as="})
 
 
 def _resource_instance(environ: Mapping[str, str]) -> str:
@@ -142,6 +150,9 @@ def _resource(options: dict[str, str]) -> list[str]:
             return ["resource", forget, *([resource] if resource else []), *([f"--node={node}"] if node else [])]
     if not resource:
         raise UserError("crm_resource: --resource is required (or use --list / --cleanup / --refresh)", EXIT_USAGE)
+    forced = next((verb for option, verb in _FORCED.items() if option in options), None)
+    if forced is not None:
+        return ["resource", forced, resource, *force]
     if "--locate" in options:
         return ["resource", "locate", resource]
     if "--move" in options:
@@ -152,7 +163,8 @@ def _resource(options: dict[str, str]) -> list[str]:
         return ["resource", "ban", resource, node, *force]
     if "--clear" in options:
         return ["resource", "clear", resource, *([node] if node else [])]
-    raise UserError("crm_resource: one of --locate, --move, --ban, --clear, --cleanup, --refresh, --list is needed",
+    raise UserError("crm_resource: one of --locate, --move, --ban, --clear, --cleanup, --refresh, --list, "
+                    "--force-start, --force-stop, --force-check, --force-promote, --force-demote is needed",
                     EXIT_USAGE)
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from appliance.cli import agents_cmd, resource_relocate, state
+from appliance.cli import agents_cmd, resource_debug, resource_relocate, state
 from appliance.cli.render import resource_config, resource_json, resource_lines
 from appliance.cli.resource_args import build_resource, check_meta, update_primitive, with_op_added
 from appliance.model import edits
@@ -63,12 +63,14 @@ Usage:
   drover resource describe AGENT
   drover resource standards
   drover resource providers
+  drover resource (debug-start|debug-stop|debug-monitor|debug-promote|debug-demote) NAME [--full] [--force]
 
 create: AGENT is [STANDARD:[PROVIDER:]]TYPE (a bare TYPE must name exactly one
 OCF agent: apache -> ocf:heartbeat:apache). ARGS are the agent's parameters
 (k=v ...), then any of: op ACTION k=v ... (repeatable), meta k=v ...,
-clone [k=v ...] or promotable [k=v ...]. Operations the agent recommends
-(start, stop, monitor) are added unless given.
+clone [k=v ...] or promotable [k=v ...]. Every operation the agent's metadata
+lists (but meta-data, status, validate-all) is added with its recommended
+timeout unless given, as pcs does.
 update: change parameters (k=v; k= removes one), replace an action's operations
 (op ACTION k=v ...), set meta attributes (meta k=v ...), as pcs does; a running
 resource whose parameters change is restarted. meta: set meta attributes (k=v;
@@ -78,6 +80,10 @@ timeout=, ...); op delete: the operations of ACTION matching OPTIONS, or one by
 its id (op delete OP-ID). agents/describe/standards/providers:
 the agents installed here (STANDARD is ocf, ocf:PROVIDER, lsb, systemd, ...)
 and an agent's parameters and default operations, as pcs prints them.
+debug-start/stop/monitor/promote/demote: run that action of NAME's agent on
+this host now, outside the cluster (nothing is recorded), and print what it
+returned and said, as pcs (crm_resource --force-start ...) does; --full also
+shows the parameters it gets. The exit code is the agent's.
 move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
 crm_resource makes them; move without NODE bans NAME from where it runs.
 relocate: move RESOURCES (all when none) to the nodes they would get with
@@ -92,7 +98,8 @@ forgets everything recorded about it, failed or not, so it is probed again
 Options:
   --group=GROUP       Put the new primitive in GROUP (created if missing).
   --disabled          Create it with target-role=Stopped.
-  --force             Accept unknown agents, options and nodes.
+  --force             Accept unknown agents, options and nodes; debug-* a clone active in the cluster.
+  --full              debug-*: show the parameters the agent gets.
   --node=NODE         Clean up or refresh on NODE only.
   --output-as=FORMAT  text (default), json or xml.
   --wait=TIME         How long relocate run waits for the moves (60s).
@@ -464,6 +471,12 @@ def dispatch(actions: dict, args: dict, context: Context) -> int:
 
 
 def run(args: dict, context: Context) -> int:
+    debug = next((verb for verb in ("start", "stop", "monitor", "promote", "demote") if args.get(f"debug-{verb}")),
+                 None)
+    if debug is not None:
+        loaded = state.load_config(context)
+        return resource_debug.run(state.settings(context, loaded=loaded), loaded["libvirt.uri"], args["NAME"], debug,
+                                  args["--force"], args["--full"])
     return dispatch(ACTIONS, args, context)
 
 
