@@ -84,3 +84,13 @@ def test_a_clone_runs_its_child_agent(root: Path, tmp_path: Path):
     assert started.returncode == 0, started.stderr
     assert started.stdout.startswith("Operation force-start for c-clone (ocf:heartbeat:Dummy) returned 0 (ok)")
     assert state.exists()
+
+
+def test_a_guest_with_a_limited_access_policy_cannot_run_agents_on_the_hypervisor(root: Path, tmp_path: Path):
+    state = tmp_path / "web.state"
+    assert drover(root, "resource", "create", "web", "ocf:heartbeat:Dummy", f"state={state}").returncode == 0
+    for policy in ("read-only", "own-node-attributes"):
+        refused = run_source("drover", "resource", "debug-start", "web", root=root,
+                             env={"DROVER_ACCESS": policy, "DROVER_CALLER_NODE": "guest1"})
+        assert refused.returncode != 0 and "permission denied: guest guest1 may" in refused.stderr
+        assert not state.exists()

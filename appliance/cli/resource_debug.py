@@ -41,6 +41,7 @@ def run(current: state.Settings, libvirt_uri: str, name: str, verb: str, force: 
     """`verb` is pcs's (start, stop, monitor, promote, demote) or crm_resource's check; returns the exit
     code. `libvirt_uri`: drover.conf's libvirt.uri, a VirtualDomain's default hypervisor."""
     action = ACTIONS[verb]
+    current.authorize()             # it runs agents on the hypervisor: never for a guest's limited policy
     with state.open_store(current) as store:
         snapshot = store.read()
     configuration = snapshot.configuration
