@@ -103,12 +103,17 @@ class Daemon:
         view = cluster.view
         if view.synced and view.daemons != self._synced_daemons:
             joined = {view.names.get(n, f"node{n}") for n in view.daemons - self._synced_daemons}
+            # partitions merged: the copy that won does not have what the others recorded about their own
+            # hosts (a fenced host's old copy can be the newest): those hosts are probed again too
+            replaced = {view.names.get(n, f"node{n}") for n in cluster.replica.replaced & view.daemons} - joined
             self._synced_daemons = view.daemons
             self._hosts_configured = False
-            if view.is_dc and joined:
-                log.info("probing what %s run%s now (joined)", ", ".join(sorted(joined)),
-                         "s" if len(joined) == 1 else "")
-                self.env.edit_status(lambda s, hosts=frozenset(joined): records.forget_hosts(s, hosts))
+            if view.is_dc and (joined or replaced):
+                log.info("probing what %s run%s now (%s)", ", ".join(sorted(joined | replaced)),
+                         "s" if len(joined | replaced) == 1 else "",
+                         "; ".join(part for part in (joined and "joined", replaced and "their records were replaced "
+                                                     "by another partition's") if part))
+                self.env.edit_status(lambda s, hosts=frozenset(joined | replaced): records.forget_hosts(s, hosts))
                 self.controller.forget_all()     # a restarted daemon (and its guest links) runs no monitor yet
         if not view.is_dc or self._hosts_configured or self._adding_nodes is not None:
             return                       # not on every delivery: checked once per membership, until done

@@ -147,6 +147,31 @@ def test_after_a_partition_heals_the_newest_copy_wins_and_all_are_equal(cluster)
     assert all_equal(stores)
 
 
+def test_every_member_knows_whose_copy_a_merge_replaced(cluster):
+    """The cut-off host's copy can be the newest (it recorded more while alone): then what the others recorded
+    is gone, and every member names them, so their DC probes them again."""
+    bus, stores, _ = cluster
+    bus.form({1, 2, 3})
+    propose(bus, stores, 1, "base", add("web"))
+    bus.run()
+    assert {bus.replicas[n].replaced for n in (1, 2, 3)} == {frozenset()}        # equal copies: none replaced
+    bus.form({1, 2}, {3})
+    status = replicated.prepare_status(stores[1], lambda s: set_transient(s, "h1", "seen", "1"))
+    bus.replicas[1].propose_status("majority", status)
+    for number in range(3):                         # host 3 alone writes more: its version gets ahead
+        change = replicated.prepare_status(stores[3], lambda s, n=number: set_transient(s, "h3", "alone", str(n)))
+        bus.replicas[3].propose_status(f"minority-{number}", change)
+        bus.run()
+    bus.form({1, 2, 3})
+    assert all_equal(stores) and {bus.replicas[n].replaced for n in (1, 2, 3)} == {frozenset({1, 2})}
+    bus.form({1, 2}, {3})                            # host 3 restarts with its old copy: only it is replaced
+    bus.replicas[1].propose_status("newer", replicated.prepare_status(
+        stores[1], lambda s: set_transient(s, "h1", "later", "1")))
+    bus.run()
+    bus.form({1, 2, 3})
+    assert {bus.replicas[n].replaced for n in (1, 2, 3)} == {frozenset({3})}
+
+
 def test_a_member_joining_with_an_old_copy_takes_the_full_copy_before_applying_anything_new(cluster):
     bus, stores, outcomes = cluster
     bus.form({1, 2}, {3})

@@ -65,7 +65,7 @@ def render(result: Transition) -> str:
     lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.before)}" for c in result.changes]
     lines += ["", "Transition Summary:"]
     fences = [a for a in result.actions if a.task == "fence"]
-    lines += [f"  * Fence (reboot) {a.node}" for a in fences]
+    lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]
     acted_on = {rid for a in result.actions if a.resource for rid in (a.resource, base_id(a.resource))}
     lines += [line for line in (change_line(c, acted_on) for c in result.changes) if line]
     lines += ["", "Revised Cluster Status:", *_node_lists(result.nodes), "", "  * Full List of Resources:"]

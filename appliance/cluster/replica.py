@@ -10,6 +10,9 @@ Rules:
   its version (admin_epoch, epoch, num_updates); once every member's hello of this round is delivered, the
   newest copy (highest version, then lowest node id) is the source, which sends a `full` dump; every member
   whose copy differs takes it. Changes delivered meanwhile wait, in order, and are applied after the dump.
+  A hello also carries a digest of the copy, so every member knows which members' copies were replaced
+  (`replaced`): after partitions merge, what the losing side recorded about its own nodes is gone, and those
+  nodes must be probed again (as Pacemaker's DC has every joining node upload its own history).
 - A configuration change carries the epoch it was made on; where the epoch has moved on it is a conflict on
   every member alike (nothing written), and its maker is told to retry on the new state.
 - A message from a member speaking another protocol version is refused with one log line naming it.
@@ -19,6 +22,7 @@ Rules:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import zlib
@@ -53,6 +57,7 @@ class Outcome:
 class _Round:
     members: tuple[int, ...]
     hellos: dict[int, Version] = field(default_factory=dict)
+    digests: dict[int, str] = field(default_factory=dict)
     source: int | None = None
     synced: bool = False              # the source's dump was delivered: changes apply from here on
 
@@ -68,6 +73,7 @@ class Replica:
         self._round: _Round | None = None
         self._waiting: list[tuple[int, dict]] = []
         self.refused_peers: set[int] = set()
+        self.replaced: frozenset[int] = frozenset()   # members whose copy the last sync replaced
 
     @property
     def synced(self) -> bool:
@@ -93,7 +99,8 @@ class Replica:
         self._round = _Round(tuple(sorted(members)))
         self.refused_peers &= set(members)            # one that left may come back speaking our protocol
         self._waiting.clear()
-        self._send({"kind": "hello", "version": list(replicated.version(self.store)), "members": self._round.members})
+        self._send({"kind": "hello", "version": list(replicated.version(self.store)), "members": self._round.members,
+                    "digest": _digest(replicated.dump(self.store))})
 
     def delivered(self, sender: int, payload: bytes) -> None:
         try:
@@ -132,6 +139,7 @@ class Replica:
         if current is None or tuple(message.get("members", ())) != current.members or sender not in current.members:
             return                                   # a hello of an earlier round
         current.hellos[sender] = tuple(message["version"])  # type: ignore[assignment]
+        current.digests[sender] = str(message.get("digest", ""))     # none (an older peer): counted as different
         self._choose_source()
 
     def _choose_source(self) -> None:
@@ -143,6 +151,8 @@ class Replica:
             return
         # newest copy wins; among equals the lowest node id, so every member picks the same one
         current.source = max(speaking, key=lambda node: (current.hellos[node], -node))
+        kept = current.digests[current.source]
+        self.replaced = frozenset(node for node in speaking if not kept or current.digests[node] != kept)
         if current.source == self.nodeid:
             self._send({"kind": "full", "members": current.members, "dump": replicated.dump(self.store)})
 
@@ -183,6 +193,10 @@ class Replica:
     def _send(self, message: dict[str, Any]) -> None:
         payload = json.dumps({"protocol": PROTOCOL, "software": self.software, **message}).encode()
         self.bus.send(_COMPRESSED + zlib.compress(payload, 6) if len(payload) > COMPRESS_ABOVE else payload)
+
+
+def _digest(dump: dict) -> str:
+    return hashlib.sha256(json.dumps(dump, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _inflate(payload: bytes) -> bytes:

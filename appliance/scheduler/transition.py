@@ -12,6 +12,7 @@ action successfully.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from appliance.scheduler import migration, scores
@@ -26,6 +27,7 @@ class Action:
     resource: str        # resource id ('' for fencing)
     node: str
     peer: str = ""       # migrate_to: the target; migrate_from: the source
+    fence_type: str = ""  # fence: "reboot", or "off" for a guest whose VM will not start again (pcmk__fence_guest)
 
 
 @dataclass
@@ -141,6 +143,12 @@ class _Planner:
             return True
         return self.needs_start(rsc) and not self.start_ok.get(rsc.id, False)
 
+    def every_start_blocked(self, rsc: WRsc) -> bool:
+        """Pacemaker's pcmk__block_colocation_dependents: a start `rsc` needs (a recovery of a failed, blocked
+        resource) that cannot run blocks what must be colocated with it, unless some instance can start."""
+        members = rsc.top().primitives()
+        return bool(members) and all(self.start_blocked(m) for m in members)
+
     def active_after(self, rsc: WRsc) -> bool:
         if rsc.variant != "primitive":
             members = rsc.primitives()
@@ -254,7 +262,7 @@ class _Planner:
                 return False
         for colocation in scores.this_with_list(rsc):
             if colocation.score >= 1_000_000 and colocation.dependent_role in ("Unknown", None) \
-                    and not self.active_after(colocation.primary):
+                    and (not self.active_after(colocation.primary) or self.every_start_blocked(colocation.primary)):
                 return False
         for moving_from in rsc.running_on:
             if moving_from is not rsc.assigned and moving_from in self.kept_nodes(rsc) and rsc.clone_parent() is None:
@@ -319,7 +327,21 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
                     role = "Promoted"
             places.append((rsc.assigned.name, role))
         outcome.placement[rsc.id] = places
+    starts = {(a.resource, a.task) for a in outcome.actions}
+    outcome.actions = [dataclasses.replace(a, fence_type=_fence_type(working, a.node, starts)) if a.task == "fence"
+                       else a for a in outcome.actions]
     return outcome
+
+
+def _fence_type(working: Working, node_name: str, starts: set[tuple[str, str]]) -> str:
+    """A guest is "fenced" by recovering its VM: a reboot when the VM starts again in this transition, off
+    when it does not (Pacemaker labels the pseudo-fencing so); a host is rebooted."""
+    node = working.node(node_name)
+    if node is None or node.kind != "guest" or node.remote_rsc is None:
+        return "reboot"
+    container = node.remote_rsc.meta.get("container", "")
+    started = (container, "start") in starts or (container, "migrate_from") in starts
+    return "reboot" if started else "off"
 
 
 def _staying_role(rsc: WRsc, planner: _Planner) -> str:

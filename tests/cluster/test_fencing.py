@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from appliance.model.history import set_transient
+from appliance.store import replicated
+from appliance.store.cib_store import CibStore
 from tests.cluster import bmc
 from tests.cluster.harness import DroverCluster
 from tests.cluster.test_cluster import (
@@ -75,7 +78,17 @@ def test_a_cut_off_host_is_fenced_through_its_bmc_before_its_resources_run_on_th
         assert cluster.bmcs["h3"].powered()               # a reboot: powered on again (its services not started)
         nodes = {n["name"]: n["state"] for n in cluster.status(h1)["nodes"]}
         assert nodes["h3"] == "offline"
-        # h3 comes back: it joins, is probed (nothing runs there after the power cut) and r1 goes back to it
+        # h3 comes back: it joins, is probed (nothing runs there after the power cut) and r1 goes back to it.
+        # Its copy of the state is made the newest first (as when it recorded more while cut off than the others
+        # since): it wins the sync, the survivors' records of r1 on h2, r3 and r6 on h1 are replaced, and the DC
+        # must probe them again instead of starting those resources a second time
+        ahead = CibStore.open(cluster.root(h3) / "var/lib/drover/state.db")
+        try:
+            for number in range(200):
+                replicated.apply_status(ahead, replicated.prepare_status(
+                    ahead, lambda s, n=number: set_transient(s, "h3", "alone", str(n))))
+        finally:
+            ahead.close()
         cluster.heal(h3)
         cluster.start(h3)
         cluster.start_daemon(h3)
