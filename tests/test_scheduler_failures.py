@@ -11,6 +11,7 @@ import pytest
 
 from appliance.model.cib_read import read_cib
 from appliance.scheduler.schedule import schedule
+from tests.conftest import run_source
 from tests.scheduler.conformance import diff, run_case
 from tests.scheduler.failure_cases import FUTURE, OUT, PAST
 
@@ -38,3 +39,12 @@ def test_the_transition_says_when_the_next_failure_expires():
     assert after.resources["webserver"] == [("guest1", "Started")]
     never = read_cib((OUT / "guest-connection-failed" / "cib.xml").read_bytes(), "case")
     assert schedule(never, datetime.fromtimestamp(PAST + 10**6, UTC).replace(tzinfo=None)).recheck_at is None
+
+
+def test_a_guest_whose_vm_cannot_start_again_is_fenced_off_and_not_connected():
+    """crm_simulate 2.1.5: `Fence (off) guest1`, and no start of guest1 or of what runs in it (both blocked)."""
+    cib = OUT / "vm-stop-failure-blocks-its-guest" / "cib.xml"
+    shown = run_source("drover", "simulate", "--xml-file", str(cib))
+    assert shown.returncode == 0, shown.stderr
+    summary = shown.stdout.split("Transition Summary:\n")[1].split("\n\n")[0].splitlines()
+    assert summary == ["  * Fence (off) guest1"]

@@ -158,6 +158,11 @@ def _web_stop_failed() -> str:
             + _op("webserver", "webserver_last_failure_0", "stop", 1, 0, PAST, 4) + "</lrm_resource>")
 
 
+VM_STOP_FAILED = ('<lrm_resource id="vm-guest1" class="ocf" provider="heartbeat" type="VirtualDomain">'
+                  + _op("vm-guest1", "vm-guest1_last_0", "stop", 5, 0, PAST, 4)
+                  + _op("vm-guest1", "vm-guest1_last_failure_0", "stop", 5, 0, PAST, 4) + "</lrm_resource>")
+
+
 def cases() -> dict[str, str]:
     guest = VM + WEB.format(meta="")
     web_moves = WEB.format(meta='<nvpair id="web-mt" name="migration-threshold" value="1"/>'
@@ -205,6 +210,9 @@ def cases() -> dict[str, str]:
             guest, PREFERS_GUEST, VM_RUNNING + WEB_STOPPED + GUEST_CONNECTED, "",
             GUEST_UP.format(lrm=_web_stop_failed())).replace('name="stonith-enabled" value="false"',
                                                                'name="stonith-enabled" value="true"'),
+        # the VM's stop failed and nothing can fence (stonith-enabled=false): the VM is blocked where it is, its
+        # guest is "fenced" (off: the VM will not start again) and neither the guest nor what runs in it starts
+        "vm-stop-failure-blocks-its-guest": _cib(guest, PREFERS_GUEST, VM_STOP_FAILED + WEB_STOPPED, "", GUEST_DOWN),
         # resource-discovery=exclusive: the resource runs only on the nodes of its exclusive locations, even against
         # its stickiness where it runs now, and whether they name a node or match a rule (#kind: guests only)
         "exclusive-discovery-moves-it-to-its-nodes": _cib(WEB.format(meta=STICKY), EXCLUSIVE_NODE2,
