@@ -33,7 +33,7 @@ build/drover-guest.dist/drover-guest: $(VENV)/.stamp $(SOURCES)
 
 build: build/drover.dist/drover build/drover-guest.dist/drover-guest
 
-dist/drover-$(DIST_VERSION)-1.x86_64.rpm: build/drover.dist/drover build/drover-guest.dist/drover-guest $(PACKAGING) README.md
+dist/drover-$(DIST_VERSION)-1.x86_64.rpm: build/drover.dist/drover build/drover-guest.dist/drover-guest $(PACKAGING) COPYING
 	packaging/rpm.sh dist
 
 rpm: dist/drover-$(DIST_VERSION)-1.x86_64.rpm

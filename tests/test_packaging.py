@@ -41,7 +41,10 @@ def test_drover_contents():
         "/usr/bin/drover", "/usr/lib64/drover", "/usr/lib64/drover/drover",
         "/usr/lib/systemd/system/drover.service",
         "/etc/drover", "/etc/drover/drover.conf", "/etc/drover/drover.conf.d",
-        "/var/lib/drover", "/usr/share/doc/drover-0.1.0", "/usr/share/doc/drover-0.1.0/README.md"}
+        "/var/lib/drover", "/usr/share/doc/drover-0.1.0", "/usr/share/doc/drover-0.1.0/README",
+        "/usr/share/licenses/drover-0.1.0", "/usr/share/licenses/drover-0.1.0/COPYING",
+        "/usr/share/man/man8/drover.8.gz", "/usr/share/man/man5/drover.conf.5.gz",
+        "/usr/share/bash-completion/completions/drover"}
 
 
 def test_drover_guest_contents():
@@ -49,7 +52,10 @@ def test_drover_guest_contents():
         "/usr/bin/drover-guest", "/usr/lib64/drover-guest", "/usr/lib64/drover-guest/drover-guest",
         "/usr/lib/systemd/system/drover-guest.service", "/usr/lib/firewalld/services/drover-guest.xml",
         "/etc/drover", "/etc/drover/guest.conf", "/etc/drover/guest.conf.d",
-        "/usr/share/doc/drover-guest-0.1.0", "/usr/share/doc/drover-guest-0.1.0/README.md"}
+        "/usr/share/doc/drover-guest-0.1.0", "/usr/share/doc/drover-guest-0.1.0/README",
+        "/usr/share/licenses/drover-guest-0.1.0", "/usr/share/licenses/drover-guest-0.1.0/COPYING",
+        "/usr/share/man/man8/drover-guest.8.gz", "/usr/share/man/man5/guest.conf.5.gz",
+        "/usr/share/bash-completion/completions/drover-guest"}
 
 
 def test_config_files_are_noreplace_and_state_dir_private():
@@ -150,12 +156,35 @@ def test_units_are_notify_and_hardened(unit):
         assert f"\n{setting}\n" in text, setting
 
 
-def test_specs_pass_rpmlint():
+def test_specs_and_built_packages_pass_rpmlint():
+    """Every message rpmlint gives is fixed or justified in packaging/rpmlintrc (each filter says why), and
+    every filter there is still needed (rpmlint reports an unused one as an error)."""
     result = subprocess.run(["rpmlint", "-r", str(TOP / "packaging/rpmlintrc"),
-                             str(TOP / "packaging/drover.spec"), str(TOP / "packaging/drover-guest.spec")],
-                            capture_output=True, text=True)
+                             str(TOP / "packaging/drover.spec"), str(TOP / "packaging/drover-guest.spec"),
+                             str(rpm_file("drover")), str(rpm_file("drover-guest"))],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 specfiles checked; 0 errors, 0 warnings" in result.stdout
+    assert "2 packages and 2 specfiles checked; 0 errors, 0 warnings" in result.stdout, result.stdout
+
+
+def test_installed_man_pages_render_cleanly_and_the_completion_completes(installed):
+    for page in ("man8/drover.8.gz", "man5/drover.conf.5.gz", "man8/drover-guest.8.gz", "man5/guest.conf.5.gz"):
+        source = subprocess.run(["gzip", "-dc", str(installed / "usr/share/man" / page)], capture_output=True,
+                                check=True).stdout
+        rendered = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z"], input=source, capture_output=True,
+                                  timeout=60)
+        assert rendered.returncode == 0 and rendered.stderr == b"", (page, rendered.stderr)
+    drover_page = subprocess.run(["gzip", "-dc", str(installed / "usr/share/man/man8/drover.8.gz")],
+                                 capture_output=True, text=True, check=True).stdout
+    assert '.SS "drover resource"' in drover_page and "debug-start" in drover_page
+    conf_page = subprocess.run(["gzip", "-dc", str(installed / "usr/share/man/man5/drover.conf.5.gz")],
+                               capture_output=True, text=True, check=True).stdout
+    assert ".B connect_timeout" in conf_page and "Default: 60s." in conf_page
+    completion = installed / "usr/share/bash-completion/completions/drover"
+    script = (f"source {completion}; COMP_WORDS=(drover resource debug-s); COMP_CWORD=2; _drover; "
+              'echo "${COMPREPLY[@]}"')
+    completed = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+    assert completed.stdout.split() == ["debug-start", "debug-stop"], completed.stderr
 
 
 def test_spec_versions_match_the_code():
