@@ -159,7 +159,9 @@ def test_a_clean_restart_of_the_guest_daemon_resets_nothing(appliance: Appliance
     caplog.set_level(logging.INFO)
 
     async def scenario():
-        await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
+        # in place counts a start in flight (recorded pending, call id -1): wait until it has finished
+        await wait_for(lambda: in_place(appliance) and _starts_on_guest(appliance) > 0, 30,
+                       "webserver started in guest1")
         vm_starts, web_starts = _start_count(appliance, "vm-guest1"), _starts_on_guest(appliance)
         guest.process.send_signal(signal.SIGTERM)           # systemctl restart drover-guest, a key rotation
         guest.process.wait(10)
