@@ -62,7 +62,10 @@ class LifecycleWatch:
 
     def _event(self, connection, domain, event: int, detail: int, opaque) -> None:
         name = domain.name()
-        self.loop.call_soon_threadsafe(self.changed, name)
+        # libvirt's thread may deliver an event after the daemon's loop has closed (shutdown, before close()):
+        # it is of no use then, and raising here would only print a traceback from libvirt's dispatcher
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.changed, name)
 
     def close(self) -> None:
         for connection, callback_id in self._watched.values():
