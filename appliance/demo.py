@@ -3,14 +3,19 @@
 node1 is this host (state in a temp dir, `drover daemon` as its controller);
 guest1 is a real drover-guest daemon on 127.0.0.1 whose "VM" is a domain of
 libvirt's test:///default hypervisor (in the daemon's process: a real libvirt
-driver that needs no KVM); the web server is ocf:heartbeat:apache when Apache
-is installed, else ocf:heartbeat:Dummy. It ends with `drover status`.
+driver that needs no KVM); the web server is ocf:heartbeat:apache running
+Debian's apache2 with a configuration of its own (127.0.0.1 on a free port,
+its pages in guest1's directory), as the seed has it; only where apache2 is not
+installed (make deps installs it) it is ocf:heartbeat:Dummy. It ends with
+`drover status` and, with Apache, by fetching the page guest1 serves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -18,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 NODE = "node1"
@@ -64,10 +70,67 @@ def online(root: Path) -> list[str]:
     return [n["name"] for n in status["nodes"] if n["state"] == "online"]
 
 
-def webserver_agent() -> list[str]:
-    if shutil.which("apache2") or shutil.which("httpd"):
-        return ["apache", "configfile=/etc/apache2/apache2.conf"]
-    return ["ocf:heartbeat:Dummy"]
+APACHE = "/usr/sbin/apache2"
+MODULES = Path("/usr/lib/apache2/modules")
+PAGE = "<html><body><h1>drover demo: served by Apache in guest1</h1></body></html>\n"
+
+
+def apache_site(guest: Path, port: int) -> Path:
+    """A configuration of the demo's own for Debian's apache2: 127.0.0.1:port, pages and logs in guest1's
+    directory, mod_status for the agent's monitor. Its directories are opened up to the worker user."""
+    www = guest / "www"
+    www.mkdir(parents=True)
+    (www / "index.html").write_text(PAGE)
+    for directory in (guest.parent, guest, www):
+        directory.chmod(0o755)
+    user = "www-data" if _user_exists("www-data") else "nobody"
+    modules = "".join(f"LoadModule {name}_module {MODULES / f'mod_{name}.so'}\n"
+                      for name in ("mpm_event", "authz_core", "dir", "mime", "status"))
+    config = guest / "apache.conf"
+    config.write_text(f"""# the demo's web server (ocf:heartbeat:apache starts it with this file)
+ServerRoot "{guest}"
+{modules}User {user}
+ServerName localhost
+Listen 127.0.0.1:{port}
+PidFile "{guest / 'apache.pid'}"
+ErrorLog "{guest / 'apache-error.log'}"
+TypesConfig /etc/mime.types
+DocumentRoot "{www}"
+DirectoryIndex index.html
+<Directory "{www}">
+    Require all granted
+</Directory>
+<Location "/server-status">
+    SetHandler server-status
+    Require all granted
+</Location>
+""")
+    return config
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def have_apache() -> bool:
+    return os.access(APACHE, os.X_OK) and all((MODULES / f"mod_{name}.so").exists()
+                                              for name in ("mpm_event", "authz_core", "dir", "mime", "status"))
+
+
+def stop_apache(guest: Path) -> None:
+    """The demo is thrown away: its Apache goes too (stopping drover's daemons leaves resources running)."""
+    pid_file = guest / "apache.pid"
+    with contextlib.suppress(OSError, ValueError):          # it never started, or has already gone
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:                  # gone before the demo's directory is
+            os.kill(pid, 0)
+            time.sleep(0.1)
 
 
 def main() -> int:
@@ -102,15 +165,29 @@ def main() -> int:
                                    HA_RSCTMP=str(host)))
             wait_until("guest1 online", lambda: "guest1" in online(host), daemon_log)
             print("demo: the VM is running and guest1 is online", flush=True)
-            drover(host, "resource", "create", "webserver", *webserver_agent(), "op", "monitor", "interval=30s")
+            web_port = free_port()
+            if have_apache():
+                agent = ["apache", f"configfile={apache_site(guest, web_port)}",
+                         f"statusurl=http://127.0.0.1:{web_port}/server-status"]
+            else:
+                print(f"demo: {APACHE} is not installed (make deps installs apache2-bin): the web server is "
+                      "ocf:heartbeat:Dummy", flush=True)
+                agent = ["ocf:heartbeat:Dummy"]
+            drover(host, "resource", "create", "webserver", *agent, "op", "monitor", "interval=30s")
             drover(host, "constraint", "location", "webserver", "prefers", "guest1")
             wait_until("webserver started on guest1", lambda: placement(host).get("webserver") == ["guest1"],
                        daemon_log)
             drover(host, "status")
+            if agent[0] == "apache":
+                url = f"http://127.0.0.1:{web_port}/"
+                print(f"$ curl {url}", flush=True)
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    print(response.read().decode(), end="", flush=True)
         finally:
             for process in reversed(processes):
                 process.send_signal(signal.SIGTERM)
                 process.wait(15)
+            stop_apache(guest)
     return 0
 
 
