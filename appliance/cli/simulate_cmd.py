@@ -11,11 +11,13 @@ from datetime import datetime
 from pathlib import Path
 
 from appliance.cli import state
-from appliance.cli.simulate_text import render
+from appliance.cli.simulate_text import CurrentStatus, render
+from appliance.cli.status_view import build
 from appliance.model.cib_read import NOT_SCHEDULED, read_cib
 from appliance.scheduler.schedule import schedule
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
+from guest.common.version import VERSION
 
 USAGE = """
 Usage:
@@ -46,12 +48,19 @@ def run(args: dict, context: Context) -> int:
     else:
         with state.open_store(state.settings(context)) as store:
             cib = store.read()
-    result = schedule(cib, datetime.now())
     if form == "json":
-        state.print_json(result.as_json())
+        state.print_json(schedule(cib, datetime.now()).as_json())
         return 0
-    print(render(result))
+    print(summary(cib, datetime.now()))
     return 0
+
+
+def summary(cib, now: datetime) -> str:
+    """crm_simulate's text: the current status (in crm_mon's layout), the transition, the revised status."""
+    view = build(cib, "drover", None, VERSION, now)
+    current = CurrentStatus(view.node_lines, view.resource_lines, view.instances_configured, view.disabled,
+                            view.blocked)
+    return render(schedule(cib, now), current)
 
 
 COMMAND = Command(USAGE, run)

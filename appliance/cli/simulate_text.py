@@ -1,13 +1,26 @@
 """The human summary of `drover simulate`, laid out like crm_simulate's: status, transition summary, result.
 
 Rules: pure formatting of a scheduler Transition; one line per resource change in crm_simulate's words
-(Start, Stop, Move, Migrate, Recover, Restart, Promote, Demote).
+(Start, Stop, Move, Migrate, Recover, Restart, Promote, Demote); the current status, when given, in
+crm_mon's layout as crm_simulate prints it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from appliance.model.history import base_id
 from appliance.scheduler.schedule import Change, Transition
+
+
+@dataclass(frozen=True)
+class CurrentStatus:
+    """The input's state in crm_mon's words (appliance.cli.status_text's lines) and its counts."""
+    node_lines: tuple[str, ...]
+    resource_lines: tuple[str, ...]
+    instances: int = 0
+    disabled: int = 0
+    blocked: int = 0
 
 
 def _node_lists(states: dict[str, str]) -> list[str]:
@@ -60,9 +73,19 @@ def change_line(change: Change, acted_on: set[str]) -> str | None:
     return f"  * Recover    {name:<20} ( {old_node} )"
 
 
-def render(result: Transition) -> str:
-    lines = ["Current cluster status:", *_node_lists(result.nodes_before or {}), "", "  * Full List of Resources:"]
-    lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.before)}" for c in result.changes]
+def render(result: Transition, current: CurrentStatus | None = None) -> str:
+    """`current`: the input's state as crm_mon writes it (crm_simulate prints it so); without it, the short
+    form from the transition's own before-states."""
+    if current is not None:
+        lines = [f"{current.disabled} of {current.instances} resource instances DISABLED and {current.blocked} "
+                 "BLOCKED from further action due to failure", ""] if current.disabled or current.blocked else []
+        lines += ["Current cluster status:", "  * Node List:", *(f"  {line}" for line in current.node_lines), "",
+                  "  * Full List of Resources:", *(f"  {line}" for line in current.resource_lines or
+                                                   ["  * No resources"])]
+    else:
+        lines = ["Current cluster status:", *_node_lists(result.nodes_before or {}), "",
+                 "  * Full List of Resources:"]
+        lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.before)}" for c in result.changes]
     lines += ["", "Transition Summary:"]
     fences = [a for a in result.actions if a.task == "fence"]
     lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]
