@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from appliance.cli.simulate_cmd import summary
-from appliance.model.cib_read import NOT_SCHEDULED, read_cib
+from appliance.model.cib_read import SIMULATED, read_cib
 
 CORPUS = Path(__file__).parent / "scheduler" / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists())
@@ -25,5 +25,5 @@ def test_the_current_status_is_what_crm_simulate_prints(case: str):
     cib_path = CORPUS / case / "cib.xml"
     theirs = subprocess.run(["crm_simulate", "-S", "-x", str(cib_path)], capture_output=True, text=True, timeout=60)
     assert theirs.returncode == 0, theirs.stderr
-    ours = summary(read_cib(cib_path.read_bytes(), str(cib_path), NOT_SCHEDULED), datetime.now())
+    ours = summary(read_cib(cib_path.read_bytes(), str(cib_path), SIMULATED), datetime.now())
     assert _until_transition(ours) == _until_transition(theirs.stdout)

@@ -13,7 +13,7 @@ from pathlib import Path
 from appliance.cli import state
 from appliance.cli.simulate_text import CurrentStatus, render
 from appliance.cli.status_view import build
-from appliance.model.cib_read import NOT_SCHEDULED, read_cib
+from appliance.model.cib_read import SIMULATED, read_cib
 from appliance.scheduler.schedule import schedule
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
@@ -44,7 +44,7 @@ def run(args: dict, context: Context) -> int:
         except OSError as error:
             raise UserError(f"cannot read {path}: {error.strerror}", 66) from None
         with state.model_errors():
-            cib = read_cib(data, str(path), NOT_SCHEDULED)
+            cib = read_cib(data, str(path), SIMULATED)
     else:
         with state.open_store(state.settings(context)) as store:
             cib = store.read()

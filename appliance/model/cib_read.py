@@ -22,6 +22,7 @@ from appliance.model.constraints import (
     Order,
     ResourceSet,
     Rule,
+    TicketConstraint,
 )
 from appliance.model.fencing import FencingLevel, parse_devices, parse_index
 from appliance.model.nodes import Node
@@ -60,6 +61,9 @@ class Fragment:
 
 # What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose).
 NOT_SCHEDULED = ("acls", "alerts")
+# What `drover simulate` reads that an import still refuses (the state database does not keep it yet): those,
+# and ticket constraints, which it schedules (with the ticket states of the status section).
+SIMULATED = (*NOT_SCHEDULED, "rsc_ticket")
 
 
 class _Reader:
@@ -288,7 +292,7 @@ class _Reader:
 
     def constraints(self, element: ET.Element) -> tuple[Constraint, ...]:
         self.check_children(element, CONSTRAINT_TAGS)
-        return tuple(self.constraint(child) for child in element)
+        return tuple(self.constraint(child) for child in element if child.tag in CONSTRAINT_TAGS)
 
     # -- configuration -----------------------------------------------------------------------------------------
 
@@ -327,7 +331,21 @@ class _Reader:
             self.options(element.find("crm_config"), "cluster_property_set"),
             self.options(element.find("rsc_defaults"), "meta_attributes"),
             self.options(element.find("op_defaults"), "meta_attributes"),
-            self.fencing_levels(element.find("fencing-topology")))
+            self.fencing_levels(element.find("fencing-topology")),
+            self.tickets(constraints) if constraints is not None and "rsc_ticket" in self.skipped else ())
+
+    def tickets(self, element: ET.Element) -> tuple[TicketConstraint, ...]:
+        tickets = []
+        for item in element.findall("rsc_ticket"):
+            self.check_attributes(item, ("id", "ticket", "rsc", "rsc-role", "loss-policy", "rsc-instance"))
+            self.check_children(item, ("resource_set",))
+            policy = item.get("loss-policy")
+            if policy is not None and policy not in ("stop", "demote", "fence", "freeze"):
+                raise self.fail(item, f"invalid loss-policy '{policy}': expected stop, demote, fence or freeze")
+            tickets.append(TicketConstraint(self.required(item, "id"), self.required(item, "ticket"),
+                                            item.get("rsc"), self.optional(item, "rsc-role", parse_role), policy,
+                                            self.resource_sets(item)))
+        return tuple(tickets)
 
     def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
         if element is None:
@@ -375,7 +393,7 @@ def _validated(configuration: Configuration, source: str) -> Configuration:
 
 
 def read_cib(data: bytes, source: str, skipped: tuple[str, ...] = ()) -> Cib:
-    """A whole <cib> document; `skipped`: configuration sections read past (NOT_SCHEDULED, for a simulation)."""
+    """A whole <cib> document; `skipped`: what an import would refuse but a simulation reads (SIMULATED)."""
     document = parse(data, source)
     if document.root.tag != "cib":
         raise ModelError(f"{source}: expected a <cib> document, found <{document.root.tag}>")

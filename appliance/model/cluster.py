@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from appliance.model.attributes import Attributes
-from appliance.model.constraints import Colocation, Constraint, Location, Order, Rule, referenced_resources
+from appliance.model.constraints import (
+    Colocation,
+    Constraint,
+    Location,
+    Order,
+    Rule,
+    TicketConstraint,
+    referenced_resources,
+)
 from appliance.model.fencing import FencingLevel, check_levels
 from appliance.model.nodes import Node, NodeInfo
 from appliance.model.resources import Clone, Group, Primitive, Resource, agent_problem, primitives, walk
@@ -28,6 +36,7 @@ class Configuration:
     rsc_defaults: Attributes = field(default_factory=Attributes)
     op_defaults: Attributes = field(default_factory=Attributes)
     fencing_levels: tuple[FencingLevel, ...] = ()
+    tickets: tuple[TicketConstraint, ...] = ()        # rsc_ticket (read by `drover simulate` only, for now)
 
     def resource(self, rid: str) -> Resource | None:
         return next((r for r in walk(self.resources) if r.id == rid), None)

@@ -101,6 +101,21 @@ class Order:
 Constraint = Location | Colocation | Order
 
 
+@dataclass(frozen=True)
+class TicketConstraint:
+    """<rsc_ticket>: `rsc` (in `rsc_role`, or the resources of `sets`) may run only while `ticket` is granted;
+    `loss_policy` says what happens when it is revoked (stop, demote, fence, freeze; default demote for the
+    Promoted role, else stop). Kept apart from `constraints` until the state database stores them: only
+    `drover simulate` reads them."""
+
+    id: str
+    ticket: str
+    rsc: str | None = None
+    rsc_role: str | None = None
+    loss_policy: str | None = None
+    sets: tuple[ResourceSet, ...] = ()
+
+
 def referenced_resources(constraint: Constraint) -> tuple[str, ...]:
     direct: tuple[str | None, ...]
     if isinstance(constraint, Location):

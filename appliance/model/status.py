@@ -67,12 +67,23 @@ class ResourceHistory:
 
 
 @dataclass(frozen=True)
+class TicketState:
+    """<ticket_state id=... granted=... standby=...>; a ticket with no state is not granted."""
+
+    id: str
+    granted: bool = False
+    standby: bool = False
+    extra: Attributes = field(default_factory=Attributes)      # last-granted, owner, ... kept as they are
+
+
+@dataclass(frozen=True)
 class Status:
     nodes: tuple[NodeState, ...] = ()
     attributes: tuple[tuple[str, Attributes], ...] = ()    # node name -> transient (reboot) attributes
     fail_counts: tuple[FailCount, ...] = ()
     history: tuple[ResourceHistory, ...] = ()
     fencing: tuple[FenceEvent, ...] = ()       # not in Pacemaker's <status>: its fencer's history
+    tickets: tuple[TicketState, ...] = ()      # <tickets><ticket_state>: read by `drover simulate` only, for now
 
     def node_state(self, name: str) -> NodeState | None:
         return next((state for state in self.nodes if state.name == name), None)

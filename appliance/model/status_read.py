@@ -12,8 +12,16 @@ from collections.abc import Callable
 
 from appliance.model.attributes import Attributes
 from appliance.model.resources import AgentRef
-from appliance.model.status import FailCount, NodeState, OpRecord, ResourceHistory, Status, split_fail_attribute
-from appliance.model.values import ModelError
+from appliance.model.status import (
+    FailCount,
+    NodeState,
+    OpRecord,
+    ResourceHistory,
+    Status,
+    TicketState,
+    split_fail_attribute,
+)
+from appliance.model.values import ModelError, is_true
 
 Fail = Callable[[ET.Element, str], ModelError]
 
@@ -87,4 +95,14 @@ def read_status(element: ET.Element, fail: Fail) -> Status:
             history.extend(_history(name, lrm, fail))
     fail_counts = tuple(FailCount(node, rsc, op, interval, values.get("fail-count", 0), values.get("last-failure"))
                         for (node, rsc, op, interval), values in fails.items())
-    return Status(tuple(states), tuple(attributes), fail_counts, tuple(history))
+    tickets = tuple(_ticket(state, fail) for state in element.findall("tickets/ticket_state"))
+    return Status(tuple(states), tuple(attributes), fail_counts, tuple(history), tickets=tickets)
+
+
+def _ticket(element: ET.Element, fail: Fail) -> TicketState:
+    ticket = element.get("id")
+    if not ticket:
+        raise fail(element, "ticket_state needs an id")
+    extra = Attributes.of((k, v) for k, v in element.attrib.items() if k not in ("id", "granted", "standby"))
+    return TicketState(ticket, is_true(element.get("granted", "false")), is_true(element.get("standby", "false")),
+                       extra)

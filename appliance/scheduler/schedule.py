@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appliance.model.cluster import Cib
-from appliance.scheduler import assign, graph, relations, scores, transition
+from appliance.scheduler import assign, graph, relations, scores, tickets, transition
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working, next_expiry, unpack
 
@@ -98,8 +98,10 @@ def _base(resource_id: str) -> str:
 def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     now = now or datetime(2000, 1, 1)
     working = unpack(cib, now)
+    tickets.apply(working, cib)
     scores.initial_scores(working)
     working.promoted_locations = scores.apply_locations(working, cib, now)
+    tickets.require_promotion(working, cib)
     scores.apply_stickiness(working)
     scores.apply_failure_bans(working)
     orders = relations.build(working, cib)

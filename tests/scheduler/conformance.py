@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from appliance.model.cib_read import read_cib
+from appliance.model.cib_read import SIMULATED, read_cib
 from appliance.scheduler.schedule import schedule
 from tests.scheduler import oracle
 
@@ -24,7 +24,7 @@ DEFAULT_CORPUS = TOP / "tests" / "scheduler" / "corpus"
 
 def run_case(case: Path) -> tuple[bool, dict, dict]:
     """At the current time, as crm_simulate runs without --set-datetime."""
-    cib = read_cib((case / "cib.xml").read_bytes(), str(case))
+    cib = read_cib((case / "cib.xml").read_bytes(), str(case), SIMULATED)
     got = oracle.normalize(schedule(cib, datetime.now(UTC).replace(tzinfo=None)).as_json())
     expected = oracle.normalize(json.loads((case / "expected.json").read_text()))
     return got == expected, got, expected
