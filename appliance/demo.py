@@ -81,7 +81,10 @@ def apache_site(guest: Path, port: int) -> Path:
     www = guest / "www"
     www.mkdir(parents=True)
     (www / "index.html").write_text(PAGE)
-    for directory in (guest.parent, guest, www):
+    temp = Path(tempfile.gettempdir())
+    for directory in (www, *www.parents):            # the demo's own directories, up to the temp dir
+        if directory == temp or temp not in directory.parents:
+            break
         directory.chmod(0o755)
     user = "www-data" if _user_exists("www-data") else "nobody"
     modules = "".join(f"LoadModule {name}_module {MODULES / f'mod_{name}.so'}\n"
@@ -114,6 +117,15 @@ def _user_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def webserver_agent(guest: Path, port: int) -> list[str]:
+    """The seed's Apache where apache2 is installed (its site in `guest`, on 127.0.0.1:port), else Dummy."""
+    if not have_apache():
+        print(f"demo: {APACHE} is not installed (make deps installs apache2-bin): the web server is "
+              "ocf:heartbeat:Dummy", flush=True)
+        return ["ocf:heartbeat:Dummy"]
+    return ["apache", f"configfile={apache_site(guest, port)}", f"statusurl=http://127.0.0.1:{port}/server-status"]
 
 
 def have_apache() -> bool:
@@ -166,13 +178,7 @@ def main() -> int:
             wait_until("guest1 online", lambda: "guest1" in online(host), daemon_log)
             print("demo: the VM is running and guest1 is online", flush=True)
             web_port = free_port()
-            if have_apache():
-                agent = ["apache", f"configfile={apache_site(guest, web_port)}",
-                         f"statusurl=http://127.0.0.1:{web_port}/server-status"]
-            else:
-                print(f"demo: {APACHE} is not installed (make deps installs apache2-bin): the web server is "
-                      "ocf:heartbeat:Dummy", flush=True)
-                agent = ["ocf:heartbeat:Dummy"]
+            agent = webserver_agent(guest, web_port)
             drover(host, "resource", "create", "webserver", *agent, "op", "monitor", "interval=30s")
             drover(host, "constraint", "location", "webserver", "prefers", "guest1")
             wait_until("webserver started on guest1", lambda: placement(host).get("webserver") == ["guest1"],

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from appliance.demo import drover, placement, wait_until, webserver_agent
+from appliance.demo import drover, placement, stop_apache, wait_until, webserver_agent
 
 TAG = f"drvdemo{os.getpid()}"
 SUBNET = "10.215.0"
@@ -141,13 +141,15 @@ def main() -> int:
             drover(roots["h2"], "resource", "create", "vm-guest1", "VirtualDomain", "hypervisor=test:///default",
                    f"config={vm_xml}", "meta", "remote-node=guest1", f"remote-addr={GUEST_ADDRESS}")
             wait_until("guest1 online", lambda: "guest1" in placement(h1), log)
-            drover(roots["h3"], "resource", "create", "webserver", *webserver_agent(), "op", "monitor",
+            # guest1's Apache listens on its own 127.0.0.1 (its namespace), as in a VM
+            drover(roots["h3"], "resource", "create", "webserver", *webserver_agent(guest, 8080), "op", "monitor",
                    "interval=30s")
             drover(roots["h3"], "constraint", "location", "webserver", "prefers", "guest1")
             wait_until("webserver started on guest1", lambda: placement(h1).get("webserver") == ["guest1"], log)
             drover(roots["h2"], "status")
         finally:
             machine.close()
+            stop_apache(base / "guest1" / "root")
     return 0
 
 
