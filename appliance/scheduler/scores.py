@@ -79,9 +79,11 @@ def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list
                 continue
             located = _location_scores(constraint, working, now)
             if constraint.resource_discovery == "exclusive":
-                exclusive.setdefault(rsc.id, set()).update(node for node, _score in located)
-            for node, score in located:
-                role = constraint.role
+                exclusive.setdefault(rsc.id, set()).update(node for node, _score, _role in located)
+            for node, score, rule_role in located:
+                role = rule_role or constraint.role
+                if rule_role in ("Unpromoted", "Slave"):
+                    role = None          # Pacemaker: a rule for the Unpromoted role applies to every role
                 if role == "Promoted":
                     promoted.setdefault(rsc.id, []).append((node, score))
                     continue
@@ -102,16 +104,17 @@ def _exclusive_discovery(working: Working, rsc: WRsc, nodes: set[str]) -> None:
                 item.allowed[node.name] = -INFINITY
 
 
-def _location_scores(constraint: Location, working: Working, now: datetime) -> list[tuple[str, int]]:
+def _location_scores(constraint: Location, working: Working, now: datetime) -> list[tuple[str, int, str | None]]:
+    """(node, score, the rule's role) for each node the constraint scores."""
     if constraint.node is not None:
         if working.node(constraint.node) is None:
             return []
-        return [(constraint.node, constraint.score or 0)]
+        return [(constraint.node, constraint.score or 0, None)]
     scores = []
     for rule in constraint.rules:
         for node in working.nodes:
             if rule_matches(rule, node.attrs, now):
-                scores.append((node.name, rule_score(rule, node.attrs)))
+                scores.append((node.name, rule_score(rule, node.attrs), rule.role))
             elif rule.score is not None and not working.options.symmetric:
                 continue
     return scores

@@ -28,6 +28,9 @@ DB = """<clone id="db-clone"><meta_attributes id="db-ma"><nvpair id="db-ma-p" na
       <op id="db-mon-u" name="monitor" interval="11s" role="Unpromoted"/></operations>
   </primitive>
 </clone>"""
+PROMOTED_RULE = ('<rsc_location id="db-promoted-on-node2" rsc="db-clone"><rule id="db-promoted-rule" role="Promoted" '
+                 'score="10"><expression id="db-promoted-expr" attribute="#uname" operation="eq" value="node2"/>'
+                 '</rule></rsc_location>')
 FENCE = '<primitive id="fence1" class="stonith" type="fence_dummy"/>'
 WEB_ON_NODE1 = ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
                 + _op("webserver", "webserver_last_0", "start", 0, 0, PAST, 2) + "</lrm_resource>")
@@ -86,6 +89,10 @@ def cases() -> dict[str, str]:
         "revoked-promoted-ticket-with-stop-stops-all": _db("stop", False),
         # granted: promoted as before
         "granted-promoted-ticket-keeps-it-promoted": _db(None, True),
+        # no promotion score at all: a location rule for the Promoted role alone decides where it is promoted
+        "granted-promoted-by-a-rule-for-the-promoted-role": _cib(
+            DB, _ticket("db-clone", None, "Promoted") + PROMOTED_RULE, "", "", NODE2 + _state(True),
+            nodes=TWO_NODES),
     }
 
 
