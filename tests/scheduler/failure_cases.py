@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
-from tests.scheduler import oracle
+from tests.scheduler.golden import write_case
 
 OUT = Path(__file__).resolve().parent / "failures"
 PAST, FUTURE = 1_500_000_000, 4_000_000_000      # 2017 and 2096
@@ -240,17 +239,9 @@ def cases() -> dict[str, str]:
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
     for name, text in cases().items():
-        case = out / name
-        case.mkdir(parents=True, exist_ok=True)
-        (case / "cib.xml").write_text(text)
-        with tempfile.TemporaryDirectory() as scratch:
-            stdout, _ = oracle.run_crm_simulate(str(case / "cib.xml"), str(Path(scratch) / "out.xml"))
-        placement = oracle.placement_from_simulate_xml(stdout)
-        (case / "expected.json").write_text(oracle.dumps(placement) + "\n")
-        (case / "meta.json").write_text(json.dumps({"tier": "failures", "source": "failure_cases.py"}) + "\n")
-        print(name, json.dumps(placement["resources"]))
+        _case, placement = write_case(out, name, text, "failures", "failure_cases.py")
+        print(name, json.dumps(placement["resources"]), json.dumps(placement["nodes"]))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

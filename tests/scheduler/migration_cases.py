@@ -14,11 +14,10 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from tests.scheduler import oracle
 from tests.scheduler.failure_cases import PAST, _cib
+from tests.scheduler.golden import write_case
 
 OUT = Path(__file__).resolve().parent / "migrations"
 NODES = '<node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/>'
@@ -159,18 +158,10 @@ def pacemaker_actions(cib: Path) -> list[list[str]]:
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
     for name, text in cases().items():
-        case = out / name
-        case.mkdir(parents=True, exist_ok=True)
-        (case / "cib.xml").write_text(text)
-        with tempfile.TemporaryDirectory() as scratch:
-            stdout, _ = oracle.run_crm_simulate(str(case / "cib.xml"), str(Path(scratch) / "out.xml"))
-        placement = oracle.placement_from_simulate_xml(stdout)
-        (case / "expected.json").write_text(oracle.dumps(placement) + "\n")
+        case, placement = write_case(out, name, text, "migrations", "migration_cases.py")
         (case / "actions.json").write_text(json.dumps(pacemaker_actions(case / "cib.xml"), indent=1) + "\n")
-        (case / "meta.json").write_text(json.dumps({"tier": "migrations", "source": "migration_cases.py"}) + "\n")
         print(name, json.dumps(placement["resources"]), (case / "actions.json").read_text().replace("\n", ""))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
