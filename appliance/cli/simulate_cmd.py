@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from appliance.cli import state
+from appliance.cli import state, status_text
 from appliance.cli.simulate_text import CurrentStatus, render
 from appliance.cli.status_view import build
 from appliance.model.cib_read import SIMULATED, read_cib
-from appliance.scheduler.schedule import schedule
+from appliance.model.cluster import Cib
+from appliance.model.resources import primitives
+from appliance.scheduler.schedule import Transition, schedule
+from appliance.scheduler.unpack import unpack
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
 from guest.common.version import VERSION
@@ -55,12 +58,43 @@ def run(args: dict, context: Context) -> int:
     return 0
 
 
-def summary(cib, now: datetime) -> str:
+def summary(cib: Cib, now: datetime) -> str:
     """crm_simulate's text: the current status (in crm_mon's layout), the transition, the revised status."""
     view = build(cib, "drover", None, VERSION, now)
     current = CurrentStatus(view.node_lines, view.resource_lines, view.instances_configured, view.disabled,
                             view.blocked)
-    return render(schedule(cib, now), current)
+    result = schedule(cib, now)
+    return render(result, current, revised(cib, now, result))
+
+
+def revised(cib: Cib, now: datetime, result: Transition) -> CurrentStatus:
+    """The state once every action of `result` succeeded, in crm_mon's layout (crm_simulate's "Revised Cluster
+    Status"): the input unpacked again, each primitive where the transition leaves it (a failure acted on is
+    gone), each node in its state after the transition (fenced hosts offline)."""
+    working = unpack(cib, now)
+    changes = {change.resource: change for change in result.changes}
+    acted = {action.resource for action in result.actions if action.resource}
+    for primitive in working.all_primitives:
+        change = changes.get(primitive.id)
+        if change is None:
+            continue
+        primitive.running_on = [node for name, _ in change.after if (node := working.node(name)) is not None]
+        role = change.after[0][1] if change.after else "Stopped"
+        clone = primitive.clone_parent()
+        primitive.role = "Started" if role == "Unpromoted" and not (clone and clone.promotable) else role
+        if primitive.id in acted or change.before != change.after:
+            primitive.failed = False
+        primitive.pending_node = None
+    for node in working.nodes:
+        state = result.nodes.get(node.name, "offline")
+        node.online = state in ("online", "standby", "maintenance")
+        node.unclean, node.pending = state == "unclean", False
+        if node.kind != "cluster" and node.online:       # connected now: its attributes are read
+            node.standby = node.standby or node.declared_standby
+            node.maintenance = node.maintenance or node.declared_maintenance
+    implicit = {p.guest_node for p in primitives(cib.configuration.resources) if p.guest_node}
+    return CurrentStatus(tuple(status_text.node_lines(working)),
+                         tuple(status_text.resource_lines(working, cib.status, implicit)))
 
 
 COMMAND = Command(USAGE, run)

@@ -73,9 +73,9 @@ def change_line(change: Change, acted_on: set[str]) -> str | None:
     return f"  * Recover    {name:<20} ( {old_node} )"
 
 
-def render(result: Transition, current: CurrentStatus | None = None) -> str:
-    """`current`: the input's state as crm_mon writes it (crm_simulate prints it so); without it, the short
-    form from the transition's own before-states."""
+def render(result: Transition, current: CurrentStatus | None = None, revised: CurrentStatus | None = None) -> str:
+    """`current` / `revised`: the state before and after, as crm_mon writes it (crm_simulate prints them so);
+    without them, the short form from the transition's own before- and after-states."""
     if current is not None:
         lines = [f"{current.disabled} of {current.instances} resource instances DISABLED and {current.blocked} "
                  "BLOCKED from further action due to failure", ""] if current.disabled or current.blocked else []
@@ -91,6 +91,11 @@ def render(result: Transition, current: CurrentStatus | None = None) -> str:
     lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]
     acted_on = {rid for a in result.actions if a.resource for rid in (a.resource, base_id(a.resource))}
     lines += [line for line in (change_line(c, acted_on) for c in result.changes) if line]
-    lines += ["", "Revised Cluster Status:", *_node_lists(result.nodes), "", "  * Full List of Resources:"]
-    lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.after)}" for c in result.changes]
+    if revised is not None:
+        lines += ["", "Revised Cluster Status:", "  * Node List:", *(f"  {line}" for line in revised.node_lines), "",
+                  "  * Full List of Resources:", *(f"  {line}" for line in revised.resource_lines or
+                                                   ["  * No resources"])]
+    else:
+        lines += ["", "Revised Cluster Status:", *_node_lists(result.nodes), "", "  * Full List of Resources:"]
+        lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.after)}" for c in result.changes]
     return "\n".join(lines)
