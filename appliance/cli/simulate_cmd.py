@@ -7,10 +7,12 @@ crm_simulate-like summary; nothing is changed anywhere.
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 
-from appliance.cli import state, status_text
+from appliance.cli import simulate_inject, state, status_text
+from appliance.cli.simulate_inject import Injections
 from appliance.cli.simulate_text import CurrentStatus, render
 from appliance.cli.status_view import build
 from appliance.model.cib_read import SIMULATED, read_cib
@@ -24,47 +26,69 @@ from guest.common.version import VERSION
 
 USAGE = """
 Usage:
-  drover simulate [--xml-file=FILE | --live-check] [--output-as=FORMAT]
+  drover simulate [--xml-file=FILE | --xml-pipe | --live-check] [--output-as=FORMAT]
+                  [--node-up=NODE]... [--node-down=NODE]... [--node-fail=NODE]...
+                  [--ticket-grant=TICKET]... [--ticket-revoke=TICKET]...
+                  [--ticket-standby=TICKET]... [--ticket-activate=TICKET]...
 
 Computes one transition from a CIB (a file written by Pacemaker or by
 `drover cib export`, with its status section) and prints where everything
 would be once every action in it succeeded. A file's <acls> and <alerts> are
-read past: they have no bearing on where anything runs.
+read past: they have no bearing on where anything runs. The what-if options
+change the CIB first, as crm_simulate's do: a node brought up, taken down
+(its history gone) or failed (out of the membership, to be fenced), a ticket
+granted, revoked, put in standby or activated.
 
 Options:
   -x FILE, --xml-file=FILE  The CIB to read (default: the live state).
+  -X, --xml-pipe            Read the CIB from standard input.
   -L, --live-check          Use the live state (the default).
   --output-as=FORMAT        text (default) or json.
+  -u NODE, --node-up=NODE   Bring NODE online.
+  -d NODE, --node-down=NODE  Take NODE offline.
+  -f NODE, --node-fail=NODE  Fail NODE (it must be fenced).
+  -g T, --ticket-grant=T    Grant ticket T.
+  -r T, --ticket-revoke=T   Revoke ticket T.
+  -b T, --ticket-standby=T  Put ticket T in standby.
+  -e T, --ticket-activate=T  Activate ticket T (out of standby).
 """
 
 
 def run(args: dict, context: Context) -> int:
     form = state.output_format(args, ("text", "json"))
-    if args["--xml-file"]:
-        path = Path(args["--xml-file"])
+    if args["--xml-file"] or args["--xml-pipe"]:
+        path = Path(args["--xml-file"] or "-")
         try:
-            data = path.read_bytes()
+            data = sys.stdin.buffer.read() if args["--xml-pipe"] else path.read_bytes()
         except OSError as error:
             raise UserError(f"cannot read {path}: {error.strerror}", 66) from None
         with state.model_errors():
-            cib = read_cib(data, str(path), SIMULATED)
+            cib = read_cib(data, "standard input" if args["--xml-pipe"] else str(path), SIMULATED)
     else:
         with state.open_store(state.settings(context)) as store:
             cib = store.read()
+    injections = Injections(*(tuple(args[f"--{name}"]) for name in (
+        "node-up", "node-down", "node-fail", "ticket-grant", "ticket-revoke", "ticket-standby", "ticket-activate")))
     if form == "json":
-        state.print_json(schedule(cib, datetime.now()).as_json())
+        modified, _lines = simulate_inject.apply(cib, injections)
+        state.print_json(schedule(modified, datetime.now()).as_json())
         return 0
-    print(summary(cib, datetime.now()))
+    print(summary(cib, datetime.now(), injections))
     return 0
 
 
-def summary(cib: Cib, now: datetime) -> str:
-    """crm_simulate's text: the current status (in crm_mon's layout), the transition, the revised status."""
+NO_INJECTIONS = Injections()
+
+
+def summary(cib: Cib, now: datetime, injections: Injections = NO_INJECTIONS) -> str:
+    """crm_simulate's text: the current status (in crm_mon's layout), the modifications asked for, the
+    transition on the modified CIB, the revised status."""
     view = build(cib, "drover", None, VERSION, now)
     current = CurrentStatus(view.node_lines, view.resource_lines, view.instances_configured, view.disabled,
                             view.blocked)
-    result = schedule(cib, now)
-    return render(result, current, revised(cib, now, result))
+    modified, modifications = simulate_inject.apply(cib, injections)
+    result = schedule(modified, now)
+    return render(result, current, revised(modified, now, result), modifications)
 
 
 def revised(cib: Cib, now: datetime, result: Transition) -> CurrentStatus:

@@ -73,7 +73,8 @@ def change_line(change: Change, acted_on: set[str]) -> str | None:
     return f"  * Recover    {name:<20} ( {old_node} )"
 
 
-def render(result: Transition, current: CurrentStatus | None = None, revised: CurrentStatus | None = None) -> str:
+def render(result: Transition, current: CurrentStatus | None = None, revised: CurrentStatus | None = None,
+           modifications: list[str] | tuple[str, ...] = ()) -> str:
     """`current` / `revised`: the state before and after, as crm_mon writes it (crm_simulate prints them so);
     without them, the short form from the transition's own before- and after-states."""
     if current is not None:
@@ -86,6 +87,8 @@ def render(result: Transition, current: CurrentStatus | None = None, revised: Cu
         lines = ["Current cluster status:", *_node_lists(result.nodes_before or {}), "",
                  "  * Full List of Resources:"]
         lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.before)}" for c in result.changes]
+    if modifications:
+        lines += ["", "Performing Requested Modifications:", *(f"  * {line}" for line in modifications)]
     lines += ["", "Transition Summary:"]
     fences = [a for a in result.actions if a.task == "fence"]
     lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]
