@@ -72,6 +72,7 @@ def online(root: Path) -> list[str]:
 
 APACHE = "/usr/sbin/apache2"
 MODULES = Path("/usr/lib/apache2/modules")
+MODULE_NAMES = ("mpm_event", "authz_core", "dir", "mime", "status")    # what the demo's site loads
 PAGE = "<html><body><h1>drover demo: served by Apache in guest1</h1></body></html>\n"
 
 
@@ -87,8 +88,7 @@ def apache_site(guest: Path, port: int) -> Path:
             break
         directory.chmod(0o755)
     user = "www-data" if _user_exists("www-data") else "nobody"
-    modules = "".join(f"LoadModule {name}_module {MODULES / f'mod_{name}.so'}\n"
-                      for name in ("mpm_event", "authz_core", "dir", "mime", "status"))
+    modules = "".join(f"LoadModule {name}_module {MODULES / f'mod_{name}.so'}\n" for name in MODULE_NAMES)
     config = guest / "apache.conf"
     config.write_text(f"""# the demo's web server (ocf:heartbeat:apache starts it with this file)
 ServerRoot "{guest}"
@@ -129,8 +129,7 @@ def webserver_agent(guest: Path, port: int) -> list[str]:
 
 
 def have_apache() -> bool:
-    return os.access(APACHE, os.X_OK) and all((MODULES / f"mod_{name}.so").exists()
-                                              for name in ("mpm_event", "authz_core", "dir", "mime", "status"))
+    return os.access(APACHE, os.X_OK) and all((MODULES / f"mod_{name}.so").exists() for name in MODULE_NAMES)
 
 
 def stop_apache(guest: Path) -> None:

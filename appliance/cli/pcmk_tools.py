@@ -48,12 +48,10 @@ _SHORT = {
 }
 
 
-_LONG_ONLY = {
-    "crm_resource": ("force-start", "force-stop", "force-check", "force-promote", "force-demote"),
-}
 # crm_resource --force-ACTION: run the agent here, outside the cluster (drover resource debug-ACTION)
 _FORCED = {"--force-start": "debug-start", "--force-stop": "debug-stop", "--force-check": "debug-monitor",
            "--force-promote": "debug-promote", "--force-demote": "debug-demote"}
+_LONG_ONLY = {"crm_resource": tuple(option.removeprefix("--") for option in _FORCED)}
 
 
 def _getopt_spec(tool: str) -> tuple[str, list[str]]:

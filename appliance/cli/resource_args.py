@@ -156,9 +156,11 @@ def default_interval(action: str) -> str:
 def default_actions(metadata: AgentMetadata, promotable: bool) -> list[Action]:
     """The operations `resource create` adds from the agent's metadata (pcs's rule; a resource that is not
     promotable gets no promote/demote and one role-less monitor)."""
-    actions = [a for a in metadata.actions if a.name not in (*NOT_COPIED_ACTIONS, "monitor")
-               and (promotable or a.name not in PROMOTION_ACTIONS)]
-    actions = [a for i, a in enumerate(actions) if a.name not in {b.name for b in actions[:i]}]
+    first_of_each: dict[str, Action] = {}
+    for action in metadata.actions:
+        if action.name not in (*NOT_COPIED_ACTIONS, "monitor") and (promotable or action.name not in PROMOTION_ACTIONS):
+            first_of_each.setdefault(action.name, action)
+    actions = list(first_of_each.values())
     monitors = [a for a in metadata.actions if a.name == "monitor"]
     if not promotable:
         plain = [a for a in monitors if not a.role]

@@ -19,6 +19,8 @@ import sys
 
 from appliance.cli import state
 from appliance.cli.status_text import RC_NAMES
+from appliance.cli.status_view import EXEC_STATUS_NAMES
+from appliance.engine.records import EXEC_STATUS_CODES
 from appliance.engine.resolve import operation, resolve
 from appliance.model.history import active_on
 from appliance.model.resources import Clone, Group, primitives
@@ -32,9 +34,6 @@ ACTIONS = {"start": "start", "stop": "stop", "monitor": "monitor", "check": "mon
            "demote": "demote"}
 EXIT_UNSAFE = 4                 # crm_exit_t CRM_EX_UNSAFE ... as crm_resource exits when it refuses a clone
 EXIT_UNIMPLEMENTED = 3
-EXEC_STATUS_TEXT = {ExecStatus.TIMEOUT: "Timed Out", ExecStatus.NOT_INSTALLED: "Not installed",
-                    ExecStatus.ERROR: "Error", ExecStatus.NOT_SUPPORTED: "NOT SUPPORTED",
-                    ExecStatus.CANCELLED: "Cancelled", ExecStatus.INVALID: "Invalid"}
 
 
 def run(current: state.Settings, libvirt_uri: str, name: str, verb: str, force: bool, full: bool) -> int:
@@ -89,7 +88,7 @@ def _print(name: str, agent: str, action: str, result: OpResult) -> None:
         print(f"Operation {action} for {name} ({agent}) returned {result.rc} ({RC_NAMES.get(result.rc, 'unknown')}"
               + (f": {result.exit_reason}" if result.exit_reason else "") + ")")
     else:
-        status = EXEC_STATUS_TEXT.get(result.exec_status, result.exec_status.value)
+        status = EXEC_STATUS_NAMES.get(EXEC_STATUS_CODES.get(result.exec_status, -1), result.exec_status.value)
         print(f"Operation {action} for {name} ({agent}) could not be executed ({status}"
               + (f": {result.exit_reason}" if result.exit_reason else "") + ")", file=sys.stderr)
     output = result.output.strip()

@@ -17,7 +17,6 @@ from appliance.cli.simulate_text import CurrentStatus, render
 from appliance.cli.status_view import build
 from appliance.model.cib_read import SIMULATED, read_cib
 from appliance.model.cluster import Cib
-from appliance.model.resources import primitives
 from appliance.scheduler.schedule import Transition, schedule
 from appliance.scheduler.unpack import unpack
 from guest.common.cli import Command, Context
@@ -116,9 +115,7 @@ def revised(cib: Cib, now: datetime, result: Transition) -> CurrentStatus:
         if node.kind != "cluster" and node.online:       # connected now: its attributes are read
             node.standby = node.standby or node.declared_standby
             node.maintenance = node.maintenance or node.declared_maintenance
-    implicit = {p.guest_node for p in primitives(cib.configuration.resources) if p.guest_node}
-    return CurrentStatus(tuple(status_text.node_lines(working)),
-                         tuple(status_text.resource_lines(working, cib.status, implicit)))
+    return CurrentStatus(tuple(status_text.node_lines(working)), tuple(status_text.resource_lines(working, cib.status)))
 
 
 COMMAND = Command(USAGE, run)

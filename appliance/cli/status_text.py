@@ -152,7 +152,7 @@ class _Writer:
         if node is not None:
             text += f" {node.name}"
         if role == "Stopped":
-            probe = self._failed_probe(rsc, node)
+            probe = self._failed_probe([rsc], node.name if node is not None else None)
             if probe is not None:
                 text += f" ({RC_NAMES.get(probe, 'unknown')}) "
         flags = []
@@ -174,12 +174,11 @@ class _Writer:
             text += f" [ {' '.join(n.name for n in rsc.running_on)} ]"
         return [f"{indent}* {text}"]
 
-    def _failed_probe(self, rsc: WRsc, node: WNode | None) -> int | None:
-        wanted = base_id(rsc.id)
-        for (resource, where), rc in self.masked_probes.items():
-            if resource == wanted and (node is None or where == node.name):
-                return rc
-        return None
+    def _failed_probe(self, resources: list[WRsc], node: str | None) -> int | None:
+        """The rc of a masked probe failure of any of `resources` on `node` (None: on any node)."""
+        wanted = {base_id(rsc.id) for rsc in resources}
+        return next((rc for (resource, where), rc in self.masked_probes.items()
+                     if resource in wanted and (node is None or where == node)), None)
 
     # -- groups and clones ------------------------------------------------------------------------------
 
@@ -254,8 +253,7 @@ class _Writer:
         for name in candidates:
             if name in running:
                 continue
-            probe = next((rc for (resource, where), rc in self.masked_probes.items()
-                          if where == name and resource in {base_id(p.id) for p in rsc.primitives()}), None)
+            probe = self._failed_probe(rsc.primitives(), name)
             states[name] = f"Stopped ({RC_NAMES.get(probe, 'unknown')})" if probe is not None \
                 else "Stopped (disabled)" if disabled else "Stopped"
         lines = []
@@ -273,9 +271,10 @@ class _Writer:
 
 
 
-def resource_lines(working: Working, status: Status, implicit: set[str]) -> list[str]:
-    """`implicit`: the ids of guest nodes' connection resources (crm_mon's internal resources, not shown)."""
+def resource_lines(working: Working, status: Status) -> list[str]:
     writer = _Writer(working, status)
+    # guest nodes' implicit connections are crm_mon's internal resources: not shown
+    implicit = {rsc.guest_node for rsc in working.all_primitives if rsc.guest_node}
     configured = [r for r in working.resources if not r.orphan]
     orphans = [r for r in working.resources if r.orphan]
     ordered = sorted(configured, key=lambda r: -r.priority) + orphans

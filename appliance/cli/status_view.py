@@ -15,7 +15,7 @@ from datetime import datetime
 from appliance.cli import status_text
 from appliance.cli.render import agent_text
 from appliance.cli.status_text import RC_NAMES
-from appliance.engine.records import is_failure
+from appliance.engine.records import EXEC_STATUS_CODES, is_failure
 from appliance.model.cluster import Cib
 from appliance.model.fence_history import FenceEvent
 from appliance.model.history import base_id
@@ -26,8 +26,7 @@ from guest.agents.results import ExecStatus, OpResult
 
 EXEC_STATUS_NAMES = {0: "complete", 1: "Cancelled", 2: "Timed Out", 3: "NOT SUPPORTED", 4: "Error",
                      5: "Hard error", 6: "Fatal error", 7: "Not installed", 8: "Not connected", 9: "Invalid"}
-_EXEC_BY_CODE = {0: ExecStatus.DONE, 1: ExecStatus.CANCELLED, 2: ExecStatus.TIMEOUT, 3: ExecStatus.NOT_SUPPORTED,
-                 4: ExecStatus.ERROR, 7: ExecStatus.NOT_INSTALLED, 9: ExecStatus.INVALID}
+_EXEC_BY_CODE = {code: status for status, code in EXEC_STATUS_CODES.items()}
 
 
 @dataclass(frozen=True)
@@ -189,7 +188,7 @@ def build(cib: Cib, cluster_name: str, dc: str | None, version: str, now: dateti
                       blocked=sum(1 for p in working.all_primitives if p.blocked and not (p.orphan and
                                                                                           p.role == "Stopped")),
                       node_lines=tuple(status_text.node_lines(working)),
-                      resource_lines=tuple(status_text.resource_lines(working, cib.status, hidden)))
+                      resource_lines=tuple(status_text.resource_lines(working, cib.status)))
 
 
 def _resource_view(resource: Resource, view, instances: dict[str, list[str]]) -> ResourceView:
