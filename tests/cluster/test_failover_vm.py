@@ -21,15 +21,15 @@ import pytest
 from tests import microvm
 from tests.cluster import bmc
 from tests.cluster.test_live_migration_cluster import (
-    CLIENT,
     GUEST_ADDRESS,
     GUEST_BOOT_TIMEOUT_S,
     BridgeClient,
     _history,
     _running_on,
+    guest_node_domain,
     two_hosts_with_libvirtds,
 )
-from tests.conftest import BUILD, built_binary
+from tests.conftest import BUILD
 from tests.ipmi_sim import available
 from tests.libvirt_pair import namespace_pids
 from tests.test_live_migration import BOOT_TIMEOUT_S, STATE_URL, domain_config, guest_initrd, state
@@ -59,13 +59,20 @@ def _alive(pid: int) -> bool:
     return process_state != "Z"
 
 
+def _fence_devices(cluster) -> None:
+    """One BMC device per host, each run away from its target; fencing h2 waits 15s (pcmk_delay_base), so in a
+    race h2 fences h1 first and survives."""
+    h1, h2 = cluster.hosts
+    for host, delay in ((h1, []), (h2, ["pcmk_delay_base=15s"])):
+        cluster.drover(h1, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]), *delay)
+        cluster.drover(h1, "constraint", "location", f"ipmi-{host.name}", "avoids", host.name)
+
+
 def test_a_cut_off_hosts_vm_is_started_on_the_other_host_only_after_its_power_was_cut(tmp_path: Path):
     vmlinuz, modules = microvm.kernel(BUILD / "microvm")
     with two_hosts_with_libvirtds(tmp_path / "c", bmcs=True) as (cluster, libvirtds):
         h1, h2 = cluster.hosts
-        for host, delay in ((h1, []), (h2, ["pcmk_delay_base=15s"])):
-            cluster.drover(h1, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]), *delay)
-            cluster.drover(h1, "constraint", "location", f"ipmi-{host.name}", "avoids", host.name)
+        _fence_devices(cluster)
         base = tmp_path / "guest"
         base.mkdir()
         name = f"drover-cluster-failover-{os.getpid()}"
@@ -109,18 +116,9 @@ def test_a_cut_off_hosts_guest_node_comes_back_on_the_other_host_with_its_servic
     vmlinuz, modules = microvm.kernel(BUILD / "microvm")
     with two_hosts_with_libvirtds(tmp_path / "c", bmcs=True) as (cluster, libvirtds):
         h1, h2 = cluster.hosts
-        for host, delay in ((h1, []), (h2, ["pcmk_delay_base=15s"])):
-            cluster.drover(h1, "stonith", "create", *bmc.device_args(host, cluster.bmcs[host.name]), *delay)
-            cluster.drover(h1, "constraint", "location", f"ipmi-{host.name}", "avoids", host.name)
-        base = tmp_path / "guest"
-        base.mkdir()
-        key = base / "authkey"
-        key.write_bytes(cluster.authkey)
-        initrd = microvm.initramfs(base / "initrd.gz", built_binary("drover-guest").parent, modules, key,
-                                   "[remote]\nport = 3121\n[log]\nlevel = info\n", address=GUEST_ADDRESS,
-                                   gateway=CLIENT)
+        _fence_devices(cluster)
         name = f"drover-cluster-guest-failover-{os.getpid()}"
-        config = domain_config(base, name, vmlinuz, initrd)
+        config = guest_node_domain(cluster, tmp_path / "guest", name, vmlinuz, modules)
         cluster.drover(h1, "resource", "create", "vm-guest1", "VirtualDomain", f"config={config}", "op", "monitor",
                        "interval=5s", "meta", "remote-node=guest1", f"remote-addr={GUEST_ADDRESS}",
                        "remote-connect-timeout=180s")

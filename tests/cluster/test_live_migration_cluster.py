@@ -126,6 +126,18 @@ def _operations(cluster: DroverCluster, host, resource: str = "vm") -> set[tuple
     return set(_history(cluster, host, resource))
 
 
+def guest_node_domain(cluster: DroverCluster, base: Path, name: str, vmlinuz: Path, modules: Path) -> Path:
+    """The domain XML of a micro-VM that runs the built drover-guest as guest1 (on the bridge at GUEST_ADDRESS,
+    3121, the cluster's authkey)."""
+    base.mkdir()
+    key = base / "authkey"
+    key.write_bytes(cluster.authkey)
+    initrd = microvm.initramfs(base / "initrd.gz", built_binary("drover-guest").parent, modules, key,
+                               "[remote]\nport = 3121\n[log]\nlevel = info\n", address=GUEST_ADDRESS,
+                               gateway=CLIENT)
+    return domain_config(base, name, vmlinuz, initrd)
+
+
 @contextlib.contextmanager
 def two_hosts_with_libvirtds(directory: Path, bmcs: bool = False) -> Iterator[tuple[DroverCluster, list[LibvirtHost]]]:
     """h1 and h2 up (h1 the DC), each with its libvirtd; without `bmcs` stonith-enabled=false (no fence device),
@@ -216,15 +228,8 @@ def test_a_guest_node_follows_its_vm_migrating_and_the_service_in_it_keeps_runni
     vmlinuz, modules = microvm.kernel(BUILD / "microvm")
     with two_hosts_with_libvirtds(tmp_path / "c") as (cluster, libvirtds):
         h1, h2 = cluster.hosts
-        base = tmp_path / "guest"
-        base.mkdir()
-        key = base / "authkey"
-        key.write_bytes(cluster.authkey)
-        initrd = microvm.initramfs(base / "initrd.gz", built_binary("drover-guest").parent, modules, key,
-                                   "[remote]\nport = 3121\n[log]\nlevel = info\n", address=GUEST_ADDRESS,
-                                   gateway=CLIENT)
         name = f"drover-cluster-guest-{os.getpid()}"
-        config = domain_config(base, name, vmlinuz, initrd)
+        config = guest_node_domain(cluster, tmp_path / "guest", name, vmlinuz, modules)
         cluster.drover(h1, "resource", "create", "vm-guest1", "VirtualDomain", f"config={config}",
                        "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", "op", "monitor",
                        "interval=5s", "meta", "allow-migrate=true", "remote-node=guest1",
