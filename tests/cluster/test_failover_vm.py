@@ -28,6 +28,7 @@ from tests.cluster.test_live_migration_cluster import (
     _running_on,
     guest_node_domain,
     two_hosts_with_libvirtds,
+    web_server_in_guest1_on_h1,
 )
 from tests.conftest import BUILD
 from tests.ipmi_sim import available
@@ -122,13 +123,7 @@ def test_a_cut_off_hosts_guest_node_comes_back_on_the_other_host_with_its_servic
         cluster.drover(h1, "resource", "create", "vm-guest1", "VirtualDomain", f"config={config}", "op", "monitor",
                        "interval=5s", "meta", "remote-node=guest1", f"remote-addr={GUEST_ADDRESS}",
                        "remote-connect-timeout=180s")
-        cluster.drover(h1, "constraint", "location", "vm-guest1", "prefers", "h1=50")
-        cluster.drover(h1, "resource", "create", "webserver", "ocf:heartbeat:Dummy", "op", "monitor",
-                       "interval=5s")
-        cluster.drover(h1, "constraint", "location", "webserver", "prefers", "guest1")
-        cluster.wait(lambda: cluster.placement(h2).get("webserver") == ["guest1"] and
-                     cluster.placement(h2).get("guest1") == ["h1"], "the web server running in guest1 (on h1)",
-                     timeout=GUEST_BOOT_TIMEOUT_S)
+        web_server_in_guest1_on_h1(cluster)
         qemus = _qemus(h1.namespace)
         assert len(qemus) == 1 and _running_on(libvirtds, name) == ["h1"]
         bmc.vm_pids(h1).write_text(f"{qemus[0]}\n")

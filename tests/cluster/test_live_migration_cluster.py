@@ -138,6 +138,17 @@ def guest_node_domain(cluster: DroverCluster, base: Path, name: str, vmlinuz: Pa
     return domain_config(base, name, vmlinuz, initrd)
 
 
+def web_server_in_guest1_on_h1(cluster: DroverCluster) -> None:
+    """vm-guest1 (created) preferring h1, the web server (ocf:heartbeat:Dummy) in guest1: until it runs there."""
+    h1, h2 = cluster.hosts
+    cluster.drover(h1, "constraint", "location", "vm-guest1", "prefers", "h1=50")
+    cluster.drover(h1, "resource", "create", "webserver", "ocf:heartbeat:Dummy", "op", "monitor", "interval=5s")
+    cluster.drover(h1, "constraint", "location", "webserver", "prefers", "guest1")
+    cluster.wait(lambda: cluster.placement(h2).get("webserver") == ["guest1"] and
+                 cluster.placement(h2).get("guest1") == ["h1"], "the web server running in guest1 (on h1)",
+                 timeout=GUEST_BOOT_TIMEOUT_S)
+
+
 @contextlib.contextmanager
 def two_hosts_with_libvirtds(directory: Path, bmcs: bool = False) -> Iterator[tuple[DroverCluster, list[LibvirtHost]]]:
     """h1 and h2 up (h1 the DC), each with its libvirtd; without `bmcs` stonith-enabled=false (no fence device),
@@ -234,13 +245,7 @@ def test_a_guest_node_follows_its_vm_migrating_and_the_service_in_it_keeps_runni
                        "remoteuri=qemu+tcp://%n/system", "migrateuri=tcp://%n", "op", "monitor",
                        "interval=5s", "meta", "allow-migrate=true", "remote-node=guest1",
                        f"remote-addr={GUEST_ADDRESS}", "remote-connect-timeout=180s")
-        cluster.drover(h1, "constraint", "location", "vm-guest1", "prefers", "h1=50")
-        cluster.drover(h1, "resource", "create", "webserver", "ocf:heartbeat:Dummy", "op", "monitor",
-                       "interval=5s")
-        cluster.drover(h1, "constraint", "location", "webserver", "prefers", "guest1")
-        cluster.wait(lambda: cluster.placement(h2).get("webserver") == ["guest1"] and
-                     cluster.placement(h2).get("guest1") == ["h1"], "the web server running in guest1 (on h1)",
-                     timeout=GUEST_BOOT_TIMEOUT_S)
+        web_server_in_guest1_on_h1(cluster)
         started = _history(cluster, h1, "webserver")[("guest1", "start")]
         cluster.drover(h2, "resource", "move", "vm-guest1", "h2")
         cluster.wait(lambda: (lambda p: p.get("vm-guest1") == ["h2"] and p.get("guest1") == ["h2"] and
