@@ -30,7 +30,8 @@ Commands:
   constraint  as on the hypervisor
   node        as on the hypervisor (node name: this guest)
   property    as on the hypervisor
-  tool        crm_mon, crm_attribute, crm_master, crm_resource, attrd_updater, crm_node
+  ticket      as on the hypervisor (show; grant, revoke, ... with the full access policy)
+  tool        crm_mon, crm_attribute, crm_master, crm_resource, attrd_updater, crm_node, crm_ticket
 
 All but config and daemon are answered by the hypervisor through the daemon,
 within this guest's access policy (guest.conf [access] policy). The binary
@@ -45,7 +46,7 @@ COMMANDS = {
 }
 
 
-PROXIED = ("status", "resource", "attribute", "constraint", "node", "property")
+PROXIED = ("status", "resource", "attribute", "constraint", "node", "property", "ticket")
 
 
 def main(argv: Sequence[str]) -> int:

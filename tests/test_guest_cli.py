@@ -117,6 +117,10 @@ def test_read_only_policy_changes_nothing(tmp_path: Path, monkeypatch):
         denied = await in_guest(guest, "attribute", "--name", "rack", "--update", "r1", "--lifetime", "reboot")
         assert denied.returncode == 4 and "may only read (access policy read-only)" in denied.stderr
         assert appliance.cib().status.transient("guest1").get("rack") is None
+        for argv in (("ticket", "grant", "ticketA"), ("tool", "crm_ticket", "-t", "ticketA", "-g", "--force")):
+            refused = await in_guest(guest, *argv)
+            assert refused.returncode == 4 and "may only read (access policy read-only)" in refused.stderr
+        assert appliance.cib().status.tickets == ()
     run(appliance, guest, scenario)
 
 
@@ -129,6 +133,11 @@ def test_full_policy_may_change_the_configuration(tmp_path: Path, monkeypatch):
         await wait_for(lambda: appliance.placement().get("webserver") == [(NODE, "Started")], 20, "moved")
         other = await in_guest(guest, "attribute", "--node", NODE, "--name", "rack", "--update", "x")
         assert other.returncode == 0
+        granted = await in_guest(guest, "tool", "crm_ticket", "-t", "ticketA", "-g", "--force")
+        assert granted.returncode == 0, granted.stderr
+        shown = await in_guest(guest, "ticket", "show")
+        assert shown.stdout.startswith("ticketA\tgranted "), shown
+        assert appliance.cib().status.ticket("ticketA").granted
     run(appliance, guest, scenario)
 
 
@@ -144,7 +153,7 @@ def test_agents_in_the_guest_find_the_tools_and_stateful_gets_promoted(tmp_path:
         # the agent set its promotion score through drover's crm_attribute in the guest
         assert appliance.cib().status.transient("guest1").get("master-stateful") is not None
         assert sorted(p.name for p in tools.iterdir()) == sorted(
-            ["attrd_updater", "crm_attribute", "crm_master", "crm_mon", "crm_node", "crm_resource"])
+            ["attrd_updater", "crm_attribute", "crm_master", "crm_mon", "crm_node", "crm_resource", "crm_ticket"])
         score = await in_guest(guest, "--promotion", "-G", "-q", program=[str(tools / "crm_attribute")],
                                env={"OCF_RESOURCE_INSTANCE": "stateful:0"})
         assert score.returncode == 0 and score.stdout.strip().isdigit()

@@ -4,12 +4,16 @@ come from tests/scheduler/ticket_cases.py with crm_simulate's results."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from appliance.model.cib_read import read_cib
+from appliance.model.cib_write import write_cib
 from appliance.model.values import ModelError
+from appliance.scheduler.schedule import schedule
+from appliance.store.cib_store import CibStore
 from tests.scheduler.conformance import diff, run_case
 from tests.scheduler.ticket_cases import OUT, cases
 
@@ -26,7 +30,28 @@ def test_tickets_are_scheduled_as_pacemaker_schedules_them(case: Path) -> None:
     assert same, "\n".join(diff(got, expected))
 
 
-def test_an_import_still_refuses_ticket_constraints_it_would_lose():
-    cib = OUT / "revoked-stops-it" / "cib.xml"
-    with pytest.raises(ModelError, match="ticket constraints are not supported"):
-        read_cib(cib.read_bytes(), str(cib))
+@pytest.mark.parametrize("name", ["revoked-with-fence-fences-its-node", "granted-promoted-ticket-keeps-it-promoted"])
+def test_an_import_keeps_ticket_constraints_and_states_and_exports_them_unchanged(name: str, tmp_path: Path) -> None:
+    original = read_cib((OUT / name / "cib.xml").read_bytes(), name)
+    assert original.configuration.tickets and original.status.tickets
+    store = CibStore.open(tmp_path / "state.db")
+    try:
+        store.replace(original, include_status=True)
+        stored = store.read()
+    finally:
+        store.close()
+    assert stored.configuration.constraints == original.configuration.constraints
+    assert stored.status.tickets == original.status.tickets
+    exported = read_cib(write_cib(stored).encode(), "exported")
+    assert exported.configuration.constraints == original.configuration.constraints
+    assert exported.status.tickets == original.status.tickets
+    assert schedule(exported) == schedule(original)
+
+
+def test_a_ticket_constraint_with_an_unknown_loss_policy_is_refused_with_its_id() -> None:
+    cib = (OUT / "revoked-stops-it" / "cib.xml").read_text()
+    broken = re.sub(r'loss-policy="\w+"', 'loss-policy="explode"', cib)
+    if broken == cib:
+        broken = cib.replace("<rsc_ticket ", '<rsc_ticket loss-policy="explode" ')
+    with pytest.raises(ModelError, match="invalid loss-policy 'explode'"):
+        read_cib(broken.encode(), "broken.xml")

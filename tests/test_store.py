@@ -18,6 +18,7 @@ from appliance.model.cluster import Configuration
 from appliance.model.fence_history import FenceEvent
 from appliance.model.fencing import FencingLevel
 from appliance.model.resources import AgentRef, Primitive
+from appliance.model.status import TicketState
 from appliance.model.values import ModelError
 from appliance.store.cib_store import CibStore
 from appliance.store.database import SCHEMA_VERSION
@@ -89,6 +90,7 @@ def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tm
     connection = sqlite3.connect(path)                  # as drover before fencing levels left it
     connection.execute("DROP TABLE fencing_levels")
     connection.execute("DROP TABLE fencing_history")
+    connection.execute("DROP TABLE ticket_states")
     connection.execute("PRAGMA user_version=1")
     connection.commit()
     connection.close()
@@ -102,9 +104,11 @@ def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tm
         event = FenceEvent("f-1", "node2", "reboot", "done", "node1", "drover", 100, "node1", "ipmi", 101)
         store.edit_status(lambda s: dataclasses.replace(s, fencing=(event,)))
         assert store.read().status.fencing == (event,)
+        store.edit_status(lambda s: s.with_ticket(TicketState("ticketA", granted=True)))
+        assert store.read().status.tickets == (TicketState("ticketA", granted=True),)
     finally:
         store.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
 
 
 def test_importing_a_cib_keeps_the_fencing_history(tmp_path: Path) -> None:

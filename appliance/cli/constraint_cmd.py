@@ -1,4 +1,4 @@
-"""`drover constraint ...`: location (prefers/avoids/rule), colocation, order, list, delete.
+"""`drover constraint ...`: location (prefers/avoids/rule), colocation, order, ticket, list, delete.
 
 Rules: pcs's grammar, defaults (prefers = INFINITY, avoids = -INFINITY,
 colocation INFINITY, order start-then-start Mandatory) and generated ids
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
-from appliance.cli import state
+from appliance.cli import constraint_ticket, state
 from appliance.cli.render import constraint_json, constraint_text
 from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_constraint
 from appliance.model.cluster import Configuration
-from appliance.model.constraints import Colocation, Constraint, Expression, Location, Order, Rule
+from appliance.model.constraints import Colocation, Constraint, Expression, Location, Order, Rule, TicketConstraint
 from appliance.model.values import (
     INFINITY,
     ModelError,
@@ -36,6 +36,10 @@ Usage:
   drover constraint RESOURCE (prefers|avoids) NODES... [--force]
   drover constraint colocation add ARGS...
   drover constraint order ARGS...
+  drover constraint ticket [config] [--output-as=FORMAT]
+  drover constraint ticket add ARGS... [--force]
+  drover constraint ticket set ARGS... [--force]
+  drover constraint ticket (delete|remove) TICKET RESOURCE
   drover constraint (delete|remove) ID...
   drover constraint ref RESOURCES...
 
@@ -47,6 +51,11 @@ rule: [id=ID] [role=ROLE] [score=SCORE | score-attribute=ATTR] EXPRESSION, where
 colocation add [ROLE] A with [ROLE] B [SCORE]: keep A where B is (INFINITY).
 order [ACTION] A then [ACTION] B [kind=Mandatory|Optional|Serialize]
   [symmetrical=true|false]: ACTION is start (default), stop, promote, demote.
+ticket add TICKET [ROLE] RESOURCE [loss-policy=fence|stop|freeze|demote] [id=ID]:
+  RESOURCE may run (in ROLE) only while TICKET is granted (`drover ticket`).
+ticket set R1 [R2]... [role=ROLE] [set R3 ...]... setoptions ticket=TICKET
+  [loss-policy=POLICY] [id=ID]: the same for resource sets.
+ticket delete|remove TICKET RESOURCE: take RESOURCE out of TICKET's constraints.
 ref: the ids of the constraints that name each resource (in sets too).
 
 Options:
@@ -234,6 +243,20 @@ def _names(constraint: Constraint) -> set[str]:
     return {rid for rid in named if rid}
 
 
+KINDS = (("Location", Location), ("Ordering", Order), ("Colocation", Colocation), ("Ticket", TicketConstraint))
+
+
+def _ticket(args: dict, current: state.Settings) -> None:
+    if args["add"]:
+        constraint_ticket.add(list(args["ARGS"]), args["--force"], current)
+    elif args["set"]:
+        constraint_ticket.add_with_sets(list(args["ARGS"]), args["--force"], current)
+    elif args["delete"] or args["remove"]:
+        constraint_ticket.remove(args["TICKET"], args["RESOURCE"], current)
+    else:
+        _list(args, current, KINDS[3:])
+
+
 def _ref(args: dict, current: state.Settings) -> None:
     with state.open_store(current) as store:
         configuration = store.configuration()
@@ -245,17 +268,18 @@ def _ref(args: dict, current: state.Settings) -> None:
         print("\n".join(f"  {constraint_id}" for constraint_id in ids) if ids else "  No matches found")
 
 
-def _list(args: dict, current: state.Settings) -> None:
+def _list(args: dict, current: state.Settings, kinds: tuple[tuple[str, type], ...] = KINDS) -> None:
     form = state.output_format(args)
     with state.open_store(current) as store:
-        constraints = store.configuration().constraints
+        constraints = tuple(c for c in store.configuration().constraints
+                            if isinstance(c, tuple(kind for _, kind in kinds)))
     if form == "xml":
         print("<constraints>\n" + "".join(fragment_xml(write_constraint, c) for c in constraints) + "</constraints>")
         return
     if form == "json":
         state.print_json([constraint_json(c) for c in constraints])
         return
-    for title, kind in (("Location", Location), ("Ordering", Order), ("Colocation", Colocation)):
+    for title, kind in kinds:
         chosen: list[Constraint] = [c for c in constraints if isinstance(c, kind)]
         print(f"{title} Constraints:")
         for constraint in chosen:
@@ -265,7 +289,9 @@ def _list(args: dict, current: state.Settings) -> None:
 def run(args: dict, context: Context) -> int:
     current = state.settings(context)
     with state.model_errors():
-        if args["location"] and args["rule"]:
+        if args["ticket"]:
+            _ticket(args, current)
+        elif args["location"] and args["rule"]:
             _location_rule(args, current)
         elif args["prefers"] or args["avoids"]:
             _location(args, current)

@@ -20,6 +20,7 @@ from appliance.cli import (
     simulate_cmd,
     status_cmd,
     stonith_cmd,
+    ticket_cmd,
 )
 from guest.common import config_cmd
 from guest.common.cli import run_program
@@ -38,7 +39,8 @@ Commands:
   status      nodes, resources and failed actions (like crm_mon -1)
   resource    create, delete, enable, disable, move, ban, clear, cleanup, refresh, list, show resources
   stonith     fence devices (fence_ipmilan, fence_virsh, ...): create, update, delete, config, status, list
-  constraint  location (prefers/avoids/rule), colocation, order constraints
+  constraint  location (prefers/avoids/rule), colocation, order, ticket constraints
+  ticket      grant, revoke, standby, activate, show, delete tickets (like crm_ticket)
   node        standby, unstandby, maintenance, unmaintenance, list
   attribute   query, set or delete node attributes (like crm_attribute)
   property    cluster options (stonith-enabled, symmetric-cluster, ...)
@@ -48,7 +50,7 @@ Commands:
   cluster     set up corosync for several hosts (setup, node add/remove, destroy)
   config      show or check /etc/drover/drover.conf and drover.conf.d/
   daemon      run the cluster controller (started by drover.service)
-  tool        Pacemaker's crm_mon, crm_attribute, crm_master, crm_resource, attrd_updater, crm_node
+  tool        Pacemaker's crm_mon, crm_attribute, crm_master, crm_resource, attrd_updater, crm_node, crm_ticket
 
 `drover COMMAND --help` describes one command.
 """
@@ -58,6 +60,7 @@ COMMANDS = {
     "resource": resource_cmd.COMMAND,
     "stonith": stonith_cmd.COMMAND,
     "constraint": constraint_cmd.COMMAND,
+    "ticket": ticket_cmd.COMMAND,
     "node": node_cmd.COMMAND,
     "attribute": attribute_cmd.COMMAND,
     "property": property_cmd.COMMAND,
@@ -83,10 +86,13 @@ def run_tool(tool: str, argv: Sequence[str]) -> int:
     try:
         translated = pcmk_tools.translate(tool, argv, os.environ)
     except UserError as error:
+        if isinstance(error, pcmk_tools.Refused):
+            print(error.explanation)
         print(f"{tool}: {error.message}", file=sys.stderr)
         return error.exit_code
     return run_program(tool, USAGE, COMMANDS, translated)
 
 
 TOOL_HELP = {"crm_mon": "status", "crm_attribute": "attribute", "crm_master": "attribute",
-             "attrd_updater": "attribute", "crm_resource": "resource", "crm_node": "node"}
+             "attrd_updater": "attribute", "crm_resource": "resource", "crm_node": "node",
+             "crm_ticket": "ticket"}

@@ -1,5 +1,5 @@
 """Pacemaker's tool names, as OCF agents and admins call them: crm_mon, crm_attribute, crm_master, crm_resource,
-attrd_updater, crm_node. Each is translated into a drover command (same state, same checks, same output).
+attrd_updater, crm_node, crm_ticket. Each is translated into a drover command (same state, same checks, same output).
 
 Rules: only the options agents and admins use are accepted (others are a
 usage error naming them); the node defaults to the caller's node (this host,
@@ -14,10 +14,19 @@ import getopt
 import os
 from collections.abc import Mapping, Sequence
 
+from appliance.cli.ticket_cmd import ticket_warning
 from guest.common.errors import UserError
 from guest.common.tooldir import TOOLS
 
 EXIT_USAGE = 64
+
+
+class Refused(UserError):
+    """The tool refuses, after explaining on standard output why (as crm_ticket does)."""
+
+    def __init__(self, explanation: str, message: str, exit_code: int):
+        super().__init__(message, exit_code)
+        self.explanation = explanation
 
 
 def _options(tool: str, argv: Sequence[str], short: str, long: list[str]) -> dict[str, str]:
@@ -45,6 +54,9 @@ _SHORT = {
     "attrd_updater": {"n": "name=", "U": "update=", "v": "update=", "D": "delete", "Q": "query", "N": "node=",
                       "d": "delay=", "p": "private", "q": "quiet", "A": "all"},
     "crm_node": {"n": "name", "l": "list", "q": "quorum"},
+    "crm_ticket": {"t": "ticket=", "l": "info", "L": "details", "w": "raw", "q": "query-xml", "c": "constraints",
+                   "g": "grant", "r": "revoke", "s": "standby", "a": "activate", "G": "get-attr=", "S": "set-attr=",
+                   "D": "delete-attr=", "C": "cleanup", "v": "attr-value=", "d": "default=", "f": "force"},
 }
 
 
@@ -88,6 +100,8 @@ def translate(tool: str, argv: Sequence[str], environ: Mapping[str, str]) -> lis
         return ["node", "name"]
     if tool in ("crm_attribute", "crm_master", "attrd_updater"):
         return _attribute(tool, options, environ) + output
+    if tool == "crm_ticket":
+        return _ticket(options)
     return _resource(options) + output
 
 
@@ -164,6 +178,43 @@ def _resource(options: dict[str, str]) -> list[str]:
     raise UserError("crm_resource: one of --locate, --move, --ban, --clear, --cleanup, --refresh, --list, "
                     "--force-start, --force-stop, --force-check, --force-promote, --force-demote is needed",
                     EXIT_USAGE)
+
+
+def _ticket(options: dict[str, str]) -> list[str]:
+    """crm_ticket: queries (-l -L -w -q -c -G), changes (-g -r -s -a -S/-v -D) and --cleanup; granting or revoking
+    needs --force, as crm_ticket asks (exit 4, its warning)."""
+    ticket, force = options.get("--ticket"), "--force" in options
+    for query, extra in (("--details", ["--details"]), ("--raw", ["--raw"]), ("--constraints", ["--constraints"]),
+                         ("--query-xml", ["--state"]), ("--info", [])):
+        if query in options:
+            return ["ticket", "show", *([ticket] if ticket else []), *extra]
+    if ticket is None:
+        raise UserError("Must supply ticket ID with -t", EXIT_USAGE)
+    if "--get-attr" in options:
+        default = [f"--default={options['--default']}"] if "--default" in options else []
+        return ["ticket", "get", ticket, options["--get-attr"], *default]
+    if "--cleanup" in options:
+        return ["ticket", "delete", ticket, *(["--force"] if force else [])]
+    changes = {"--grant": "granted=true", "--revoke": "granted=false", "--standby": "standby=true",
+               "--activate": "standby=false"}
+    pairs = [pair for option, pair in changes.items() if option in options]
+    if "--set-attr" in options:
+        if "--attr-value" not in options:
+            raise UserError(f"Must supply value with -v for -S {options['--set-attr']}", EXIT_USAGE)
+        pairs.append(f"{options['--set-attr']}={options['--attr-value']}")
+    elif "--attr-value" in options:
+        raise UserError(f"Must supply attribute name with -S for -v {options['--attr-value']}", EXIT_USAGE)
+    touches_granted = any(p.startswith("granted=") for p in pairs) or options.get("--delete-attr") == "granted"
+    if touches_granted and not force:
+        action = "grant" if "granted=true" in pairs else "revoke"
+        raise Refused(ticket_warning(ticket, action), "Ticket modification not allowed", 4)
+    if "--delete-attr" in options:
+        if pairs:
+            raise UserError("give --delete-attr alone", EXIT_USAGE)
+        return ["ticket", "unset", ticket, options["--delete-attr"]]
+    if not pairs:
+        raise UserError("Must supply a command", EXIT_USAGE)
+    return ["ticket", "set", ticket, *pairs]
 
 
 def tool_name(argv0: str) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from appliance.model.attributes import Attributes
-from appliance.model.constraints import Colocation, Constraint, Location, Order, ResourceSet, Rule
+from appliance.model.constraints import Colocation, Constraint, Location, Order, ResourceSet, Rule, TicketConstraint
 from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource
 from appliance.model.values import format_interval, format_score
 
@@ -149,6 +149,13 @@ def constraint_text(constraint: Constraint) -> str:
         first = " ".join(p for p in (constraint.rsc_role, constraint.rsc) if p)
         second = " ".join(p for p in (constraint.with_rsc_role, constraint.with_rsc) if p)
         return f"Colocation: {first} with {second} (score: {format_score(constraint.score)}) (id: {constraint.id})"
+    if isinstance(constraint, TicketConstraint):
+        options = " ".join(f"{name}={value}" for name, value in (("loss-policy", constraint.loss_policy),
+                                                                  ("ticket", constraint.ticket)) if value)
+        if constraint.sets:
+            return f"Ticket: {sets} setoptions {options} (id: {constraint.id})"
+        subject = " ".join(p for p in (constraint.rsc_role, constraint.rsc) if p)
+        return f"Ticket: {subject} {options} (id: {constraint.id})"
     assert isinstance(constraint, Order)
     kind = constraint.kind or "Mandatory"
     if constraint.sets:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
-from appliance.model.status import NodeState, Status, TicketState
+from appliance.model.status import NodeState, Status
 from guest.common.errors import UserError
 
 
@@ -68,7 +68,4 @@ def _node_state(cib: Cib, status: Status, name: str, in_ccm: str, crmd: str, joi
 
 
 def _ticket_state(status: Status, ticket: str, field: str, value: bool) -> Status:
-    current = next((t for t in status.tickets if t.id == ticket), TicketState(ticket))
-    updated = dataclasses.replace(current, **{field: value})
-    others = tuple(t for t in status.tickets if t.id != ticket)
-    return dataclasses.replace(status, tickets=(*others, updated))
+    return status.with_ticket(dataclasses.replace(status.ticket(ticket), **{field: value}))

@@ -35,7 +35,7 @@ from appliance.store.cib_store import CibStore
 from appliance.store.replicated import ConfigChange, StatusChange, Version
 
 log = logging.getLogger(__name__)
-PROTOCOL = 3                     # 2: fencing levels among the configuration tables; 3: fencing history
+PROTOCOL = 4     # 2: fencing levels among the configuration tables; 3: fencing history; 4: tickets
 COMPRESS_ABOVE = 64 * 1024
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 _COMPRESSED = b"\x00"

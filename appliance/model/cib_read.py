@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import (
+    LOSS_POLICIES,
     Colocation,
     Constraint,
     DateExpression,
@@ -42,9 +43,9 @@ from appliance.model.xmltree import Document, parse
 
 RESOURCE_TAGS = ("primitive", "group", "clone", "master")
 ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "restart-container", "demote")
-CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order")
+CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
 UNSUPPORTED = {
-    "bundle": "bundles", "template": "resource templates", "rsc_ticket": "ticket constraints",
+    "bundle": "bundles", "template": "resource templates",
     "acls": "ACLs", "tags": "tags", "alerts": "alerts",
 }
 
@@ -61,9 +62,7 @@ class Fragment:
 
 # What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose).
 NOT_SCHEDULED = ("acls", "alerts")
-# What `drover simulate` reads that an import still refuses (the state database does not keep it yet): those,
-# and ticket constraints, which it schedules (with the ticket states of the status section).
-SIMULATED = (*NOT_SCHEDULED, "rsc_ticket")
+SIMULATED = NOT_SCHEDULED
 
 
 class _Reader:
@@ -283,11 +282,22 @@ class _Reader:
                      self.optional(element, "score", parse_score), self.optional(element, "symmetrical", parse_boolean),
                      self.optional(element, "require-all", parse_boolean), self.resource_sets(element))
 
+    def ticket(self, element: ET.Element) -> TicketConstraint:
+        self.check_attributes(element, ("id", "ticket", "rsc", "rsc-role", "loss-policy"))
+        self.check_children(element, ("resource_set",))
+        policy = element.get("loss-policy")
+        if policy is not None and policy not in LOSS_POLICIES:
+            raise self.fail(element, f"invalid loss-policy '{policy}': expected one of {', '.join(LOSS_POLICIES)}")
+        return TicketConstraint(self.required(element, "id"), self.required(element, "ticket"), element.get("rsc"),
+                                self.optional(element, "rsc-role", parse_role), policy, self.resource_sets(element))
+
     def constraint(self, element: ET.Element) -> Constraint:
         if element.tag == "rsc_location":
             return self.location(element)
         if element.tag == "rsc_colocation":
             return self.colocation(element)
+        if element.tag == "rsc_ticket":
+            return self.ticket(element)
         return self.order(element)
 
     def constraints(self, element: ET.Element) -> tuple[Constraint, ...]:
@@ -331,21 +341,7 @@ class _Reader:
             self.options(element.find("crm_config"), "cluster_property_set"),
             self.options(element.find("rsc_defaults"), "meta_attributes"),
             self.options(element.find("op_defaults"), "meta_attributes"),
-            self.fencing_levels(element.find("fencing-topology")),
-            self.tickets(constraints) if constraints is not None and "rsc_ticket" in self.skipped else ())
-
-    def tickets(self, element: ET.Element) -> tuple[TicketConstraint, ...]:
-        tickets = []
-        for item in element.findall("rsc_ticket"):
-            self.check_attributes(item, ("id", "ticket", "rsc", "rsc-role", "loss-policy", "rsc-instance"))
-            self.check_children(item, ("resource_set",))
-            policy = item.get("loss-policy")
-            if policy is not None and policy not in ("stop", "demote", "fence", "freeze"):
-                raise self.fail(item, f"invalid loss-policy '{policy}': expected stop, demote, fence or freeze")
-            tickets.append(TicketConstraint(self.required(item, "id"), self.required(item, "ticket"),
-                                            item.get("rsc"), self.optional(item, "rsc-role", parse_role), policy,
-                                            self.resource_sets(item)))
-        return tuple(tickets)
+            self.fencing_levels(element.find("fencing-topology")))
 
     def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
         if element is None:

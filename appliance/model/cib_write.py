@@ -11,7 +11,16 @@ import xml.etree.ElementTree as ET
 
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration
-from appliance.model.constraints import Colocation, Constraint, DateExpression, Expression, Location, ResourceSet, Rule
+from appliance.model.constraints import (
+    Colocation,
+    Constraint,
+    DateExpression,
+    Expression,
+    Location,
+    ResourceSet,
+    Rule,
+    TicketConstraint,
+)
 from appliance.model.resources import Group, Op, Primitive, Resource
 from appliance.model.status import NodeState, Status, fail_attribute_names
 from appliance.model.values import format_interval, format_score, sanitize_id
@@ -138,6 +147,11 @@ def write_constraint(parent: ET.Element, constraint: Constraint) -> None:
                            ("rsc-role", constraint.rsc_role), ("with-rsc-role", constraint.with_rsc_role),
                            ("node-attribute", constraint.node_attribute), ("influence", constraint.influence)))
         _sets(element, constraint.sets)
+    elif isinstance(constraint, TicketConstraint):
+        element = ET.SubElement(parent, "rsc_ticket", id=constraint.id, ticket=constraint.ticket)
+        _put_all(element, (("rsc", constraint.rsc), ("rsc-role", constraint.rsc_role),
+                           ("loss-policy", constraint.loss_policy)))
+        _sets(element, constraint.sets)
     else:
         element = ET.SubElement(parent, "rsc_order", id=constraint.id)
         _put_all(element, (("first", constraint.first), ("then", constraint.then),
@@ -237,6 +251,14 @@ def _status(parent: ET.Element, status: Status, configuration: Configuration) ->
                     op_element.set("exit-reason", op.exit_reason)
                     for name, value in op.extra:
                         op_element.set(name, value)
+    if status.tickets:
+        tickets = ET.SubElement(element, "tickets")
+        for ticket in status.tickets:
+            ticket_element = ET.SubElement(tickets, "ticket_state", id=ticket.id, granted=_bool(ticket.granted))
+            if ticket.standby:
+                ticket_element.set("standby", "true")
+            for name, value in ticket.extra:
+                ticket_element.set(name, value)
 
 
 def cib_element(cib: Cib) -> ET.Element:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from appliance.model.attributes import Attributes
 from appliance.model.constraints import (
+    LOSS_POLICIES,
     Colocation,
     Constraint,
     Location,
@@ -36,10 +37,13 @@ class Configuration:
     rsc_defaults: Attributes = field(default_factory=Attributes)
     op_defaults: Attributes = field(default_factory=Attributes)
     fencing_levels: tuple[FencingLevel, ...] = ()
-    tickets: tuple[TicketConstraint, ...] = ()        # rsc_ticket (read by `drover simulate` only, for now)
 
     def resource(self, rid: str) -> Resource | None:
         return next((r for r in walk(self.resources) if r.id == rid), None)
+
+    @property
+    def tickets(self) -> tuple[TicketConstraint, ...]:
+        return tuple(c for c in self.constraints if isinstance(c, TicketConstraint))
 
     def constraint(self, cid: str) -> Constraint | None:
         return next((c for c in self.constraints if c.id == cid), None)
@@ -168,9 +172,21 @@ def _check_references(configuration: Configuration) -> None:
             raise ModelError(f"colocation constraint '{constraint.id}' needs rsc and with-rsc, or resource sets")
         if isinstance(constraint, Order) and not constraint.sets and not (constraint.first and constraint.then):
             raise ModelError(f"order constraint '{constraint.id}' needs first and then, or resource sets")
+        if isinstance(constraint, TicketConstraint):
+            _check_ticket(constraint)
         for rid in referenced_resources(constraint):
             if rid not in resource_ids:
                 raise ModelError(f"constraint '{constraint.id}' references resource '{rid}', which does not exist")
+
+
+def _check_ticket(constraint: TicketConstraint) -> None:
+    if not constraint.sets and not constraint.rsc:
+        raise ModelError(f"ticket constraint '{constraint.id}' needs rsc, or resource sets")
+    if constraint.sets and constraint.rsc:
+        raise ModelError(f"ticket constraint '{constraint.id}' names rsc and resource sets: use one of them")
+    if constraint.loss_policy is not None and constraint.loss_policy not in LOSS_POLICIES:
+        raise ModelError(f"ticket constraint '{constraint.id}': invalid loss-policy '{constraint.loss_policy}' "
+                         f"(expected one of {', '.join(LOSS_POLICIES)})")
 
 
 def validate(configuration: Configuration) -> Configuration:

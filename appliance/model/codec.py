@@ -22,8 +22,8 @@ TAG = "@"
 _CLASSES = {cls.__name__: cls for cls in (
     resources.Primitive, resources.Group, resources.Clone, resources.Op, resources.AgentRef,
     constraints.Location, constraints.Colocation, constraints.Order, constraints.Rule, constraints.Expression,
-    constraints.DateExpression, constraints.ResourceSet, nodes.Node,
-    status.NodeState, status.FailCount, status.OpRecord, status.ResourceHistory,
+    constraints.DateExpression, constraints.ResourceSet, constraints.TicketConstraint, nodes.Node,
+    status.NodeState, status.FailCount, status.OpRecord, status.ResourceHistory, status.TicketState,
 )}
 _NAMESPACE = {**{name: cls for name, cls in _CLASSES.items()}, "Attributes": Attributes,
               "Resource": resources.Resource, "Constraint": constraints.Constraint}

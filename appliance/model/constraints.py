@@ -1,4 +1,4 @@
-"""Constraints: location (with rules), colocation, order, and resource sets.
+"""Constraints: location (with rules), colocation, order, ticket (rsc_ticket), and resource sets.
 
 Rules: scores are ints clamped to +-INFINITY (values.parse_score); a constraint
 names resources either directly or through resource sets, never both; role and
@@ -98,15 +98,11 @@ class Order:
     sets: tuple[ResourceSet, ...] = ()
 
 
-Constraint = Location | Colocation | Order
-
-
 @dataclass(frozen=True)
 class TicketConstraint:
     """<rsc_ticket>: `rsc` (in `rsc_role`, or the resources of `sets`) may run only while `ticket` is granted;
     `loss_policy` says what happens when it is revoked (stop, demote, fence, freeze; default demote for the
-    Promoted role, else stop). Kept apart from `constraints` until the state database stores them: only
-    `drover simulate` reads them."""
+    Promoted role, else stop)."""
 
     id: str
     ticket: str
@@ -116,12 +112,18 @@ class TicketConstraint:
     sets: tuple[ResourceSet, ...] = ()
 
 
+Constraint = Location | Colocation | Order | TicketConstraint
+LOSS_POLICIES = ("stop", "demote", "fence", "freeze")
+
+
 def referenced_resources(constraint: Constraint) -> tuple[str, ...]:
     direct: tuple[str | None, ...]
     if isinstance(constraint, Location):
         direct = (constraint.rsc,)
     elif isinstance(constraint, Colocation):
         direct = (constraint.rsc, constraint.with_rsc)
+    elif isinstance(constraint, TicketConstraint):
+        direct = (constraint.rsc,)
     else:
         direct = (constraint.first, constraint.then)
     from_sets = tuple(rid for resource_set in constraint.sets for rid in resource_set.resources)
@@ -129,4 +131,5 @@ def referenced_resources(constraint: Constraint) -> tuple[str, ...]:
 
 
 def kind_name(constraint: Constraint) -> str:
-    return {Location: "location", Colocation: "colocation", Order: "order"}[type(constraint)]
+    kinds = {Location: "location", Colocation: "colocation", Order: "order", TicketConstraint: "ticket"}
+    return kinds[type(constraint)]

@@ -8,10 +8,10 @@ generates them; nothing here touches storage or the clock.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from appliance.model.attributes import Attributes
-from appliance.model.cluster import Configuration
+from appliance.model.cluster import Configuration, all_ids
 from appliance.model.constraints import Colocation, Constraint, Location, Order, referenced_resources
 from appliance.model.nodes import Node
 from appliance.model.resources import Clone, Group, Primitive, Resource, walk
@@ -20,9 +20,9 @@ from appliance.model.values import INFINITY, ModelError, check_id, format_score,
 Edit = Callable[[Configuration], Configuration]
 
 
-def unique_id(configuration: Configuration, wanted: str) -> str:
-    taken = {r.id for r in walk(configuration.resources)} | {c.id for c in configuration.constraints}
-    taken |= {op.id for r in walk(configuration.resources) if isinstance(r, Primitive) for op in r.ops}
+def unique_id(configuration: Configuration, wanted: str, also_taken: Collection[str] = ()) -> str:
+    """`wanted` (made a valid id), or wanted-1, wanted-2, ... if the configuration (or `also_taken`) has it."""
+    taken = {ident for ident, _ in all_ids(configuration)} | set(also_taken)
     candidate, suffix = sanitize_id(wanted), 1
     while candidate in taken:
         candidate = f"{sanitize_id(wanted)}-{suffix}"

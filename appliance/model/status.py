@@ -83,10 +83,22 @@ class Status:
     fail_counts: tuple[FailCount, ...] = ()
     history: tuple[ResourceHistory, ...] = ()
     fencing: tuple[FenceEvent, ...] = ()       # not in Pacemaker's <status>: its fencer's history
-    tickets: tuple[TicketState, ...] = ()      # <tickets><ticket_state>: read by `drover simulate` only, for now
+    tickets: tuple[TicketState, ...] = ()      # <tickets><ticket_state>
 
     def node_state(self, name: str) -> NodeState | None:
         return next((state for state in self.nodes if state.name == name), None)
+
+    def ticket(self, ticket: str) -> TicketState:
+        return next((state for state in self.tickets if state.id == ticket), TicketState(ticket))
+
+    def with_ticket(self, state: TicketState) -> Status:
+        """`state` replaces the ticket's state (kept in place, new tickets last)."""
+        if not any(t.id == state.id for t in self.tickets):
+            return dataclasses.replace(self, tickets=(*self.tickets, state))
+        return dataclasses.replace(self, tickets=tuple(state if t.id == state.id else t for t in self.tickets))
+
+    def without_ticket(self, ticket: str) -> Status:
+        return dataclasses.replace(self, tickets=tuple(t for t in self.tickets if t.id != ticket))
 
     def transient(self, node: str) -> Attributes:
         return next((attrs for name, attrs in self.attributes if name == node), Attributes())

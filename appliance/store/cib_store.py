@@ -20,12 +20,12 @@ import sqlite_utils
 from appliance.model import codec
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
-from appliance.model.constraints import Colocation, Location, Order, kind_name
+from appliance.model.constraints import Colocation, Location, Order, TicketConstraint, kind_name
 from appliance.model.fence_history import FenceEvent
 from appliance.model.fencing import FencingLevel
 from appliance.model.nodes import Node
 from appliance.model.resources import Clone, Group, Primitive
-from appliance.model.status import FailCount, NodeState, ResourceHistory, Status
+from appliance.model.status import FailCount, NodeState, ResourceHistory, Status, TicketState
 from appliance.model.values import ModelError
 from appliance.store.database import Database
 from guest.common.errors import UserError
@@ -37,10 +37,10 @@ _TABLE_KEYS = {
     "fencing_levels": ("id",),
     "node_states": ("name",), "transient_attributes": ("node", "name"),
     "fail_counts": ("node", "resource", "operation", "interval_ms"), "history": ("node", "resource"),
-    "fencing_history": ("id",),
+    "fencing_history": ("id",), "ticket_states": ("id",),
 }
 CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels")
-STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history", "fencing_history")
+STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history", "fencing_history", "ticket_states")
 
 
 def _config_rows(configuration: Configuration) -> dict[str, list[Row]]:
@@ -71,6 +71,7 @@ def _status_rows(status: Status) -> dict[str, list[Row]]:
         "history": [{"node": h.node, "resource": h.resource, "position": i, "doc": codec.dumps(h)}
                     for i, h in enumerate(status.history)],
         "fencing_history": [{"id": e.id, "position": i, "doc": codec.dumps(e)} for i, e in enumerate(status.fencing)],
+        "ticket_states": [{"id": t.id, "position": i, "doc": codec.dumps(t)} for i, t in enumerate(status.tickets)],
     }
 
 
@@ -85,7 +86,8 @@ def _decode_configuration(rows: dict[str, list[Row]]) -> Configuration:
     return Configuration(
         tuple(codec.decode_object(Node, json.loads(r["doc"])) for r in rows["nodes"]),
         tuple(codec.decode_union(json.loads(r["doc"]), Primitive, Group, Clone) for r in rows["resources"]),
-        tuple(codec.decode_union(json.loads(r["doc"]), Location, Colocation, Order) for r in rows["constraints"]),
+        tuple(codec.decode_union(json.loads(r["doc"]), Location, Colocation, Order, TicketConstraint)
+              for r in rows["constraints"]),
         options["cluster"], options["rsc_defaults"], options["op_defaults"],
         tuple(codec.decode_object(FencingLevel, json.loads(r["doc"])) for r in rows["fencing_levels"]))
 
@@ -100,7 +102,8 @@ def _decode_status(rows: dict[str, list[Row]]) -> Status:
         tuple(FailCount(r["node"], r["resource"], r["operation"], r["interval_ms"], r["count"], r["last_failure"])
               for r in rows["fail_counts"]),
         tuple(codec.decode_object(ResourceHistory, json.loads(r["doc"])) for r in rows["history"]),
-        tuple(codec.decode_object(FenceEvent, json.loads(r["doc"])) for r in rows["fencing_history"]))
+        tuple(codec.decode_object(FenceEvent, json.loads(r["doc"])) for r in rows["fencing_history"]),
+        tuple(codec.decode_object(TicketState, json.loads(r["doc"])) for r in rows["ticket_states"]))
 
 
 def _sync(db: sqlite_utils.Database, table: str, old: list[Row], new: Iterable[Row]) -> bool:

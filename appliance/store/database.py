@@ -69,7 +69,12 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db["fencing_history"].create({"id": str, "position": int, "doc": str}, pk="id")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
+def _migration_4(db: sqlite_utils.Database) -> None:
+    db["ticket_states"].create({"id": str, "position": int, "doc": str}, pk="id")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
+                                                                     _migration_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-TOOLS = ("crm_mon", "crm_attribute", "crm_master", "crm_resource", "attrd_updater", "crm_node")
+TOOLS = ("crm_mon", "crm_attribute", "crm_master", "crm_resource", "attrd_updater", "crm_node", "crm_ticket")
 
 
 def install(directory: Path, command: list[str]) -> Path:
