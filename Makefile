@@ -72,6 +72,7 @@ demo-cluster: venv
 	$(PY) -m appliance.demo_cluster
 
 bench: venv build
+	$(PY) -m tests.bench_cli
 	$(PY) -m tests.bench_guest
 	$(PY) -m tests.bench_scheduler
 	$(PY) -m tests.bench_recovery

@@ -27,10 +27,14 @@ TARGETS = {
     "drover": {
         "main": "appliance",
         "exclude": [],
+        "packages": ["appliance.cli"],        # commands are imported by name when they run (LazyCommand)
+        "modules": ["guest.common.config_cmd"],
     },
     "drover-guest": {
         "main": "guest",
         "exclude": ["appliance", "libvirt", "libvirtmod", "sqlite_utils", "sqlite3"],
+        "packages": [],
+        "modules": ["guest.daemon_cmd", "guest.common.config_cmd"],
     },
 }
 NEVER = ["pytest", "_pytest", "setuptools", "pip", "unittest", "pydoc", "tkinter", "doctest"]
@@ -61,6 +65,7 @@ def build(name: str, out: Path) -> Path:
         f"--jobs={os.cpu_count() or 2}", "--python-flag=no_site", "--python-flag=isolated", "--python-flag=-m",
         "--noinclude-dlls=libvirt*.so*", "--remove-output", "--quiet",
         *(f"--nofollow-import-to={m}" for m in target["exclude"] + NEVER),
+        *(f"--include-package={p}" for p in target["packages"]), *(f"--include-module={m}" for m in target["modules"]),
         str(TOP / target["main"]),
     ]
     env = dict(os.environ, PYTHONPATH=str(TOP))

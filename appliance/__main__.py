@@ -7,12 +7,14 @@ def _main() -> int:
     try:
         from appliance.cli.main import main
         from appliance.cli.pcmk_tools import tool_name
-    except ImportError as error:
+        tool = tool_name(sys.argv[0])          # called as crm_attribute, crm_mon, ... (multi-call)
+        return main(["tool", tool, *sys.argv[1:]] if tool else sys.argv[1:])
+    except ImportError as error:               # commands import what they need when they run
+        if error.name is None or error.name.split(".")[0] in ("appliance", "guest"):
+            raise
         print(f"drover: Python module '{error.name}' is missing; run `make venv` and use .venv/bin/python, "
               "or install the drover RPM", file=sys.stderr)
         return 1
-    tool = tool_name(sys.argv[0])          # called as crm_attribute, crm_mon, ... (multi-call)
-    return main(["tool", tool, *sys.argv[1:]] if tool else sys.argv[1:])
 
 
 if __name__ == "__main__":

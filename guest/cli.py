@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from guest import daemon_cmd
-from guest.common import config_cmd
-from guest.common.cli import run_program
+from guest.common.cli import Command, LazyCommand, run_program
 from guest.common.paths import Paths
-from guest.common.schemas import guest_schema
 from guest.common.tooldir import TOOLS
 
 USAGE = """
@@ -40,9 +38,14 @@ also answers as the tools when called by their names.
 `drover-guest COMMAND --help` describes one command.
 """
 
-COMMANDS = {
-    "config": config_cmd.command(guest_schema, "drover-guest"),
-    "daemon": daemon_cmd.COMMAND,
+def _config_command(config_cmd: ModuleType) -> Command:
+    from guest.common.schemas import guest_schema
+    return config_cmd.command(guest_schema, "drover-guest")
+
+
+COMMANDS = {                       # imported when they run: the proxied commands and tools never load them
+    "config": LazyCommand("guest.common.config_cmd", _config_command),
+    "daemon": LazyCommand("guest.daemon_cmd"),
 }
 
 

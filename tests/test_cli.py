@@ -73,9 +73,10 @@ def test_guest_has_no_appliance_commands():
     assert run_source("drover-guest", "authkey", "generate").returncode == 64
 
 
-@pytest.mark.parametrize(("program", "package"), [("drover", "drover"), ("drover-guest", "drover-guest")])
-def test_missing_python_module_says_what_to_do(program, package):
-    result = run_source(program, "--version", python_flags=("-S",))  # -S: no site-packages, so no docopt
+@pytest.mark.parametrize(("program", "package", "argv"), [("drover", "drover", ("status",)),
+                                                           ("drover-guest", "drover-guest", ("config", "show"))])
+def test_missing_python_module_says_what_to_do(program, package, argv):
+    result = run_source(program, *argv, python_flags=("-S",))  # -S: no site-packages, so no docopt
     assert result.returncode == 1
     assert re.fullmatch(f"{program}: Python module '(docopt|sqlite_utils)' is missing; run `make venv` and use "
                         rf"\.venv/bin/python, or install the {package} RPM\n", result.stderr)

@@ -17,13 +17,13 @@ BIG = "x" * 200_000
 
 
 def full(store: CibStore) -> None:
-    connection = store.database.db.conn
+    connection = store.database.conn
     pages = connection.execute("PRAGMA page_count").fetchone()[0]
     connection.execute(f"PRAGMA max_page_count={pages}")
 
 
 def room(store: CibStore) -> None:
-    store.database.db.conn.execute("PRAGMA max_page_count=1073741823")
+    store.database.conn.execute("PRAGMA max_page_count=1073741823")
 
 
 def test_a_refused_write_is_a_clear_error_and_changes_nothing(tmp_path: Path):

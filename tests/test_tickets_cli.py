@@ -109,6 +109,11 @@ def test_crm_ticket_queries_answer_as_the_real_crm_ticket(drover: Drover, tmp_pa
     for argv in QUERIES:
         ours = drover("tool", "crm_ticket", *argv)
         assert (ours.code, ours.out) == _real_crm_ticket(cib, *argv), argv
+    crm_mon = subprocess.run(["crm_mon", "-1", "--tickets"], capture_output=True, text=True, timeout=30,
+                             env={**os.environ, "CIB_file": str(cib), "TZ": "UTC"}).stdout
+    tickets = drover.ok("tool", "crm_mon", "-1", "-c")
+    assert tickets[tickets.index("\nTickets:"):] == crm_mon[crm_mon.index("\nTickets:"):]
+    assert "Tickets:" not in drover.ok("status")
 
 
 CHANGES = [("-t", "ticketB", "-g", "--force"), ("-t", "ticketA", "-r", "--force"), ("-t", "ticketA", "-a"),

@@ -5,27 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from appliance.cli import (
-    attribute_cmd,
-    authkey_cmd,
-    cib_cmd,
-    cluster_cmd,
-    constraint_cmd,
-    daemon_cmd,
-    node_cmd,
-    pcmk_tools,
-    property_cmd,
-    resource_cmd,
-    simulate_cmd,
-    status_cmd,
-    stonith_cmd,
-    ticket_cmd,
-)
-from guest.common import config_cmd
-from guest.common.cli import run_program
+from appliance.cli import pcmk_tools
+from guest.common.cli import Command, LazyCommand, run_program
 from guest.common.errors import UserError
-from guest.common.schemas import drover_schema
 
 USAGE = """
 drover: high availability for KVM guests and the services inside them.
@@ -55,21 +39,27 @@ Commands:
 `drover COMMAND --help` describes one command.
 """
 
+def _config_command(config_cmd: ModuleType) -> Command:
+    from guest.common.schemas import drover_schema
+    return config_cmd.command(drover_schema, "drover")
+
+
+# Each command's module is imported when it runs: `drover status` or crm_attribute pays for nothing else.
 COMMANDS = {
-    "status": status_cmd.COMMAND,
-    "resource": resource_cmd.COMMAND,
-    "stonith": stonith_cmd.COMMAND,
-    "constraint": constraint_cmd.COMMAND,
-    "ticket": ticket_cmd.COMMAND,
-    "node": node_cmd.COMMAND,
-    "attribute": attribute_cmd.COMMAND,
-    "property": property_cmd.COMMAND,
-    "cib": cib_cmd.COMMAND,
-    "simulate": simulate_cmd.COMMAND,
-    "authkey": authkey_cmd.COMMAND,
-    "cluster": cluster_cmd.COMMAND,
-    "config": config_cmd.command(drover_schema, "drover"),
-    "daemon": daemon_cmd.COMMAND,
+    "status": LazyCommand("appliance.cli.status_cmd"),
+    "resource": LazyCommand("appliance.cli.resource_cmd"),
+    "stonith": LazyCommand("appliance.cli.stonith_cmd"),
+    "constraint": LazyCommand("appliance.cli.constraint_cmd"),
+    "ticket": LazyCommand("appliance.cli.ticket_cmd"),
+    "node": LazyCommand("appliance.cli.node_cmd"),
+    "attribute": LazyCommand("appliance.cli.attribute_cmd"),
+    "property": LazyCommand("appliance.cli.property_cmd"),
+    "cib": LazyCommand("appliance.cli.cib_cmd"),
+    "simulate": LazyCommand("appliance.cli.simulate_cmd"),
+    "authkey": LazyCommand("appliance.cli.authkey_cmd"),
+    "cluster": LazyCommand("appliance.cli.cluster_cmd"),
+    "config": LazyCommand("guest.common.config_cmd", _config_command),
+    "daemon": LazyCommand("appliance.cli.daemon_cmd"),
 }
 
 

@@ -14,7 +14,6 @@ import getopt
 import os
 from collections.abc import Mapping, Sequence
 
-from appliance.cli.ticket_cmd import ticket_warning
 from guest.common.errors import UserError
 from guest.common.tooldir import TOOLS
 
@@ -50,7 +49,7 @@ _SHORT = {
                    "r": "resource="},
     "crm_resource": {"r": "resource=", "W": "locate", "M": "move", "B": "ban", "U": "clear", "C": "cleanup",
                      "R": "refresh", "L": "list", "N": "node=", "Q": "quiet", "f": "force"},
-    "crm_mon": {"1": "one-shot", "r": "inactive", "X": "as-xml"},
+    "crm_mon": {"1": "one-shot", "r": "inactive", "X": "as-xml", "c": "tickets"},
     "attrd_updater": {"n": "name=", "U": "update=", "v": "update=", "D": "delete", "Q": "query", "N": "node=",
                       "d": "delay=", "p": "private", "q": "quiet", "A": "all"},
     "crm_node": {"n": "name", "l": "list", "q": "quorum"},
@@ -91,7 +90,8 @@ def translate(tool: str, argv: Sequence[str], environ: Mapping[str, str]) -> lis
     options = _options(tool, argv, short, long)
     output = ["--output-as=" + options["--output-as"]] if "--output-as" in options else []
     if tool == "crm_mon":
-        return ["status", *(["--output-as=xml"] if "--as-xml" in options else output)]
+        return ["status", *(["--output-as=xml"] if "--as-xml" in options else output),
+                *(["--tickets"] if "--tickets" in options else [])]
     if tool == "crm_node":
         if "--list" in options:
             return ["node", "members"]
@@ -178,6 +178,20 @@ def _resource(options: dict[str, str]) -> list[str]:
     raise UserError("crm_resource: one of --locate, --move, --ban, --clear, --cleanup, --refresh, --list, "
                     "--force-start, --force-stop, --force-check, --force-promote, --force-demote is needed",
                     EXIT_USAGE)
+
+
+def ticket_warning(ticket: str, action: str) -> str:
+    """crm_ticket's warning before it grants or revokes (on standard output, the change refused)."""
+    if action == "grant":
+        return (f"This command cannot help you verify whether '{ticket}' has been already granted elsewhere.\n"
+                f"If you really want to grant '{ticket}' to this site now, and you know what you are doing,\n"
+                "please specify --force.")
+    return (f"Revoking '{ticket}' can trigger the specified 'loss-policy'(s) relating to '{ticket}'.\n\n"
+            f"You can check that with:\ncrm_ticket --ticket {ticket} --constraints\n\n"
+            f"Otherwise before revoking '{ticket}', you may want to make '{ticket}' standby with:\n"
+            f"crm_ticket --ticket {ticket} --standby\n\n"
+            f"If you really want to revoke '{ticket}' from this site now, and you know what you are doing,\n"
+            "please specify --force.")
 
 
 def _ticket(options: dict[str, str]) -> list[str]:

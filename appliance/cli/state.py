@@ -14,21 +14,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from appliance.builtin_agents import BUILTINS
 from appliance.model.cluster import Configuration
 from appliance.model.edits import ensure_node, set_option
 from appliance.model.status import Status
 from appliance.model.values import ModelError
 from appliance.store import replicated
 from appliance.store.cib_store import CibStore
-from guest.agents.catalog import Catalog
-from guest.agents.standards import AgentSettings
 from guest.common import config
 from guest.common.cli import EXIT_USAGE, Context
 from guest.common.errors import UserError
 from guest.common.schemas import ACCESS_POLICIES, drover_schema
+
+if TYPE_CHECKING:
+    from guest.agents.catalog import Catalog
 
 OUTPUT_FORMATS = ("text", "json", "xml")
 
@@ -94,6 +94,9 @@ def settings(context: Context, tolerant: bool = False, loaded: config.Config | N
 
 
 def catalog(current: Settings) -> Catalog:
+    from appliance.builtin_agents import BUILTINS  # agents' metadata: only commands that check agents pay
+    from guest.agents.catalog import Catalog
+    from guest.agents.standards import AgentSettings
     return Catalog(AgentSettings(ocf_root=current.ocf_root), BUILTINS)
 
 

@@ -15,7 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from appliance.cli import state, status_fencing
+from appliance.cli import state, status_fencing, ticket_cmd
 from appliance.cli.status_view import FailureView, PrimitiveView, StatusView, build
 from appliance.store.held_status import read_marker
 from appliance.store.lock import lock_held
@@ -24,12 +24,13 @@ from guest.common.version import VERSION
 
 USAGE = """
 Usage:
-  drover status [--inactive] [--output-as=FORMAT]
+  drover status [--inactive] [--tickets] [--output-as=FORMAT]
 
 Shows nodes, resources and failed actions like `crm_mon -1`.
 
 Options:
   --inactive            Accepted for crm_mon compatibility: inactive resources are always listed.
+  --tickets             Also the tickets, granted or not (crm_mon --tickets).
   --output-as=FORMAT    text (default), xml (crm_mon's elements) or json.
 """
 
@@ -226,11 +227,12 @@ def run(args: dict, context: Context) -> int:
             f"{dc} cannot write its state ({unwritable}): results are held in memory, nothing new is started, "
             "and what is shown here may be behind",))
     if output == "json":
-        state.print_json(as_json(view, now))
+        state.print_json({**as_json(view, now), **({"tickets": ticket_cmd.status_json(cib)}
+                                                  if args["--tickets"] else {})})
     elif output == "xml":
         print(render_xml(view, now))
     else:
-        print(render_text(view, now))
+        print("\n".join([render_text(view, now), *(ticket_cmd.status_lines(cib) if args["--tickets"] else [])]))
     return 0
 
 

@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from appliance.cli import state
+from appliance.cli.pcmk_tools import ticket_warning
 from appliance.model.cib_write import write_constraint
 from appliance.model.cluster import Cib
 from appliance.model.status import Status, TicketState
@@ -87,6 +88,26 @@ def ticket_line(ticket: TicketState, details: bool, has_state: bool = True) -> s
 
 def ticket_element(ticket: TicketState) -> ET.Element:
     return ET.Element("ticket_state", {"id": ticket.id, **dict(state_pairs(ticket))})
+
+
+def status_lines(cib: Cib) -> list[str]:
+    """crm_mon --tickets' section (nothing without tickets)."""
+    tickets = _known(cib)
+    if not tickets:
+        return []
+    lines = ["", "Tickets:"]
+    for ticket in tickets:
+        last_granted = ticket.extra.get("last-granted")
+        when = f' last-granted="{_date(last_granted)[1:-1]}"' if last_granted is not None else ""
+        lines.append(f"  * {ticket.id}: {'granted' if ticket.granted else 'revoked'}"
+                     f"{' [standby]' if ticket.standby else ''}{when}")
+    return lines
+
+
+def status_json(cib: Cib) -> list[dict]:
+    return [{"id": t.id, "status": "granted" if t.granted else "revoked", "standby": t.standby,
+             **({"last-granted": t.extra.get("last-granted")} if t.extra.get("last-granted") else {})}
+            for t in _known(cib)]
 
 
 def _pacemaker_xml(element: ET.Element) -> str:
@@ -173,20 +194,6 @@ def _change(tickets: list[str], changes: list[tuple[str, str | None]], current: 
         return status
 
     state.edit_status(current, edit)
-
-
-def ticket_warning(ticket: str, action: str) -> str:
-    """crm_ticket's warning before it grants or revokes (on standard output, the change refused)."""
-    if action == "grant":
-        return (f"This command cannot help you verify whether '{ticket}' has been already granted elsewhere.\n"
-                f"If you really want to grant '{ticket}' to this site now, and you know what you are doing,\n"
-                "please specify --force.")
-    return (f"Revoking '{ticket}' can trigger the specified 'loss-policy'(s) relating to '{ticket}'.\n\n"
-            f"You can check that with:\ncrm_ticket --ticket {ticket} --constraints\n\n"
-            f"Otherwise before revoking '{ticket}', you may want to make '{ticket}' standby with:\n"
-            f"crm_ticket --ticket {ticket} --standby\n\n"
-            f"If you really want to revoke '{ticket}' from this site now, and you know what you are doing,\n"
-            "please specify --force.")
 
 
 def _delete(args: dict, current: state.Settings) -> None:

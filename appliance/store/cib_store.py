@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from appliance.model import codec
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
@@ -27,7 +25,7 @@ from appliance.model.nodes import Node
 from appliance.model.resources import Clone, Group, Primitive
 from appliance.model.status import FailCount, NodeState, ResourceHistory, Status, TicketState
 from appliance.model.values import ModelError
-from appliance.store.database import Database
+from appliance.store.database import Database, Session
 from guest.common.errors import UserError
 
 Row = dict[str, Any]
@@ -75,7 +73,7 @@ def _status_rows(status: Status) -> dict[str, list[Row]]:
     }
 
 
-def _rows(db: sqlite_utils.Database, table: str) -> list[Row]:
+def _rows(db: Session, table: str) -> list[Row]:
     order = "position" if table != "fail_counts" else "rowid"
     return [dict(row) for row in db.query(f"SELECT * FROM [{table}] ORDER BY {order}, rowid")]
 
@@ -106,29 +104,29 @@ def _decode_status(rows: dict[str, list[Row]]) -> Status:
         tuple(codec.decode_object(TicketState, json.loads(r["doc"])) for r in rows["ticket_states"]))
 
 
-def _sync(db: sqlite_utils.Database, table: str, old: list[Row], new: Iterable[Row]) -> bool:
+def _sync(db: Session, table: str, old: list[Row], new: Iterable[Row]) -> bool:
     """Make `table` hold exactly `new`, touching only rows that differ. True when anything changed."""
     keys = _TABLE_KEYS[table]
     old_by_key = {tuple(row[k] for k in keys): row for row in old}
     new_by_key = {tuple(row[k] for k in keys): row for row in new}
     changed = False
     for key in old_by_key.keys() - new_by_key.keys():
-        db[table].delete(key if len(key) > 1 else key[0])
+        db.delete(table, keys, key)
         changed = True
     upserts = [row for key, row in new_by_key.items() if old_by_key.get(key) != row]
     if upserts:
-        db[table].upsert_all(upserts, pk=keys if len(keys) > 1 else keys[0])
+        db.upsert(table, keys, upserts)
         changed = True
     return changed
 
 
-def _counter(db: sqlite_utils.Database, key: str) -> int:
+def _counter(db: Session, key: str) -> int:
     row = db.execute("SELECT value FROM cluster WHERE key = ?", [key]).fetchone()
     return int(row[0]) if row else 0
 
 
-def _set_counter(db: sqlite_utils.Database, key: str, value: int) -> None:
-    db["cluster"].upsert({"key": key, "value": str(value)}, pk="key")
+def _set_counter(db: Session, key: str, value: int) -> None:
+    db.upsert("cluster", ("key",), [{"key": key, "value": str(value)}])
 
 
 class CibStore:
@@ -142,7 +140,7 @@ class CibStore:
     def close(self) -> None:
         self.database.close()
 
-    def _load(self, db: sqlite_utils.Database, tables: tuple[str, ...]) -> dict[str, list[Row]]:
+    def _load(self, db: Session, tables: tuple[str, ...]) -> dict[str, list[Row]]:
         return {table: _rows(db, table) for table in tables}
 
     def _decode(self, decode: Callable, rows: dict[str, list[Row]]):
@@ -172,7 +170,7 @@ class CibStore:
 
     def data_version(self) -> int:
         """Changes whenever another connection (a CLI command) commits; the daemon polls it."""
-        return self.database.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        return self.database.conn.execute("PRAGMA data_version").fetchone()[0]
 
     def epoch(self) -> int:
         with self.database.read() as db:

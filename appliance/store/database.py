@@ -5,6 +5,8 @@ Rules: one connection per Database in autocommit mode; every change runs inside
 COMMIT included), every consistent read inside `read()`; a database from a
 newer drover is refused. A write the disk refuses (full, read-only, I/O error)
 is StateUnwritable: nothing of it was written, and the message says why.
+Reads and row writes go through plain sqlite3 (`Session`); sqlite-utils, slow
+to import, is loaded for migrations only, so commands start fast.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import sqlite3
 import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from guest.common.errors import UserError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_S = 30.0
 EXIT_IOERR = 74
@@ -78,14 +82,49 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _name(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class Session:
+    """One transaction's access to the tables: rows as dicts (`query`), `execute`, and row upserts and deletes
+    by primary key (the store's tables and columns are its own constants, quoted all the same)."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.conn = connection
+
+    def query(self, sql: str, params: Any = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def upsert(self, table: str, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+        """Insert each row, or update the row with its key in place."""
+        for row in rows:
+            columns = list(row)
+            updates = ", ".join(f"{_name(c)} = excluded.{_name(c)}" for c in columns if c not in keys)
+            self.conn.execute(
+                f"INSERT INTO {_name(table)} ({', '.join(map(_name, columns))}) "
+                f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT ({', '.join(map(_name, keys))}) "
+                + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING"), [row[c] for c in columns])
+
+    def delete(self, table: str, keys: tuple[str, ...], key: tuple[Any, ...]) -> None:
+        self.conn.execute(f"DELETE FROM {_name(table)} WHERE " + " AND ".join(f"{_name(k)} = ?" for k in keys),
+                          list(key))
+
+
 class Database:
     def __init__(self, path: Path):
         self.path = path
+        self._db: sqlite_utils.Database | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            connection = self._connect()
-            self.db = sqlite_utils.Database(connection, execute_plugins=False)
-            connection.execute("PRAGMA foreign_keys=ON")
+            self.conn = self._connect()
+            self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as error:
             raise UserError(f"cannot open the state database {path}: {error}", EXIT_IOERR) from None
@@ -107,28 +146,37 @@ class Database:
         return sqlite3.connect(f"file:{urllib.parse.quote(str(self.path))}?mode=ro{immutable}", uri=True,
                                isolation_level=None, timeout=BUSY_TIMEOUT_S)
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, for migrations."""
+        if self._db is None:
+            import sqlite_utils
+            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
+        return self._db
+
     def _migrate(self) -> None:
-        version = self.db.conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise UserError(f"the state database {self.path} has schema version {version}, newer than this "
                             f"drover understands ({SCHEMA_VERSION}); upgrade drover", 74)
         while version < SCHEMA_VERSION:
             with self.write():
-                current = self.db.conn.execute("PRAGMA user_version").fetchone()[0]
+                current = self.conn.execute("PRAGMA user_version").fetchone()[0]
                 if current != version:      # another process migrated meanwhile
                     version = current
                     continue
                 MIGRATIONS[version](self.db)
                 version += 1
-                self.db.conn.execute(f"PRAGMA user_version={version}")
+                self.conn.execute(f"PRAGMA user_version={version}")
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
-        connection = self.db.conn
+    def write(self) -> Iterator[Session]:
+        connection = self.conn
+        session = Session(connection)
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                yield self.db
+                yield session
             except BaseException:
                 self._rollback()
                 raise
@@ -144,18 +192,18 @@ class Database:
             raise StateUnwritable(self.path, reason) from None
 
     def _rollback(self) -> None:
-        if self.db.conn.in_transaction:
+        if self.conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
-                self.db.conn.execute("ROLLBACK")
+                self.conn.execute("ROLLBACK")
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite_utils.Database]:
-        connection = self.db.conn
+    def read(self) -> Iterator[Session]:
+        connection = self.conn
         connection.execute("BEGIN")
         try:
-            yield self.db
+            yield Session(connection)
         finally:
             connection.execute("ROLLBACK")
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()

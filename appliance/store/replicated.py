@@ -128,9 +128,9 @@ def apply_status(store: CibStore, change: StatusChange) -> None:
         for table in STATUS_TABLES:
             keys = cib_store._TABLE_KEYS[table]
             for key in change.deletes[table]:
-                db[table].delete(tuple(key) if len(key) > 1 else key[0])
+                db.delete(table, keys, tuple(key))
             if change.upserts[table]:
-                db[table].upsert_all(change.upserts[table], pk=keys if len(keys) > 1 else keys[0])
+                db.upsert(table, keys, change.upserts[table])
         cib_store._set_counter(db, "num_updates", cib_store._counter(db, "num_updates") + 1)
 
 

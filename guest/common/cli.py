@@ -9,13 +9,13 @@ nothing a user can cause prints a traceback.
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-
-from docopt import DocoptExit, docopt
+from types import ModuleType
 
 from guest.common.errors import UserError
 from guest.common.paths import Paths
@@ -38,6 +38,35 @@ class Command:
     prepare: Callable[[list[str]], list[str]] | None = None   # rewrites argv before docopt (e.g. negative scores)
 
 
+class LazyCommand:
+    """A command whose module is imported only when it runs or its help is shown, so that a call pays at
+    start-up for the command it makes and nothing else. `module` is a package-qualified module with a COMMAND
+    (or `factory(module)` makes the Command)."""
+
+    def __init__(self, module: str, factory: Callable[[ModuleType], Command] | None = None):
+        self.module, self.factory = module, factory
+        self._command: Command | None = None
+
+    @property
+    def command(self) -> Command:
+        if self._command is None:
+            loaded = importlib.import_module(self.module)
+            self._command = self.factory(loaded) if self.factory else loaded.COMMAND
+        return self._command
+
+    @property
+    def usage(self) -> str:
+        return self.command.usage
+
+    @property
+    def run(self) -> Callable[[dict, Context], int]:
+        return self.command.run
+
+    @property
+    def prepare(self) -> Callable[[list[str]], list[str]] | None:
+        return self.command.prepare
+
+
 def _did_you_mean(word: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.75)
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -55,6 +84,7 @@ def _subcommands(usage: str) -> list[str]:
 
 def parse(usage: str, argv: Sequence[str]) -> dict:
     """docopt with usage errors turned into UserError (exit 64) instead of SystemExit."""
+    from docopt import DocoptExit, docopt  # not for --version and --help
     try:
         return docopt(usage, argv=list(argv), default_help=False)
     except DocoptExit:
@@ -70,7 +100,7 @@ def _wants_help(argv: Sequence[str]) -> bool:
     return any(a in ("-h", "--help") for a in argv)
 
 
-def run_program(program: str, usage: str, commands: Mapping[str, Command], argv: Sequence[str]) -> int:
+def run_program(program: str, usage: str, commands: Mapping[str, Command | LazyCommand], argv: Sequence[str]) -> int:
     context = Context(program, Paths.from_environment(), dict(os.environ))
     try:
         if not argv or argv[0] in ("-h", "--help", "help"):
