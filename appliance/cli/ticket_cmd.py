@@ -5,7 +5,7 @@ ticket that was not granted records `last-granted` (epoch seconds) as crm_ticket
 --cleanup) forgets a ticket's state and refuses a granted ticket without --force, since that revokes it and
 triggers the loss policies; every change is a status edit and needs the caller's full access (guests through
 the proxy read only, unless their access policy is `full`). Text output is crm_ticket's: `-l` by default,
-`--details` (-L), `--raw` (-w), `--constraints` (-c).
+`--details` (-L), `--raw` (-w), `--constraints` (-c), `--state` (-q); `status_lines` is crm_mon's Tickets section.
 """
 
 from __future__ import annotations
