@@ -20,7 +20,7 @@ from appliance.model.cib_write import write_constraint
 from appliance.model.cluster import Cib
 from appliance.model.status import Status, TicketState
 from appliance.model.values import ModelError, check_id, is_true
-from guest.common.cli import Command, Context
+from guest.common.cli import EXIT_USAGE, Command, Context
 from guest.common.errors import UserError
 
 USAGE = """
@@ -57,10 +57,6 @@ def _known(cib: Cib) -> list[TicketState]:
     return sorted(found.values(), key=lambda t: t.id)
 
 
-def _has_state(cib: Cib, ticket: str) -> bool:
-    return any(t.id == ticket for t in cib.status.tickets)
-
-
 def state_pairs(ticket: TicketState) -> list[tuple[str, str]]:
     """The ticket_state element's attributes but its id, as crm_ticket -L lists them."""
     pairs = [("granted", "true" if ticket.granted else "false")]
@@ -70,20 +66,21 @@ def state_pairs(ticket: TicketState) -> list[tuple[str, str]]:
 
 
 def _date(value: str) -> str:
+    """An epoch-seconds attribute as Pacemaker's tools print it (asctime, local time)."""
     try:
-        return "'" + time.asctime(time.localtime(int(value))) + "'"
+        return time.asctime(time.localtime(int(value)))
     except (ValueError, OverflowError, OSError):
-        return f"'{value}'"
+        return value
 
 
 def ticket_line(ticket: TicketState, details: bool, has_state: bool = True) -> str:
     line = f"{ticket.id}\t{'granted' if ticket.granted else 'revoked'} {'[standby]' if ticket.standby else ' ' * 9}"
     if details and has_state:
-        shown = [f"{name}={_date(value) if name in ('last-granted', 'expires') else value}"
+        shown = [f"{name}='{_date(value)}'" if name in ("last-granted", "expires") else f"{name}={value}"
                  for name, value in state_pairs(ticket)]
         return f"{line} ({', '.join(shown)})"
     last_granted = ticket.extra.get("last-granted")
-    return f"{line} last-granted={_date(last_granted)}" if last_granted is not None else line
+    return f"{line} last-granted='{_date(last_granted)}'" if last_granted is not None else line
 
 
 def ticket_element(ticket: TicketState) -> ET.Element:
@@ -98,7 +95,7 @@ def status_lines(cib: Cib) -> list[str]:
     lines = ["", "Tickets:"]
     for ticket in tickets:
         last_granted = ticket.extra.get("last-granted")
-        when = f' last-granted="{_date(last_granted)[1:-1]}"' if last_granted is not None else ""
+        when = f' last-granted="{_date(last_granted)}"' if last_granted is not None else ""
         lines.append(f"  * {ticket.id}: {'granted' if ticket.granted else 'revoked'}"
                      f"{' [standby]' if ticket.standby else ''}{when}")
     return lines
@@ -162,7 +159,8 @@ def _show(args: dict, cib: Cib) -> None:
         print(ET.tostring(root, encoding="unicode"))
     else:
         for ticket in tickets:
-            print(ticket.id if args["--raw"] else ticket_line(ticket, args["--details"], _has_state(cib, ticket.id)))
+            has_state = cib.status.ticket_state(ticket.id) is not None
+            print(ticket.id if args["--raw"] else ticket_line(ticket, args["--details"], has_state))
 
 
 def _with_attribute(ticket: TicketState, name: str, value: str | None, now: int) -> TicketState:
@@ -199,8 +197,7 @@ def _change(tickets: list[str], changes: list[tuple[str, str | None]], current: 
 def _delete(args: dict, current: state.Settings) -> None:
     def edit(status: Status) -> Status:
         for ticket in args["TICKET"]:
-            found = next((t for t in status.tickets if t.id == ticket), None)
-            if found is not None and found.granted and not args["--force"]:
+            if status.ticket(ticket).granted and not args["--force"]:
                 print(ticket_warning(ticket, "revoke"))
                 raise UserError(f"ticket '{ticket}' is granted: deleting its state revokes it and triggers its "
                                 f"loss-policy; revoke it first (drover ticket revoke {ticket}) or use --force",
@@ -215,7 +212,7 @@ def _delete(args: dict, current: state.Settings) -> None:
 
 def _get(args: dict, cib: Cib) -> int:
     ticket, name = args["TICKET"][0], args["ATTRIBUTE"][0]
-    found = next((t for t in cib.status.tickets if t.id == ticket), None)
+    found = cib.status.ticket_state(ticket)
     value = dict(state_pairs(found)).get(name) if found is not None else None
     if value is None:
         value = args["--default"]
@@ -230,7 +227,7 @@ def _pairs(tokens: list[str]) -> list[tuple[str, str | None]]:
     for token in tokens:
         name, sep, value = token.partition("=")
         if not sep or not name:
-            raise UserError(f"expected ATTRIBUTE=VALUE, got '{token}'", 64)
+            raise UserError(f"expected ATTRIBUTE=VALUE, got '{token}'", EXIT_USAGE)
         pairs.append((name, value))
     return pairs
 

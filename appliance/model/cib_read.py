@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import (
-    LOSS_POLICIES,
     Colocation,
     Constraint,
     DateExpression,
@@ -61,8 +60,7 @@ class Fragment:
 
 
 # What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose).
-NOT_SCHEDULED = ("acls", "alerts")
-SIMULATED = NOT_SCHEDULED
+SIMULATED = ("acls", "alerts")
 
 
 class _Reader:
@@ -284,12 +282,10 @@ class _Reader:
 
     def ticket(self, element: ET.Element) -> TicketConstraint:
         self.check_attributes(element, ("id", "ticket", "rsc", "rsc-role", "loss-policy"))
-        self.check_children(element, ("resource_set",))
-        policy = element.get("loss-policy")
-        if policy is not None and policy not in LOSS_POLICIES:
-            raise self.fail(element, f"invalid loss-policy '{policy}': expected one of {', '.join(LOSS_POLICIES)}")
+        self.check_children(element, ("resource_set",))       # loss-policy is checked by validate()
         return TicketConstraint(self.required(element, "id"), self.required(element, "ticket"), element.get("rsc"),
-                                self.optional(element, "rsc-role", parse_role), policy, self.resource_sets(element))
+                                self.optional(element, "rsc-role", parse_role), element.get("loss-policy"),
+                                self.resource_sets(element))
 
     def constraint(self, element: ET.Element) -> Constraint:
         if element.tag == "rsc_location":

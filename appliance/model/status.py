@@ -88,12 +88,16 @@ class Status:
     def node_state(self, name: str) -> NodeState | None:
         return next((state for state in self.nodes if state.name == name), None)
 
+    def ticket_state(self, ticket: str) -> TicketState | None:
+        return next((state for state in self.tickets if state.id == ticket), None)
+
     def ticket(self, ticket: str) -> TicketState:
-        return next((state for state in self.tickets if state.id == ticket), TicketState(ticket))
+        """The ticket's state; a ticket without one is not granted."""
+        return self.ticket_state(ticket) or TicketState(ticket)
 
     def with_ticket(self, state: TicketState) -> Status:
         """`state` replaces the ticket's state (kept in place, new tickets last)."""
-        if not any(t.id == state.id for t in self.tickets):
+        if self.ticket_state(state.id) is None:
             return dataclasses.replace(self, tickets=(*self.tickets, state))
         return dataclasses.replace(self, tickets=tuple(state if t.id == state.id else t for t in self.tickets))
 

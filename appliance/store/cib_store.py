@@ -75,7 +75,7 @@ def _status_rows(status: Status) -> dict[str, list[Row]]:
 
 def _rows(db: Session, table: str) -> list[Row]:
     order = "position" if table != "fail_counts" else "rowid"
-    return [dict(row) for row in db.query(f"SELECT * FROM [{table}] ORDER BY {order}, rowid")]
+    return list(db.query(f"SELECT * FROM [{table}] ORDER BY {order}, rowid"))
 
 
 def _decode_configuration(rows: dict[str, list[Row]]) -> Configuration:

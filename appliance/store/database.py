@@ -103,14 +103,16 @@ class Session:
         return self.conn.execute(sql, params)
 
     def upsert(self, table: str, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-        """Insert each row, or update the row with its key in place."""
+        """Insert each row, or update the row with its key in place: one statement per set of columns."""
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
-            columns = list(row)
+            by_columns.setdefault(tuple(row), []).append(row)
+        for columns, same in by_columns.items():
             updates = ", ".join(f"{_name(c)} = excluded.{_name(c)}" for c in columns if c not in keys)
-            self.conn.execute(
-                f"INSERT INTO {_name(table)} ({', '.join(map(_name, columns))}) "
-                f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT ({', '.join(map(_name, keys))}) "
-                + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING"), [row[c] for c in columns])
+            statement = (f"INSERT INTO {_name(table)} ({', '.join(map(_name, columns))}) "
+                         f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT ({', '.join(map(_name, keys))}) "
+                         + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING"))
+            self.conn.executemany(statement, [[row[c] for c in columns] for row in same])
 
     def delete(self, table: str, keys: tuple[str, ...], key: tuple[Any, ...]) -> None:
         self.conn.execute(f"DELETE FROM {_name(table)} WHERE " + " AND ".join(f"{_name(k)} = ?" for k in keys),
