@@ -30,6 +30,11 @@ def run_case(case: Path) -> tuple[bool, dict, dict]:
     return got == expected, got, expected
 
 
+def assert_placement_is_pacemakers(case: Path) -> None:
+    same, got, expected = run_case(case)
+    assert same, "\n".join(diff(got, expected))
+
+
 def diff(got: dict, expected: dict) -> list[str]:
     lines = []
     for section in ("resources", "nodes"):

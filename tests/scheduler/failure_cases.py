@@ -12,11 +12,10 @@ expected.json comes from crm_simulate (tests/scheduler/oracle.py).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from tests.scheduler.golden import write_case
+from tests.scheduler.golden import write_all
 
 OUT = Path(__file__).resolve().parent / "failures"
 PAST, FUTURE = 1_500_000_000, 4_000_000_000      # 2017 and 2096
@@ -237,11 +236,7 @@ def cases() -> dict[str, str]:
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
-    for name, text in cases().items():
-        _case, placement = write_case(out, name, text, "failures", "failure_cases.py")
-        print(name, json.dumps(placement["resources"]), json.dumps(placement["nodes"]))
-    return 0
+    return write_all(cases(), OUT, "failures", "failure_cases.py")
 
 if __name__ == "__main__":
     sys.exit(main())

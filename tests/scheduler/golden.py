@@ -4,7 +4,9 @@ and meta.json. The generators (failure_cases.py, migration_cases.py, ticket_case
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.scheduler import oracle
@@ -21,3 +23,20 @@ def write_case(out: Path, name: str, text: str, tier: str, source: str) -> tuple
     (case / "expected.json").write_text(oracle.dumps(placement) + "\n")
     (case / "meta.json").write_text(json.dumps({"tier": tier, "source": source}) + "\n")
     return case, placement
+
+
+def committed(out: Path) -> list[Path]:
+    """The cases a generator wrote to `out`, in name order."""
+    return sorted(p for p in out.iterdir() if (p / "cib.xml").is_file())
+
+
+def write_all(cases: dict[str, str], out: Path, tier: str, source: str,
+              also: Callable[[Path], str] | None = None) -> int:
+    """A generator's main: every case written (to the directory given as argument, else `out`), each printed with
+    crm_simulate's placement and what `also(case)` adds (e.g. a further file it writes)."""
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else out
+    for name, text in cases.items():
+        case, placement = write_case(out, name, text, tier, source)
+        extra = also(case) if also is not None else ""
+        print(name, json.dumps(placement["resources"]), json.dumps(placement["nodes"]), extra)
+    return 0

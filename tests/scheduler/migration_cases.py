@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from tests.scheduler.failure_cases import PAST, _cib
-from tests.scheduler.golden import write_case
+from tests.scheduler.golden import write_all
 
 OUT = Path(__file__).resolve().parent / "migrations"
 NODES = '<node id="1" uname="node1"/><node id="2" uname="node2"/><node id="3" uname="node3"/>'
@@ -155,13 +155,15 @@ def pacemaker_actions(cib: Path) -> list[list[str]]:
     return sorted([m.group(2), m.group(1), m.group(3)] for m in ACTION.finditer(executed))
 
 
+def _write_actions(case: Path) -> str:
+    """crm_simulate's resource actions beside the case (actions.json); returned for the generator's listing."""
+    text = json.dumps(pacemaker_actions(case / "cib.xml"), indent=1)
+    (case / "actions.json").write_text(text + "\n")
+    return text.replace("\n", "")
+
+
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
-    for name, text in cases().items():
-        case, placement = write_case(out, name, text, "migrations", "migration_cases.py")
-        (case / "actions.json").write_text(json.dumps(pacemaker_actions(case / "cib.xml"), indent=1) + "\n")
-        print(name, json.dumps(placement["resources"]), (case / "actions.json").read_text().replace("\n", ""))
-    return 0
+    return write_all(cases(), OUT, "migrations", "migration_cases.py", _write_actions)
 
 if __name__ == "__main__":
     sys.exit(main())

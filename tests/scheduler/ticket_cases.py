@@ -9,12 +9,11 @@ expected.json comes from crm_simulate (tests/scheduler/oracle.py).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from tests.scheduler.failure_cases import NODE2, PAST, TWO_NODES, _cib, _op
-from tests.scheduler.golden import write_case
+from tests.scheduler.golden import write_all
 
 OUT = Path(__file__).resolve().parent / "tickets"
 WEB = """<primitive id="webserver" class="ocf" provider="heartbeat" type="Dummy">
@@ -96,11 +95,7 @@ def cases() -> dict[str, str]:
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
-    for name, text in cases().items():
-        _case, placement = write_case(out, name, text, "tickets", "ticket_cases.py")
-        print(name, json.dumps(placement["resources"]), json.dumps(placement["nodes"]))
-    return 0
+    return write_all(cases(), OUT, "tickets", "ticket_cases.py")
 
 if __name__ == "__main__":
     sys.exit(main())
