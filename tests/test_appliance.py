@@ -348,3 +348,25 @@ def test_changing_a_parameter_restarts_the_resource_where_it_runs(appliance: App
         await wait_for(lambda: in_place(appliance), 10, "webserver still in guest1")
         assert '"fake": "changed"' in appliance.ops("webserver", "guest1", "start")[-1].extra.get("drover-params")
     run(appliance, scenario)
+
+
+def test_the_web_server_in_the_guest_runs_only_while_its_ticket_is_granted(appliance: Appliance,
+                                                                           guest: GuestDaemon):
+    appliance.walkthrough()
+    appliance.drover("constraint", "ticket", "add", "ticketA", "webserver", "loss-policy=stop")
+
+    def webserver() -> list[tuple[str, str]]:
+        return appliance.placement().get("webserver", [])
+
+    async def scenario():
+        await wait_for(lambda: appliance.placement().get("vm-guest1") == [(NODE, "Started")], 30, "guest1 up")
+        await wait_for(lambda: appliance.ops("webserver", "guest1", "monitor"), 30, "webserver probed in guest1")
+        assert webserver() == [] and not webserver_state(guest).exists()      # never granted: not started
+        for command, running in (("grant", True), ("standby", False), ("activate", True), ("revoke", False)):
+            appliance.drover("ticket", command, "ticketA")
+            await wait_for(lambda running=running: (webserver() == [("guest1", "Started")]) == running
+                           and webserver_state(guest).exists() == running, 30, f"webserver after {command}")
+        assert appliance.placement().get("vm-guest1") == [(NODE, "Started")]  # the ticket stops only what it names
+        shown = appliance.drover("ticket", "show").stdout
+        assert shown.startswith("ticketA\trevoked " + " " * 9 + " last-granted='")   # crm_ticket -l's layout
+    run(appliance, scenario)

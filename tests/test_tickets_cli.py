@@ -139,3 +139,21 @@ def test_crm_ticket_changes_leave_the_state_the_real_crm_ticket_leaves(drover: D
                        "last-granted": "set" if t.extra.get("last-granted") else "unset"} for t in tickets}
 
     assert states(drover.ok("cib", "export")) == states(cib.read_text())
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("ticket", "grant", "bad name"), "invalid ticket name"),
+    (("ticket", "set", "ticketA", "id=other"), "'id' names the ticket and cannot be changed"),
+    (("ticket", "set", "ticketA", "novalue"), "expected ATTRIBUTE=VALUE, got 'novalue'"),
+    (("ticket", "delete", "ticketA"), "ticket 'ticketA' is granted"),
+    (("tool", "crm_ticket", "-t", "ticketA", "-S", "owner"), "Must supply value with -v for -S owner"),
+    (("tool", "crm_ticket", "-l", "--bogus"), "option --bogus not recognized"),
+])
+def test_bad_ticket_input_is_a_clear_error_and_changes_nothing(drover: Drover, argv: tuple[str, ...],  # noqa: F811
+                                                               message: str) -> None:
+    _setup(drover)
+    drover.ok("ticket", "grant", "ticketA")
+    before = drover.state_bytes()
+    result = drover(*argv)
+    assert result.code != 0 and message in result.err, result.err
+    assert drover.state_bytes() == before
