@@ -29,6 +29,7 @@ Commands:
   node        as on the hypervisor (node name: this guest)
   property    as on the hypervisor
   ticket      as on the hypervisor (show; grant, revoke, ... with the full access policy)
+  tag         as on the hypervisor (config; create, update, delete with the full access policy)
   tool        crm_mon, crm_attribute, crm_master, crm_resource, attrd_updater, crm_node, crm_ticket
 
 All but config and daemon are answered by the hypervisor through the daemon,
@@ -49,7 +50,7 @@ COMMANDS = {                       # imported when they run: the proxied command
 }
 
 
-PROXIED = ("status", "resource", "attribute", "constraint", "node", "property", "ticket")
+PROXIED = ("status", "resource", "attribute", "constraint", "node", "property", "ticket", "tag")
 
 
 def main(argv: Sequence[str]) -> int:

@@ -17,6 +17,7 @@ from appliance.model.cib_read import read_cib
 from appliance.model.cluster import Configuration
 from appliance.model.fence_history import FenceEvent
 from appliance.model.fencing import FencingLevel
+from appliance.model.references import Tag
 from appliance.model.resources import AgentRef, Primitive
 from appliance.model.status import TicketState
 from appliance.model.values import ModelError
@@ -91,6 +92,8 @@ def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tm
     connection.execute("DROP TABLE fencing_levels")
     connection.execute("DROP TABLE fencing_history")
     connection.execute("DROP TABLE ticket_states")
+    connection.execute("DROP TABLE templates")
+    connection.execute("DROP TABLE tags")
     connection.execute("PRAGMA user_version=1")
     connection.commit()
     connection.close()
@@ -106,9 +109,12 @@ def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tm
         assert store.read().status.fencing == (event,)
         store.edit_status(lambda s: s.with_ticket(TicketState("ticketA", granted=True)))
         assert store.read().status.tickets == (TicketState("ticketA", granted=True),)
+        assert store.configuration().templates == store.configuration().tags == ()
+        store.edit_configuration(lambda c: dataclasses.replace(c, tags=(Tag("web-tag", ("web",)),)))
+        assert store.configuration().tags == (Tag("web-tag", ("web",)),)
     finally:
         store.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
 
 
 def test_importing_a_cib_keeps_the_fencing_history(tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from appliance.cli import state
 from appliance.model import edits
-from appliance.model.cib_read import read_fragment
+from appliance.model.cib_read import Fragment, read_fragment
 from appliance.model.cib_write import write_cib
 from appliance.model.cluster import Configuration
 from appliance.model.resources import walk
-from appliance.model.xmltree import MAX_XML_BYTES
+from appliance.model.xmltree import MAX_XML_BYTES, parse
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
 
@@ -31,9 +31,10 @@ Usage:
   drover cib export [FILE]
 
 import: FILE (- for standard input) holds a whole <cib>, a <configuration>, or
-fragments: <primitive>, <group>, <clone>, <resources>, <constraints> or one
-rsc_location / rsc_colocation / rsc_order. A whole CIB or configuration
-replaces the current configuration; fragments are added to it.
+fragments: <primitive>, <group>, <clone>, <template>, <resources>, <constraints>
+or one rsc_location / rsc_colocation / rsc_order / rsc_ticket. A whole CIB or
+configuration replaces the current configuration; fragments are added to it (a
+primitive may be made from a template stored before).
 export: the configuration and status as a CIB that crm_verify accepts
 (to standard output without FILE).
 
@@ -67,7 +68,8 @@ def _read(path: str) -> tuple[bytes, str]:
 def _import(args: dict, current: state.Settings) -> None:
     data, source = _read(args["FILE"])
     with state.model_errors():
-        fragment = read_fragment(data, source)
+        whole = parse(data, source).root.tag in ("cib", "configuration")
+        fragment = read_fragment(data, source) if whole else Fragment()
     if fragment.cib is not None:
         if args["--include-status"] and not fragment.has_status:
             raise UserError(f"{source}: --include-status given but the file has no <status>")
@@ -86,10 +88,17 @@ def _import(args: dict, current: state.Settings) -> None:
     if args["--include-status"]:
         raise UserError("--include-status needs a whole <cib> file")
 
+    added: list[Fragment] = []
+
     def edit(configuration: Configuration) -> Configuration:
-        for resource in fragment.resources:
+        # read beside what is stored: a primitive of the file may be made from a template stored before
+        part = read_fragment(data, source, configuration.templates)
+        added[:] = [part]
+        for template in part.templates:
+            configuration = edits.add_template(configuration, template)
+        for resource in part.resources:
             configuration = edits.add_resource(configuration, resource)
-        for constraint in fragment.constraints:
+        for constraint in part.constraints:
             configuration = edits.add_constraint(configuration, constraint, allow_duplicate=True)
         return configuration
 
@@ -97,7 +106,9 @@ def _import(args: dict, current: state.Settings) -> None:
         state.edit_configuration(current, edit)
     except UserError as error:
         raise UserError(f"{source}: {error.message}", error.exit_code) from None
-    print(f"Added from {source}: {len(fragment.resources)} resources, {len(fragment.constraints)} constraints")
+    part = added[0]
+    templates = f"{len(part.templates)} templates, " if part.templates else ""
+    print(f"Added from {source}: {templates}{len(part.resources)} resources, {len(part.constraints)} constraints")
 
 
 def _write_atomically(path: Path, text: str) -> None:

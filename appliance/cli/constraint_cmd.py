@@ -86,7 +86,7 @@ def _location(args: dict, current: state.Settings) -> None:
         scores = _node_scores(args["NODES"], avoids)
 
     def edit(configuration: Configuration) -> Configuration:
-        edits.require_resource(configuration, rid)
+        edits.require_constrainable(configuration, rid)
         known = {info.name for info in configuration.node_infos()} | {current.local_node}
         for node, score in scores:
             if node not in known and not force:
@@ -141,7 +141,7 @@ def _location_rule(args: dict, current: state.Settings) -> None:
     rid = args["RESOURCE"]
 
     def edit(configuration: Configuration) -> Configuration:
-        edits.require_resource(configuration, rid)
+        edits.require_constrainable(configuration, rid)
         constraint_id = edits.unique_id(configuration, f"location-{rid}")
         rule, role = parse_rule(f"{constraint_id}-rule", list(args["ARGS"]))
         return edits.add_constraint(configuration, Location(constraint_id, rsc=rid, role=role, rules=(rule,)))

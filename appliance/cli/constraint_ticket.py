@@ -67,7 +67,7 @@ def add(tokens: list[str], force: bool, current: state.Settings) -> None:
     _ticket_name(ticket)
 
     def edit(configuration: Configuration) -> Configuration:
-        edits.require_resource(configuration, rid)
+        edits.require_constrainable(configuration, rid)
         constraint_id = options.get("id") or edits.unique_id(
             configuration, "-".join(("ticket", ticket, rid)) + (f"-{role}" if role else ""))
         check_id(constraint_id, "constraint id")
@@ -115,7 +115,7 @@ def add_with_sets(tokens: list[str], force: bool, current: state.Settings) -> No
     def edit(configuration: Configuration) -> Configuration:
         all_ids = [rid for ids, _ in set_options for rid in ids]
         for rid in all_ids:
-            edits.require_resource(configuration, rid)
+            edits.require_constrainable(configuration, rid)
         constraint_id = options.get("id") or edits.unique_id(
             configuration, "ticket_set_" + "".join(rid[0] + rid[-1] for rid in all_ids[:3]))
         check_id(constraint_id, "constraint id")

@@ -25,6 +25,7 @@ Commands:
   stonith     fence devices (fence_ipmilan, fence_virsh, ...): create, update, delete, config, status, list
   constraint  location (prefers/avoids/rule), colocation, order, ticket constraints
   ticket      grant, revoke, standby, activate, show, delete tickets (like crm_ticket)
+  tag         create, update, delete, config tags (names for lists of resources in constraints)
   node        standby, unstandby, maintenance, unmaintenance, list
   attribute   query, set or delete node attributes (like crm_attribute)
   property    cluster options (stonith-enabled, symmetric-cluster, ...)
@@ -51,6 +52,7 @@ COMMANDS = {
     "stonith": LazyCommand("appliance.cli.stonith_cmd"),
     "constraint": LazyCommand("appliance.cli.constraint_cmd"),
     "ticket": LazyCommand("appliance.cli.ticket_cmd"),
+    "tag": LazyCommand("appliance.cli.tag_cmd"),
     "node": LazyCommand("appliance.cli.node_cmd"),
     "attribute": LazyCommand("appliance.cli.attribute_cmd"),
     "property": LazyCommand("appliance.cli.property_cmd"),

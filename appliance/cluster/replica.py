@@ -35,7 +35,8 @@ from appliance.store.cib_store import CibStore
 from appliance.store.replicated import ConfigChange, StatusChange, Version
 
 log = logging.getLogger(__name__)
-PROTOCOL = 4     # 2: fencing levels among the configuration tables; 3: fencing history; 4: tickets
+PROTOCOL = 5     # 2: fencing levels among the configuration tables; 3: fencing history; 4: tickets;
+                 # 5: resource templates and tags
 COMPRESS_ABOVE = 64 * 1024
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 _COMPRESSED = b"\x00"

@@ -23,7 +23,7 @@ from guest.common.schemas import ACCESS_POLICIES
 from guest.common.selfexec import self_command
 from guest.common.tooldir import TOOLS
 
-DROVER_COMMANDS = ("status", "resource", "attribute", "constraint", "node", "property", "ticket")
+DROVER_COMMANDS = ("status", "resource", "attribute", "constraint", "node", "property", "ticket", "tag")
 MAX_ARGS = 256
 MAX_ARG = 4096
 OUTPUT_LIMIT = 256 * 1024          # per stream: well inside the 1 MiB frame

@@ -9,7 +9,7 @@ than dropping it silently. The result is validated (cluster.validate).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
@@ -26,7 +26,18 @@ from appliance.model.constraints import (
 )
 from appliance.model.fencing import FencingLevel, parse_devices, parse_index
 from appliance.model.nodes import Node
-from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource, agent_problem
+from appliance.model.references import Tag, made_from
+from appliance.model.resources import (
+    AgentRef,
+    Clone,
+    Group,
+    Op,
+    Primitive,
+    Resource,
+    Template,
+    TemplateUse,
+    agent_problem,
+)
 from appliance.model.status import Status
 from appliance.model.status_read import read_status
 from appliance.model.values import (
@@ -43,10 +54,7 @@ from appliance.model.xmltree import Document, parse
 RESOURCE_TAGS = ("primitive", "group", "clone", "master")
 ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "restart-container", "demote")
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
-UNSUPPORTED = {
-    "bundle": "bundles", "template": "resource templates",
-    "acls": "ACLs", "tags": "tags", "alerts": "alerts",
-}
+UNSUPPORTED = {"bundle": "bundles", "acls": "ACLs", "alerts": "alerts"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ class Fragment:
     resources: tuple[Resource, ...] = ()
     constraints: tuple[Constraint, ...] = ()
     has_status: bool = False
+    templates: tuple[Template, ...] = ()
 
 
 # What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose).
@@ -64,10 +73,13 @@ SIMULATED = ("acls", "alerts")
 
 
 class _Reader:
-    def __init__(self, document: Document, source: str, skipped: tuple[str, ...] = ()):
+    def __init__(self, document: Document, source: str, skipped: tuple[str, ...] = (),
+                 known_templates: tuple[Template, ...] = ()):
         self.document = document
         self.source = source
         self.skipped = skipped
+        # id -> the template and its element (None: one stored before, whose blocks are its attributes)
+        self.templates: dict[str, tuple[Template, ET.Element | None]] = {t.id: (t, None) for t in known_templates}
 
     def fail(self, element: ET.Element, message: str) -> ModelError:
         return ModelError(f"{self.source}: {self.document.where(element)}: {message}")
@@ -101,10 +113,19 @@ class _Reader:
     # -- nvpair sets -------------------------------------------------------------------------------------------
 
     def nvset(self, element: ET.Element, tag: str) -> Attributes:
-        pairs: list[tuple[str, str]] = []
-        for block in element.findall(tag):
+        return self.nvsets(element.findall(tag))
+
+    def nvsets(self, blocks: list[ET.Element]) -> Attributes:
+        """Pacemaker's order: the set with the highest score first, and of equal scores the last written; within
+        a set the first pair of a name counts (Attributes.of keeps the first)."""
+        scored = []
+        for position, block in enumerate(blocks):
             self.check_attributes(block, ("id", "id-ref", "score"))
             self.check_children(block, ("nvpair",))
+            score = block.get("score")
+            scored.append((self.converted(block, parse_score, score, "score") if score else 0, position, block))
+        pairs: list[tuple[str, str]] = []
+        for _score, _position, block in sorted(scored, key=lambda item: (-item[0], -item[1])):
             for pair in block.findall("nvpair"):
                 self.check_attributes(pair, ("id", "name", "value", "id-ref"))
                 pairs.append((self.required(pair, "name"), pair.get("value", "")))
@@ -130,21 +151,56 @@ class _Reader:
                   timeout, on_fail, options,
                   self.nvset(element, "instance_attributes"), self.nvset(element, "meta_attributes"))
 
-    def primitive(self, element: ET.Element) -> Primitive:
-        self.check_attributes(element, ("id", "class", "provider", "type", "description"))
-        self.check_children(element, ("instance_attributes", "meta_attributes", "operations", "utilization"))
-        standard = self.required(element, "class")
-        problem = agent_problem(standard, element.get("provider"), self.required(element, "type"))
-        if problem is not None:
-            raise self.fail(element, problem)
+    def operations(self, element: ET.Element) -> tuple[Op, ...]:
         ops: list[Op] = []
         for operations in element.findall("operations"):
             self.check_children(operations, ("op",))
             ops.extend(self.op(op) for op in operations.findall("op"))
-        return Primitive(self.required(element, "id"),
-                         AgentRef(standard, self.required(element, "type"), element.get("provider")),
+        return tuple(ops)
+
+    def agent(self, element: ET.Element) -> AgentRef:
+        standard = self.required(element, "class")
+        problem = agent_problem(standard, element.get("provider"), self.required(element, "type"))
+        if problem is not None:
+            raise self.fail(element, problem)
+        return AgentRef(standard, self.required(element, "type"), element.get("provider"))
+
+    def template(self, element: ET.Element) -> Template:
+        self.check_attributes(element, ("id", "class", "provider", "type", "description"))
+        self.check_children(element, ("instance_attributes", "meta_attributes", "operations", "utilization"))
+        return Template(self.required(element, "id"), self.agent(element), self.nvset(element, "instance_attributes"),
+                        self.nvset(element, "meta_attributes"), self.operations(element),
+                        self.nvset(element, "utilization"), element.get("description"))
+
+    def primitive(self, element: ET.Element) -> Primitive:
+        self.check_attributes(element, ("id", "class", "provider", "type", "description", "template"))
+        self.check_children(element, ("instance_attributes", "meta_attributes", "operations", "utilization"))
+        if element.get("template") is not None:
+            return self.from_template(element)
+        return Primitive(self.required(element, "id"), self.agent(element),
                          self.nvset(element, "instance_attributes"), self.nvset(element, "meta_attributes"),
-                         tuple(ops), self.nvset(element, "utilization"), element.get("description"))
+                         self.operations(element), self.nvset(element, "utilization"), element.get("description"))
+
+    def from_template(self, element: ET.Element) -> Primitive:
+        """A primitive made from a template: the template's sets come before its own, as Pacemaker 2.1.5
+        expands them (so its own win unless a template's set has a higher score)."""
+        name, rid = element.get("template", ""), self.required(element, "id")
+        if any(element.get(attribute) is not None for attribute in ("class", "provider", "type")):
+            raise self.fail(element, "a primitive made from a template takes its class, provider and type from it")
+        if name == rid:
+            raise self.fail(element, f"primitive '{rid}' cannot be made from itself")
+        if name not in self.templates:
+            raise self.fail(element, f"no template named '{name}'")
+        template, template_element = self.templates[name]
+        use = TemplateUse(name, self.nvset(element, "instance_attributes"), self.nvset(element, "meta_attributes"),
+                          self.operations(element), self.nvset(element, "utilization"))
+        made = made_from(template, use, rid, element.get("description"))
+        if template_element is None:
+            return made
+        sets = {tag: self.nvsets(template_element.findall(tag) + element.findall(tag))
+                for tag in ("instance_attributes", "meta_attributes", "utilization")}
+        return replace(made, params=sets["instance_attributes"], meta=sets["meta_attributes"],
+                       utilization=sets["utilization"])
 
     def group(self, element: ET.Element) -> Group:
         self.check_attributes(element, ("id", "description"))
@@ -176,8 +232,31 @@ class _Reader:
         return self.clone(element)
 
     def resources(self, element: ET.Element) -> tuple[Resource, ...]:
-        self.check_children(element, RESOURCE_TAGS)
-        return tuple(self.resource(child) for child in element)
+        """The resources; the templates among them (read first: a primitive may come before its template) are
+        left in self.templates."""
+        self.check_children(element, (*RESOURCE_TAGS, "template"))
+        for child in element.findall("template"):
+            template = self.template(child)
+            self.templates[template.id] = (template, child)
+        return tuple(self.resource(child) for child in element if child.tag != "template")
+
+    def read_templates(self) -> tuple[Template, ...]:
+        return tuple(template for template, element in self.templates.values() if element is not None)
+
+    def tags(self, element: ET.Element | None) -> tuple[Tag, ...]:
+        if element is None:
+            return ()
+        self.check_children(element, ("tag",))
+        tags = []
+        for tag in element.findall("tag"):
+            self.check_attributes(tag, ("id",))
+            self.check_children(tag, ("obj_ref",))
+            refs = []
+            for ref in tag.findall("obj_ref"):
+                self.check_attributes(ref, ("id",))
+                refs.append(self.required(ref, "id"))
+            tags.append(Tag(self.required(tag, "id"), tuple(refs)))
+        return tuple(tags)
 
     # -- constraints -------------------------------------------------------------------------------------------
 
@@ -326,7 +405,7 @@ class _Reader:
 
     def configuration(self, element: ET.Element) -> Configuration:
         self.check_children(element, ("crm_config", "nodes", "resources", "constraints", "rsc_defaults",
-                                      "op_defaults", "fencing-topology"))
+                                      "op_defaults", "fencing-topology", "tags"))
         nodes = element.find("nodes")
         resources = element.find("resources")
         constraints = element.find("constraints")
@@ -337,7 +416,8 @@ class _Reader:
             self.options(element.find("crm_config"), "cluster_property_set"),
             self.options(element.find("rsc_defaults"), "meta_attributes"),
             self.options(element.find("op_defaults"), "meta_attributes"),
-            self.fencing_levels(element.find("fencing-topology")))
+            self.fencing_levels(element.find("fencing-topology")),
+            self.read_templates(), self.tags(element.find("tags")))
 
     def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
         if element is None:
@@ -394,23 +474,27 @@ def read_cib(data: bytes, source: str, skipped: tuple[str, ...] = ()) -> Cib:
     return cib
 
 
-def read_fragment(data: bytes, source: str) -> Fragment:
-    """A whole <cib>, <configuration>, <resources>, <constraints>, or one resource or constraint."""
+def read_fragment(data: bytes, source: str, known_templates: tuple[Template, ...] = ()) -> Fragment:
+    """A whole <cib>, <configuration>, <resources>, <constraints>, or one resource or constraint; a primitive in a
+    part may be made from a template of the part or from one of `known_templates` (those already stored)."""
     document = parse(data, source)
     root = document.root
-    reader = _Reader(document, source)
+    reader = _Reader(document, source, known_templates=known_templates)
     if root.tag == "cib":
         return Fragment(cib=read_cib(data, source), has_status=root.find("status") is not None)
     if root.tag == "configuration":
         return Fragment(cib=Cib(_validated(reader.configuration(root), source)))
     if root.tag == "resources":
-        return Fragment(resources=reader.resources(root))
+        return Fragment(resources=reader.resources(root), templates=reader.read_templates())
     if root.tag == "constraints":
         return Fragment(constraints=reader.constraints(root))
     if root.tag in RESOURCE_TAGS:
         return Fragment(resources=(reader.resource(root),))
+    if root.tag == "template":
+        return Fragment(templates=(reader.template(root),))
     if root.tag in CONSTRAINT_TAGS:
         return Fragment(constraints=(reader.constraint(root),))
     if root.tag in UNSUPPORTED:
         raise reader.fail(root, f"{UNSUPPORTED[root.tag]} are not supported by drover")
-    raise reader.fail(root, "expected <cib>, <configuration>, <resources>, <constraints>, a resource or a constraint")
+    raise reader.fail(root, "expected <cib>, <configuration>, <resources>, <constraints>, a resource, a template "
+                            "or a constraint")

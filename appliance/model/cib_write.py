@@ -21,7 +21,7 @@ from appliance.model.constraints import (
     Rule,
     TicketConstraint,
 )
-from appliance.model.resources import Group, Op, Primitive, Resource
+from appliance.model.resources import Group, Op, Primitive, Resource, Template, TemplateUse
 from appliance.model.status import NodeState, Status, fail_attribute_names
 from appliance.model.values import format_interval, format_score, sanitize_id
 
@@ -68,18 +68,23 @@ def _op(parent: ET.Element, op: Op) -> None:
     _set(element, "meta_attributes", op.id, op.meta)
 
 
-def _primitive(parent: ET.Element, primitive: Primitive) -> None:
-    element = ET.SubElement(parent, "primitive", id=primitive.id)
-    element.set("class", primitive.agent.standard)
-    _put(element, "provider", primitive.agent.provider)
-    element.set("type", primitive.agent.type)
+def _primitive(parent: ET.Element, primitive: Primitive | Template, tag: str = "primitive") -> None:
+    element = ET.SubElement(parent, tag, id=primitive.id)
+    own: Primitive | Template | TemplateUse = primitive
+    if isinstance(primitive, Primitive) and primitive.template is not None:
+        own = primitive.template                 # the rest comes from the template, written once under its id
+        element.set("template", own.template)
+    else:
+        element.set("class", primitive.agent.standard)
+        _put(element, "provider", primitive.agent.provider)
+        element.set("type", primitive.agent.type)
     _put(element, "description", primitive.description)
-    _set(element, "instance_attributes", primitive.id, primitive.params)
-    _set(element, "meta_attributes", primitive.id, primitive.meta)
-    _set(element, "utilization", primitive.id, primitive.utilization)
-    if primitive.ops:
+    _set(element, "instance_attributes", primitive.id, own.params)
+    _set(element, "meta_attributes", primitive.id, own.meta)
+    _set(element, "utilization", primitive.id, own.utilization)
+    if own.ops:
         operations = ET.SubElement(element, "operations")
-        for op in primitive.ops:
+        for op in own.ops:
             _op(operations, op)
 
 
@@ -174,6 +179,8 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
         _set(node_element, "instance_attributes", f"nodes-{node.id}", node.attributes)
         _set(node_element, "utilization", f"nodes-{node.id}", node.utilization)
     resources = ET.SubElement(element, "resources")
+    for template in configuration.templates:
+        _primitive(resources, template, "template")
     for resource in configuration.resources:
         write_resource(resources, resource)
     constraints = ET.SubElement(element, "constraints")
@@ -188,6 +195,12 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
                 _put(level_element, name, value)
             level_element.set("index", str(item.index))
             level_element.set("devices", ",".join(item.devices))
+    if configuration.tags:
+        tags = ET.SubElement(element, "tags")
+        for tag in configuration.tags:
+            tag_element = ET.SubElement(tags, "tag", id=tag.id)
+            for ref in tag.refs:
+                ET.SubElement(tag_element, "obj_ref", id=ref)
     if len(configuration.rsc_defaults):
         _set(ET.SubElement(element, "rsc_defaults"), "meta_attributes", "", configuration.rsc_defaults, "rsc-options")
     if len(configuration.op_defaults):

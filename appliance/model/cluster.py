@@ -23,7 +23,8 @@ from appliance.model.constraints import (
 )
 from appliance.model.fencing import FencingLevel, check_levels
 from appliance.model.nodes import Node, NodeInfo
-from appliance.model.resources import Clone, Group, Primitive, Resource, agent_problem, primitives, walk
+from appliance.model.references import Tag, members
+from appliance.model.resources import Clone, Group, Primitive, Resource, Template, agent_problem, primitives, walk
 from appliance.model.status import Status
 from appliance.model.values import ModelError, id_problem, shown
 
@@ -37,6 +38,8 @@ class Configuration:
     rsc_defaults: Attributes = field(default_factory=Attributes)
     op_defaults: Attributes = field(default_factory=Attributes)
     fencing_levels: tuple[FencingLevel, ...] = ()
+    templates: tuple[Template, ...] = ()
+    tags: tuple[Tag, ...] = ()
 
     def resource(self, rid: str) -> Resource | None:
         return next((r for r in walk(self.resources) if r.id == rid), None)
@@ -44,6 +47,16 @@ class Configuration:
     @property
     def tickets(self) -> tuple[TicketConstraint, ...]:
         return tuple(c for c in self.constraints if isinstance(c, TicketConstraint))
+
+    def template(self, tid: str) -> Template | None:
+        return next((t for t in self.templates if t.id == tid), None)
+
+    def tag(self, tid: str) -> Tag | None:
+        return next((t for t in self.tags if t.id == tid), None)
+
+    def named_sets(self) -> dict[str, tuple[str, ...]]:
+        """Template and tag ids -> the resources they stand for in constraints (references.members)."""
+        return members(self.templates, self.tags, self.resources)
 
     def constraint(self, cid: str) -> Constraint | None:
         return next((c for c in self.constraints if c.id == cid), None)
@@ -92,10 +105,15 @@ def _rule_ids(rule: Rule) -> list[str]:
 def all_ids(configuration: Configuration) -> list[tuple[str, str]]:
     """(id, what) for every XML id drover keeps, in document order."""
     found: list[tuple[str, str]] = []
+    for template in configuration.templates:
+        found.append((template.id, "template"))
+        found.extend((op.id, f"operation of template {shown(template.id)}") for op in template.ops)
     for resource in walk(configuration.resources):
         found.append((resource.id, "resource"))
         if isinstance(resource, Primitive):
-            found.extend((op.id, f"operation of {shown(resource.id)}") for op in resource.ops)
+            own_ops = resource.template.ops if resource.template is not None else resource.ops
+            found.extend((op.id, f"operation of {shown(resource.id)}") for op in own_ops)
+    found.extend((tag.id, "tag") for tag in configuration.tags)
     found.extend((item.id, "fencing level") for item in configuration.fencing_levels)
     for constraint in configuration.constraints:
         found.append((constraint.id, "constraint"))
@@ -134,6 +152,13 @@ def _check_structure(configuration: Configuration) -> None:
             for inner in walk((resource.child,)):
                 if isinstance(inner, Primitive) and (inner.guest_node or inner.agent.is_remote_connection):
                     raise ModelError(f"'{inner.id}' hosts a guest or remote node and cannot be cloned")
+        if isinstance(resource, Primitive) and resource.template is not None:
+            template = configuration.template(resource.template.template)
+            if template is None:
+                raise ModelError(f"primitive '{resource.id}' is made from template "
+                                 f"'{resource.template.template}', which does not exist")
+            if template.agent != resource.agent:
+                raise ModelError(f"primitive '{resource.id}' has another agent than its template '{template.id}'")
         if isinstance(resource, Primitive):
             agent = resource.agent
             problem = agent_problem(agent.standard, agent.provider, agent.type)
@@ -158,8 +183,21 @@ def _check_nodes(configuration: Configuration) -> None:
         guests[name] = primitive.id
 
 
+def _check_tags(configuration: Configuration) -> None:
+    taggable = {r.id for r in walk(configuration.resources)} | {t.id for t in configuration.templates}
+    for tag in configuration.tags:
+        if not tag.refs:
+            raise ModelError(f"tag '{tag.id}' tags nothing: it needs at least one resource")
+        for ref in tag.refs:
+            if ref not in taggable:
+                raise ModelError(f"tag '{tag.id}' references '{ref}', which is not a resource or template")
+        if len(set(tag.refs)) != len(tag.refs):
+            raise ModelError(f"tag '{tag.id}' lists a resource twice")
+
+
 def _check_references(configuration: Configuration) -> None:
-    resource_ids = {r.id for r in walk(configuration.resources)}
+    named = {t.id for t in configuration.templates} | {t.id for t in configuration.tags}
+    resource_ids = {r.id for r in walk(configuration.resources)} | named
     for constraint in configuration.constraints:
         if isinstance(constraint, Location) and constraint.rsc_pattern is None and not (
                 constraint.rsc or constraint.sets):
@@ -174,6 +212,9 @@ def _check_references(configuration: Configuration) -> None:
             raise ModelError(f"order constraint '{constraint.id}' needs first and then, or resource sets")
         if isinstance(constraint, TicketConstraint):
             _check_ticket(constraint)
+        if isinstance(constraint, Colocation) and constraint.rsc in named and constraint.with_rsc in named:
+            raise ModelError(f"colocation constraint '{constraint.id}' colocates two templates or tags "
+                             f"('{constraint.rsc}' with '{constraint.with_rsc}'): name a resource on one side")
         for rid in referenced_resources(constraint):
             if rid not in resource_ids:
                 raise ModelError(f"constraint '{constraint.id}' references resource '{rid}', which does not exist")
@@ -193,6 +234,7 @@ def validate(configuration: Configuration) -> Configuration:
     _check_unique(configuration)
     _check_structure(configuration)
     _check_nodes(configuration)
+    _check_tags(configuration)
     _check_references(configuration)
     check_levels(configuration.fencing_levels)
     return configuration

@@ -14,7 +14,8 @@ from appliance.model.attributes import Attributes
 from appliance.model.cluster import Configuration, all_ids
 from appliance.model.constraints import Colocation, Constraint, Location, Order, referenced_resources
 from appliance.model.nodes import Node
-from appliance.model.resources import Clone, Group, Primitive, Resource, walk
+from appliance.model.references import Tag, reapplied
+from appliance.model.resources import Clone, Group, Primitive, Resource, Template, walk
 from appliance.model.values import INFINITY, ModelError, check_id, format_score, sanitize_id, shown
 
 Edit = Callable[[Configuration], Configuration]
@@ -35,6 +36,12 @@ def require_resource(configuration: Configuration, rid: str) -> Resource:
     if resource is None:
         raise ModelError(f"resource {shown(rid, 80)} does not exist")
     return resource
+
+
+def require_constrainable(configuration: Configuration, rid: str) -> None:
+    """What a constraint may name: a resource, a tag or a template (those two stand for their resources)."""
+    if configuration.tag(rid) is None and configuration.template(rid) is None:
+        require_resource(configuration, rid)
 
 
 def ensure_node(configuration: Configuration, name: str, node_type: str = "member", node_id: str | None = None
@@ -66,6 +73,12 @@ def add_resource(configuration: Configuration, resource: Resource, group: str | 
     return replace_resource(configuration, updated)
 
 
+def add_template(configuration: Configuration, template: Template) -> Configuration:
+    if configuration.template(template.id) is not None:
+        raise ModelError(f"template '{template.id}' already exists")
+    return dataclasses.replace(configuration, templates=(*configuration.templates, template))
+
+
 def _replace_in(resources: tuple[Resource, ...], updated: Resource) -> tuple[Resource, ...]:
     result: list[Resource] = []
     for resource in resources:
@@ -83,6 +96,10 @@ def _replace_in(resources: tuple[Resource, ...], updated: Resource) -> tuple[Res
 
 def replace_resource(configuration: Configuration, updated: Resource) -> Configuration:
     require_resource(configuration, updated.id)
+    if isinstance(updated, Primitive) and updated.template is not None:
+        template = configuration.template(updated.template.template)
+        if template is not None:
+            updated = reapplied(updated, template)
     return dataclasses.replace(configuration, resources=_replace_in(configuration.resources, updated))
 
 
@@ -105,14 +122,19 @@ def _without(resources: tuple[Resource, ...], rid: str) -> tuple[Resource, ...]:
 
 
 def delete_resource(configuration: Configuration, rid: str) -> tuple[Configuration, tuple[str, ...]]:
-    """Remove a resource (an emptied group or clone goes too) and the constraints that name what was removed."""
+    """Remove a resource (an emptied group or clone goes too), it from tags (an emptied tag goes too, as pcs does)
+    and the constraints that name what was removed."""
     require_resource(configuration, rid)
     remaining = _without(configuration.resources, rid)
     kept_ids = {r.id for r in walk(remaining)}
     gone = {r.id for r in walk(configuration.resources)} - kept_ids
+    tags = tuple(dataclasses.replace(tag, refs=tuple(ref for ref in tag.refs if ref not in gone))
+                 for tag in configuration.tags)
+    gone |= {tag.id for tag in tags if not tag.refs}
     removed = tuple(c.id for c in configuration.constraints if gone & set(referenced_resources(c)))
     constraints = tuple(c for c in configuration.constraints if c.id not in removed)
-    return dataclasses.replace(configuration, resources=remaining, constraints=constraints), removed
+    return dataclasses.replace(configuration, resources=remaining, constraints=constraints,
+                               tags=tuple(tag for tag in tags if tag.refs)), removed
 
 
 def set_meta(configuration: Configuration, rid: str, name: str, value: str | None) -> Configuration:
@@ -137,7 +159,7 @@ def _check_not_itself(constraint: Constraint) -> None:
 def add_constraint(configuration: Configuration, constraint: Constraint, allow_duplicate: bool = False
                    ) -> Configuration:
     for rid in referenced_resources(constraint):
-        require_resource(configuration, rid)
+        require_constrainable(configuration, rid)
     _check_not_itself(constraint)
     if configuration.constraint(constraint.id) is not None:
         raise ModelError(f"constraint id '{constraint.id}' already exists")
@@ -219,3 +241,93 @@ def set_option(configuration: Configuration, section: str, name: str, value: str
     current: Attributes = getattr(configuration, field_name)
     updated = current.set(name, value) if value is not None else current.without(name)
     return dataclasses.replace(configuration, **{field_name: updated})
+
+
+# -- tags (pcs tag) ----------------------------------------------------------------------------------------------------
+
+def _taggable(configuration: Configuration, ids: list[str]) -> None:
+    for rid in ids:
+        if configuration.resource(rid) is None:
+            raise ModelError(f"bundle/clone/group/primitive '{rid}' does not exist")
+
+
+def _no_duplicates(ids: list[str], action: str) -> None:
+    duplicates = sorted({rid for rid in ids if ids.count(rid) > 1})
+    if duplicates:
+        raise ModelError(f"Ids to {action} must be unique, duplicate ids: {', '.join(map(shown, duplicates))}")
+
+
+def require_tag(configuration: Configuration, tag_id: str) -> Tag:
+    tag = configuration.tag(tag_id)
+    if tag is None:
+        raise ModelError(f"tag '{tag_id}' does not exist")
+    return tag
+
+
+def create_tag(configuration: Configuration, tag_id: str, ids: list[str]) -> Configuration:
+    check_id(tag_id, "tag id")
+    if any(ident == tag_id for ident, _ in all_ids(configuration)):
+        raise ModelError(f"'{tag_id}' already exists")
+    if not ids:
+        raise ModelError("Cannot create empty tag, no resource ids specified")
+    if tag_id in ids:
+        raise ModelError("Tag cannot contain itself")
+    _taggable(configuration, ids)
+    _no_duplicates(ids, "add")
+    return dataclasses.replace(configuration, tags=(*configuration.tags, Tag(tag_id, tuple(ids))))
+
+
+def constraints_naming(configuration: Configuration, ident: str) -> list[str]:
+    return sorted(c.id for c in configuration.constraints if ident in referenced_resources(c))
+
+
+def remove_tags(configuration: Configuration, tag_ids: list[str]) -> Configuration:
+    if not tag_ids:
+        raise ModelError("Cannot remove tags, no tags to remove specified")
+    for tag_id in tag_ids:
+        require_tag(configuration, tag_id)
+        naming = constraints_naming(configuration, tag_id)
+        if naming:
+            word = "constraint" if len(naming) == 1 else "constraints"
+            raise ModelError(f"Tag '{tag_id}' cannot be removed because it is referenced in {word} "
+                             f"{', '.join(map(shown, naming))}")
+    return dataclasses.replace(configuration, tags=tuple(t for t in configuration.tags if t.id not in tag_ids))
+
+
+def update_tag(configuration: Configuration, tag_id: str, add: list[str], remove: list[str],
+               adjacent: str | None = None, after: bool = True) -> Configuration:
+    """pcs tag update: add ids (at the end, or moved/put before or after `adjacent`), remove ids."""
+    tag = require_tag(configuration, tag_id)
+    if not add and not remove:
+        raise ModelError("Cannot update tag, no ids to be added or removed specified")
+    if adjacent is not None and not add:
+        raise ModelError(f"Cannot specify adjacent id '{adjacent}' without ids to add")
+    common = sorted(set(add) & set(remove))
+    if common:
+        raise ModelError(f"Ids cannot be added and removed at the same time: {', '.join(map(shown, common))}")
+    if adjacent is not None:
+        if adjacent not in tag.refs:
+            raise ModelError(f"There is no reference id '{adjacent}' in the tag '{tag_id}', cannot put reference "
+                             "ids next to it in the tag")
+        if adjacent in add:
+            raise ModelError(f"Cannot put id '{adjacent}' next to itself.")
+        if adjacent in remove:
+            raise ModelError(f"Cannot remove id '{adjacent}' next to which ids are being added")
+    _no_duplicates(add, "add")
+    _taggable(configuration, add)
+    present = sorted(rid for rid in add if rid in tag.refs)
+    if present and adjacent is None:
+        ids = "id" if len(present) == 1 else "ids"
+        raise ModelError(f"Cannot add reference {ids} already in the tag '{tag_id}': {', '.join(map(shown, present))}")
+    _no_duplicates(remove, "remove")
+    missing = sorted(rid for rid in set(remove) if rid not in tag.refs)
+    if missing:
+        ids = "id" if len(missing) == 1 else "ids"
+        raise ModelError(f"Tag '{tag_id}' does not contain {ids}: {', '.join(map(shown, missing))}")
+    refs = [rid for rid in tag.refs if rid not in remove and rid not in add]
+    if not refs and not add:
+        raise ModelError(f"There would be no references left in the tag '{tag_id}'")
+    position = len(refs) if adjacent is None else refs.index(adjacent) + (1 if after else 0)
+    refs[position:position] = add
+    updated = dataclasses.replace(tag, refs=tuple(refs))
+    return dataclasses.replace(configuration, tags=tuple(updated if t.id == tag_id else t for t in configuration.tags))

@@ -1,10 +1,13 @@
-"""Resources: primitives, groups, clones (promotable too) and their operations.
+"""Resources: primitives, groups, clones (promotable too), resource templates and their operations.
 
 Rules: a group holds primitives only; a clone wraps one primitive or one group;
 promotable clones are clones with meta promotable=true (a legacy <master> is
-read as that). Ids are unique across the whole configuration (checked in
-cluster.validate, not here). An agent's class is one drover runs, and its
-provider and type are plain file names (they end up in paths).
+read as that). A primitive made from a <template> holds the result (the
+template's agent, attributes and operations with its own on top), which is what
+everything but the CIB writer reads; `template` keeps what it wrote itself.
+Ids are unique across the whole configuration (checked in cluster.validate).
+An agent's class is one drover runs, and its provider and type are plain file
+names (they end up in paths).
 """
 
 from __future__ import annotations
@@ -94,6 +97,17 @@ class Op:
 
 
 @dataclass(frozen=True)
+class TemplateUse:
+    """A primitive's `template="..."`, and the attributes and operations the primitive itself writes."""
+
+    template: str
+    params: Attributes = field(default_factory=Attributes)
+    meta: Attributes = field(default_factory=Attributes)
+    ops: tuple[Op, ...] = ()
+    utilization: Attributes = field(default_factory=Attributes)
+
+
+@dataclass(frozen=True)
 class Primitive:
     id: str
     agent: AgentRef
@@ -102,6 +116,7 @@ class Primitive:
     ops: tuple[Op, ...] = ()
     utilization: Attributes = field(default_factory=Attributes)
     description: str | None = None
+    template: TemplateUse | None = None
 
     @property
     def guest_node(self) -> str | None:
@@ -139,6 +154,19 @@ class Clone:
 
 
 Resource = Primitive | Group | Clone
+
+
+@dataclass(frozen=True)
+class Template:
+    """<template>: a primitive's agent, attributes and operations, for primitives that name it to share."""
+
+    id: str
+    agent: AgentRef
+    params: Attributes = field(default_factory=Attributes)
+    meta: Attributes = field(default_factory=Attributes)
+    ops: tuple[Op, ...] = ()
+    utilization: Attributes = field(default_factory=Attributes)
+    description: str | None = None
 
 
 def walk(resources: tuple[Resource, ...]) -> Iterator[Resource]:

@@ -1,17 +1,19 @@
 """The scheduler's entry point: schedule(cib, now) -> Transition (actions and the placement they lead to).
 
 Rules: pure (no I/O, no clock: `now` is an argument); each call builds its
-own working state; the steps are Pacemaker's: unpack, node scores
+own working state; the steps are Pacemaker's: constraints on templates and
+tags made constraints on resources (model.references), unpack, node scores
 (locations, stickiness, failure bans), relations, assignment in processing
 order, promotion, then the transition and its outcome.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from appliance.model.cluster import Cib
+from appliance.model.references import expand_constraints
 from appliance.scheduler import assign, graph, relations, scores, tickets, transition
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working, next_expiry, unpack
@@ -95,8 +97,17 @@ def _base(resource_id: str) -> str:
     return head if sep and tail.isdigit() else resource_id
 
 
+def _with_templates_and_tags_expanded(cib: Cib) -> Cib:
+    configuration = cib.configuration
+    constraints = expand_constraints(configuration.constraints, configuration.named_sets())
+    if constraints is configuration.constraints:
+        return cib
+    return cib.with_configuration(replace(configuration, constraints=constraints))
+
+
 def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     now = now or datetime(2000, 1, 1)
+    cib = _with_templates_and_tags_expanded(cib)
     working = unpack(cib, now)
     tickets.apply(working, cib)
     scores.initial_scores(working)

@@ -22,7 +22,8 @@ from appliance.model.constraints import Colocation, Location, Order, TicketConst
 from appliance.model.fence_history import FenceEvent
 from appliance.model.fencing import FencingLevel
 from appliance.model.nodes import Node
-from appliance.model.resources import Clone, Group, Primitive
+from appliance.model.references import Tag
+from appliance.model.resources import Clone, Group, Primitive, Template
 from appliance.model.status import FailCount, NodeState, ResourceHistory, Status, TicketState
 from appliance.model.values import ModelError
 from appliance.store.database import Database, Session
@@ -32,12 +33,12 @@ Row = dict[str, Any]
 _OPTION_SECTIONS = ("cluster", "rsc_defaults", "op_defaults")
 _TABLE_KEYS = {
     "nodes": ("name",), "resources": ("id",), "constraints": ("id",), "options": ("section", "name"),
-    "fencing_levels": ("id",),
+    "fencing_levels": ("id",), "templates": ("id",), "tags": ("id",),
     "node_states": ("name",), "transient_attributes": ("node", "name"),
     "fail_counts": ("node", "resource", "operation", "interval_ms"), "history": ("node", "resource"),
     "fencing_history": ("id",), "ticket_states": ("id",),
 }
-CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels")
+CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels", "templates", "tags")
 STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history", "fencing_history", "ticket_states")
 
 
@@ -55,6 +56,9 @@ def _config_rows(configuration: Configuration) -> dict[str, list[Row]]:
         "options": options,
         "fencing_levels": [{"id": f.id, "position": i, "doc": codec.dumps(f)}
                            for i, f in enumerate(configuration.fencing_levels)],
+        "templates": [{"id": t.id, "position": i, "doc": codec.dumps(t)}
+                      for i, t in enumerate(configuration.templates)],
+        "tags": [{"id": t.id, "position": i, "doc": codec.dumps(t)} for i, t in enumerate(configuration.tags)],
     }
 
 
@@ -87,7 +91,9 @@ def _decode_configuration(rows: dict[str, list[Row]]) -> Configuration:
         tuple(codec.decode_union(json.loads(r["doc"]), Location, Colocation, Order, TicketConstraint)
               for r in rows["constraints"]),
         options["cluster"], options["rsc_defaults"], options["op_defaults"],
-        tuple(codec.decode_object(FencingLevel, json.loads(r["doc"])) for r in rows["fencing_levels"]))
+        tuple(codec.decode_object(FencingLevel, json.loads(r["doc"])) for r in rows["fencing_levels"]),
+        tuple(codec.decode_object(Template, json.loads(r["doc"])) for r in rows["templates"]),
+        tuple(codec.decode_object(Tag, json.loads(r["doc"])) for r in rows["tags"]))
 
 
 def _decode_status(rows: dict[str, list[Row]]) -> Status:
