@@ -17,6 +17,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from appliance.alert_sender import AlertSender
 from appliance.cli import state
 from appliance.engine import records
 from appliance.engine.controller import Controller
@@ -31,7 +32,7 @@ from guest.common import authkey, config
 from guest.common.aio import settle, within
 from guest.common.errors import UserError
 from guest.common.paths import Paths
-from guest.common.version import version_line
+from guest.common.version import VERSION, version_line
 
 log = logging.getLogger("drover")
 POLL_S = 0.2
@@ -69,6 +70,7 @@ class Daemon:
             self.env: RealEnv = ClusterEnv(self.cluster, *env_args)
         else:
             self.env = RealEnv(*env_args)
+        self.env.alerts = AlertSender(VERSION)
         self.controller = Controller(self.env, connect_timeout=f"{loaded['remote.connect_timeout']:g}s")
         self._tasks: list[asyncio.Task] = []
         self._corosync_gone = asyncio.Event()
@@ -229,6 +231,8 @@ class Daemon:
         if self.cluster is not None:
             await self.cluster.hub.close(bound)
         await self.local.shutdown(bound)
+        if self.env.alerts is not None:
+            await self.env.alerts.close(bound)
         try:
             await within(self.connections.close_all(), bound)
         except TimeoutError:

@@ -30,7 +30,7 @@ class ClusterEnv(RealEnv):
         self.cluster = cluster
         self.status = cluster.status            # replicated edits instead of HeldStatus
 
-    def read(self) -> Cib:
+    def _read(self) -> Cib:
         return dataclasses.replace(self.status.read(), have_quorum=self.cluster.view.quorate)
 
     def in_charge(self) -> bool:

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from appliance.engine import records
+from appliance.alert_sender import AlertSender
+from appliance.engine import alert_events, records
 from appliance.engine.env import Listener
 from appliance.fencing.agent import FenceAgents, FenceResult
 from appliance.fencing.devices import FenceDevices
@@ -113,15 +114,47 @@ class RealEnv:
         self.inputs_dir = inputs_dir
         self.inputs_kept = inputs_kept
         self.undefine_on_delete = undefine_on_delete
+        self.alerts: AlertSender | None = None       # set by the daemon: alerts sent for status changes
+        self._alerts_seen: Status | None = None
 
     def now(self) -> float:
         return time.time()
 
     def read(self) -> Cib:
+        cib = self._read()
+        if self.alerts is not None:
+            if not self.alerts.configure(cib.configuration.alerts):
+                self._alerts_seen = None             # none configured: nothing to compare with when some are
+            self._alert_on(cib.status, external=True)
+        return cib
+
+    def _read(self) -> Cib:
         return self.status.read()
 
     def edit_status(self, edit: Callable[[Status], Status]) -> None:
-        self.status.edit(edit)
+        if self.alerts is None or not self.alerts.active:
+            self.status.edit(edit)
+            return
+        made: list[tuple[Status, Status]] = []
+
+        def observed(status: Status) -> Status:
+            updated = edit(status)
+            made[:] = [(status, updated)]          # the last try is the one that counts
+            return updated
+        self.status.edit(observed)
+        if made:
+            before, after = made[0]
+            self._alert_on(before, external=True)      # what others changed since this daemon last looked
+            self._alert_on(after, external=False)
+
+    def _alert_on(self, status: Status, external: bool) -> None:
+        """Alerts for what changed since the status this daemon last saw. Changes made elsewhere (the CLI, other
+        hosts) are alerted by the host in charge only: once per cluster."""
+        seen, self._alerts_seen = self._alerts_seen, status
+        if self.alerts is None or seen is None or seen is status or not self.alerts.active or \
+                (external and not self.in_charge()):
+            return
+        self.alerts.send(alert_events.events(seen, status))
 
     def writable(self) -> bool:
         return self.status.flush()

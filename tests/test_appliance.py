@@ -370,3 +370,28 @@ def test_the_web_server_in_the_guest_runs_only_while_its_ticket_is_granted(appli
         shown = appliance.drover("ticket", "show").stdout
         assert shown.startswith("ticketA\trevoked " + " " * 9 + " last-granted='")   # crm_ticket -l's layout
     run(appliance, scenario)
+
+
+def test_alerts_are_sent_for_the_walk_through_and_for_an_attribute_set_from_the_cli(appliance: Appliance,
+                                                                                    tmp_path: Path):
+    """Pacemaker's own alert_file.sh.sample, configured with `drover alert`, gets what happens as it happens."""
+    log = tmp_path / "alerts.log"
+    appliance.drover("alert", "create", "path=/usr/share/pacemaker/alerts/alert_file.sh.sample", "id=to-file")
+    appliance.drover("alert", "recipient", "add", "to-file", f"value={log}")
+    appliance.walkthrough()
+
+    def logged() -> str:
+        return log.read_text() if log.exists() else ""
+
+    async def scenario():
+        await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
+        wanted = [f"Resource operation 'start' for 'vm-guest1' on '{NODE}': ok",
+                  "Node 'guest1' is now 'member'",
+                  "Resource operation 'start' for 'webserver' on 'guest1': ok",
+                  "Resource operation 'monitor (1000)' for 'webserver' on 'guest1': ok"]
+        await wait_for(lambda: all(line in logged() for line in wanted), 30, "the walk-through's alerts", logged)
+        assert "Resource operation 'monitor' for 'webserver'" not in logged()    # probes finding it stopped: none
+        appliance.drover("attribute", f"--node={NODE}", "--name=site", "--update=east", "--lifetime=reboot")
+        await wait_for(lambda: f"Attribute 'site' on node '{NODE}' was updated to 'east'" in logged(), 30,
+                       "the attribute's alert")
+    run(appliance, scenario)

@@ -26,6 +26,7 @@ Commands:
   constraint  location (prefers/avoids/rule), colocation, order, ticket constraints
   ticket      grant, revoke, standby, activate, show, delete tickets (like crm_ticket)
   tag         create, update, delete, config tags (names for lists of resources in constraints)
+  alert       agents run on node, fencing, resource and attribute events, and their recipients
   node        standby, unstandby, maintenance, unmaintenance, list
   attribute   query, set or delete node attributes (like crm_attribute)
   property    cluster options (stonith-enabled, symmetric-cluster, ...)
@@ -53,6 +54,7 @@ COMMANDS = {
     "constraint": LazyCommand("appliance.cli.constraint_cmd"),
     "ticket": LazyCommand("appliance.cli.ticket_cmd"),
     "tag": LazyCommand("appliance.cli.tag_cmd"),
+    "alert": LazyCommand("appliance.cli.alert_cmd"),
     "node": LazyCommand("appliance.cli.node_cmd"),
     "attribute": LazyCommand("appliance.cli.attribute_cmd"),
     "property": LazyCommand("appliance.cli.property_cmd"),

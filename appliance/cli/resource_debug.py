@@ -18,11 +18,9 @@ import os
 import sys
 
 from appliance.cli import state
-from appliance.cli.status_text import RC_NAMES
-from appliance.cli.status_view import EXEC_STATUS_NAMES
 from appliance.engine.records import EXEC_STATUS_CODES
 from appliance.engine.resolve import operation, resolve
-from appliance.model.history import active_on
+from appliance.model.history import EXEC_STATUS_NAMES, RC_NAMES, active_on
 from appliance.model.resources import Clone, Group, primitives
 from guest.agents.executor import Executor
 from guest.agents.process import ProcessRunner

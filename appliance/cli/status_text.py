@@ -15,14 +15,11 @@ from __future__ import annotations
 import functools
 
 from appliance.cli.render import agent_text
-from appliance.model.history import base_id
+from appliance.model.history import RC_NAMES, base_id
 from appliance.model.status import Status
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
 
-RC_NAMES = {0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature", 4: "insufficient privileges",
-            5: "not installed", 6: "not configured", 7: "not running", 8: "promoted", 9: "promoted (failed)",
-            190: "degraded", 191: "degraded promoted"}          # services_ocf_exitcode_str
 _ROLE_RANK = {"Unknown": 0, "Stopped": 1, "Started": 2, "Unpromoted": 3, "Promoted": 4}
 
 

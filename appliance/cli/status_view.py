@@ -14,18 +14,15 @@ from datetime import datetime
 
 from appliance.cli import status_text
 from appliance.cli.render import agent_text
-from appliance.cli.status_text import RC_NAMES
 from appliance.engine.records import EXEC_STATUS_CODES, is_failure
 from appliance.model.cluster import Cib
 from appliance.model.fence_history import FenceEvent
-from appliance.model.history import base_id
+from appliance.model.history import EXEC_STATUS_NAMES, RC_NAMES, base_id
 from appliance.model.resources import Clone, Group, Primitive, Resource, primitives
 from appliance.scheduler.failures import expired
 from appliance.scheduler.unpack import unpack
 from guest.agents.results import ExecStatus, OpResult
 
-EXEC_STATUS_NAMES = {0: "complete", 1: "Cancelled", 2: "Timed Out", 3: "NOT SUPPORTED", 4: "Error",
-                     5: "Hard error", 6: "Fatal error", 7: "Not installed", 8: "Not connected", 9: "Invalid"}
 _EXEC_BY_CODE = {code: status for status, code in EXEC_STATUS_CODES.items()}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 
+from appliance.model.alerts import SELECT_ELEMENTS, Alert, AlertSelect, Recipient
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import (
@@ -54,7 +55,8 @@ from appliance.model.xmltree import Document, parse
 RESOURCE_TAGS = ("primitive", "group", "clone", "master")
 ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "restart-container", "demote")
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
-UNSUPPORTED = {"bundle": "bundles", "acls": "ACLs", "alerts": "alerts"}
+UNSUPPORTED = {"bundle": "bundles", "acls": "ACLs"}
+SELECT_TAGS = {element: kind for kind, element in SELECT_ELEMENTS.items()}
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Fragment:
 
 
 # What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose).
-SIMULATED = ("acls", "alerts")
+SIMULATED = ("acls",)
 
 
 class _Reader:
@@ -397,6 +399,40 @@ class _Reader:
                               node.get("description")))
         return tuple(nodes)
 
+    def alert_select(self, element: ET.Element) -> AlertSelect | None:
+        select = element.find("select")
+        if select is None:
+            return None
+        self.check_children(select, tuple(SELECT_TAGS))
+        names: list[str] = []
+        for attributes in select.findall("select_attributes"):
+            self.check_children(attributes, ("attribute",))
+            for attribute in attributes.findall("attribute"):
+                self.check_attributes(attribute, ("id", "name"))
+                names.append(self.required(attribute, "name"))
+        return AlertSelect(tuple(dict.fromkeys(SELECT_TAGS[child.tag] for child in select)), tuple(names))
+
+    def alerts(self, element: ET.Element | None) -> tuple[Alert, ...]:
+        if element is None:
+            return ()
+        self.check_children(element, ("alert",))
+        found = []
+        parts = ("select", "meta_attributes", "instance_attributes")
+        for alert in element.findall("alert"):
+            self.check_attributes(alert, ("id", "path", "description"))
+            self.check_children(alert, (*parts, "recipient"))
+            recipients = []
+            for recipient in alert.findall("recipient"):
+                self.check_attributes(recipient, ("id", "value", "description"))
+                self.check_children(recipient, parts)
+                recipients.append(Recipient(self.required(recipient, "id"), self.required(recipient, "value"),
+                                            recipient.get("description"), self.nvset(recipient, "instance_attributes"),
+                                            self.nvset(recipient, "meta_attributes"), self.alert_select(recipient)))
+            found.append(Alert(self.required(alert, "id"), self.required(alert, "path"), alert.get("description"),
+                               self.nvset(alert, "instance_attributes"), self.nvset(alert, "meta_attributes"),
+                               self.alert_select(alert), tuple(recipients)))
+        return tuple(found)
+
     def options(self, element: ET.Element | None, tag: str) -> Attributes:
         if element is None:
             return Attributes()
@@ -405,7 +441,7 @@ class _Reader:
 
     def configuration(self, element: ET.Element) -> Configuration:
         self.check_children(element, ("crm_config", "nodes", "resources", "constraints", "rsc_defaults",
-                                      "op_defaults", "fencing-topology", "tags"))
+                                      "op_defaults", "fencing-topology", "tags", "alerts"))
         nodes = element.find("nodes")
         resources = element.find("resources")
         constraints = element.find("constraints")
@@ -417,7 +453,7 @@ class _Reader:
             self.options(element.find("rsc_defaults"), "meta_attributes"),
             self.options(element.find("op_defaults"), "meta_attributes"),
             self.fencing_levels(element.find("fencing-topology")),
-            self.read_templates(), self.tags(element.find("tags")))
+            self.read_templates(), self.tags(element.find("tags")), self.alerts(element.find("alerts")))
 
     def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
         if element is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from appliance.model.alerts import SELECT_ELEMENTS, Alert, Recipient
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration
 from appliance.model.constraints import (
@@ -201,10 +202,35 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
             tag_element = ET.SubElement(tags, "tag", id=tag.id)
             for ref in tag.refs:
                 ET.SubElement(tag_element, "obj_ref", id=ref)
+    if configuration.alerts:
+        write_alerts(ET.SubElement(element, "alerts"), configuration.alerts)
     if len(configuration.rsc_defaults):
         _set(ET.SubElement(element, "rsc_defaults"), "meta_attributes", "", configuration.rsc_defaults, "rsc-options")
     if len(configuration.op_defaults):
         _set(ET.SubElement(element, "op_defaults"), "meta_attributes", "", configuration.op_defaults, "op-options")
+
+
+def _alert_parts(element: ET.Element, owner: Alert | Recipient) -> None:
+    if owner.select is not None:
+        select = ET.SubElement(element, "select")
+        for kind in owner.select.kinds:
+            part = ET.SubElement(select, SELECT_ELEMENTS[kind])
+            if kind == "attribute":
+                for name in owner.select.attributes:
+                    ET.SubElement(part, "attribute", id=sanitize_id(f"{owner.id}-select-{name}"), name=name)
+    _set(element, "meta_attributes", owner.id, owner.meta)
+    _set(element, "instance_attributes", owner.id, owner.params)
+
+
+def write_alerts(parent: ET.Element, alerts: tuple[Alert, ...]) -> None:
+    for alert in alerts:
+        element = ET.SubElement(parent, "alert", id=alert.id, path=alert.path)
+        _put(element, "description", alert.description)
+        _alert_parts(element, alert)
+        for recipient in alert.recipients:
+            child = ET.SubElement(element, "recipient", id=recipient.id, value=recipient.value)
+            _put(child, "description", recipient.description)
+            _alert_parts(child, recipient)
 
 
 def _implied_states(status: Status, configuration: Configuration) -> tuple[NodeState, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from appliance.model.alerts import Alert
 from appliance.model.attributes import Attributes
 from appliance.model.constraints import (
     LOSS_POLICIES,
@@ -40,6 +41,7 @@ class Configuration:
     fencing_levels: tuple[FencingLevel, ...] = ()
     templates: tuple[Template, ...] = ()
     tags: tuple[Tag, ...] = ()
+    alerts: tuple[Alert, ...] = ()
 
     def resource(self, rid: str) -> Resource | None:
         return next((r for r in walk(self.resources) if r.id == rid), None)
@@ -114,6 +116,9 @@ def all_ids(configuration: Configuration) -> list[tuple[str, str]]:
             own_ops = resource.template.ops if resource.template is not None else resource.ops
             found.extend((op.id, f"operation of {shown(resource.id)}") for op in own_ops)
     found.extend((tag.id, "tag") for tag in configuration.tags)
+    for alert in configuration.alerts:
+        found.append((alert.id, "alert"))
+        found.extend((recipient.id, f"recipient of alert {shown(alert.id)}") for recipient in alert.recipients)
     found.extend((item.id, "fencing level") for item in configuration.fencing_levels)
     for constraint in configuration.constraints:
         found.append((constraint.id, "constraint"))

@@ -12,6 +12,11 @@ import dataclasses
 
 from appliance.model.status import OpRecord, ResourceHistory, Status
 
+RC_NAMES = {0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature", 4: "insufficient privileges",
+            5: "not installed", 6: "not configured", 7: "not running", 8: "promoted", 9: "promoted (failed)",
+            190: "degraded", 191: "degraded promoted"}          # services_ocf_exitcode_str
+EXEC_STATUS_NAMES = {0: "complete", 1: "Cancelled", 2: "Timed Out", 3: "NOT SUPPORTED", 4: "Error",
+                     5: "Hard error", 6: "Fatal error", 7: "Not installed", 8: "Not connected", 9: "Invalid"}
 _OK, _NOT_RUNNING, _PROMOTED = 0, 7, 8
 _PENDING = -1                     # op-status of an operation in flight (record-pending)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.model import codec
+from appliance.model.alerts import Alert
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import Colocation, Location, Order, TicketConstraint, kind_name
@@ -33,12 +34,12 @@ Row = dict[str, Any]
 _OPTION_SECTIONS = ("cluster", "rsc_defaults", "op_defaults")
 _TABLE_KEYS = {
     "nodes": ("name",), "resources": ("id",), "constraints": ("id",), "options": ("section", "name"),
-    "fencing_levels": ("id",), "templates": ("id",), "tags": ("id",),
+    "fencing_levels": ("id",), "templates": ("id",), "tags": ("id",), "alerts": ("id",),
     "node_states": ("name",), "transient_attributes": ("node", "name"),
     "fail_counts": ("node", "resource", "operation", "interval_ms"), "history": ("node", "resource"),
     "fencing_history": ("id",), "ticket_states": ("id",),
 }
-CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels", "templates", "tags")
+CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels", "templates", "tags", "alerts")
 STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history", "fencing_history", "ticket_states")
 
 
@@ -59,6 +60,7 @@ def _config_rows(configuration: Configuration) -> dict[str, list[Row]]:
         "templates": [{"id": t.id, "position": i, "doc": codec.dumps(t)}
                       for i, t in enumerate(configuration.templates)],
         "tags": [{"id": t.id, "position": i, "doc": codec.dumps(t)} for i, t in enumerate(configuration.tags)],
+        "alerts": [{"id": a.id, "position": i, "doc": codec.dumps(a)} for i, a in enumerate(configuration.alerts)],
     }
 
 
@@ -93,7 +95,8 @@ def _decode_configuration(rows: dict[str, list[Row]]) -> Configuration:
         options["cluster"], options["rsc_defaults"], options["op_defaults"],
         tuple(codec.decode_object(FencingLevel, json.loads(r["doc"])) for r in rows["fencing_levels"]),
         tuple(codec.decode_object(Template, json.loads(r["doc"])) for r in rows["templates"]),
-        tuple(codec.decode_object(Tag, json.loads(r["doc"])) for r in rows["tags"]))
+        tuple(codec.decode_object(Tag, json.loads(r["doc"])) for r in rows["tags"]),
+        tuple(codec.decode_object(Alert, json.loads(r["doc"])) for r in rows["alerts"]))
 
 
 def _decode_status(rows: dict[str, list[Row]]) -> Status:
