@@ -7,7 +7,7 @@ nodes get a <node type="remote"> entry to hold them.
 
 from __future__ import annotations
 
-from appliance.cli import state
+from appliance.cli import state, utilization_cmd
 from appliance.model import edits
 from appliance.model.cluster import Configuration
 from appliance.model.values import ModelError, is_true
@@ -23,14 +23,19 @@ Usage:
   drover node name
   drover node members
   drover node quorum
+  drover node utilization [NODE] [--name=NAME]
+  drover node utilization NODE ARGS...
 
 name prints the node this command speaks for (crm_node -n); members the cluster
 nodes as `ID NAME STATE` lines (crm_node -l: member or lost); quorum 1 or 0
-(crm_node -q).
+(crm_node -q). utilization: show or set what a node offers (cpu=8
+memory=16384; k= removes one), used under placement-strategy utilization,
+minimal or balanced; --name shows one attribute.
 Without NODE, this host. Standby nodes run no resources; in maintenance, the
 cluster neither starts nor stops nor monitors anything on the node.
 
 Options:
+  --name=NAME         utilization: only this attribute.
   --output-as=FORMAT  text (default) or json.
 """
 
@@ -96,6 +101,10 @@ def run(args: dict, context: Context) -> int:
     current = state.settings(context)
     if args["name"]:
         print(current.caller_node)
+        return 0
+    if args["utilization"]:
+        with state.model_errors():
+            utilization_cmd.node(args, current)
         return 0
     if args["members"] or args["quorum"]:
         (_members if args["members"] else _quorum)(current)

@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from appliance.cli import agents_cmd, resource_debug, resource_relocate, state
+from appliance.cli import agents_cmd, resource_debug, resource_relocate, state, utilization_cmd
 from appliance.cli.render import resource_config, resource_json, resource_lines
 from appliance.cli.resource_args import build_resource, check_meta, update_primitive, with_op_added
 from appliance.model import edits
@@ -57,6 +57,7 @@ Usage:
   drover resource show [NAME] [--output-as=FORMAT]
   drover resource meta NAME ARGS...
   drover resource defaults [ARGS...]
+  drover resource utilization [NAME [ARGS...]]
   drover resource op add NAME ACTION [OPTIONS...] [--force]
   drover resource op delete NAME [ACTION] [OPTIONS...]
   drover resource agents [STANDARD]
@@ -75,7 +76,9 @@ update: change parameters (k=v; k= removes one), replace an action's operations
 (op ACTION k=v ...), set meta attributes (meta k=v ...), as pcs does; a running
 resource whose parameters change is restarted. meta: set meta attributes (k=v;
 k= removes one). defaults: show or set
-resource defaults (k=v; k= removes one). op add: one more operation (interval=,
+resource defaults (k=v; k= removes one). utilization: show or set what NAME
+needs of a node (cpu=2 memory=2048; k= removes one), used under
+placement-strategy utilization, minimal or balanced. op add: one more operation (interval=,
 timeout=, ...); op delete: the operations of ACTION matching OPTIONS, or one by
 its id (op delete OP-ID). agents/describe/standards/providers:
 the agents installed here (STANDARD is ocf, ocf:PROVIDER, lsb, systemd, ...)
@@ -454,6 +457,7 @@ ACTIONS = {
     "create": _create, "delete": _delete, "update": _update, "move": _move, "ban": _ban, "clear": _clear,
     "cleanup": _cleanup, "refresh": _cleanup,
     "list": _list, "locate": _locate, "show": _show, "meta": _meta, "defaults": _defaults,
+    "utilization": lambda args, current: utilization_cmd.resource(args, current),
     "enable": lambda args, current: _set_target_role(args, current, None),
     "disable": lambda args, current: _set_target_role(args, current, "Stopped"),
 }

@@ -1,8 +1,10 @@
 """Assigning resources to nodes: processing order, primitives, groups, and colocation application.
 
 Rules: mirrors Pacemaker 2.1's pcmk__sort_resources / cmp_resources,
-pcmk__primitive_assign / assign_best_node / compare_nodes (score, then fewest
-assigned resources, then the current node, then name) and group assignment
+pcmk__primitive_assign / assign_best_node / compare_nodes (score, then free
+capacity under placement-strategy=balanced, fewest assigned resources but under
+minimal, then the current node, then name; utilization.py bans nodes without
+the capacity) and group assignment
 (members in order, each colocated with the previous one). Clones live in
 clones.py and are reached through assign().
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from functools import cmp_to_key
 
 from appliance.model.values import INFINITY
-from appliance.scheduler import scores
+from appliance.scheduler import scores, utilization
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import Colocation, WNode, WRsc
 
@@ -25,6 +27,7 @@ def sort_nodes(working: Working, weights: dict[str, int], preferred: WNode | Non
     """pcmk__sort_nodes over a resource's allowed nodes."""
     entries = [(working.node(name), weight) for name, weight in weights.items()]
     entries = [(node, weight) for node, weight in entries if node is not None]
+    strategy = working.options.placement_strategy
 
     def compare(x: tuple[WNode, int], y: tuple[WNode, int]) -> int:
         node1, weight1 = x
@@ -33,6 +36,12 @@ def sort_nodes(working: Working, weights: dict[str, int], preferred: WNode | Non
         score2 = weight2 if node2.available() else -INFINITY
         if score1 != score2:
             return -_cmp(score1, score2)
+        if strategy == "minimal":
+            return _cmp(node1.name, node2.name)   # type: ignore[arg-type]
+        if strategy == "balanced":
+            capacity = utilization.compare_capacities(node1, node2)
+            if capacity:
+                return -1 if capacity < 0 else 1
         if node1.num_resources != node2.num_resources:
             return _cmp(node1.num_resources, node2.num_resources)
         if preferred is not None:
@@ -62,9 +71,13 @@ def assign_resource(working: Working, rsc: WRsc, chosen: WNode | None, force: bo
         return
     rsc.assigned = chosen
     chosen.num_resources += 1
+    if working.options.placement_strategy != "default":
+        utilization.consume(chosen, rsc)
 
 
 def assign_best_node(working: Working, rsc: WRsc, prefer: WNode | None) -> bool:
+    most_free = utilization.ban_insufficient_capacity(working.options.placement_strategy, working.nodes, rsc)
+    prefer = prefer or most_free
     if not rsc.provisional:
         return rsc.assigned is not None
     nodes = sort_nodes(working, rsc.allowed, rsc.current)

@@ -117,7 +117,7 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     scores.apply_failure_bans(working)
     orders = relations.build(working, cib)
     _next_roles(working)
-    assign.assign_all(working)
+    assign.assign_all(working, working.options.placement_strategy)
     outcome = transition.plan(working, orders)
     resources: dict[str, list[tuple[str, str]]] = {}
     for primitive in working.all_primitives:

@@ -19,7 +19,7 @@ from appliance.model.cluster import Cib
 from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resource
 from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params
 from appliance.model.values import INFINITY, ModelError, is_true, parse_interval_ms, parse_role, parse_score
-from appliance.scheduler import migration
+from appliance.scheduler import migration, utilization
 from appliance.scheduler.failures import (
     EXEC_NOT_INSTALLED,
     expired,
@@ -47,6 +47,7 @@ class Options:
     start_failure_is_fatal: bool = True
     stop_orphan_resources: bool = True
     have_stonith_resource: bool = False
+    placement_strategy: str = "default"
 
 
 @dataclass
@@ -89,7 +90,13 @@ def _options(cib: Cib) -> Options:
                    no_quorum_policy=(o.get("no-quorum-policy") or "stop").lower(), have_quorum=cib.have_quorum,
                    maintenance_mode=_flag(o, "maintenance-mode", False), stop_all=_flag(o, "stop-all-resources", False),
                    start_failure_is_fatal=_flag(o, "start-failure-is-fatal", True),
-                   stop_orphan_resources=_flag(o, "stop-orphan-resources", True))
+                   stop_orphan_resources=_flag(o, "stop-orphan-resources", True),
+                   placement_strategy=_strategy(o.get("placement-strategy")))
+
+
+def _strategy(text: str | None) -> str:
+    strategy = (text or "default").lower()
+    return strategy if strategy in utilization.STRATEGIES else "default"
 
 
 def _score(value: str | None, default: int) -> int:
@@ -151,6 +158,7 @@ class _Builder:
             rsc.reconnect_interval_s = interval_seconds(config.params.get("reconnect_interval"))
             rsc.failure_timeout_s = rsc.reconnect_interval_s or rsc.failure_timeout_s
         rsc.params = encode_params(config.params.items)
+        rsc.utilization = {name: utilization.value(text) for name, text in config.utilization}
         rsc.guest_node = config.guest_node if parent is None or parent.variant == "group" else None
         if config.agent.standard == "stonith":
             self.options.have_stonith_resource = True
@@ -224,6 +232,7 @@ def _nodes(cib: Cib, options: Options) -> list[WNode]:
         full = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": "false"}
         if configured is not None:
             full.update(configured.attributes.items)
+            node.utilization = {name: utilization.value(text) for name, text in configured.utilization}
         full.update(cib.status.transient(info.name).items)
         node.attrs = dict(full)
         if info.kind != "cluster":

@@ -36,6 +36,7 @@ class WNode:
     pending_attrs: dict[str, str] | None = None   # a remote/guest node's attributes, read once it is up
     declared_standby: bool = False        # what the attributes say, whether or not Pacemaker has read them yet
     declared_maintenance: bool = False
+    utilization: dict[str, int] = field(default_factory=dict)   # remaining capacity (placement-strategy)
 
     def available(self, consider_score: bool = False) -> bool:
         return self.online and not self.standby and not self.unclean and not self.shutdown \
@@ -89,6 +90,7 @@ class WRsc:
     orphan: bool = False
     params: str | None = None           # canonical parameters (status.encode_params) of a configured primitive
     changed_on: set[str] = field(default_factory=set)    # nodes where it runs with other parameters
+    utilization: dict[str, int] = field(default_factory=dict)   # what a primitive needs of a node's capacity
     # status-derived
     role: str = "Stopped"
     running_on: list[WNode] = field(default_factory=list)
