@@ -8,7 +8,7 @@ crm_simulate-like summary; nothing is changed anywhere.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance.cli import simulate_inject, state, status_text
@@ -17,7 +17,7 @@ from appliance.cli.simulate_text import CurrentStatus, render
 from appliance.cli.status_view import build
 from appliance.model.cib_read import SIMULATED, read_cib
 from appliance.model.cluster import Cib
-from appliance.scheduler.schedule import Transition, schedule
+from appliance.scheduler.schedule import Transition, execution_date, schedule
 from appliance.scheduler.unpack import unpack
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
@@ -68,12 +68,19 @@ def run(args: dict, context: Context) -> int:
             cib = store.read()
     injections = Injections(*(tuple(args[f"--{name}"]) for name in (
         "node-up", "node-down", "node-fail", "ticket-grant", "ticket-revoke", "ticket-standby", "ticket-activate")))
+    now = effective_date(cib)
     if form == "json":
         modified, _lines = simulate_inject.apply(cib, injections)
-        state.print_json(schedule(modified, datetime.now()).as_json())
+        state.print_json(schedule(modified, now).as_json())
         return 0
-    print(summary(cib, datetime.now(), injections))
+    print(summary(cib, now, injections))
     return 0
+
+
+def effective_date(cib: Cib) -> datetime:
+    """What the scheduler takes as now (naive UTC): the CIB's execution-date when it has one, as crm_simulate
+    does (a saved input replays as it was scheduled), else the clock."""
+    return execution_date(cib) or datetime.now(UTC).replace(tzinfo=None)
 
 
 NO_INJECTIONS = Injections()

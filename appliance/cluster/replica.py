@@ -36,7 +36,7 @@ from appliance.store.replicated import ConfigChange, StatusChange, Version
 
 log = logging.getLogger(__name__)
 PROTOCOL = 5     # 2: fencing levels among the configuration tables; 3: fencing history; 4: tickets;
-                 # 5: resource templates, tags and alerts
+                 # 5: resource templates, tags, alerts, attribute sets with rules
 COMPRESS_ABOVE = 64 * 1024
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 _COMPRESSED = b"\x00"

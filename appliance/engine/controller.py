@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from appliance.engine import records
 from appliance.engine.env import Env, NodeExecutor
-from appliance.engine.resolve import DEFAULT_CONNECT_TIMEOUT, PARAMS_KEY, Runnable, operation, resolve
+from appliance.engine.resolve import DEFAULT_CONNECT_TIMEOUT, PARAMS_KEY, Runnable, on_node, operation, resolve
 from appliance.model import fence_history
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
@@ -334,6 +334,7 @@ class Controller:
         if executor is None:
             log.warning("%s %s on %s: %s is not reachable", action, runnable.history_id, node, node)
             return None
+        runnable = on_node(cib, runnable, node)       # instance attributes whose rules hold on this node
         op = operation(cib.configuration, runnable, action, interval_ms, role)
         if migration is not None:
             op = dataclasses.replace(op, meta={**op.meta, "migrate_source": migration[0],
@@ -417,6 +418,7 @@ class Controller:
             if executor is None:
                 continue
             op_role = role if role in ("Promoted", "Unpromoted") and role != "Started" else None
+            runnable = on_node(cib, runnable, node)
             op = operation(cib.configuration, runnable, "monitor", interval_ms, op_role)
             self._monitors[key] = Registered(node, runnable.history_id, interval_ms, role)
             listener = self._listener(node, runnable, role)

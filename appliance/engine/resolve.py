@@ -12,10 +12,12 @@ is run with the parameters its history recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
-from appliance.model.cluster import Configuration
+from appliance.model import rule_sets
+from appliance.model.cluster import Cib, Configuration
 from appliance.model.history import base_id
 from appliance.model.resources import AgentRef, Clone, Op, Primitive, parents, primitives
 from appliance.model.status import PARAMS_EXTRA, Status
@@ -78,9 +80,12 @@ def resolve(configuration: Configuration, status: Status, resource_id: str,
     chain = _chain(configuration, base)
     if chain and isinstance(chain[-1], Primitive):
         primitive: Primitive = chain[-1]
-        meta = dict(configuration.rsc_defaults.items)
+        context = rule_sets.Context(agent=primitive.agent)
+        meta = dict(rule_sets.effective(configuration.rsc_defaults, rule_sets.sets_of(
+            configuration.rule_sets, rule_sets.RSC_DEFAULTS, "meta_attributes"), context).items)
         for resource in chain:
-            meta.update(resource.meta.items)
+            meta.update(rule_sets.effective(resource.meta, rule_sets.sets_of(
+                configuration.rule_sets, rule_sets.resource_owner(resource.id), "meta_attributes"), context).items)
         clone = next((r for r in chain if isinstance(r, Clone)), None)
         unique = clone is not None and is_true(clone.meta.get("globally-unique", "false"))
         if clone is not None:       # agents read these (Pacemaker always passes them for clones)
@@ -127,11 +132,34 @@ def _orphan(status: Status, resource_id: str, node: str | None) -> Runnable | No
     return Runnable(entry.resource, entry.agent, params, {}, (), container=entry.container)
 
 
+def on_node(cib: Cib, runnable: Runnable, node: str) -> Runnable:
+    """`runnable` with the parameters it has on `node`: its instance attribute sets whose rules hold there (the
+    node's attributes as the scheduler reads them); unchanged when it has none."""
+    configuration = cib.configuration
+    sets = rule_sets.sets_of(configuration.rule_sets, rule_sets.resource_owner(base_id(runnable.history_id)),
+                             "instance_attributes")
+    primitive = configuration.resource(base_id(runnable.history_id))
+    if not sets or not isinstance(primitive, Primitive):
+        return runnable
+    info = configuration.node_info(node)
+    configured = configuration.node(node)
+    attrs = {"#uname": node, "#kind": {"cluster": "cluster", "guest": "container"}.get(info.kind, "remote")
+             if info is not None else "cluster", "#id": configured.id if configured is not None else node}
+    if configured is not None:
+        attrs.update(configured.attributes.items)
+    attrs.update(cib.status.transient(node).items)
+    params = rule_sets.effective(primitive.params, sets, rule_sets.Context(node=attrs))
+    return dataclasses.replace(runnable, params=dict(params.items))
+
+
 def timeout_ms(configuration: Configuration, runnable: Runnable, action: str, interval_ms: int = 0) -> int:
     op = runnable.op(action, interval_ms)
     if op is None and action == "monitor" and interval_ms == 0:
         op = next((o for o in runnable.ops if o.name == "monitor"), None)   # probes use a monitor's timeout
-    value = (op.timeout if op is not None else None) or configuration.op_defaults.get("timeout")
+    defaults = rule_sets.effective(configuration.op_defaults, rule_sets.sets_of(
+        configuration.rule_sets, rule_sets.OP_DEFAULTS, "meta_attributes"),
+        rule_sets.Context(agent=runnable.agent, op=(action, interval_ms)))
+    value = (op.timeout if op is not None else None) or defaults.get("timeout")
     if not value:
         return DEFAULT_TIMEOUT_MS
     try:

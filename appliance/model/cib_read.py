@@ -11,6 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 
+from appliance.model import rule_sets as owners
 from appliance.model.alerts import SELECT_ELEMENTS, Alert, AlertSelect, Recipient
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib, Configuration, validate
@@ -20,8 +21,10 @@ from appliance.model.constraints import (
     DateExpression,
     Expression,
     Location,
+    OpExpression,
     Order,
     ResourceSet,
+    RscExpression,
     Rule,
     TicketConstraint,
 )
@@ -39,9 +42,11 @@ from appliance.model.resources import (
     TemplateUse,
     agent_problem,
 )
+from appliance.model.rule_sets import RuleSet
 from appliance.model.status import Status
 from appliance.model.status_read import read_status
 from appliance.model.values import (
+    INFINITY,
     ModelError,
     is_true,
     parse_action,
@@ -80,6 +85,7 @@ class _Reader:
         self.document = document
         self.source = source
         self.skipped = skipped
+        self.rule_sets: list[RuleSet] = []
         # id -> the template and its element (None: one stored before, whose blocks are its attributes)
         self.templates: dict[str, tuple[Template, ET.Element | None]] = {t.id: (t, None) for t in known_templates}
 
@@ -114,24 +120,45 @@ class _Reader:
 
     # -- nvpair sets -------------------------------------------------------------------------------------------
 
-    def nvset(self, element: ET.Element, tag: str) -> Attributes:
-        return self.nvsets(element.findall(tag))
+    def nvset(self, element: ET.Element, tag: str, owner: str | None = None) -> Attributes:
+        return self.nvsets(element.findall(tag), owner)
 
-    def nvsets(self, blocks: list[ET.Element]) -> Attributes:
+    def nvsets(self, blocks: list[ET.Element], owner: str | None = None) -> Attributes:
         """Pacemaker's order: the set with the highest score first, and of equal scores the last written; within
-        a set the first pair of a name counts (Attributes.of keeps the first)."""
+        a set the first pair of a name counts (Attributes.of keeps the first). A set with a <rule> (where `owner`
+        allows one) goes to self.rule_sets instead, ranked against the plain ones."""
         scored = []
+        ruled = []
         for position, block in enumerate(blocks):
             self.check_attributes(block, ("id", "id-ref", "score"))
-            self.check_children(block, ("nvpair",))
+            self.check_children(block, ("nvpair", "rule") if owner is not None else ("nvpair",))
             score = block.get("score")
-            scored.append((self.converted(block, parse_score, score, "score") if score else 0, position, block))
+            rank = self.converted(block, parse_score, score, "score") if score else 0
+            if owner == owners.CLUSTER and block.get("id") == "cib-bootstrap-options":
+                rank = INFINITY + 1                     # Pacemaker ranks it before every other set
+            entry = (rank, position, block)
+            (ruled if block.find("rule") is not None else scored).append(entry)
         pairs: list[tuple[str, str]] = []
         for _score, _position, block in sorted(scored, key=lambda item: (-item[0], -item[1])):
-            for pair in block.findall("nvpair"):
-                self.check_attributes(pair, ("id", "name", "value", "id-ref"))
-                pairs.append((self.required(pair, "name"), pair.get("value", "")))
+            pairs.extend(self.pairs(block))
+        if ruled:
+            assert owner is not None
+            plain_score, plain_position = max(((s, p) for s, p, _ in scored), default=(0, -1))
+            for score, position, block in ruled:
+                rules = block.findall("rule")
+                if len(rules) != 1:
+                    raise self.fail(block, "an attribute set has at most one <rule>")
+                self.rule_sets.append(RuleSet(owner, block.tag, self.required(block, "id"),
+                                              self.rule(rules[0], top=False), Attributes.of(self.pairs(block)),
+                                              min(score, INFINITY), (score, position) < (plain_score, plain_position)))
         return Attributes.of(pairs)
+
+    def pairs(self, block: ET.Element) -> list[tuple[str, str]]:
+        found = []
+        for pair in block.findall("nvpair"):
+            self.check_attributes(pair, ("id", "name", "value", "id-ref"))
+            found.append((self.required(pair, "name"), pair.get("value", "")))
+        return found
 
     # -- resources ---------------------------------------------------------------------------------------------
 
@@ -151,7 +178,8 @@ class _Reader:
         return Op(self.required(element, "id"), name, interval_ms,
                   self.converted(element, parse_role, role, "role") if role else None,
                   timeout, on_fail, options,
-                  self.nvset(element, "instance_attributes"), self.nvset(element, "meta_attributes"))
+                  self.nvset(element, "instance_attributes", owners.op_owner(element.get("id", ""))),
+                  self.nvset(element, "meta_attributes", owners.op_owner(element.get("id", ""))))
 
     def operations(self, element: ET.Element) -> tuple[Op, ...]:
         ops: list[Op] = []
@@ -179,9 +207,11 @@ class _Reader:
         self.check_children(element, ("instance_attributes", "meta_attributes", "operations", "utilization"))
         if element.get("template") is not None:
             return self.from_template(element)
+        owner = owners.resource_owner(self.required(element, "id"))
         return Primitive(self.required(element, "id"), self.agent(element),
-                         self.nvset(element, "instance_attributes"), self.nvset(element, "meta_attributes"),
-                         self.operations(element), self.nvset(element, "utilization"), element.get("description"))
+                         self.nvset(element, "instance_attributes", owner),
+                         self.nvset(element, "meta_attributes", owner), self.operations(element),
+                         self.nvset(element, "utilization", owner), element.get("description"))
 
     def from_template(self, element: ET.Element) -> Primitive:
         """A primitive made from a template: the template's sets come before its own, as Pacemaker 2.1.5
@@ -210,7 +240,8 @@ class _Reader:
         members = tuple(self.primitive(child) for child in element.findall("primitive"))
         if not members:
             raise self.fail(element, "a group needs at least one primitive")
-        return Group(self.required(element, "id"), members, self.nvset(element, "meta_attributes"),
+        return Group(self.required(element, "id"), members,
+                     self.nvset(element, "meta_attributes", owners.resource_owner(self.required(element, "id"))),
                      element.get("description"))
 
     def clone(self, element: ET.Element) -> Clone:
@@ -221,7 +252,7 @@ class _Reader:
             raise self.fail(element, "a clone wraps exactly one primitive or group")
         child = children[0]
         inner = self.primitive(child) if child.tag == "primitive" else self.group(child)
-        meta = self.nvset(element, "meta_attributes")
+        meta = self.nvset(element, "meta_attributes", owners.resource_owner(self.required(element, "id")))
         if element.tag == "master" and not is_true(meta.get("promotable")):
             meta = meta.set("promotable", "true")
         return Clone(self.required(element, "id"), inner, meta, element.get("description"))
@@ -283,13 +314,23 @@ class _Reader:
 
     def rule(self, element: ET.Element, top: bool) -> Rule:
         self.check_attributes(element, ("id", "score", "score-attribute", "boolean-op", "role"))
-        self.check_children(element, ("expression", "date_expression", "rule"))
-        items: list[Expression | DateExpression | Rule] = []
+        self.check_children(element, ("expression", "date_expression", "rule", "rsc_expression", "op_expression"))
+        items: list[Expression | DateExpression | RscExpression | OpExpression | Rule] = []
         for child in element:
             if child.tag == "expression":
                 items.append(self.expression(child))
             elif child.tag == "date_expression":
                 items.append(self.date_expression(child))
+            elif child.tag == "rsc_expression":
+                self.check_attributes(child, ("id", "class", "provider", "type"))
+                items.append(RscExpression(self.required(child, "id"), child.get("class"), child.get("provider"),
+                                           child.get("type")))
+            elif child.tag == "op_expression":
+                self.check_attributes(child, ("id", "name", "interval"))
+                interval = child.get("interval")
+                items.append(OpExpression(self.required(child, "id"), self.required(child, "name"),
+                                          self.converted(child, parse_interval_ms, interval, "interval")
+                                          if interval is not None else None))
             else:
                 items.append(self.rule(child, top=False))
         if not items:
@@ -395,7 +436,8 @@ class _Reader:
             if node_type not in ("member", "remote", "ping"):
                 raise self.fail(node, f"invalid node type '{node_type}'")
             nodes.append(Node(self.required(node, "uname"), self.required(node, "id"), node_type,
-                              self.nvset(node, "instance_attributes"), self.nvset(node, "utilization"),
+                              self.nvset(node, "instance_attributes", owners.node_owner(node.get("uname", ""))),
+                              self.nvset(node, "utilization", owners.node_owner(node.get("uname", ""))),
                               node.get("description")))
         return tuple(nodes)
 
@@ -433,11 +475,11 @@ class _Reader:
                                self.alert_select(alert), tuple(recipients)))
         return tuple(found)
 
-    def options(self, element: ET.Element | None, tag: str) -> Attributes:
+    def options(self, element: ET.Element | None, tag: str, owner: str) -> Attributes:
         if element is None:
             return Attributes()
         self.check_children(element, (tag,))
-        return self.nvset(element, tag)
+        return self.nvset(element, tag, owner)
 
     def configuration(self, element: ET.Element) -> Configuration:
         self.check_children(element, ("crm_config", "nodes", "resources", "constraints", "rsc_defaults",
@@ -449,11 +491,12 @@ class _Reader:
             self.nodes(nodes) if nodes is not None else (),
             self.resources(resources) if resources is not None else (),
             self.constraints(constraints) if constraints is not None else (),
-            self.options(element.find("crm_config"), "cluster_property_set"),
-            self.options(element.find("rsc_defaults"), "meta_attributes"),
-            self.options(element.find("op_defaults"), "meta_attributes"),
+            self.options(element.find("crm_config"), "cluster_property_set", owners.CLUSTER),
+            self.options(element.find("rsc_defaults"), "meta_attributes", owners.RSC_DEFAULTS),
+            self.options(element.find("op_defaults"), "meta_attributes", owners.OP_DEFAULTS),
             self.fencing_levels(element.find("fencing-topology")),
-            self.read_templates(), self.tags(element.find("tags")), self.alerts(element.find("alerts")))
+            self.read_templates(), self.tags(element.find("tags")), self.alerts(element.find("alerts")),
+            tuple(self.rule_sets))
 
     def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
         if element is None:

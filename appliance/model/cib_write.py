@@ -18,11 +18,14 @@ from appliance.model.constraints import (
     DateExpression,
     Expression,
     Location,
+    OpExpression,
     ResourceSet,
+    RscExpression,
     Rule,
     TicketConstraint,
 )
 from appliance.model.resources import Group, Op, Primitive, Resource, Template, TemplateUse
+from appliance.model.rule_sets import CLUSTER, OP_DEFAULTS, RSC_DEFAULTS, RuleSet
 from appliance.model.status import NodeState, Status, fail_attribute_names
 from appliance.model.values import format_interval, format_score, sanitize_id
 
@@ -136,6 +139,12 @@ def _rule(parent: ET.Element, rule: Rule) -> None:
                 ET.SubElement(date, "date_spec", dict(item.date_spec.items))
             if item.duration is not None:
                 ET.SubElement(date, "duration", dict(item.duration.items))
+        elif isinstance(item, RscExpression):
+            expression = ET.SubElement(element, "rsc_expression", id=item.id)
+            _put_all(expression, (("class", item.standard), ("provider", item.provider), ("type", item.type)))
+        elif isinstance(item, OpExpression):
+            expression = ET.SubElement(element, "op_expression", id=item.id, name=item.name)
+            _put(expression, "interval", format_interval(item.interval_ms) if item.interval_ms is not None else None)
 
 
 def write_constraint(parent: ET.Element, constraint: Constraint) -> None:
@@ -170,7 +179,11 @@ def write_constraint(parent: ET.Element, constraint: Constraint) -> None:
 def _configuration(parent: ET.Element, configuration: Configuration) -> None:
     element = ET.SubElement(parent, "configuration")
     crm_config = ET.SubElement(element, "crm_config")
-    _set(crm_config, "cluster_property_set", "", configuration.cluster_options, "cib-bootstrap-options")
+    # Pacemaker ranks cib-bootstrap-options before every other set: a rule set meant to win over the plain
+    # options needs them under another name
+    over = any(s.owner == CLUSTER and not s.under_plain for s in configuration.rule_sets)
+    _set(crm_config, "cluster_property_set", "", configuration.cluster_options,
+         "cluster-options" if over else "cib-bootstrap-options")
     nodes = ET.SubElement(element, "nodes")
     for node in configuration.nodes:
         node_element = ET.SubElement(nodes, "node", id=node.id, uname=node.name)
@@ -204,10 +217,55 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
                 ET.SubElement(tag_element, "obj_ref", id=ref)
     if configuration.alerts:
         write_alerts(ET.SubElement(element, "alerts"), configuration.alerts)
-    if len(configuration.rsc_defaults):
+    owners = {s.owner for s in configuration.rule_sets}
+    if len(configuration.rsc_defaults) or RSC_DEFAULTS in owners:
         _set(ET.SubElement(element, "rsc_defaults"), "meta_attributes", "", configuration.rsc_defaults, "rsc-options")
-    if len(configuration.op_defaults):
+    if len(configuration.op_defaults) or OP_DEFAULTS in owners:
         _set(ET.SubElement(element, "op_defaults"), "meta_attributes", "", configuration.op_defaults, "op-options")
+    _place_rule_sets(element, configuration.rule_sets)
+
+
+def _owner_element(configuration: ET.Element, owner: str) -> ET.Element | None:
+    sections = {CLUSTER: "crm_config", RSC_DEFAULTS: "rsc_defaults", OP_DEFAULTS: "op_defaults"}
+    if owner in sections:
+        return configuration.find(sections[owner])
+    what, _, ident = owner.partition(":")
+    if what == "node":
+        return next((n for n in configuration.iter("node") if n.get("uname") == ident), None)
+    tags = ("op",) if what == "op" else ("primitive", "group", "clone")
+    return next((e for e in configuration.iter() if e.tag in tags and e.get("id") == ident), None)
+
+
+def _place_rule_sets(configuration: ET.Element, rule_sets: tuple[RuleSet, ...]) -> None:
+    """Each attribute set with a rule inside its owner, with its score: before the owner's plain set of that kind
+    when the plain one wins over it, else after it; the plain set gets a score between the two groups' (the
+    highest of those it beats, else the lowest of the others' and 0), so Pacemaker ranks them all as read."""
+    groups: dict[tuple[str, str], list[RuleSet]] = {}
+    for rule_set in rule_sets:
+        groups.setdefault((rule_set.owner, rule_set.kind), []).append(rule_set)
+    for (owner_name, kind), sets in groups.items():
+        owner = _owner_element(configuration, owner_name)
+        if owner is None:
+            continue
+        under = [s.score for s in sets if s.under_plain]
+        plain_score = max(under) if under else min([0, *(s.score for s in sets)])
+        plain = next((child for child in owner if child.tag == kind and child.find("rule") is None), None)
+        if plain is not None and plain_score:
+            plain.set("score", format_score(plain_score))
+        for rule_set in sets:
+            block = ET.Element(kind, id=rule_set.id)
+            if rule_set.score:
+                block.set("score", format_score(rule_set.score))
+            _rule(block, rule_set.rule)
+            for name, value in rule_set.pairs:
+                ET.SubElement(block, "nvpair", id=sanitize_id(f"{rule_set.id}-{name}"), name=name, value=value)
+            children = list(owner)
+            if plain is None:
+                owner.append(block)
+            elif rule_set.under_plain:
+                owner.insert(children.index(plain), block)
+            else:
+                owner.insert(max(i for i, child in enumerate(children) if child.tag == kind) + 1, block)
 
 
 def _alert_parts(element: ET.Element, owner: Alert | Recipient) -> None:

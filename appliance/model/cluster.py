@@ -26,6 +26,15 @@ from appliance.model.fencing import FencingLevel, check_levels
 from appliance.model.nodes import Node, NodeInfo
 from appliance.model.references import Tag, members
 from appliance.model.resources import Clone, Group, Primitive, Resource, Template, agent_problem, primitives, walk
+from appliance.model.rule_sets import (
+    CLUSTER,
+    OP_DEFAULTS,
+    RSC_DEFAULTS,
+    RuleSet,
+    node_owner,
+    op_owner,
+    resource_owner,
+)
 from appliance.model.status import Status
 from appliance.model.values import ModelError, id_problem, shown
 
@@ -42,6 +51,7 @@ class Configuration:
     templates: tuple[Template, ...] = ()
     tags: tuple[Tag, ...] = ()
     alerts: tuple[Alert, ...] = ()
+    rule_sets: tuple[RuleSet, ...] = ()       # attribute sets with a rule, beside their owners' plain pairs
 
     def resource(self, rid: str) -> Resource | None:
         return next((r for r in walk(self.resources) if r.id == rid), None)
@@ -116,6 +126,9 @@ def all_ids(configuration: Configuration) -> list[tuple[str, str]]:
             own_ops = resource.template.ops if resource.template is not None else resource.ops
             found.extend((op.id, f"operation of {shown(resource.id)}") for op in own_ops)
     found.extend((tag.id, "tag") for tag in configuration.tags)
+    for rule_set in configuration.rule_sets:
+        found.append((rule_set.id, f"{rule_set.kind} of {rule_set.owner}"))
+        found.extend((rid, f"rule of {shown(rule_set.id)}") for rid in _rule_ids(rule_set.rule))
     for alert in configuration.alerts:
         found.append((alert.id, "alert"))
         found.extend((recipient.id, f"recipient of alert {shown(alert.id)}") for recipient in alert.recipients)
@@ -188,6 +201,18 @@ def _check_nodes(configuration: Configuration) -> None:
         guests[name] = primitive.id
 
 
+def _check_rule_sets(configuration: Configuration) -> None:
+    owners = {CLUSTER, RSC_DEFAULTS, OP_DEFAULTS}
+    for resource in walk(configuration.resources):
+        owners.add(resource_owner(resource.id))
+        if isinstance(resource, Primitive):
+            owners.update(op_owner(op.id) for op in resource.ops)
+    owners.update(node_owner(node.name) for node in configuration.nodes)
+    for rule_set in configuration.rule_sets:
+        if rule_set.owner not in owners:
+            raise ModelError(f"{rule_set.kind} '{rule_set.id}' belongs to {rule_set.owner}, which does not exist")
+
+
 def _check_tags(configuration: Configuration) -> None:
     taggable = {r.id for r in walk(configuration.resources)} | {t.id for t in configuration.templates}
     for tag in configuration.tags:
@@ -240,6 +265,7 @@ def validate(configuration: Configuration) -> Configuration:
     _check_structure(configuration)
     _check_nodes(configuration)
     _check_tags(configuration)
+    _check_rule_sets(configuration)
     _check_references(configuration)
     check_levels(configuration.fencing_levels)
     return configuration

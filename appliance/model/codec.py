@@ -14,14 +14,15 @@ import typing
 from functools import cache
 from typing import Any
 
-from appliance.model import alerts, constraints, nodes, references, resources, status
+from appliance.model import alerts, constraints, nodes, references, resources, rule_sets, status
 from appliance.model.attributes import Attributes
 from appliance.model.values import ModelError
 
 TAG = "@"
 _CLASSES = {cls.__name__: cls for cls in (
     resources.Primitive, resources.Group, resources.Clone, resources.Op, resources.AgentRef, resources.Template,
-    resources.TemplateUse, references.Tag, alerts.Alert, alerts.Recipient, alerts.AlertSelect,
+    resources.TemplateUse, references.Tag, alerts.Alert, alerts.Recipient, alerts.AlertSelect, rule_sets.RuleSet,
+    constraints.RscExpression, constraints.OpExpression,
     constraints.Location, constraints.Colocation, constraints.Order, constraints.Rule, constraints.Expression,
     constraints.DateExpression, constraints.ResourceSet, constraints.TicketConstraint, nodes.Node,
     status.NodeState, status.FailCount, status.OpRecord, status.ResourceHistory, status.TicketState,

@@ -36,9 +36,28 @@ class DateExpression:
 
 
 @dataclass(frozen=True)
+class RscExpression:
+    """<rsc_expression class= provider= type=> (rsc_defaults/op_defaults rules): which resources a set is for."""
+
+    id: str
+    standard: str | None = None
+    provider: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class OpExpression:
+    """<op_expression name= interval=> (op_defaults rules): which operations a set is for."""
+
+    id: str
+    name: str
+    interval_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
-    items: tuple[Expression | DateExpression | Rule, ...]
+    items: tuple[Expression | DateExpression | RscExpression | OpExpression | Rule, ...]
     score: int | None = None
     score_attribute: str | None = None
     boolean_op: str = "and"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Collection
 
+from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Configuration, all_ids
 from appliance.model.constraints import Colocation, Constraint, Location, Order, referenced_resources
@@ -100,7 +101,23 @@ def replace_resource(configuration: Configuration, updated: Resource) -> Configu
         template = configuration.template(updated.template.template)
         if template is not None:
             updated = reapplied(updated, template)
-    return dataclasses.replace(configuration, resources=_replace_in(configuration.resources, updated))
+    return _without_orphan_rule_sets(dataclasses.replace(configuration,
+                                                         resources=_replace_in(configuration.resources, updated)))
+
+
+def _without_orphan_rule_sets(configuration: Configuration) -> Configuration:
+    """Attribute sets with rules go with their owner (a deleted resource, operation or node)."""
+    if not configuration.rule_sets:
+        return configuration
+    owners = {rule_sets.CLUSTER, rule_sets.RSC_DEFAULTS, rule_sets.OP_DEFAULTS}
+    for resource in walk(configuration.resources):
+        owners.add(rule_sets.resource_owner(resource.id))
+        if isinstance(resource, Primitive):
+            owners.update(rule_sets.op_owner(op.id) for op in resource.ops)
+    owners.update(rule_sets.node_owner(node.name) for node in configuration.nodes)
+    kept = tuple(s for s in configuration.rule_sets if s.owner in owners)
+    return dataclasses.replace(configuration, rule_sets=kept) if len(kept) != len(configuration.rule_sets) \
+        else configuration
 
 
 def _without(resources: tuple[Resource, ...], rid: str) -> tuple[Resource, ...]:
@@ -133,8 +150,8 @@ def delete_resource(configuration: Configuration, rid: str) -> tuple[Configurati
     gone |= {tag.id for tag in tags if not tag.refs}
     removed = tuple(c.id for c in configuration.constraints if gone & set(referenced_resources(c)))
     constraints = tuple(c for c in configuration.constraints if c.id not in removed)
-    return dataclasses.replace(configuration, resources=remaining, constraints=constraints,
-                               tags=tuple(tag for tag in tags if tag.refs)), removed
+    return _without_orphan_rule_sets(dataclasses.replace(configuration, resources=remaining, constraints=constraints,
+                                                         tags=tuple(tag for tag in tags if tag.refs))), removed
 
 
 def set_meta(configuration: Configuration, rid: str, name: str, value: str | None) -> Configuration:

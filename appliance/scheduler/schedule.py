@@ -10,7 +10,7 @@ order, promotion, then the transition and its outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from appliance.model.cluster import Cib
 from appliance.model.references import expand_constraints
@@ -97,6 +97,14 @@ def _base(resource_id: str) -> str:
     return head if sep and tail.isdigit() else resource_id
 
 
+def execution_date(cib: Cib) -> datetime | None:
+    """The CIB's execution-date (naive UTC): when a saved scheduler input was scheduled, replayed as then."""
+    stamp = cib.extra.get("execution-date")
+    if stamp is None or not stamp.isdigit():
+        return None
+    return datetime.fromtimestamp(int(stamp), UTC).replace(tzinfo=None)
+
+
 def _with_templates_and_tags_expanded(cib: Cib) -> Cib:
     configuration = cib.configuration
     constraints = expand_constraints(configuration.constraints, configuration.named_sets())
@@ -106,7 +114,7 @@ def _with_templates_and_tags_expanded(cib: Cib) -> Cib:
 
 
 def schedule(cib: Cib, now: datetime | None = None) -> Transition:
-    now = now or datetime(2000, 1, 1)
+    now = now or execution_date(cib) or datetime(2000, 1, 1)
     cib = _with_templates_and_tags_expanded(cib)
     working = unpack(cib, now)
     tickets.apply(working, cib)

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
+from appliance.model.rule_eval import rule_matches, rule_score
 from appliance.model.values import INFINITY, add_scores
-from appliance.scheduler.rules import rule_matches, rule_score
 from appliance.scheduler.unpack import Working, failcount
 from appliance.scheduler.working import Colocation, WNode, WRsc
 

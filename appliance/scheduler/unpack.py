@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resource
@@ -84,8 +85,11 @@ def _flag(options: Attributes, name: str, default: bool) -> bool:
     return value.strip().lower() not in _FALSE_WORDS if default else is_true(value)
 
 
-def _options(cib: Cib) -> Options:
-    o = cib.configuration.cluster_options
+def _options(cib: Cib, now: datetime | None = None) -> Options:
+    configuration = cib.configuration
+    o = rule_sets.effective(configuration.cluster_options,
+                            rule_sets.sets_of(configuration.rule_sets, rule_sets.CLUSTER, "cluster_property_set"),
+                            rule_sets.Context(now=now))
     return Options(stonith_enabled=_flag(o, "stonith-enabled", True), symmetric=_flag(o, "symmetric-cluster", True),
                    no_quorum_policy=(o.get("no-quorum-policy") or "stop").lower(), have_quorum=cib.have_quorum,
                    maintenance_mode=_flag(o, "maintenance-mode", False), stop_all=_flag(o, "stop-all-resources", False),
@@ -118,15 +122,27 @@ def _int(value: str | None, default: int) -> int:
 # -- resources -------------------------------------------------------------------------------------------------------
 
 class _Builder:
-    def __init__(self, cib: Cib, options: Options, node_count: int):
+    def __init__(self, cib: Cib, options: Options, node_count: int, now: datetime | None = None):
         self.defaults = cib.configuration.rsc_defaults
+        self.rule_sets = cib.configuration.rule_sets
+        self.now = now
         self.options = options
         self.node_count = node_count
 
-    def meta(self, own: Attributes, parent: WRsc | None) -> dict[str, str]:
-        merged = dict(self.defaults.items)
+    def conditional(self, plain: Attributes, owner: str, kind: str, context: rule_sets.Context) -> Attributes:
+        """Attributes with their owner's rule sets that hold in `context` (model.rule_sets)."""
+        if not self.rule_sets:
+            return plain
+        return rule_sets.effective(plain, rule_sets.sets_of(self.rule_sets, owner, kind), context)
+
+    def meta(self, own: Attributes, parent: WRsc | None, rid: str | None = None,
+             agent: AgentRef | None = None) -> dict[str, str]:
+        context = rule_sets.Context(now=self.now, agent=agent)
+        merged = dict(self.conditional(self.defaults, rule_sets.RSC_DEFAULTS, "meta_attributes", context).items)
         if parent is not None:
             merged.update(parent.meta)
+        if rid is not None:
+            own = self.conditional(own, rule_sets.resource_owner(rid), "meta_attributes", context)
         merged.update(own.items)
         return merged
 
@@ -147,8 +163,8 @@ class _Builder:
         rsc.allow_migrate = is_true(meta.get("allow-migrate", "false"))
 
     def primitive(self, config: Primitive, parent: WRsc | None, rid: str | None = None) -> WRsc:
-        rsc = WRsc(rid or config.id, "primitive", parent, agent=config.agent, meta=self.meta(config.meta, parent),
-                   ops=config.ops)
+        rsc = WRsc(rid or config.id, "primitive", parent, agent=config.agent,
+                   meta=self.meta(config.meta, parent, config.id, config.agent), ops=config.ops)
         self.configure(rsc)
         rsc.is_remote_connection = config.agent.is_remote_connection
         if rsc.is_remote_connection:
@@ -158,20 +174,25 @@ class _Builder:
             rsc.reconnect_interval_s = interval_seconds(config.params.get("reconnect_interval"))
             rsc.failure_timeout_s = rsc.reconnect_interval_s or rsc.failure_timeout_s
         rsc.params = encode_params(config.params.items)
-        rsc.utilization = {name: utilization.value(text) for name, text in config.utilization}
+        owner = rule_sets.resource_owner(config.id)
+        needs = self.conditional(config.utilization, owner, "utilization", rule_sets.Context(now=self.now))
+        rsc.utilization = {name: utilization.value(text) for name, text in needs}
+        rsc.param_rules = tuple(rule_sets.sets_of(self.rule_sets, owner, "instance_attributes"))
+        if rsc.param_rules:            # parameters that depend on the node: compared per node (_apply_history)
+            rsc.plain_params = config.params
         rsc.guest_node = config.guest_node if parent is None or parent.variant == "group" else None
         if config.agent.standard == "stonith":
             self.options.have_stonith_resource = True
         return rsc
 
     def group(self, config: Group, parent: WRsc | None, suffix: str = "") -> WRsc:
-        rsc = WRsc(config.id + suffix, "group", parent, meta=self.meta(config.meta, parent))
+        rsc = WRsc(config.id + suffix, "group", parent, meta=self.meta(config.meta, parent, config.id))
         self.configure(rsc)
         rsc.children = [self.primitive(m, rsc, m.id + suffix) for m in config.members]
         return rsc
 
     def clone(self, config: Clone) -> WRsc:
-        rsc = WRsc(config.id, "clone", None, meta=self.meta(config.meta, None))
+        rsc = WRsc(config.id, "clone", None, meta=self.meta(config.meta, None, config.id))
         if "resource-stickiness" not in rsc.meta:
             rsc.meta["resource-stickiness"] = "1"     # Pacemaker's default for clones
         self.configure(rsc)
@@ -219,7 +240,7 @@ def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
         node.unclean = True
 
 
-def _nodes(cib: Cib, options: Options) -> list[WNode]:
+def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNode]:
     """Pacemaker only knows the attributes of a remote or guest node once it has a node_state in the status:
     before that #uname (and for guests everything but #kind) is missing, and standby/maintenance are not read."""
     configuration = cib.configuration
@@ -231,8 +252,14 @@ def _nodes(cib: Cib, options: Options) -> list[WNode]:
         kind_attr = {"cluster": "cluster", "remote": "remote", "guest": "container"}[info.kind]
         full = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": "false"}
         if configured is not None:
-            full.update(configured.attributes.items)
-            node.utilization = {name: utilization.value(text) for name, text in configured.utilization}
+            context = rule_sets.Context(now=now)
+            owner = rule_sets.node_owner(info.name)
+            conditional = configuration.rule_sets
+            full.update(rule_sets.effective(configured.attributes, rule_sets.sets_of(
+                conditional, owner, "instance_attributes"), context).items)
+            capacity = rule_sets.effective(configured.utilization, rule_sets.sets_of(conditional, owner, "utilization"),
+                                           context)
+            node.utilization = {name: utilization.value(text) for name, text in capacity}
         full.update(cib.status.transient(info.name).items)
         node.attrs = dict(full)
         if info.kind != "cluster":
@@ -463,7 +490,12 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
     if node not in rsc.running_on:
         rsc.running_on.append(node)
     started_with = next((op.extra.get(PARAMS_EXTRA) for op in entry.ops if op.extra.get(PARAMS_EXTRA)), None)
-    if started_with is not None and rsc.params is not None and started_with != rsc.params:
+    wanted = rsc.params
+    if rsc.param_rules:
+        wanted = encode_params(rule_sets.effective(rsc.plain_params, list(rsc.param_rules), rule_sets.Context(
+            now=datetime.fromtimestamp(working.now, UTC).replace(tzinfo=None) if working.now else None,
+            node=node.attrs)).items)
+    if started_with is not None and wanted is not None and started_with != wanted:
         rsc.changed_on.add(node.name)       # Pacemaker: "restart due to resource definition change"
     if _role_rank(history.role) > _role_rank(rsc.role):
         rsc.role = history.role
@@ -558,9 +590,9 @@ def _remote_states(working: Working) -> None:
 
 def unpack(cib: Cib, now: datetime | None = None) -> Working:
     """`now`: naive UTC (the scheduler's clock); without it, failures never expire."""
-    options = _options(cib)
-    nodes = _nodes(cib, options)
-    builder = _Builder(cib, options, len(nodes))
+    options = _options(cib, now)
+    nodes = _nodes(cib, options, now)
+    builder = _Builder(cib, options, len(nodes), now)
     resources = [builder.build(config) for config in cib.configuration.resources]
     working = Working(options, nodes, resources)
     working.now = int(now.replace(tzinfo=UTC).timestamp()) if now is not None else 0

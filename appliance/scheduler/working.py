@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from appliance.model.attributes import Attributes
 from appliance.model.resources import AgentRef
 
 ROLE_ORDER = {"Unknown": 0, "Stopped": 1, "Started": 2, "Unpromoted": 3, "Promoted": 4}
@@ -91,6 +92,8 @@ class WRsc:
     params: str | None = None           # canonical parameters (status.encode_params) of a configured primitive
     changed_on: set[str] = field(default_factory=set)    # nodes where it runs with other parameters
     utilization: dict[str, int] = field(default_factory=dict)   # what a primitive needs of a node's capacity
+    param_rules: tuple = ()             # instance_attributes sets with a rule (model.rule_sets): params per node
+    plain_params: Attributes | None = None
     # status-derived
     role: str = "Stopped"
     running_on: list[WNode] = field(default_factory=list)

@@ -25,6 +25,7 @@ from appliance.model.fencing import FencingLevel
 from appliance.model.nodes import Node
 from appliance.model.references import Tag
 from appliance.model.resources import Clone, Group, Primitive, Template
+from appliance.model.rule_sets import RuleSet
 from appliance.model.status import FailCount, NodeState, ResourceHistory, Status, TicketState
 from appliance.model.values import ModelError
 from appliance.store.database import Database, Session
@@ -34,12 +35,13 @@ Row = dict[str, Any]
 _OPTION_SECTIONS = ("cluster", "rsc_defaults", "op_defaults")
 _TABLE_KEYS = {
     "nodes": ("name",), "resources": ("id",), "constraints": ("id",), "options": ("section", "name"),
-    "fencing_levels": ("id",), "templates": ("id",), "tags": ("id",), "alerts": ("id",),
+    "fencing_levels": ("id",), "templates": ("id",), "tags": ("id",), "alerts": ("id",), "rule_sets": ("id",),
     "node_states": ("name",), "transient_attributes": ("node", "name"),
     "fail_counts": ("node", "resource", "operation", "interval_ms"), "history": ("node", "resource"),
     "fencing_history": ("id",), "ticket_states": ("id",),
 }
-CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels", "templates", "tags", "alerts")
+CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels", "templates", "tags", "alerts",
+                 "rule_sets")
 STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history", "fencing_history", "ticket_states")
 
 
@@ -61,6 +63,8 @@ def _config_rows(configuration: Configuration) -> dict[str, list[Row]]:
                       for i, t in enumerate(configuration.templates)],
         "tags": [{"id": t.id, "position": i, "doc": codec.dumps(t)} for i, t in enumerate(configuration.tags)],
         "alerts": [{"id": a.id, "position": i, "doc": codec.dumps(a)} for i, a in enumerate(configuration.alerts)],
+        "rule_sets": [{"id": r.id, "position": i, "doc": codec.dumps(r)}
+                      for i, r in enumerate(configuration.rule_sets)],
     }
 
 
@@ -96,7 +100,8 @@ def _decode_configuration(rows: dict[str, list[Row]]) -> Configuration:
         tuple(codec.decode_object(FencingLevel, json.loads(r["doc"])) for r in rows["fencing_levels"]),
         tuple(codec.decode_object(Template, json.loads(r["doc"])) for r in rows["templates"]),
         tuple(codec.decode_object(Tag, json.loads(r["doc"])) for r in rows["tags"]),
-        tuple(codec.decode_object(Alert, json.loads(r["doc"])) for r in rows["alerts"]))
+        tuple(codec.decode_object(Alert, json.loads(r["doc"])) for r in rows["alerts"]),
+        tuple(codec.decode_object(RuleSet, json.loads(r["doc"])) for r in rows["rule_sets"]))
 
 
 def _decode_status(rows: dict[str, list[Row]]) -> Status:

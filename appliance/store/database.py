@@ -81,6 +81,7 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db["templates"].create({"id": str, "position": int, "doc": str}, pk="id")
     db["tags"].create({"id": str, "position": int, "doc": str}, pk="id")
     db["alerts"].create({"id": str, "position": int, "doc": str}, pk="id")
+    db["rule_sets"].create({"id": str, "position": int, "doc": str}, pk="id")
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,

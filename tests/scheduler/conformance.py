@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance.model.cib_read import SIMULATED, read_cib
-from appliance.scheduler.schedule import schedule
+from appliance.scheduler.schedule import execution_date, schedule
 from tests.scheduler import oracle
 
 TOP = Path(__file__).resolve().parents[2]
@@ -25,7 +25,8 @@ DEFAULT_CORPUS = TOP / "tests" / "scheduler" / "corpus"
 def run_case(case: Path) -> tuple[bool, dict, dict]:
     """At the current time, as crm_simulate runs without --set-datetime."""
     cib = read_cib((case / "cib.xml").read_bytes(), str(case), SIMULATED)
-    got = oracle.normalize(schedule(cib, datetime.now(UTC).replace(tzinfo=None)).as_json())
+    # crm_simulate's now: the CIB's execution-date, else the clock
+    got = oracle.normalize(schedule(cib, execution_date(cib) or datetime.now(UTC).replace(tzinfo=None)).as_json())
     expected = oracle.normalize(json.loads((case / "expected.json").read_text()))
     return got == expected, got, expected
 
