@@ -3,7 +3,7 @@
 Rules: follows Pacemaker 2.1's status unpacking for the features drover
 models: node membership (with or without fencing), standby/maintenance
 attributes, guest and remote nodes (implicit connection resources for
-guests), meta-attribute inheritance (own > parent > rsc_defaults), clone
+guests), resources as build.py makes them, clone
 instances (anonymous history entries are matched to free instances), role
 and failure from the operation history in call-id order, fail counts, orphans.
 Time enters only as `now` (epoch seconds), for failure expiry (failures.py).
@@ -17,38 +17,21 @@ from datetime import UTC, datetime
 from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
-from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resource
 from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params
-from appliance.model.values import INFINITY, ModelError, is_true, parse_interval_ms, parse_role, parse_score
+from appliance.model.values import INFINITY, is_true, parse_interval_ms
 from appliance.scheduler import migration, utilization
+from appliance.scheduler.build import REMOTE_AGENT, Builder, Options, options_of
 from appliance.scheduler.failures import (
     EXEC_NOT_INSTALLED,
     expired,
     failcount,
-    interval_seconds,
     next_expiry,
     record_fail_counts,
 )
 from appliance.scheduler.working import WNode, WRsc
 
-REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
-_FALSE_WORDS = ("false", "no", "off", "n", "0")
 _OCF_INVALID_PARAM, _OCF_NOT_INSTALLED, _OCF_NOT_CONFIGURED = 2, 5, 6
 _HARD_RCS = (2, 3, 4, 5)                 # invalid parameter, unimplemented, insufficient privileges, not installed
-
-
-@dataclass
-class Options:
-    stonith_enabled: bool = True
-    symmetric: bool = True
-    no_quorum_policy: str = "stop"
-    have_quorum: bool = True
-    maintenance_mode: bool = False
-    stop_all: bool = False
-    start_failure_is_fatal: bool = True
-    stop_orphan_resources: bool = True
-    have_stonith_resource: bool = False
-    placement_strategy: str = "default"
 
 
 @dataclass
@@ -76,150 +59,6 @@ class Working:
         if len(self._by_name) != len(self.nodes):       # nodes are fixed once unpacked; index them lazily
             self._by_name = {n.name: n for n in self.nodes}
         return self._by_name.get(name)
-
-
-def _flag(options: Attributes, name: str, default: bool) -> bool:
-    value = options.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() not in _FALSE_WORDS if default else is_true(value)
-
-
-def _options(cib: Cib, now: datetime | None = None) -> Options:
-    configuration = cib.configuration
-    o = rule_sets.effective(configuration.cluster_options,
-                            rule_sets.sets_of(configuration.rule_sets, rule_sets.CLUSTER, "cluster_property_set"),
-                            rule_sets.Context(now=now))
-    return Options(stonith_enabled=_flag(o, "stonith-enabled", True), symmetric=_flag(o, "symmetric-cluster", True),
-                   no_quorum_policy=(o.get("no-quorum-policy") or "stop").lower(), have_quorum=cib.have_quorum,
-                   maintenance_mode=_flag(o, "maintenance-mode", False), stop_all=_flag(o, "stop-all-resources", False),
-                   start_failure_is_fatal=_flag(o, "start-failure-is-fatal", True),
-                   stop_orphan_resources=_flag(o, "stop-orphan-resources", True),
-                   placement_strategy=_strategy(o.get("placement-strategy")))
-
-
-def _strategy(text: str | None) -> str:
-    strategy = (text or "default").lower()
-    return strategy if strategy in utilization.STRATEGIES else "default"
-
-
-def _score(value: str | None, default: int) -> int:
-    if value is None:
-        return default
-    try:
-        return parse_score(value)
-    except ModelError:
-        return default
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
-
-
-# -- resources -------------------------------------------------------------------------------------------------------
-
-class _Builder:
-    def __init__(self, cib: Cib, options: Options, node_count: int, now: datetime | None = None):
-        self.defaults = cib.configuration.rsc_defaults
-        self.rule_sets = cib.configuration.rule_sets
-        self.now = now
-        self.options = options
-        self.node_count = node_count
-
-    def conditional(self, plain: Attributes, owner: str, kind: str, context: rule_sets.Context) -> Attributes:
-        """Attributes with their owner's rule sets that hold in `context` (model.rule_sets)."""
-        if not self.rule_sets:
-            return plain
-        return rule_sets.effective(plain, rule_sets.sets_of(self.rule_sets, owner, kind), context)
-
-    def meta(self, own: Attributes, parent: WRsc | None, rid: str | None = None,
-             agent: AgentRef | None = None) -> dict[str, str]:
-        context = rule_sets.Context(now=self.now, agent=agent)
-        merged = dict(self.conditional(self.defaults, rule_sets.RSC_DEFAULTS, "meta_attributes", context).items)
-        if parent is not None:
-            merged.update(parent.meta)
-        if rid is not None:
-            own = self.conditional(own, rule_sets.resource_owner(rid), "meta_attributes", context)
-        merged.update(own.items)
-        return merged
-
-    def configure(self, rsc: WRsc) -> None:
-        meta = rsc.meta
-        rsc.priority = _score(meta.get("priority"), 0)
-        rsc.stickiness = _score(meta.get("resource-stickiness"), 0)
-        rsc.migration_threshold = _score(meta.get("migration-threshold"), INFINITY)
-        rsc.managed = is_true(meta.get("is-managed", "true")) and not is_true(meta.get("maintenance", "false")) \
-            and not self.options.maintenance_mode
-        role = meta.get("target-role")
-        try:
-            rsc.target_role = parse_role(role) if role else None
-        except ModelError:
-            rsc.target_role = None
-        rsc.critical = is_true(meta.get("critical", "true"))
-        rsc.failure_timeout_s = interval_seconds(meta.get("failure-timeout"))
-        rsc.allow_migrate = is_true(meta.get("allow-migrate", "false"))
-
-    def primitive(self, config: Primitive, parent: WRsc | None, rid: str | None = None) -> WRsc:
-        rsc = WRsc(rid or config.id, "primitive", parent, agent=config.agent,
-                   meta=self.meta(config.meta, parent, config.id, config.agent), ops=config.ops)
-        self.configure(rsc)
-        rsc.is_remote_connection = config.agent.is_remote_connection
-        if rsc.is_remote_connection:
-            # Pacemaker: remote nodes float between hosts without stopping what runs on them, unless told not to
-            rsc.allow_migrate = is_true(rsc.meta.get("allow-migrate", "true"))
-            # Pacemaker: a reconnect delay works as the connection's failure timeout (it overrides failure-timeout)
-            rsc.reconnect_interval_s = interval_seconds(config.params.get("reconnect_interval"))
-            rsc.failure_timeout_s = rsc.reconnect_interval_s or rsc.failure_timeout_s
-        rsc.params = encode_params(config.params.items)
-        owner = rule_sets.resource_owner(config.id)
-        needs = self.conditional(config.utilization, owner, "utilization", rule_sets.Context(now=self.now))
-        rsc.utilization = {name: utilization.value(text) for name, text in needs}
-        rsc.param_rules = tuple(rule_sets.sets_of(self.rule_sets, owner, "instance_attributes"))
-        if rsc.param_rules:            # parameters that depend on the node: compared per node (_apply_history)
-            rsc.plain_params = config.params
-        rsc.guest_node = config.guest_node if parent is None or parent.variant == "group" else None
-        if config.agent.standard == "stonith":
-            self.options.have_stonith_resource = True
-        return rsc
-
-    def group(self, config: Group, parent: WRsc | None, suffix: str = "") -> WRsc:
-        rsc = WRsc(config.id + suffix, "group", parent, meta=self.meta(config.meta, parent, config.id))
-        self.configure(rsc)
-        rsc.children = [self.primitive(m, rsc, m.id + suffix) for m in config.members]
-        return rsc
-
-    def clone(self, config: Clone) -> WRsc:
-        rsc = WRsc(config.id, "clone", None, meta=self.meta(config.meta, None, config.id))
-        if "resource-stickiness" not in rsc.meta:
-            rsc.meta["resource-stickiness"] = "1"     # Pacemaker's default for clones
-        self.configure(rsc)
-        rsc.promotable = config.promotable
-        rsc.unique = is_true(rsc.meta.get("globally-unique"))
-        rsc.clone_max = _int(rsc.meta.get("clone-max"), self.node_count)
-        rsc.clone_node_max = _int(rsc.meta.get("clone-node-max"), 1)
-        rsc.promoted_max = _int(rsc.meta.get("promoted-max", rsc.meta.get("master-max")), 1)
-        rsc.promoted_node_max = _int(rsc.meta.get("promoted-node-max", rsc.meta.get("master-node-max")), 1)
-        rsc.interleave = is_true(rsc.meta.get("interleave"))
-        for number in range(max(rsc.clone_max, 0)):
-            rsc.children.append(self.instance(rsc, config.child, number))
-        return rsc
-
-    def instance(self, clone: WRsc, child: Primitive | Group, number: int) -> WRsc:
-        suffix = f":{number}"
-        instance = self.primitive(child, clone, child.id + suffix) if isinstance(child, Primitive) \
-            else self.group(child, clone, suffix)
-        instance.instance_number = number
-        return instance
-
-    def build(self, config: Resource) -> WRsc:
-        if isinstance(config, Primitive):
-            return self.primitive(config, None)
-        if isinstance(config, Group):
-            return self.group(config, None)
-        return self.clone(config)
 
 
 # -- nodes -----------------------------------------------------------------------------------------------------------
@@ -590,9 +429,9 @@ def _remote_states(working: Working) -> None:
 
 def unpack(cib: Cib, now: datetime | None = None) -> Working:
     """`now`: naive UTC (the scheduler's clock); without it, failures never expire."""
-    options = _options(cib, now)
+    options = options_of(cib, now)
     nodes = _nodes(cib, options, now)
-    builder = _Builder(cib, options, len(nodes), now)
+    builder = Builder(cib, options, len(nodes), now)
     resources = [builder.build(config) for config in cib.configuration.resources]
     working = Working(options, nodes, resources)
     working.now = int(now.replace(tzinfo=UTC).timestamp()) if now is not None else 0
