@@ -82,3 +82,44 @@ def test_the_cib_can_come_from_standard_input_and_a_stranger_node_is_named():
     unknown = run_source("drover", "simulate", "--xml-file", str(cib), "--node-down", "nobody")
     assert unknown.returncode == 64 and "node 'nobody' is not in the CIB" in unknown.stderr
     assert summary(read_cib(cib.read_bytes(), "cib", SIMULATED), datetime.now()).startswith("Current cluster status")
+
+
+def _ours_injected(cib: Path, specs: tuple[str, ...]) -> dict:
+    modified, _lines = apply(read_cib(cib.read_bytes(), str(cib), SIMULATED), Injections(op_inject=specs),
+                             int(datetime.now().timestamp()))
+    return oracle.normalize(schedule(modified, datetime.now()).as_json())
+
+
+@pytest.mark.parametrize(("case", "specs"), [
+    ("granted-keeps-it-running", ("webserver_monitor_30000@node1=7",)),       # its monitor found it stopped
+    ("granted-keeps-it-running", ("webserver_start_0@node1=1",)),             # a failed start: fatal, it moves
+    ("granted-keeps-it-running", ("webserver_monitor_0@node2=0",)),           # a probe finds it active twice
+    ("granted-keeps-it-running", ("webserver_monitor_30000@node1=7", "webserver_monitor_30000@node1=7",
+                                  "webserver_monitor_30000@node1=7")),
+    ("never-granted-stops-it", ("webserver_monitor_0@node2=0",)),             # running where it may not
+    ("granted-promoted-ticket-keeps-it-promoted", ("db_monitor_10000@node1=7",)),
+])
+def test_an_injected_operation_result_places_as_crm_simulate_does(case: str, specs: tuple[str, ...]):
+    cib = TICKET_CASES / case / "cib.xml"
+    extra = tuple(item for spec in specs for item in ("--op-inject", spec))
+    with tempfile.TemporaryDirectory() as scratch:
+        stdout, _ = oracle.run_crm_simulate(str(cib), str(Path(scratch) / "out.xml"), extra=extra)
+    assert _ours_injected(cib, specs) == oracle.normalize(oracle.placement_from_simulate_xml(stdout))
+
+
+def test_an_injected_operation_result_gives_crm_simulates_lines_and_a_bad_one_a_clear_error():
+    cib = TICKET_CASES / "granted-keeps-it-running" / "cib.xml"
+    spec = "webserver_monitor_30000@node1=7"
+    theirs = subprocess.run(["crm_simulate", "-x", str(cib), "-S", "--op-inject", spec], capture_output=True,
+                            text=True, timeout=60, env=clean_environment())
+    ours = run_source("drover", "simulate", "--xml-file", str(cib), f"--op-inject={spec}")
+    assert ours.returncode == 0, ours.stderr
+
+    def modifications(text: str) -> list[str]:
+        block = text.split("Performing Requested Modifications:\n", 1)[1].split("\n\n", 1)[0]
+        return [re.sub(r"=\d{9,}", "=NOW", line) for line in block.splitlines()]
+    assert modifications(ours.stdout) == modifications(theirs.stdout)
+    for bad, message in (("webserver_monitor@node1=7", "Invalid operation spec"),
+                         ("nope_monitor_0@node1=7", "Invalid resource name: nope")):
+        refused = run_source("drover", "simulate", "--xml-file", str(cib), f"--op-inject={bad}")
+        assert refused.returncode == 64 and message in refused.stderr

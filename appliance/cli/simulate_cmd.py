@@ -28,15 +28,18 @@ Usage:
   drover simulate [--xml-file=FILE | --xml-pipe | --live-check] [--output-as=FORMAT]
                   [--node-up=NODE]... [--node-down=NODE]... [--node-fail=NODE]...
                   [--ticket-grant=TICKET]... [--ticket-revoke=TICKET]...
-                  [--ticket-standby=TICKET]... [--ticket-activate=TICKET]...
+                  [--ticket-standby=TICKET]... [--ticket-activate=TICKET]... [--op-inject=SPEC]...
 
 Computes one transition from a CIB (a file written by Pacemaker or by
 `drover cib export`, with its status section) and prints where everything
-would be once every action in it succeeded. A file's <acls> and <alerts> are
-read past: they have no bearing on where anything runs. The what-if options
-change the CIB first, as crm_simulate's do: a node brought up, taken down
-(its history gone) or failed (out of the membership, to be fenced), a ticket
-granted, revoked, put in standby or activated.
+would be once every action in it succeeded. A file's <acls> are read past:
+they have no bearing on where anything runs. The what-if options change the
+CIB first, as crm_simulate's do: a node brought up, taken down (its history
+gone) or failed (out of the membership, to be fenced), a ticket granted,
+revoked, put in standby or activated, an operation's result injected
+(RESOURCE_TASK_INTERVAL@NODE=RC, e.g. web_monitor_30000@node1=7: the monitor
+found it stopped; a failure also counts in the fail count). The CIB's
+execution-date, when it has one, is the time rules and failure expiry see.
 
 Options:
   -x FILE, --xml-file=FILE  The CIB to read (default: the live state).
@@ -50,6 +53,7 @@ Options:
   -r T, --ticket-revoke=T   Revoke ticket T.
   -b T, --ticket-standby=T  Put ticket T in standby.
   -e T, --ticket-activate=T  Activate ticket T (out of standby).
+  -i SPEC, --op-inject=SPEC  Record an operation's result before scheduling.
 """
 
 
@@ -67,10 +71,11 @@ def run(args: dict, context: Context) -> int:
         with state.open_store(state.settings(context)) as store:
             cib = store.read()
     injections = Injections(*(tuple(args[f"--{name}"]) for name in (
-        "node-up", "node-down", "node-fail", "ticket-grant", "ticket-revoke", "ticket-standby", "ticket-activate")))
+        "node-up", "node-down", "node-fail", "ticket-grant", "ticket-revoke", "ticket-standby", "ticket-activate",
+        "op-inject")))
     now = effective_date(cib)
     if form == "json":
-        modified, _lines = simulate_inject.apply(cib, injections)
+        modified, _lines = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
         state.print_json(schedule(modified, now).as_json())
         return 0
     print(summary(cib, now, injections))
@@ -92,7 +97,7 @@ def summary(cib: Cib, now: datetime, injections: Injections = NO_INJECTIONS) -> 
     view = build(cib, "drover", None, VERSION, now)
     current = CurrentStatus(view.node_lines, view.resource_lines, view.instances_configured, view.disabled,
                             view.blocked)
-    modified, modifications = simulate_inject.apply(cib, injections)
+    modified, modifications = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
     result = schedule(modified, now)
     return render(result, current, revised(modified, now, result), modifications)
 
