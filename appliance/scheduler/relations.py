@@ -150,7 +150,8 @@ def _structural(working: Working, rsc: WRsc, orders: list[Order]) -> None:
             orders.append(Order(f"{rsc.id}-internal", previous, "start", member, "start", True))
     for child in rsc.children:
         _structural(working, child, orders)
-    container_id = rsc.meta.get("container") if rsc.is_remote_connection else None
+    # a guest's connection, and any primitive with meta container= (a "filler"), runs with its container
+    container_id = rsc.meta.get("container") if rsc.variant == "primitive" else None
     if container_id:
         container = working.by_id.get(container_id)
         if container is not None:

@@ -89,7 +89,8 @@ def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNod
         node = WNode(info.name, configured.id if configured else info.name, info.kind)
         seen = cib.status.node_state(info.name) is not None
         kind_attr = {"cluster": "cluster", "remote": "remote", "guest": "container"}[info.kind]
-        full = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": "false"}
+        is_dc = "true" if info.kind == "cluster" and cib.dc_uuid is not None and cib.dc_uuid == node.id else "false"
+        full = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": is_dc}
         if configured is not None:
             context = rule_sets.Context(now=now)
             owner = rule_sets.node_owner(info.name)
