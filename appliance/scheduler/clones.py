@@ -211,10 +211,12 @@ def _add_promotion_scores(working: Working, clone: WRsc) -> None:
 # -- promotion -------------------------------------------------------------------------------------------------------
 
 def _promotion_score(instance: WRsc, node: WNode) -> int | None:
-    names = [f"master-{p.id.rpartition(':')[0] or p.id}" for p in instance.primitives()]
+    # Pacemaker's promotion_score: the name the instance has in its history (else its own), then, for an
+    # anonymous clone, the name without the instance number
+    names = [f"master-{p.clone_name or p.id}" for p in instance.primitives()]
     clone = instance.clone_parent()
-    if clone is not None and clone.unique:
-        names = [f"master-{p.id}" for p in instance.primitives()] + names
+    if clone is None or not clone.unique:
+        names += [f"master-{p.id.rpartition(':')[0] or p.id}" for p in instance.primitives()]
     for name in names:
         value = node.attrs.get(name)
         if value is not None:
@@ -279,8 +281,20 @@ def set_instance_roles(working: Working, clone: WRsc) -> None:
                                                pair[0].instance_number))
     promoted_per_node: dict[str, int] = {}
     promoted = 0
+    # an instance that stays promoted whatever is decided (blocked or unmanaged) takes up a promoted slot
+    stuck: set[int] = set()
+    for instance in clone.children:
+        for primitive in instance.primitives():
+            if primitive.role == "Promoted" and (primitive.blocked or not primitive.managed) and primitive.running_on:
+                promoted += 1
+                where = primitive.running_on[0].name
+                promoted_per_node[where] = promoted_per_node.get(where, 0) + 1
+                stuck.add(id(instance))
+                break
     can_promote = clone.target_role not in ("Unpromoted", "Stopped", "Started")
     for instance, node in ordered:
+        if id(instance) in stuck:
+            continue
         role = "Unpromoted"
         if can_promote and sort_index[id(instance)] >= 0 and promoted < clone.promoted_max \
                 and promoted_per_node.get(node.name, 0) < clone.promoted_node_max and _can_be_promoted(instance):

@@ -320,6 +320,8 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc = mapper.find(entry.resource, node)
         if rsc is None:
             rsc = _orphan(working, entry)
+        elif rsc.clone_name is None and entry.resource != rsc.id:
+            rsc.clone_name = entry.resource      # the name its history has (find_anonymous_clone's clone_name)
     working.instance_known_on.setdefault(rsc.id, set()).add(node.name)
     if history.last is not None and history.last.operation == "migrate_to" and rsc.clone_parent() is None:
         working.migrate_tos.append((rsc, node, history.last))
