@@ -291,7 +291,7 @@ def set_instance_roles(working: Working, clone: WRsc) -> None:
                 promoted_per_node[where] = promoted_per_node.get(where, 0) + 1
                 stuck.add(id(instance))
                 break
-    can_promote = clone.target_role not in ("Unpromoted", "Stopped", "Started")
+    can_promote = clone.target_role not in ("Unpromoted", "Stopped")     # Started (the default) allows it
     for instance, node in ordered:
         if id(instance) in stuck:
             continue
@@ -307,4 +307,4 @@ def set_instance_roles(working: Working, clone: WRsc) -> None:
 
 
 def _can_be_promoted(instance: WRsc) -> bool:
-    return all(p.target_role not in ("Unpromoted", "Started", "Stopped") for p in instance.primitives())
+    return all(p.target_role not in ("Unpromoted", "Stopped") for p in instance.primitives())
