@@ -92,7 +92,7 @@ def render(result: Transition, current: CurrentStatus | None = None, revised: Cu
     lines += ["", "Transition Summary:"]
     fences = [a for a in result.actions if a.task == "fence"]
     lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]
-    acted_on = {rid for a in result.actions if a.resource for rid in (a.resource, base_id(a.resource))}
+    acted_on = {a.resource for a in result.actions if a.resource and a.task in ("stop", "start")}
     lines += [line for line in (change_line(c, acted_on) for c in result.changes) if line]
     if revised is not None:
         lines += ["", "Revised Cluster Status:", "  * Node List:", *(f"  {line}" for line in revised.node_lines), "",

@@ -97,6 +97,14 @@ def _base(resource_id: str) -> str:
     return head if sep and tail.isdigit() else resource_id
 
 
+def _current_role(primitive) -> str:
+    """A started instance of a promotable clone is Unpromoted (Pacemaker's set_current_role_unpromoted)."""
+    clone = primitive.clone_parent()
+    if primitive.role == "Started" and clone is not None and clone.promotable:
+        return "Unpromoted"
+    return primitive.role
+
+
 def execution_date(cib: Cib) -> datetime | None:
     """The CIB's execution-date (naive UTC): when a saved scheduler input was scheduled, replayed as then."""
     stamp = cib.extra.get("execution-date")
@@ -145,7 +153,8 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     down = {n.name for n in working.nodes if n.kind == "guest" and not resources.get(n.name)}
     resources = {rid: sorted(p for p in places if p[0] not in down) for rid, places in resources.items()}
     migrating = {a.resource for a in outcome.actions if a.task == "migrate_from"}
-    changes = tuple(Change(p.id, str(p.agent) if p.agent else "", tuple((n.name, p.role) for n in p.running_on),
+    changes = tuple(Change(p.id, str(p.agent) if p.agent else "",
+                           tuple((n.name, _current_role(p)) for n in p.running_on),
                            tuple(outcome.placement.get(p.id, [])), p.failed, p.id in migrating)
                     for p in working.all_primitives)
     before = {n.name: ("unclean" if n.unclean else _attr_state(n) if n.online else "offline") for n in working.nodes}
