@@ -30,6 +30,8 @@ class Order:
     then_action: str
     mandatory: bool
     symmetrical: bool = True
+    first_min: int = 1        # a clone first: instances that must be active (its clone-min) for then to start
+    any_of: tuple[WRsc, ...] = ()   # a set with require-all=false: then needs one of these (first is one of them)
 
 
 def _role(role: str | None) -> str:
@@ -111,10 +113,22 @@ def _order_sets(working: Working, constraint: OrderConstraint, orders: list[Orde
             continue
         lasts = [first_members[-1]] if first_set.sequential is not False else first_members
         firsts = [second_members[0]] if second_set.sequential is not False else second_members
-        for first in lasts:
+        one_of = tuple(lasts) if first_set.require_all is False and len(lasts) > 1 else ()
+        for first in lasts[:1] if one_of else lasts:
             for then in firsts:
                 orders.append(Order(constraint.id, first, first_set.action or "start", then,
-                                    second_set.action or "start", mandatory, symmetrical))
+                                    second_set.action or "start", mandatory, symmetrical, any_of=one_of))
+
+
+def _clone_min(first: WRsc) -> int:
+    """A clone 'first' with clone-min N: 'then' needs N of its instances started, as Pacemaker's
+    clone-one-or-more pseudo-action has it."""
+    if first.variant != "clone":
+        return 1
+    try:
+        return max(int(first.meta.get("clone-min") or 1), 1)
+    except ValueError:
+        return 1
 
 
 def build(working: Working, cib: Cib) -> list[Order]:
@@ -139,7 +153,7 @@ def build(working: Working, cib: Cib) -> list[Order]:
             first_action = constraint.first_action or "start"
             then_action = constraint.then_action or first_action
             orders.append(Order(constraint.id, first, first_action, then, then_action, _order_kind(constraint),
-                                constraint.symmetrical is not False))
+                                constraint.symmetrical is not False, _clone_min(first)))
     return orders
 
 

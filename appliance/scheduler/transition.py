@@ -163,17 +163,31 @@ class _Planner:
             return rsc.assigned in rsc.running_on
         return self.start_ok.get(rsc.id, False)
 
-    def first_ok(self, rsc: WRsc, action: str) -> bool:
+    def first_ok(self, rsc: WRsc, action: str, minimum: int = 1) -> bool:
         if action in ("stop", "demote"):
             return True
         if action == "promote":
             return any(self.active_after(m) and m.next_role == "Promoted" and self.promote_ok.get(m.id, True)
                        for m in rsc.primitives())
+        if rsc.variant == "clone" and minimum > 1:
+            return sum(1 for instance in rsc.children if self.active_after(instance)) >= minimum
         return self.active_after(rsc)
 
-    def first_blocked(self, rsc: WRsc, action: str) -> bool:
+    def order_first_ok(self, order) -> bool:
+        if order.any_of:
+            return any(self.first_ok(first, order.first_action) for first in order.any_of)
+        return self.first_ok(order.first, order.first_action, order.first_min)
+
+    def order_first_blocked(self, order) -> bool:
+        if order.any_of:
+            return all(self.first_blocked(first, order.first_action) for first in order.any_of)
+        return self.first_blocked(order.first, order.first_action, order.first_min)
+
+    def first_blocked(self, rsc: WRsc, action: str, minimum: int = 1) -> bool:
         if action != "start":
             return False
+        if rsc.variant == "clone" and minimum > 1:
+            return not self.first_ok(rsc, action, minimum)
         members = rsc.primitives()
         if rsc.variant == "clone":
             return bool(members) and all(self.start_blocked(m) for m in members if self.needs_start(m)) and \
@@ -195,9 +209,9 @@ class _Planner:
                     changed = True
             for order in self.orders:
                 # "first then then", mandatory: then may only be active where first will be (Pacemaker stops it)
-                blocked = self.first_blocked(order.first, order.first_action)
-                if order.then_action == "start" and (blocked or (order.symmetrical and not self.first_ok(
-                        order.first, order.first_action))):
+                blocked = self.order_first_blocked(order)
+                if order.then_action == "start" and (blocked or (order.symmetrical and not self.order_first_ok(
+                        order))):
                     # a symmetrical order also stops a running 'then' whose 'first' will not be active
                     for member in order.then.primitives():
                         if member.running_on and member.managed and member.id not in self.forced:
@@ -217,7 +231,7 @@ class _Planner:
         Interleaved clones restart only the instances on the nodes concerned."""
         changed = False
         for order in self.orders:
-            if order.then_action != "start":
+            if order.then_action != "start" or order.any_of:      # one of several: no restart is implied
                 continue
             causes = self._restart_causes(order)
             if not causes:
@@ -257,8 +271,7 @@ class _Planner:
 
     def _prerequisites_met(self, rsc: WRsc) -> bool:
         for order in self.orders:
-            if order.then_action == "start" and rsc in order.then.primitives() and \
-                    not self.first_ok(order.first, order.first_action):
+            if order.then_action == "start" and rsc in order.then.primitives() and not self.order_first_ok(order):
                 return False
         for colocation in scores.this_with_list(rsc):
             if colocation.score >= 1_000_000 and colocation.dependent_role in ("Unknown", None) \
