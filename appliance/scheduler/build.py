@@ -7,7 +7,7 @@ stickiness, migration-threshold, target-role, ...) are read once here. Pure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from appliance.model import rule_sets
@@ -36,6 +36,7 @@ class Options:
     stop_orphan_resources: bool = True
     have_stonith_resource: bool = False
     placement_strategy: str = "default"
+    cluster_options: Attributes = field(default_factory=Attributes)     # as they hold now (node health, ...)
 
 
 
@@ -56,7 +57,7 @@ def options_of(cib: Cib, now: datetime | None = None) -> Options:
                    maintenance_mode=_flag(o, "maintenance-mode", False), stop_all=_flag(o, "stop-all-resources", False),
                    start_failure_is_fatal=_flag(o, "start-failure-is-fatal", True),
                    stop_orphan_resources=_flag(o, "stop-orphan-resources", True),
-                   placement_strategy=_strategy(o.get("placement-strategy")))
+                   placement_strategy=_strategy(o.get("placement-strategy")), cluster_options=o)
 
 
 def _strategy(text: str | None) -> str:

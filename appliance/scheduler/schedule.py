@@ -128,6 +128,7 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     tickets.apply(working, cib)
     scores.initial_scores(working)
     working.promoted_locations = scores.apply_locations(working, cib, now)
+    scores.apply_node_health(working, working.options.cluster_options)
     tickets.require_promotion(working, cib)
     scores.apply_stickiness(working)
     scores.apply_failure_bans(working)

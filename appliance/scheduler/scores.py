@@ -9,12 +9,14 @@ Pacemaker's.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
+from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
 from appliance.model.rule_eval import rule_matches, rule_score
-from appliance.model.values import INFINITY, add_scores
+from appliance.model.values import INFINITY, add_scores, is_true, parse_score
 from appliance.scheduler.unpack import Working, failcount
 from appliance.scheduler.working import Colocation, WNode, WRsc
 
@@ -73,6 +75,8 @@ def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list
         if not isinstance(constraint, Location):
             continue
         targets = [constraint.rsc] if constraint.rsc else [r for s in constraint.sets for r in s.resources]
+        if constraint.rsc_pattern:
+            targets = _pattern_targets(working, constraint.rsc_pattern)
         for rid in targets:
             rsc = working.by_id.get(rid or "")
             if rsc is None:
@@ -93,6 +97,50 @@ def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list
     for rid, nodes in exclusive.items():
         _exclusive_discovery(working, working.by_id[rid], nodes)
     return promoted
+
+
+def _pattern_targets(working: Working, pattern: str) -> list[str]:
+    """rsc-pattern: the top-level resources whose id the (POSIX extended, unanchored) regular expression matches;
+    a leading ! selects those it does not match."""
+    negate = pattern.startswith("!")
+    try:
+        expression = re.compile(pattern[1:] if negate else pattern)
+    except re.error:
+        return []
+    return [rsc.id for rsc in working.resources if bool(expression.search(rsc.id)) != negate]
+
+
+def apply_node_health(working: Working, options: Attributes) -> None:
+    """Pacemaker's node-health-strategy: the sum of a node's #health* attributes (red, yellow, green or scores,
+    valued by the strategy; progressive adds node-health-base) is a location score of every resource there,
+    a negative one sparing resources with allow-unhealthy-nodes=true."""
+    strategy = (options.get("node-health-strategy") or "none").lower()
+    if strategy not in ("migrate-on-red", "only-green", "progressive", "custom"):
+        return
+    colors = {"migrate-on-red": ("-INFINITY", "0", "0"), "only-green": ("-INFINITY", "-INFINITY", "0")}.get(
+        strategy, (options.get("node-health-red") or "-INFINITY", options.get("node-health-yellow") or "0",
+                   options.get("node-health-green") or "0"))
+    values = dict(zip(("red", "yellow", "green"), (_health_score(c) for c in colors), strict=True))
+    base = _health_score(options.get("node-health-base") or "0") if strategy == "progressive" else 0
+    for node in working.nodes:
+        health = base
+        for name, value in node.attrs.items():
+            if name.startswith("#health"):
+                health = add_scores(values[value.lower()] if value.lower() in values else _health_score(value),
+                                    health)
+        if health == 0:
+            continue
+        for top in working.resources:
+            if health < 0 and is_true(top.meta.get("allow-unhealthy-nodes")):
+                continue
+            apply_location_constraint(top, node.name, health)
+
+
+def _health_score(text: str) -> int:
+    try:
+        return parse_score(text)
+    except Exception:
+        return 0
 
 
 def _exclusive_discovery(working: Working, rsc: WRsc, nodes: set[str]) -> None:
