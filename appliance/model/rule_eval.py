@@ -10,6 +10,7 @@ date expressions are evaluated against `now`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -137,13 +138,28 @@ def _date_holds(expression: DateExpression, now: datetime) -> bool:
     return _date_matches(expression, now)
 
 
-def rule_matches(rule: Rule, attrs: dict[str, str], now: datetime) -> bool:
+def _sourced(expression: Expression, params: dict[str, str] | None, meta: dict[str, str] | None) -> Expression:
+    """value-source=param|meta: the value is the named parameter or meta attribute of the constrained resource
+    (unset: the comparison has nothing to compare with)."""
+    if expression.value_source in ("param", "meta"):
+        source = params if expression.value_source == "param" else meta
+        value = (source or {}).get(expression.value or "")
+        return dataclasses.replace(expression, value=value, value_source=None)
+    return expression
+
+
+def rule_matches(rule: Rule, attrs: dict[str, str], now: datetime, params: dict[str, str] | None = None,
+                 meta: dict[str, str] | None = None) -> bool:
     results = []
     for item in rule.items:
         if isinstance(item, Rule):
-            results.append(rule_matches(item, attrs, now))
+            results.append(rule_matches(item, attrs, now, params, meta))
         elif isinstance(item, Expression):
-            results.append(expression_matches(item, attrs))
+            sourced = _sourced(item, params, meta)
+            if sourced.value is None and sourced.operation not in ("defined", "not_defined"):
+                results.append(False)
+            else:
+                results.append(expression_matches(sourced, attrs))
         elif isinstance(item, DateExpression):
             results.append(_date_holds(item, now))
         else:

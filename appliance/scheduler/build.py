@@ -136,6 +136,7 @@ class Builder:
             rsc.reconnect_interval_s = interval_seconds(config.params.get("reconnect_interval"))
             rsc.failure_timeout_s = rsc.reconnect_interval_s or rsc.failure_timeout_s
         rsc.params = encode_params(config.params.items)
+        rsc.param_values = dict(config.params.items)
         owner = rule_sets.resource_owner(config.id)
         needs = self.conditional(config.utilization, owner, "utilization", rule_sets.Context(now=self.now))
         rsc.utilization = {name: utilization.value(text) for name, text in needs}

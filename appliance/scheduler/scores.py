@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
@@ -81,7 +82,7 @@ def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list
             rsc = working.by_id.get(rid or "")
             if rsc is None:
                 continue
-            located = _location_scores(constraint, working, now)
+            located = _location_scores(constraint, working, now, rsc)
             if constraint.resource_discovery == "exclusive":
                 exclusive.setdefault(rsc.id, set()).update(node for node, _score, _role in located)
             for node, score, rule_role in located:
@@ -152,8 +153,10 @@ def _exclusive_discovery(working: Working, rsc: WRsc, nodes: set[str]) -> None:
                 item.allowed[node.name] = -INFINITY
 
 
-def _location_scores(constraint: Location, working: Working, now: datetime) -> list[tuple[str, int, str | None]]:
-    """(node, score, the rule's role) for each node the constraint scores."""
+def _location_scores(constraint: Location, working: Working, now: datetime,
+                     rsc: WRsc | None = None) -> list[tuple[str, int, str | None]]:
+    """(node, score, the rule's role) for each node the constraint scores; `rsc`: the resource it is applied
+    to, whose parameters and meta attributes value-source=param|meta expressions compare with."""
     if constraint.node is not None:
         if working.node(constraint.node) is None:
             return []
@@ -161,11 +164,21 @@ def _location_scores(constraint: Location, working: Working, now: datetime) -> l
     scores = []
     for rule in constraint.rules:
         for node in working.nodes:
-            if rule_matches(rule, node.attrs, now):
+            if rule_matches(rule, node.attrs, now, _params_on(rsc, node, now), rsc.meta if rsc else None):
                 scores.append((node.name, rule_score(rule, node.attrs), rule.role))
             elif rule.score is not None and not working.options.symmetric:
                 continue
     return scores
+
+
+def _params_on(rsc: WRsc | None, node: WNode, now: datetime) -> dict[str, str] | None:
+    """A resource's parameters as they are on `node` (its instance attribute sets with rules evaluated there)."""
+    if rsc is None:
+        return None
+    if not rsc.param_rules or rsc.plain_params is None:
+        return rsc.param_values
+    return dict(rule_sets.effective(rsc.plain_params, list(rsc.param_rules),
+                                    rule_sets.Context(now=now, node=node.attrs)).items)
 
 
 def apply_stickiness(working: Working) -> None:

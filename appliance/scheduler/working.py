@@ -95,6 +95,7 @@ class WRsc:
     clone_name: str | None = None       # an anonymous instance's name in the history it was matched to
     param_rules: tuple = ()             # instance_attributes sets with a rule (model.rule_sets): params per node
     plain_params: Attributes | None = None
+    param_values: dict[str, str] = field(default_factory=dict)   # a primitive's parameters (value-source=param)
     # status-derived
     role: str = "Stopped"
     running_on: list[WNode] = field(default_factory=list)
