@@ -146,6 +146,11 @@ class Builder:
         rsc.guest_node = config.guest_node if parent is None or parent.variant == "group" else None
         if config.agent.standard == "stonith":
             self.options.have_stonith_resource = True
+        requires = rsc.meta.get("requires")
+        # Pacemaker's unpack_requires defaults: quorum for fencing devices, fencing where fencing is enabled
+        rsc.requires = requires if requires in ("nothing", "quorum", "fencing", "unfencing") else \
+            "quorum" if config.agent.standard == "stonith" else "fencing" if self.options.stonith_enabled else \
+            "nothing" if self.options.no_quorum_policy == "ignore" else "quorum"
         return rsc
 
     def group(self, config: Group, parent: WRsc | None, suffix: str = "") -> WRsc:

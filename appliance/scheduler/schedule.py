@@ -51,7 +51,8 @@ def _next_roles(working: Working) -> None:
     options = working.options
     no_quorum_stop = not options.have_quorum and options.no_quorum_policy == "stop"
     for primitive in working.all_primitives:
-        if primitive.target_role == "Stopped" or primitive.on_fail_stop or no_quorum_stop:
+        if primitive.target_role == "Stopped" or primitive.on_fail_stop or \
+                (no_quorum_stop and primitive.requires != "nothing"):
             primitive.next_role = "Stopped"
         if primitive.orphan:
             primitive.next_role = "Stopped"

@@ -44,9 +44,13 @@ def _fenceable(working: Working) -> bool:
     return options.stonith_enabled and options.have_stonith_resource and quorate
 
 
-def _may_start(working: Working) -> bool:
+def _may_start(working: Working, rsc: WRsc | None = None) -> bool:
+    """Without quorum nothing starts, but under no-quorum-policy=ignore, and under freeze what is already
+    active in the partition may start again (move, restart)."""
     options = working.options
-    return options.have_quorum or options.no_quorum_policy == "ignore"
+    if options.have_quorum or options.no_quorum_policy == "ignore" or (rsc is not None and rsc.requires == "nothing"):
+        return True
+    return options.no_quorum_policy == "freeze" and rsc is not None and bool(rsc.running_on)
 
 
 class _Planner:
@@ -197,7 +201,7 @@ class _Planner:
     def evaluate(self) -> None:
         primitives = self.working.all_primitives
         for rsc in primitives:
-            self.start_ok[rsc.id] = self.needs_start(rsc) and _may_start(self.working) and \
+            self.start_ok[rsc.id] = self.needs_start(rsc) and _may_start(self.working, rsc) and \
                 rsc.assigned is not None and rsc.assigned.available()
             self.promote_ok[rsc.id] = True
         changed = True
@@ -247,7 +251,7 @@ class _Planner:
                 if same_node_only and member.assigned.name not in causes:
                     continue
                 self.recover.add(member.id)
-                self.start_ok[member.id] = _may_start(self.working) and member.assigned.available()
+                self.start_ok[member.id] = _may_start(self.working, member) and member.assigned.available()
                 changed = True
         return changed
 
