@@ -153,9 +153,7 @@ def clone_assign(working: Working, clone: WRsc, prefer: WNode | None = None) -> 
         for colocation in scores.with_this_list(clone):
             if assigning.is_mandatory(colocation) == mandatory:
                 assigning.add_dependent_scores(working, colocation, clone)
-    if clone.target_role == "Stopped":
-        for item in descendants(clone):
-            item.next_role = "Stopped"
+    # a clone's target-role reaches its instances through meta inheritance, where their own can override it
     if clone.promotable:
         _add_promotion_scores(working, clone)
     assign_instances(working, clone)
