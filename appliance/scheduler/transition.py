@@ -38,10 +38,11 @@ class Outcome:
     fenced: set[str] = field(default_factory=set)
 
 
-def _fenceable(working: Working) -> bool:
+def _fenceable(working: Working, node: WNode) -> bool:
+    """Pacemaker's pe_can_fence: with quorum (or no-quorum-policy=ignore), or a node still in the membership."""
     options = working.options
     quorate = options.have_quorum or options.no_quorum_policy == "ignore"
-    return options.stonith_enabled and options.have_stonith_resource and quorate
+    return options.stonith_enabled and options.have_stonith_resource and (quorate or node.online)
 
 
 def _may_start(working: Working, rsc: WRsc | None = None) -> bool:
@@ -57,7 +58,7 @@ class _Planner:
     def __init__(self, working: Working, orders: list[Order]):
         self.working = working
         self.orders = [o for o in orders if o.mandatory]
-        self.fenced = {n.name for n in working.nodes if n.unclean and n.kind != "guest" and _fenceable(working)}
+        self.fenced = {n.name for n in working.nodes if n.unclean and n.kind != "guest" and _fenceable(working, n)}
         self.migrations = {rsc.id: move for rsc in working.all_primitives
                            if (move := migration.plan(rsc, self.fenced)) is not None}
         self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and (n.unclean or n.requires_reset)}
