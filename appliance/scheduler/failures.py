@@ -72,6 +72,9 @@ def failcount(working: Working, rsc: WRsc, node: str, effective: bool = True, fi
         connection = working.by_id.get(rsc.guest_node)
         if connection is not None and connection.is_remote_connection:
             total += failcount(working, connection, node, effective, fillers=False)
+    if fillers and not rsc.guest_node:       # a container counts the failures of what runs in it
+        for filler in working.fillers.get(rsc.id, ()):
+            total += failcount(working, filler, node, effective, fillers=False)
     return min(total, INFINITY)
 
 

@@ -52,6 +52,7 @@ class Working:
     known_on: dict[str, set[str]] = field(default_factory=dict)      # base resource id -> nodes with any history
     instance_known_on: dict[str, set[str]] = field(default_factory=dict)   # primitive (instance) id -> nodes
     migrate_tos: list[tuple[WRsc, WNode, OpRecord]] = field(default_factory=list)   # newest op is a migrate_to
+    fillers: dict[str, list[WRsc]] = field(default_factory=dict)     # container id -> primitives with container=
 
     _by_name: dict[str, WNode] = field(default_factory=dict)
 
@@ -147,6 +148,8 @@ def _on_fail(rsc: WRsc, op: OpRecord, options: Options) -> str:
     configured = _configured_op(rsc, op.operation, op.interval_ms)
     if configured is not None and configured.on_fail:
         return configured.on_fail
+    if rsc.meta.get("container") and not rsc.is_remote_connection:
+        return "restart-container"       # a filler's failure is recovered by recovering its container
     if op.operation == "stop":
         return "fence" if options.stonith_enabled else "block"
     return "restart"
@@ -362,6 +365,13 @@ def _role_rank(role: str) -> int:
 
 def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistory) -> None:
     on_fail = history.on_fail or "restart"
+    if on_fail == "restart-container":
+        container = working.by_id.get(rsc.meta.get("container", ""))
+        if container is not None and node in container.running_on:
+            rsc.failed = True
+            container.failed = True      # restarting the container restarts what runs in it
+            return
+        on_fail = "restart"
     if history.stop_failed:
         working.bans.append((rsc, node.name))
     if history.hard_error:                # as Pacemaker's resource_location(parent, node, -INFINITY, "hard-error")
@@ -484,6 +494,9 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
                 if history.role != "Stopped":
                     working.stale.append((node.name, entry.resource, history.role))
     working.all_primitives = [p for top in working.resources for p in top.primitives()]
+    for primitive in working.all_primitives:
+        if primitive.meta.get("container") and not primitive.is_remote_connection:
+            working.fillers.setdefault(primitive.meta["container"], []).append(primitive)
     return working
 
 
