@@ -63,6 +63,8 @@ class _Planner:
                            if (move := migration.plan(rsc, self.fenced)) is not None}
         self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and (n.unclean or n.requires_reset)}
         self.start_ok: dict[str, bool] = {}
+        # whether any active resource can never stop (blocked or unmanaged): only then can it hold up others
+        self._any_stuck = any(p.running_on and (p.blocked or not p.managed) for p in working.all_primitives)
         self.promote_ok: dict[str, bool] = {}
         self.forced: set[str] = set()          # restarts forced by a required start that cannot run
         self.recover = self._guest_recoveries()     # restarted in place: a reset guest's VM and connection
@@ -112,9 +114,29 @@ class _Planner:
 
     def kept_nodes(self, rsc: WRsc) -> list[WNode]:
         """Where rsc stays active whatever happens (its stop there cannot run)."""
-        if not rsc.managed or rsc.blocked:
+        if not rsc.managed or rsc.blocked or self._stop_blocked(rsc):
             return [n for n in rsc.running_on if n.name not in self.fenced]
         return [n for n in rsc.running_on if not self.reachable(n)]
+
+    def _stop_blocked(self, rsc: WRsc, seen: frozenset[str] = frozenset()) -> bool:
+        """A stop that must come after one that can never run (a blocked or unmanaged resource, or one itself
+        held so) cannot run either: 'first' after 'then' in a mandatory symmetrical start order (a group member
+        before a blocked one), 'then' after 'first' in a stop order."""
+        if rsc.id in seen or not rsc.running_on or not self._any_stuck:
+            return False
+        for order in self.orders:
+            if order.first_action == "start" and order.then_action == "start" and order.symmetrical and \
+                    rsc in order.first.primitives():
+                before = order.then.primitives()          # then stops before first
+            elif order.first_action == "stop" and order.then_action == "stop" and rsc in order.then.primitives():
+                before = order.first.primitives()
+            else:
+                continue
+            for other in before:
+                if other.running_on and any(n.name not in self.fenced for n in other.running_on) and (
+                        not other.managed or other.blocked or self._stop_blocked(other, seen | {rsc.id})):
+                    return True
+        return False
 
     def needs_stop(self, rsc: WRsc, node: WNode) -> bool:
         if node.name in self.fenced or not rsc.managed or rsc.blocked:
