@@ -32,8 +32,8 @@ def _version(text: str) -> tuple[int, ...]:
 def _compare(kind: str, left: str, right: str) -> int | None:
     if kind in ("integer", "number"):
         a, b = _number(left), _number(right)
-        if a is None or b is None:
-            return None
+        if a is None or b is None:       # as Pacemaker: what does not parse as a number compares as a string
+            return _compare("string", left, right)
         if kind == "integer":
             a, b = int(a), int(b)
         return (a > b) - (a < b)
