@@ -152,8 +152,10 @@ def build(working: Working, cib: Cib) -> list[Order]:
                 continue
             first_action = constraint.first_action or "start"
             then_action = constraint.then_action or first_action
+            # require-all=false: then needs one instance of a clone first, anywhere (not per node, even interleaved)
+            one_of = (first,) if constraint.require_all is False and first.variant == "clone" else ()
             orders.append(Order(constraint.id, first, first_action, then, then_action, _order_kind(constraint),
-                                constraint.symmetrical is not False, _clone_min(first)))
+                                constraint.symmetrical is not False, _clone_min(first), one_of))
     return orders
 
 

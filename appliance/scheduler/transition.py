@@ -296,9 +296,25 @@ class _Planner:
                     causes.add(first.assigned.name)
         return causes
 
+    @staticmethod
+    def _interleaved(order) -> bool:
+        """Between two clones, an interleaved 'then' orders each instance after the first's on its node."""
+        return order.first.variant == "clone" and order.then.variant == "clone" and order.then.interleave \
+            and not order.any_of and order.first_min <= 1
+
+    def _first_active_on(self, first: WRsc, node: WNode) -> bool:
+        return any(instance.primitives() and all(p.assigned is node or node in p.running_on for p in
+                                                 instance.primitives()) and self.active_after(instance)
+                   for instance in first.children)
+
     def _prerequisites_met(self, rsc: WRsc) -> bool:
         for order in self.orders:
-            if order.then_action == "start" and rsc in order.then.primitives() and not self.order_first_ok(order):
+            if order.then_action != "start" or rsc not in order.then.primitives():
+                continue
+            if self._interleaved(order) and rsc.assigned is not None and order.first_action == "start":
+                if not self._first_active_on(order.first, rsc.assigned):
+                    return False
+            elif not self.order_first_ok(order):
                 return False
         for colocation in scores.this_with_list(rsc):
             if colocation.score >= 1_000_000 and colocation.dependent_role in ("Unknown", None) \
