@@ -221,3 +221,21 @@ def test_standard_input_is_read_with_a_cap(monkeypatch: pytest.MonkeyPatch, tmp_
     exact.write_bytes(b"x" * 11)
     with pytest.raises(UserError, match=r"ten\.xml: larger than"):
         cib_cmd._read(str(exact))
+
+
+def test_an_nvpair_or_a_set_given_by_id_ref_takes_the_named_ones_values():
+    text = """<cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes/><resources>
+      <primitive id="a" class="ocf" provider="pacemaker" type="Dummy">
+        <instance_attributes id="a-params"><nvpair id="a-fake" name="fake" value="1"/></instance_attributes>
+        <meta_attributes id="a-meta"><nvpair id="a-stick" name="resource-stickiness" value="5"/></meta_attributes>
+      </primitive>
+      <primitive id="b" class="ocf" provider="pacemaker" type="Dummy">
+        <instance_attributes id="b-params"><nvpair id-ref="a-fake"/><nvpair id-ref="a-fake" name="other"/>
+        </instance_attributes>
+        <meta_attributes id-ref="a-meta"/>
+      </primitive></resources><constraints/></configuration><status/></cib>"""
+    configuration = read_cib(text.encode(), "id-ref.xml").configuration
+    b = configuration.resource("b")
+    assert b.params.as_dict() == {"fake": "1", "other": "1"} and b.meta.as_dict() == {"resource-stickiness": "5"}
+    with pytest.raises(ModelError, match="id-ref 'nope' names no <nvpair>"):
+        read_cib(text.replace('<nvpair id-ref="a-fake"/>', '<nvpair id-ref="nope"/>').encode(), "broken.xml")

@@ -86,6 +86,7 @@ class _Reader:
         self.source = source
         self.skipped = skipped
         self.rule_sets: list[RuleSet] = []
+        self._ids: dict[str | None, ET.Element] | None = None      # for id-ref, built when first needed
         # id -> the template and its element (None: one stored before, whose blocks are its attributes)
         self.templates: dict[str, tuple[Template, ET.Element | None]] = {t.id: (t, None) for t in known_templates}
 
@@ -154,11 +155,29 @@ class _Reader:
         return Attributes.of(pairs)
 
     def pairs(self, block: ET.Element) -> list[tuple[str, str]]:
+        """A set's pairs; an nvpair with id-ref takes what it does not say itself from the nvpair it names."""
+        block = self.referenced(block)
         found = []
         for pair in block.findall("nvpair"):
             self.check_attributes(pair, ("id", "name", "value", "id-ref"))
-            found.append((self.required(pair, "name"), pair.get("value", "")))
+            target = self.referenced(pair)
+            name = pair.get("name") or target.get("name")
+            if not name:
+                raise self.fail(pair, "missing required attribute 'name'")
+            found.append((name, pair.get("value", target.get("value", ""))))
         return found
+
+    def referenced(self, element: ET.Element) -> ET.Element:
+        """The element an id-ref names (an element of the same kind), else the element itself."""
+        ref = element.get("id-ref")
+        if ref is None:
+            return element
+        if self._ids is None:
+            self._ids = {e.get("id"): e for e in self.document.root.iter() if e.get("id") is not None}
+        target = self._ids.get(ref)
+        if target is None or target.tag != element.tag:
+            raise self.fail(element, f"id-ref '{ref}' names no <{element.tag}>")
+        return target
 
     # -- resources ---------------------------------------------------------------------------------------------
 
