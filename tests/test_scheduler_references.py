@@ -16,9 +16,9 @@ from appliance.model.cib_write import write_cib
 from appliance.model.status import NodeState
 from appliance.model.values import ModelError
 from appliance.scheduler.schedule import schedule
-from appliance.store.cib_store import CibStore
 from tests.scheduler.conformance import assert_placement_is_pacemakers
 from tests.scheduler.golden import committed
+from tests.scheduler.golden import stored as stored_cib
 from tests.scheduler.reference_cases import OUT, cases
 from tests.test_config_cli import Drover, drover  # noqa: F401  (the fixture)
 
@@ -43,12 +43,7 @@ def test_templates_and_tags_are_scheduled_as_pacemaker_schedules_them(case: Path
 def test_an_import_keeps_templates_and_tags_and_exports_them_as_written(name: str, tmp_path: Path) -> None:
     original = read_cib(_case(name).encode(), name)
     assert original.configuration.templates or original.configuration.tags
-    store = CibStore.open(tmp_path / "state.db")
-    try:
-        store.replace(original, include_status=True)
-        stored = store.read()
-    finally:
-        store.close()
+    stored = stored_cib(original, tmp_path)
     assert stored.configuration == original.configuration
     text = write_cib(stored)
     exported = read_cib(text.encode(), "exported")

@@ -19,10 +19,10 @@ from appliance.model.cib_write import write_cib
 from appliance.model.resources import AgentRef
 from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, Status, encode_params
 from appliance.scheduler.schedule import schedule
-from appliance.store.cib_store import CibStore
 from tests.scheduler import oracle
 from tests.scheduler.conformance import assert_placement_is_pacemakers
 from tests.scheduler.golden import committed
+from tests.scheduler.golden import stored as stored_cib
 from tests.scheduler.rule_set_cases import OUT, cases
 
 CASES = committed(OUT)
@@ -42,12 +42,7 @@ def test_rule_sets_are_scheduled_as_pacemaker_schedules_them(case: Path) -> None
 def test_an_import_keeps_rule_sets_and_the_export_means_the_same_to_pacemaker(case: Path, tmp_path: Path) -> None:
     original = read_cib((case / "cib.xml").read_bytes(), case.name)
     assert original.configuration.rule_sets
-    store = CibStore.open(tmp_path / "state.db")
-    try:
-        store.replace(original, include_status=True)
-        stored = store.read()
-    finally:
-        store.close()
+    stored = stored_cib(original, tmp_path)
     assert stored.configuration == original.configuration
     exported = tmp_path / "exported.xml"
     exported.write_text(write_cib(dataclasses.replace(stored, extra=original.extra)))     # its execution-date

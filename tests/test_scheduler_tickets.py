@@ -13,9 +13,9 @@ from appliance.model.cib_read import read_cib
 from appliance.model.cib_write import write_cib
 from appliance.model.values import ModelError
 from appliance.scheduler.schedule import schedule
-from appliance.store.cib_store import CibStore
 from tests.scheduler.conformance import assert_placement_is_pacemakers
 from tests.scheduler.golden import committed
+from tests.scheduler.golden import stored as stored_cib
 from tests.scheduler.ticket_cases import OUT, cases
 
 CASES = committed(OUT)
@@ -34,12 +34,7 @@ def test_tickets_are_scheduled_as_pacemaker_schedules_them(case: Path) -> None:
 def test_an_import_keeps_ticket_constraints_and_states_and_exports_them_unchanged(name: str, tmp_path: Path) -> None:
     original = read_cib((OUT / name / "cib.xml").read_bytes(), name)
     assert original.configuration.tickets and original.status.tickets
-    store = CibStore.open(tmp_path / "state.db")
-    try:
-        store.replace(original, include_status=True)
-        stored = store.read()
-    finally:
-        store.close()
+    stored = stored_cib(original, tmp_path)
     assert stored.configuration.constraints == original.configuration.constraints
     assert stored.status.tickets == original.status.tickets
     exported = read_cib(write_cib(stored).encode(), "exported")

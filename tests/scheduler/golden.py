@@ -25,6 +25,17 @@ def write_case(out: Path, name: str, text: str, tier: str, source: str) -> tuple
     return case, placement
 
 
+def stored(cib, directory: Path):
+    """`cib` imported whole (status too) into a new state database in `directory`, and read back."""
+    from appliance.store.cib_store import CibStore
+    store = CibStore.open(directory / "state.db")
+    try:
+        store.replace(cib, include_status=True)
+        return store.read()
+    finally:
+        store.close()
+
+
 def committed(out: Path) -> list[Path]:
     """The cases a generator wrote to `out`, in name order."""
     return sorted(p for p in out.iterdir() if (p / "cib.xml").is_file())
