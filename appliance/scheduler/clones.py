@@ -289,7 +289,9 @@ def set_instance_roles(working: Working, clone: WRsc) -> None:
                 promoted_per_node[where] = promoted_per_node.get(where, 0) + 1
                 stuck.add(id(instance))
                 break
-    can_promote = clone.target_role not in ("Unpromoted", "Stopped")     # Started (the default) allows it
+    options = working.options
+    quorum_demotes = not options.have_quorum and options.no_quorum_policy == "demote"
+    can_promote = clone.target_role not in ("Unpromoted", "Stopped") and not quorum_demotes  # Started allows it
     for instance, node in ordered:
         if id(instance) in stuck:
             continue

@@ -49,10 +49,14 @@ class Transition:
 
 def _next_roles(working: Working) -> None:
     options = working.options
-    no_quorum_stop = not options.have_quorum and options.no_quorum_policy == "stop"
+    no_quorum_stop = not options.have_quorum and options.no_quorum_policy in ("stop", "demote")
     for primitive in working.all_primitives:
-        if primitive.target_role == "Stopped" or primitive.on_fail_stop or \
-                (no_quorum_stop and primitive.requires != "nothing"):
+        clone = primitive.clone_parent()
+        promotable = clone is not None and clone.promotable
+        # no-quorum-policy=demote: promotable instances are demoted (they may run Unpromoted), the rest stop
+        stop_for_quorum = no_quorum_stop and primitive.requires != "nothing" and not (
+            promotable and options.no_quorum_policy == "demote")
+        if primitive.target_role == "Stopped" or primitive.on_fail_stop or stop_for_quorum:
             primitive.next_role = "Stopped"
         if primitive.orphan:
             primitive.next_role = "Stopped"

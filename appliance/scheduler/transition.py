@@ -51,6 +51,9 @@ def _may_start(working: Working, rsc: WRsc | None = None) -> bool:
     options = working.options
     if options.have_quorum or options.no_quorum_policy == "ignore" or (rsc is not None and rsc.requires == "nothing"):
         return True
+    if options.no_quorum_policy == "demote" and rsc is not None:
+        clone = rsc.clone_parent()
+        return clone is not None and clone.promotable           # it may run, demoted
     return options.no_quorum_policy == "freeze" and rsc is not None and bool(rsc.running_on)
 
 
