@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
@@ -123,3 +124,33 @@ def test_an_injected_operation_result_gives_crm_simulates_lines_and_a_bad_one_a_
                          ("nope_monitor_0@node1=7", "Invalid resource name: nope")):
         refused = run_source("drover", "simulate", "--xml-file", str(cib), f"--op-inject={bad}")
         assert refused.returncode == 64 and message in refused.stderr
+
+
+def _graph_actions(path: Path) -> set[tuple[str, str]]:
+    root = ET.parse(path).getroot()
+    return {(op.get("operation_key"), op.get("on_node")) for op in root.iter("rsc_op")
+            if op.get("operation") in ("start", "stop", "promote", "demote", "migrate_to", "migrate_from")} | \
+        {(event.get("operation_key"), event.get("on_node")) for event in root.iter("crm_event")
+         if event.get("operation") == "stonith"}
+
+
+@pytest.mark.parametrize("case", ["revoked-promoted-ticket-demotes", "revoked-with-fence-fences-its-node",
+                                  "revoked-stops-it"])
+def test_the_saved_graph_has_crm_simulates_actions_and_orders_each_after_its_inputs(case: str, tmp_path: Path):
+    cib = TICKET_CASES / case / "cib.xml"
+    ours, dot = tmp_path / "ours.xml", tmp_path / "ours.dot"
+    result = run_source("drover", "simulate", "--xml-file", str(cib), f"--save-graph={ours}",
+                        f"--save-dotfile={dot}")
+    assert result.returncode == 0, result.stderr
+    theirs = tmp_path / "theirs.xml"
+    subprocess.run(["crm_simulate", "-x", str(cib), "-S", "-G", str(theirs)], capture_output=True, timeout=60,
+                   check=True, env=clean_environment())
+    mine, pacemakers = _graph_actions(ours), _graph_actions(theirs)
+    assert mine and mine <= pacemakers
+    if case != "revoked-promoted-ticket-demotes":     # there Pacemaker also restarts both instances: the
+        assert mine == pacemakers                     # generated history's op-digest is not the definition's
+    synapses = {s.get("id"): s for s in ET.parse(ours).getroot().iter("synapse")}
+    for synapse in synapses.values():         # every input is an action of the graph itself
+        for trigger in synapse.iter("trigger"):
+            assert next(iter(trigger)).get("id") in synapses
+    assert dot.read_text().startswith(' digraph "g" {\n') and dot.read_text().endswith("}\n")

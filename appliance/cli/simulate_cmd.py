@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from appliance.cli import simulate_inject, state, status_text
+from appliance.cli import simulate_graph, simulate_inject, state, status_text
 from appliance.cli.simulate_inject import Injections
 from appliance.cli.simulate_text import CurrentStatus, render
 from appliance.cli.status_view import build
@@ -29,6 +29,7 @@ Usage:
                   [--node-up=NODE]... [--node-down=NODE]... [--node-fail=NODE]...
                   [--ticket-grant=TICKET]... [--ticket-revoke=TICKET]...
                   [--ticket-standby=TICKET]... [--ticket-activate=TICKET]... [--op-inject=SPEC]...
+                  [--save-graph=FILE] [--save-dotfile=FILE]
 
 Computes one transition from a CIB (a file written by Pacemaker or by
 `drover cib export`, with its status section) and prints where everything
@@ -54,6 +55,8 @@ Options:
   -b T, --ticket-standby=T  Put ticket T in standby.
   -e T, --ticket-activate=T  Activate ticket T (out of standby).
   -i SPEC, --op-inject=SPEC  Record an operation's result before scheduling.
+  -G FILE, --save-graph=FILE  Write the transition graph (crm_simulate's XML shape) to FILE.
+  -D FILE, --save-dotfile=FILE  Write the transition graph as a Graphviz digraph to FILE.
 """
 
 
@@ -74,6 +77,16 @@ def run(args: dict, context: Context) -> int:
         "node-up", "node-down", "node-fail", "ticket-grant", "ticket-revoke", "ticket-standby", "ticket-activate",
         "op-inject")))
     now = effective_date(cib)
+    if args["--save-graph"] or args["--save-dotfile"]:
+        modified, _lines = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
+        result = schedule(modified, now)
+        for option, text in (("--save-graph", lambda: simulate_graph.graph_xml(modified, result)),
+                             ("--save-dotfile", lambda: simulate_graph.graph_dot(result))):
+            if args[option]:
+                try:
+                    Path(args[option]).write_text(text())
+                except OSError as error:
+                    raise UserError(f"cannot write {args[option]}: {error.strerror}", 73) from None
     if form == "json":
         modified, _lines = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
         state.print_json(schedule(modified, now).as_json())
