@@ -81,11 +81,11 @@ def resolve(configuration: Configuration, status: Status, resource_id: str,
     if chain and isinstance(chain[-1], Primitive):
         primitive: Primitive = chain[-1]
         context = rule_sets.Context(agent=primitive.agent)
-        meta = dict(rule_sets.effective(configuration.rsc_defaults, rule_sets.sets_of(
-            configuration.rule_sets, rule_sets.RSC_DEFAULTS, "meta_attributes"), context).items)
+        meta = dict(rule_sets.conditional(configuration.rule_sets, configuration.rsc_defaults, rule_sets.RSC_DEFAULTS,
+                                          "meta_attributes", context).items)
         for resource in chain:
-            meta.update(rule_sets.effective(resource.meta, rule_sets.sets_of(
-                configuration.rule_sets, rule_sets.resource_owner(resource.id), "meta_attributes"), context).items)
+            meta.update(rule_sets.conditional(configuration.rule_sets, resource.meta,
+                                              rule_sets.resource_owner(resource.id), "meta_attributes", context).items)
         clone = next((r for r in chain if isinstance(r, Clone)), None)
         unique = clone is not None and is_true(clone.meta.get("globally-unique", "false"))
         if clone is not None:       # agents read these (Pacemaker always passes them for clones)
@@ -156,9 +156,9 @@ def timeout_ms(configuration: Configuration, runnable: Runnable, action: str, in
     op = runnable.op(action, interval_ms)
     if op is None and action == "monitor" and interval_ms == 0:
         op = next((o for o in runnable.ops if o.name == "monitor"), None)   # probes use a monitor's timeout
-    defaults = rule_sets.effective(configuration.op_defaults, rule_sets.sets_of(
-        configuration.rule_sets, rule_sets.OP_DEFAULTS, "meta_attributes"),
-        rule_sets.Context(agent=runnable.agent, op=(action, interval_ms)))
+    context = rule_sets.Context(agent=runnable.agent, op=(action, interval_ms))
+    defaults = rule_sets.conditional(configuration.rule_sets, configuration.op_defaults, rule_sets.OP_DEFAULTS,
+                                     "meta_attributes", context)
     value = (op.timeout if op is not None else None) or defaults.get("timeout")
     if not value:
         return DEFAULT_TIMEOUT_MS

@@ -15,6 +15,7 @@ from datetime import datetime
 from appliance.model.attributes import Attributes
 from appliance.model.constraints import Rule
 from appliance.model.resources import AgentRef
+from appliance.model.rule_eval import rule_holds
 
 CLUSTER, RSC_DEFAULTS, OP_DEFAULTS = "cluster", "rsc_defaults", "op_defaults"
 
@@ -56,10 +57,17 @@ def sets_of(rule_sets: tuple[RuleSet, ...], owner: str, kind: str) -> list[RuleS
     return [s for s in rule_sets if s.owner == owner and s.kind == kind]
 
 
+def conditional(rule_sets: tuple[RuleSet, ...], plain: Attributes, owner: str, kind: str,
+                context: Context) -> Attributes:
+    """`plain` with those of `rule_sets` that belong to `owner` and `kind` and hold in `context`."""
+    if not rule_sets:
+        return plain
+    return effective(plain, sets_of(rule_sets, owner, kind), context)
+
+
 def effective(plain: Attributes, sets: list[RuleSet], context: Context) -> Attributes:
     if not sets:
         return plain
-    from appliance.model.rule_eval import rule_holds
     holding = [(position, s) for position, s in enumerate(sets) if rule_holds(s.rule, context)]
     if not holding:
         return plain

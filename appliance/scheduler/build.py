@@ -49,9 +49,8 @@ def _flag(options: Attributes, name: str, default: bool) -> bool:
 
 def options_of(cib: Cib, now: datetime | None = None) -> Options:
     configuration = cib.configuration
-    o = rule_sets.effective(configuration.cluster_options,
-                            rule_sets.sets_of(configuration.rule_sets, rule_sets.CLUSTER, "cluster_property_set"),
-                            rule_sets.Context(now=now))
+    o = rule_sets.conditional(configuration.rule_sets, configuration.cluster_options, rule_sets.CLUSTER,
+                              "cluster_property_set", rule_sets.Context(now=now))
     return Options(stonith_enabled=_flag(o, "stonith-enabled", True), symmetric=_flag(o, "symmetric-cluster", True),
                    no_quorum_policy=(o.get("no-quorum-policy") or "stop").lower(), have_quorum=cib.have_quorum,
                    maintenance_mode=_flag(o, "maintenance-mode", False), stop_all=_flag(o, "stop-all-resources", False),
@@ -91,20 +90,15 @@ class Builder:
         self.options = options
         self.node_count = node_count
 
-    def conditional(self, plain: Attributes, owner: str, kind: str, context: rule_sets.Context) -> Attributes:
-        """Attributes with their owner's rule sets that hold in `context` (model.rule_sets)."""
-        if not self.rule_sets:
-            return plain
-        return rule_sets.effective(plain, rule_sets.sets_of(self.rule_sets, owner, kind), context)
-
     def meta(self, own: Attributes, parent: WRsc | None, rid: str | None = None,
              agent: AgentRef | None = None) -> dict[str, str]:
         context = rule_sets.Context(now=self.now, agent=agent)
-        merged = dict(self.conditional(self.defaults, rule_sets.RSC_DEFAULTS, "meta_attributes", context).items)
+        merged = dict(rule_sets.conditional(self.rule_sets, self.defaults, rule_sets.RSC_DEFAULTS, "meta_attributes",
+                                            context).items)
         if parent is not None:
             merged.update(parent.meta)
         if rid is not None:
-            own = self.conditional(own, rule_sets.resource_owner(rid), "meta_attributes", context)
+            own = rule_sets.conditional(self.rule_sets, own, rule_sets.resource_owner(rid), "meta_attributes", context)
         merged.update(own.items)
         return merged
 
@@ -138,11 +132,11 @@ class Builder:
         rsc.params = encode_params(config.params.items)
         rsc.param_values = dict(config.params.items)
         owner = rule_sets.resource_owner(config.id)
-        needs = self.conditional(config.utilization, owner, "utilization", rule_sets.Context(now=self.now))
+        needs = rule_sets.conditional(self.rule_sets, config.utilization, owner, "utilization",
+                                      rule_sets.Context(now=self.now))
         rsc.utilization = {name: utilization.value(text) for name, text in needs}
+        # parameters that depend on the node: compared per node (unpack._apply_history), see WRsc.params_on
         rsc.param_rules = tuple(rule_sets.sets_of(self.rule_sets, owner, "instance_attributes"))
-        if rsc.param_rules:            # parameters that depend on the node: compared per node (_apply_history)
-            rsc.plain_params = config.params
         rsc.guest_node = config.guest_node if parent is None or parent.variant == "group" else None
         if config.agent.standard == "stonith":
             self.options.have_stonith_resource = True

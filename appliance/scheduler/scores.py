@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
@@ -173,12 +172,7 @@ def _location_scores(constraint: Location, working: Working, now: datetime,
 
 def _params_on(rsc: WRsc | None, node: WNode, now: datetime) -> dict[str, str] | None:
     """A resource's parameters as they are on `node` (its instance attribute sets with rules evaluated there)."""
-    if rsc is None:
-        return None
-    if not rsc.param_rules or rsc.plain_params is None:
-        return rsc.param_values
-    return dict(rule_sets.effective(rsc.plain_params, list(rsc.param_rules),
-                                    rule_sets.Context(now=now, node=node.attrs)).items)
+    return rsc.params_on(node.attrs, now) if rsc is not None else None
 
 
 def apply_stickiness(working: Working) -> None:

@@ -95,11 +95,10 @@ def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNod
         if configured is not None:
             context = rule_sets.Context(now=now)
             owner = rule_sets.node_owner(info.name)
-            conditional = configuration.rule_sets
-            full.update(rule_sets.effective(configured.attributes, rule_sets.sets_of(
-                conditional, owner, "instance_attributes"), context).items)
-            capacity = rule_sets.effective(configured.utilization, rule_sets.sets_of(conditional, owner, "utilization"),
-                                           context)
+            full.update(rule_sets.conditional(configuration.rule_sets, configured.attributes, owner,
+                                              "instance_attributes", context).items)
+            capacity = rule_sets.conditional(configuration.rule_sets, configured.utilization, owner, "utilization",
+                                             context)
             node.utilization = {name: utilization.value(text) for name, text in capacity}
         full.update(cib.status.transient(info.name).items)
         node.attrs = dict(full)
@@ -337,9 +336,8 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
     started_with = next((op.extra.get(PARAMS_EXTRA) for op in entry.ops if op.extra.get(PARAMS_EXTRA)), None)
     wanted = rsc.params
     if rsc.param_rules:
-        wanted = encode_params(rule_sets.effective(rsc.plain_params, list(rsc.param_rules), rule_sets.Context(
-            now=datetime.fromtimestamp(working.now, UTC).replace(tzinfo=None) if working.now else None,
-            node=node.attrs)).items)
+        now = datetime.fromtimestamp(working.now, UTC).replace(tzinfo=None) if working.now else None
+        wanted = encode_params(tuple(rsc.params_on(node.attrs, now).items()))
     if started_with is not None and wanted is not None and started_with != wanted:
         rsc.changed_on.add(node.name)       # Pacemaker: "restart due to resource definition change"
     if _role_rank(history.role) > _role_rank(rsc.role):

@@ -9,7 +9,9 @@ so the algorithms can be compared with Pacemaker's line by line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.resources import AgentRef
 
@@ -95,7 +97,6 @@ class WRsc:
     requires: str = "quorum"            # the requires meta attribute: nothing starts even without quorum
     clone_name: str | None = None       # an anonymous instance's name in the history it was matched to
     param_rules: tuple = ()             # instance_attributes sets with a rule (model.rule_sets): params per node
-    plain_params: Attributes | None = None
     param_values: dict[str, str] = field(default_factory=dict)   # a primitive's parameters (value-source=param)
     # status-derived
     role: str = "Stopped"
@@ -127,6 +128,13 @@ class WRsc:
     @property
     def current(self) -> WNode | None:
         return self.running_on[0] if self.running_on else None
+
+    def params_on(self, node_attrs: dict[str, str], now: datetime | None) -> dict[str, str]:
+        """A primitive's parameters on a node: its instance attribute sets whose rules hold there."""
+        if not self.param_rules:
+            return self.param_values
+        return dict(rule_sets.effective(Attributes.of(self.param_values), list(self.param_rules),
+                                        rule_sets.Context(now=now, node=node_attrs)).items)
 
     def primitives(self) -> list[WRsc]:
         if self.variant == "primitive":
