@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from appliance.model import rule_sets
 from appliance.model.cluster import Cib, Configuration
 from appliance.model.history import base_id
+from appliance.model.nodes import KIND_ATTRIBUTE
 from appliance.model.resources import AgentRef, Clone, Op, Primitive, parents, primitives
 from appliance.model.status import PARAMS_EXTRA, Status
 from appliance.model.values import ModelError, is_true, parse_interval_ms
@@ -138,13 +139,15 @@ def on_node(cib: Cib, runnable: Runnable, node: str) -> Runnable:
     configuration = cib.configuration
     sets = rule_sets.sets_of(configuration.rule_sets, rule_sets.resource_owner(base_id(runnable.history_id)),
                              "instance_attributes")
+    if not sets:                       # the common case: no lookup at all on an operation's path
+        return runnable
     primitive = configuration.resource(base_id(runnable.history_id))
-    if not sets or not isinstance(primitive, Primitive):
+    if not isinstance(primitive, Primitive):
         return runnable
     info = configuration.node_info(node)
     configured = configuration.node(node)
-    attrs = {"#uname": node, "#kind": {"cluster": "cluster", "guest": "container"}.get(info.kind, "remote")
-             if info is not None else "cluster", "#id": configured.id if configured is not None else node}
+    attrs = {"#uname": node, "#kind": KIND_ATTRIBUTE[info.kind if info is not None else "cluster"],
+             "#id": configured.id if configured is not None else node}
     if configured is not None:
         attrs.update(configured.attributes.items)
     attrs.update(cib.status.transient(node).items)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from appliance.model.attributes import Attributes
 
 NODE_KINDS = ("cluster", "remote", "guest")
+KIND_ATTRIBUTE = {"cluster": "cluster", "remote": "remote", "guest": "container"}   # a node kind's #kind value
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
+from appliance.model.nodes import KIND_ATTRIBUTE
 from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params
 from appliance.model.values import INFINITY, is_true, parse_interval_ms
 from appliance.scheduler import migration, utilization
@@ -89,7 +90,7 @@ def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNod
         configured = configuration.node(info.name)
         node = WNode(info.name, configured.id if configured else info.name, info.kind)
         seen = cib.status.node_state(info.name) is not None
-        kind_attr = {"cluster": "cluster", "remote": "remote", "guest": "container"}[info.kind]
+        kind_attr = KIND_ATTRIBUTE[info.kind]
         is_dc = "true" if info.kind == "cluster" and cib.dc_uuid is not None and cib.dc_uuid == node.id else "false"
         full = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": is_dc}
         if configured is not None:
