@@ -29,9 +29,14 @@ OUTPUT_LIMIT = 4096
 _FRACTION = re.compile(r"%(\d*)N")
 
 
+def _fraction(now: float) -> str:
+    """The fraction of the second as nine digits (microsecond precision)."""
+    return f"{round((now % 1) * 1_000_000) * 1000:09d}"[:9]
+
+
 def timestamp(fmt: str, now: float) -> str:
     """strftime with Pacemaker's %N (fractions of a second; %3N milliseconds, %6N microseconds, %N nanoseconds)."""
-    nanoseconds = f"{round((now % 1) * 1_000_000) * 1000:09d}"[:9]
+    nanoseconds = _fraction(now)
     with_fraction = _FRACTION.sub(lambda m: nanoseconds[:min(int(m.group(1) or 9), 9)], fmt)
     return time.strftime(with_fraction, time.localtime(now))
 
@@ -49,7 +54,6 @@ class AlertSender:
         self._worker_count = workers
         self._workers: list[asyncio.Task] = []           # started with the first alert (inside the event loop)
         self._sequence = 0
-        self.sent = 0                   # runs finished (whatever their exit code)
 
     @property
     def active(self) -> bool:
@@ -82,7 +86,7 @@ class AlertSender:
         fields = dict(event.fields)
         fields.update(kind=event.kind, version=self.version, node_sequence=str(self._sequence),
                       timestamp=timestamp(delivery.timestamp_format, now), timestamp_epoch=str(int(now)),
-                      timestamp_usec=f"{round((now % 1) * 1_000_000):06d}"[:6])
+                      timestamp_usec=_fraction(now)[:6])
         if delivery.recipient is not None:
             fields["recipient"] = delivery.recipient
         environment = {**self.environ, **dict(delivery.environment)}
@@ -101,7 +105,6 @@ class AlertSender:
                                 environment.get("CRM_alert_kind"), "timed out and was killed" if code is None
                                 else f"exited {code}", err.strip()[:200])
             finally:
-                self.sent += 1
                 self._queue.task_done()
 
     async def drained(self) -> None:
