@@ -38,6 +38,11 @@ class Options:
     placement_strategy: str = "default"
     cluster_options: Attributes = field(default_factory=Attributes)     # as they hold now (node health, ...)
 
+    @property
+    def quorate(self) -> bool:
+        """Quorum, or a policy that acts as if there were (no-quorum-policy=ignore)."""
+        return self.have_quorum or self.no_quorum_policy == "ignore"
+
 
 
 def _flag(options: Attributes, name: str, default: bool) -> bool:

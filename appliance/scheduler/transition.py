@@ -41,15 +41,14 @@ class Outcome:
 def _fenceable(working: Working, node: WNode) -> bool:
     """Pacemaker's pe_can_fence: with quorum (or no-quorum-policy=ignore), or a node still in the membership."""
     options = working.options
-    quorate = options.have_quorum or options.no_quorum_policy == "ignore"
-    return options.stonith_enabled and options.have_stonith_resource and (quorate or node.online)
+    return options.stonith_enabled and options.have_stonith_resource and (options.quorate or node.online)
 
 
 def _may_start(working: Working, rsc: WRsc | None = None) -> bool:
     """Without quorum nothing starts, but under no-quorum-policy=ignore, and under freeze what is already
     active in the partition may start again (move, restart)."""
     options = working.options
-    if options.have_quorum or options.no_quorum_policy == "ignore" or (rsc is not None and rsc.requires == "nothing"):
+    if options.quorate or (rsc is not None and rsc.requires == "nothing"):
         return True
     if options.no_quorum_policy == "demote" and rsc is not None:
         clone = rsc.clone_parent()
