@@ -201,13 +201,19 @@ def _check_nodes(configuration: Configuration) -> None:
         guests[name] = primitive.id
 
 
-def _check_rule_sets(configuration: Configuration) -> None:
+def rule_set_owners(configuration: Configuration) -> set[str]:
+    """What attribute sets with rules may belong to (model.rule_sets owner names) in this configuration."""
     owners = {CLUSTER, RSC_DEFAULTS, OP_DEFAULTS}
     for resource in walk(configuration.resources):
         owners.add(resource_owner(resource.id))
         if isinstance(resource, Primitive):
             owners.update(op_owner(op.id) for op in resource.ops)
     owners.update(node_owner(node.name) for node in configuration.nodes)
+    return owners
+
+
+def _check_rule_sets(configuration: Configuration) -> None:
+    owners = rule_set_owners(configuration) if configuration.rule_sets else set()
     for rule_set in configuration.rule_sets:
         if rule_set.owner not in owners:
             raise ModelError(f"{rule_set.kind} '{rule_set.id}' belongs to {rule_set.owner}, which does not exist")

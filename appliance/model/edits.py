@@ -10,9 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Collection
 
-from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
-from appliance.model.cluster import Configuration, all_ids
+from appliance.model.cluster import Configuration, all_ids, rule_set_owners
 from appliance.model.constraints import Colocation, Constraint, Location, Order, referenced_resources
 from appliance.model.nodes import Node
 from appliance.model.references import Tag, reapplied
@@ -109,12 +108,7 @@ def _without_orphan_rule_sets(configuration: Configuration) -> Configuration:
     """Attribute sets with rules go with their owner (a deleted resource, operation or node)."""
     if not configuration.rule_sets:
         return configuration
-    owners = {rule_sets.CLUSTER, rule_sets.RSC_DEFAULTS, rule_sets.OP_DEFAULTS}
-    for resource in walk(configuration.resources):
-        owners.add(rule_sets.resource_owner(resource.id))
-        if isinstance(resource, Primitive):
-            owners.update(rule_sets.op_owner(op.id) for op in resource.ops)
-    owners.update(rule_sets.node_owner(node.name) for node in configuration.nodes)
+    owners = rule_set_owners(configuration)
     kept = tuple(s for s in configuration.rule_sets if s.owner in owners)
     return dataclasses.replace(configuration, rule_sets=kept) if len(kept) != len(configuration.rule_sets) \
         else configuration
