@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SOURCES := $(shell find appliance guest -name '*.py' -not -name '_build.py') build.py
+SOURCES := $(shell find appliance guest -name '*.py' -not -name '_build.py') build.py packaging/glibc_floor.c
 PACKAGING := $(wildcard packaging/*) $(wildcard config/*.conf)
 DIST_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' guest/common/version.py)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import build
 from guest.common.version import VERSION
 from tests.conftest import DIST, TOP, clean_environment
 
@@ -71,11 +72,41 @@ def test_config_files_are_noreplace_and_state_dir_private():
 
 def test_requirements():
     drover = set(query("drover", "--requires").splitlines())
-    assert {"glibc >= 2.35", "libvirt-libs"} <= drover
+    assert {"glibc >= 2.34", "libvirt-libs"} <= drover
     guest = set(query("drover-guest", "--requires").splitlines())
-    assert "glibc >= 2.35" in guest
+    assert "glibc >= 2.34" in guest
     assert not any("libvirt" in r for r in guest)
     assert not any(".so" in r for r in drover | guest)  # bundled libraries are not external requirements
+
+
+def test_every_shipped_object_runs_on_the_el9_glibc_the_specs_require(installed):
+    """dnf on EL9 (glibc 2.34) installs what needs at most the required glibc; the objects must not need more."""
+    assert build.GLIBC_FLOOR == (2, 34)
+    objects = [f for name in ("drover", "drover-guest") for f in (installed / "usr/lib64" / name).rglob("*")
+               if f.is_file() and f.read_bytes()[:4] == b"\x7fELF"]
+    assert len(objects) > 20
+    needed = {str(f.relative_to(installed)): build.glibc_needed(f) for f in objects}
+    assert max(needed.values()) == (2, 34), needed
+    for spec in ("drover.spec", "drover-guest.spec"):
+        assert "Requires:       glibc >= 2.34" in (TOP / "packaging" / spec).read_text()
+
+
+def test_the_build_refuses_objects_that_need_a_newer_glibc(tmp_path):
+    source = tmp_path / "uses_hypot.c"
+    source.write_text("#include <math.h>\n#include <stdlib.h>\n"
+                      "int main(int c, char **v) { return c > 1 ? (int) hypot(c - 2, atof(v[1])) : 0; }\n")
+    dist = tmp_path / "demo.dist"
+    dist.mkdir()
+    subprocess.run(["cc", str(source), "-lm", "-o", str(dist / "demo")], check=True)
+    with pytest.raises(SystemExit, match=r"demo needs GLIBC_2\.35"):
+        build.check_glibc_floor(dist)
+    wrapped = tmp_path / "wrapped.dist"
+    wrapped.mkdir()
+    subprocess.run(["cc", str(source), *build.glibc_floor_flags(tmp_path).split(), "-lm", "-o",
+                    str(wrapped / "demo")], check=True)
+    build.check_glibc_floor(wrapped)
+    assert build.glibc_needed(wrapped / "demo") <= (2, 34)
+    assert subprocess.run([str(wrapped / "demo"), "3"], timeout=10).returncode == 3  # the old hypot, linked
 
 
 def test_scriptlets_use_the_systemd_macros():
@@ -191,7 +222,7 @@ def test_spec_versions_match_the_code():
     for spec in ["drover.spec", "drover-guest.spec"]:
         text = (TOP / "packaging" / spec).read_text()
         assert re.search(r"^Version:\s+(\S+)$", text, re.MULTILINE).group(1) == VERSION
-        assert "Requires:       glibc >= 2.35" in text
+        assert "Requires:       glibc >= 2.34" in text
 
 
 def test_firewalld_service_opens_3121_tcp():
