@@ -1,5 +1,5 @@
-"""`drover resource ...`: create, delete, enable, disable, move, ban, clear, cleanup, refresh, list, show, meta,
-defaults.
+"""`drover resource ...`: create, delete, update, enable, disable, move, ban, clear, cleanup, refresh, list, show,
+meta, defaults, op, agents; relocate, debug-* and the group/clone commands are modules of their own.
 
 Rules: pcs's command grammar and messages; crm_resource's move/ban/clear
 constraints (cli-prefer-*, cli-ban-*-on-*); every change is one transaction
@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from appliance.cli import agents_cmd, resource_debug, resource_relocate, state, utilization_cmd
+from appliance.cli import agents_cmd, resource_debug, resource_hierarchy, resource_relocate, state, utilization_cmd
 from appliance.cli.render import resource_config, resource_json, resource_lines
 from appliance.cli.resource_args import build_resource, check_meta, update_primitive, with_op_added
 from appliance.model import edits
@@ -58,6 +58,13 @@ Usage:
   drover resource meta NAME ARGS...
   drover resource defaults [ARGS...]
   drover resource utilization [NAME [ARGS...]]
+  drover resource group add GROUP RESOURCES... [--before=RESOURCE] [--after=RESOURCE]
+  drover resource group (delete|remove) GROUP [RESOURCES...]
+  drover resource group list
+  drover resource ungroup GROUP [RESOURCES...]
+  drover resource clone NAME [CLONE_OPTIONS...] [--force]
+  drover resource promotable NAME [CLONE_OPTIONS...] [--force]
+  drover resource unclone NAME
   drover resource op add NAME ACTION [OPTIONS...] [--force]
   drover resource op delete NAME [ACTION] [OPTIONS...]
   drover resource agents [STANDARD]
@@ -87,6 +94,15 @@ debug-start/stop/monitor/promote/demote: run that action of NAME's agent on
 this host now, outside the cluster (nothing is recorded), and print what it
 returned and said, as pcs (crm_resource --force-start ...) does; --full also
 shows the parameters it gets. The exit code is the agent's.
+group add: put existing primitives into GROUP (created if missing), taking them
+out of their old group, or move them within it (--before/--after RESOURCE);
+an old group left empty goes (refused while constraints name it). group
+delete|remove and ungroup: take RESOURCES (all when none) out of GROUP; an
+emptied group goes with the constraints naming it. clone/promotable: wrap a
+primitive or group in a clone ([CLONE-ID] [k=v ...], promotable adds
+promotable=true); its location, colocation and order constraints then name the
+clone. unclone: take NAME (a clone or what it wraps) out of its clone, which
+goes with its constraints. All as pcs does.
 move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
 crm_resource makes them; move without NODE bans NAME from where it runs.
 relocate: move RESOURCES (all when none) to the nodes they would get with
@@ -101,7 +117,10 @@ forgets everything recorded about it, failed or not, so it is probed again
 Options:
   --group=GROUP       Put the new primitive in GROUP (created if missing).
   --disabled          Create it with target-role=Stopped.
-  --force             Accept unknown agents, options and nodes; debug-* a clone active in the cluster.
+  --force             Accept unknown agents, options and nodes; debug-* a clone active in the cluster;
+                      clone a fencing device.
+  --before=RESOURCE   group add: put the resources before this member.
+  --after=RESOURCE    group add: put the resources after this member.
   --full              debug-*: show the parameters the agent gets.
   --node=NODE         Clean up or refresh on NODE only.
   --output-as=FORMAT  text (default), json or xml.
@@ -449,6 +468,11 @@ def _op_matches(op, wanted: dict[str, str | None]) -> bool:
 
 ACTIONS = {
     "relocate": resource_relocate.relocate,        # before show and clear: `relocate show|clear` has both words
+    "group": resource_hierarchy.group,             # before delete and list: `group delete|list` has both words
+    "ungroup": resource_hierarchy.ungroup,
+    "clone": lambda args, current: resource_hierarchy.clone(args, current, promotable=False),
+    "promotable": lambda args, current: resource_hierarchy.clone(args, current, promotable=True),
+    "unclone": resource_hierarchy.unclone,
     "op": _op,
     "agents": lambda args, current: agents_cmd.agents(current, args["STANDARD"]),
     "describe": lambda args, current: agents_cmd.describe(current, args["AGENT"]),

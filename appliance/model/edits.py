@@ -132,6 +132,18 @@ def _without(resources: tuple[Resource, ...], rid: str) -> tuple[Resource, ...]:
     return tuple(result)
 
 
+def drop_references(configuration: Configuration, gone: set[str]) -> tuple[Configuration, tuple[str, ...]]:
+    """Without the constraints naming `gone` and without `gone` in tags (an emptied tag goes too, and what names
+    it), as pcs removes a deleted resource's references. Returns the removed constraints' ids too."""
+    tags = tuple(dataclasses.replace(tag, refs=tuple(ref for ref in tag.refs if ref not in gone))
+                 for tag in configuration.tags)
+    gone = gone | {tag.id for tag in tags if not tag.refs}
+    removed = tuple(c.id for c in configuration.constraints if gone & set(referenced_resources(c)))
+    return _without_orphan_rule_sets(dataclasses.replace(
+        configuration, constraints=tuple(c for c in configuration.constraints if c.id not in removed),
+        tags=tuple(tag for tag in tags if tag.refs))), removed
+
+
 def delete_resource(configuration: Configuration, rid: str) -> tuple[Configuration, tuple[str, ...]]:
     """Remove a resource (an emptied group or clone goes too), it from tags (an emptied tag goes too, as pcs does)
     and the constraints that name what was removed."""
@@ -139,13 +151,7 @@ def delete_resource(configuration: Configuration, rid: str) -> tuple[Configurati
     remaining = _without(configuration.resources, rid)
     kept_ids = {r.id for r in walk(remaining)}
     gone = {r.id for r in walk(configuration.resources)} - kept_ids
-    tags = tuple(dataclasses.replace(tag, refs=tuple(ref for ref in tag.refs if ref not in gone))
-                 for tag in configuration.tags)
-    gone |= {tag.id for tag in tags if not tag.refs}
-    removed = tuple(c.id for c in configuration.constraints if gone & set(referenced_resources(c)))
-    constraints = tuple(c for c in configuration.constraints if c.id not in removed)
-    return _without_orphan_rule_sets(dataclasses.replace(configuration, resources=remaining, constraints=constraints,
-                                                         tags=tuple(tag for tag in tags if tag.refs))), removed
+    return drop_references(dataclasses.replace(configuration, resources=remaining), gone)
 
 
 def set_meta(configuration: Configuration, rid: str, name: str, value: str | None) -> Configuration:
