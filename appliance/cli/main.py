@@ -21,7 +21,7 @@ Usage:
 
 Commands:
   status      nodes, resources and failed actions (like crm_mon -1)
-  resource    create, delete, enable, disable, move, ban, clear, cleanup, refresh, list, show resources
+  resource    create, delete, enable, disable, move, ban, clear, cleanup, show resources; group, clone them
   stonith     fence devices (fence_ipmilan, fence_virsh, ...): create, update, delete, config, status, list
   constraint  location (prefers/avoids/rule), colocation, order, ticket constraints
   ticket      grant, revoke, standby, activate, show, delete tickets (like crm_ticket)
