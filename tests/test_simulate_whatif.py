@@ -129,7 +129,8 @@ def test_an_injected_operation_result_gives_crm_simulates_lines_and_a_bad_one_a_
 def _graph_actions(path: Path) -> set[tuple[str, str]]:
     root = ET.parse(path).getroot()
     return {(op.get("operation_key"), op.get("on_node")) for op in root.iter("rsc_op")
-            if op.get("operation") in ("start", "stop", "promote", "demote", "migrate_to", "migrate_from")} | \
+            if op.get("operation") in ("start", "stop", "promote", "demote", "migrate_to", "migrate_from")
+            or op.get("operation_key").rsplit("_", 1)[-1] not in ("0", op.get("operation_key"))} | \
         {(event.get("operation_key"), event.get("on_node")) for event in root.iter("crm_event")
          if event.get("operation") == "stonith"}
 

@@ -81,7 +81,7 @@ def run(args: dict, context: Context) -> int:
         modified, _lines = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
         result = schedule(modified, now)
         for option, text in (("--save-graph", lambda: simulate_graph.graph_xml(modified, result)),
-                             ("--save-dotfile", lambda: simulate_graph.graph_dot(result))):
+                             ("--save-dotfile", lambda: simulate_graph.graph_dot(modified, result))):
             if args[option]:
                 try:
                     Path(args[option]).write_text(text())

@@ -2,26 +2,98 @@
 in the shapes crm_simulate -G and -D write (Pacemaker's transition_graph XML, a Graphviz digraph).
 
 Rules: one synapse per action, its inputs the actions ordered before it (Transition.orderings); keys and labels
-are Pacemaker's (RSC_TASK_0 NODE, stonith-NODE-reboot). The actions are drover's: the starts, stops,
-promotions, demotions, migrations and fencing it plans, not Pacemaker's pseudo-actions, probes or monitors.
+are Pacemaker's (RSC_TASK_0 NODE, RSC_monitor_INTERVAL NODE, stonith-NODE-reboot; a clone instance by its
+instance name, its primitive by the name its history has). The actions are drover's: the
+starts, stops, promotions, demotions, migrations and fencing it plans, and the recurring monitors its controller
+then runs (for the role each instance ends in, after the last action that put it there, or where one is not
+recorded for an instance left running) — not Pacemaker's pseudo-actions or probes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 from appliance.model.cluster import Cib
 from appliance.model.history import base_id
-from appliance.model.resources import Clone, Group, parents
+from appliance.model.resources import Clone, Group, Op, Primitive, parents, primitives
 from appliance.model.values import is_true
 from appliance.scheduler.schedule import Transition
 from appliance.scheduler.transition import Action
 
+_ROLE_CHANGES = ("start", "promote", "demote", "migrate_from")
+_ROLE_NAMES = {"Master": "Promoted", "Slave": "Unpromoted"}
 
-def _key(action: Action, resource: str | None = None) -> str:
+
+@dataclasses.dataclass(frozen=True)
+class Monitor:
+    """A recurring monitor the controller starts: after action `after` (an index), or alone (None)."""
+
+    resource: str
+    node: str
+    interval_ms: int
+    after: int | None
+
+
+def _applies(op: Op, role: str) -> bool:
+    """A recurring op without a role runs in every role; one with a role only in it (Pacemaker's rule)."""
+    if op.name != "monitor" or op.interval_ms <= 0 or not is_true(op.options.get("enabled", "true")):
+        return False
+    return op.role is None or _ROLE_NAMES.get(op.role, op.role) == role
+
+
+# A guest node's implicit connection resource has one recurring monitor (Pacemaker's pe_create_remote_xml).
+_GUEST_CONNECTION_OPS = (Op("guest-monitor", "monitor", 30000),)
+
+
+def _recorded(cib: Cib, resource: str, node: str) -> set[int]:
+    """The recurring monitors of (any instance of) `resource` recorded as running on `node`."""
+    return {op.interval_ms for history in cib.status.history
+            if history.node == node and base_id(history.resource) == resource
+            for op in history.ops if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 8)
+            and op.op_status == 0}
+
+
+def _recurring_ops(cib: Cib, rid: str) -> tuple[Op, ...]:
+    primitive = cib.configuration.resource(rid)
+    if isinstance(primitive, Primitive):
+        return primitive.ops
+    guests = {p.guest_node for p in primitives(cib.configuration.resources)}
+    return _GUEST_CONNECTION_OPS if rid in guests else ()
+
+
+def recurring_monitors(cib: Cib, result: Transition) -> list[Monitor]:
+    standing: dict[tuple[str, str], int] = {}     # (instance, node) -> its last role change not undone after
+    touched: set[tuple[str, str]] = set()
+    for index, action in enumerate(result.actions):
+        if action.resource:
+            touched.add((base_id(action.resource), action.node))
+            if action.task in _ROLE_CHANGES:
+                standing[action.resource, action.node] = index
+            elif action.task in ("stop", "migrate_to"):
+                standing.pop((action.resource, action.node), None)
+    last: dict[tuple[str, str], int] = {}
+    for (instance, node), index in standing.items():
+        last[base_id(instance), node] = max(index, last.get((base_id(instance), node), index))
+    monitors = []
+    for rid, places in sorted(result.resources.items()):
+        ops = _recurring_ops(cib, rid)
+        for node, role in places:
+            after = last.get((rid, node))
+            if after is None and (rid, node) in touched:
+                continue
+            recorded = set() if after is not None else _recorded(cib, rid, node)
+            instance = result.actions[after].resource if after is not None else rid
+            for op in ops:
+                if _applies(op, role) and op.interval_ms not in recorded:
+                    monitors.append(Monitor(instance, node, op.interval_ms, after))
+    return monitors
+
+
+def _key(action: Action) -> str:
     if action.task == "fence":
         return f"stonith-{action.node}-{action.fence_type or 'reboot'}"
-    return f"{resource or action.resource}_{action.task}_0"
+    return f"{action.resource}_{action.task}_0"
 
 
 def _history_id(cib: Cib, rid: str) -> str:
@@ -44,34 +116,74 @@ def _label(action: Action) -> str:
     return f"{_key(action)} {action.node}"
 
 
-def _action_element(parent: ET.Element, index: int, action: Action, cib: Cib, agents: dict[str, str]) -> None:
-    configured = cib.configuration.node(action.node)
-    node_id = configured.id if configured is not None else action.node
+def _node_id(cib: Cib, node: str) -> str:
+    configured = cib.configuration.node(node)
+    return configured.id if configured is not None else node
+
+
+@dataclasses.dataclass(frozen=True)
+class _Graph:
+    cib: Cib
+    agents: dict[str, str]                   # resource (or instance) id -> agent
+    recorded_as: dict[tuple[str, str], str]  # (node, base id) -> the id its history on that node has
+
+    @classmethod
+    def of(cls, cib: Cib, result: Transition) -> _Graph:
+        agents = {p.id: str(p.agent) for p in primitives(cib.configuration.resources)}
+        agents.update({change.resource: change.agent for change in result.changes})
+        recorded_as = {(history.node, base_id(history.resource)): history.resource for history in cib.status.history}
+        return cls(cib, agents, recorded_as)
+
+    def key_name(self, instance: str, node: str) -> str:
+        """Pacemaker's operation keys name an anonymous clone instance as its history on the node does, if it
+        has one there (its clone_name), and everything else by its own id."""
+        if _history_id(self.cib, instance) == instance:
+            return instance
+        return self.recorded_as.get((node, base_id(instance)), instance)
+
+
+def _rsc_op(parent: ET.Element, index: int, graph: _Graph, task: str, instance: str, suffix: str, node: str,
+            attributes: dict[str, str]) -> None:
+    key, internal = f"{graph.key_name(instance, node)}_{suffix}", f"{instance}_{suffix}"
+    op = ET.SubElement(parent, "rsc_op", id=str(index), operation=task, operation_key=key)
+    if internal != key:
+        op.set("internal_operation_key", internal)
+    op.set("on_node", node)
+    op.set("on_node_uuid", _node_id(graph.cib, node))
+    standard, _, rest = graph.agents.get(instance, graph.agents.get(base_id(instance), "")).partition(":")
+    provider, _, agent_type = rest.rpartition(":")
+    primitive = ET.SubElement(op, "primitive", id=_history_id(graph.cib, instance))
+    if instance != primitive.get("id"):
+        primitive.set("long-id", instance)
+    primitive.set("class", standard)
+    if provider:
+        primitive.set("provider", provider)
+    primitive.set("type", agent_type)
+    ET.SubElement(op, "attributes", {"CRM_meta_on_node": node, "CRM_meta_on_node_uuid": _node_id(graph.cib, node),
+                                     **attributes})
+
+
+def _action_element(parent: ET.Element, index: int, action: Action, graph: _Graph) -> None:
+    node_id = _node_id(graph.cib, action.node)
     if action.task == "fence":
         event = ET.SubElement(parent, "crm_event", id=str(index), operation="stonith", operation_key=_key(action),
                               on_node=action.node, on_node_uuid=node_id)
         ET.SubElement(event, "attributes", CRM_meta_on_node=action.node, CRM_meta_on_node_uuid=node_id,
                       CRM_meta_stonith_action=action.fence_type or "reboot")
         return
-    op = ET.SubElement(parent, "rsc_op", id=str(index), operation=action.task,
-                       operation_key=_key(action, _history_id(cib, action.resource)),
-                       internal_operation_key=_key(action), on_node=action.node, on_node_uuid=node_id)
-    standard, _, rest = agents.get(action.resource, "").partition(":")
-    provider, _, agent_type = rest.rpartition(":")
-    primitive = ET.SubElement(op, "primitive", id=_history_id(cib, action.resource))
-    primitive.set("class", standard)
-    if provider:
-        primitive.set("provider", provider)
-    primitive.set("type", agent_type)
-    attributes = {"CRM_meta_on_node": action.node, "CRM_meta_on_node_uuid": node_id}
+    attributes = {}
     if action.peer:
         side = "target" if action.task == "migrate_to" else "source"
         attributes[f"CRM_meta_migrate_{side}"] = action.peer
-    ET.SubElement(op, "attributes", attributes)
+    _rsc_op(parent, index, graph, action.task, action.resource, f"{action.task}_0", action.node, attributes)
+
+
+def _monitor_label(monitor: Monitor) -> str:
+    return f"{monitor.resource}_monitor_{monitor.interval_ms} {monitor.node}"
 
 
 def graph_xml(cib: Cib, result: Transition) -> str:
-    agents = {change.resource: change.agent for change in result.changes}
+    graph = _Graph.of(cib, result)
     root = ET.Element("transition_graph", {"cluster-delay": "60s", "stonith-timeout": "60s",
                                            "failed-stop-offset": "INFINITY", "failed-start-offset": "INFINITY",
                                            "transition_id": "0"})
@@ -80,19 +192,32 @@ def graph_xml(cib: Cib, result: Transition) -> str:
         before.setdefault(then, []).append(first)
     for index, action in enumerate(result.actions):
         synapse = ET.SubElement(root, "synapse", id=str(index))
-        _action_element(ET.SubElement(synapse, "action_set"), index, action, cib, agents)
+        _action_element(ET.SubElement(synapse, "action_set"), index, action, graph)
         inputs = ET.SubElement(synapse, "inputs")
         for first in sorted(before.get(index, [])):
-            _action_element(ET.SubElement(inputs, "trigger"), first, result.actions[first], cib, agents)
+            _action_element(ET.SubElement(inputs, "trigger"), first, result.actions[first], graph)
+    for index, monitor in enumerate(recurring_monitors(cib, result), len(result.actions)):
+        synapse = ET.SubElement(root, "synapse", id=str(index))
+        _rsc_op(ET.SubElement(synapse, "action_set"), index, graph, "monitor", monitor.resource,
+                f"monitor_{monitor.interval_ms}", monitor.node, {"CRM_meta_interval": str(monitor.interval_ms)})
+        inputs = ET.SubElement(synapse, "inputs")
+        if monitor.after is not None:
+            _action_element(ET.SubElement(inputs, "trigger"), monitor.after, result.actions[monitor.after], graph)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode") + "\n"
 
 
-def graph_dot(result: Transition) -> str:
+def graph_dot(cib: Cib, result: Transition) -> str:
     lines = [' digraph "g" {']
     for first, then in sorted(result.orderings):
         lines.append(f'"{_label(result.actions[first])}" -> "{_label(result.actions[then])}" [ style = bold]')
+    monitors = recurring_monitors(cib, result)
+    for monitor in monitors:
+        if monitor.after is not None:
+            lines.append(f'"{_label(result.actions[monitor.after])}" -> "{_monitor_label(monitor)}" [ style = bold]')
     for action in result.actions:
         lines.append(f'"{_label(action)}" [ style=bold color="green" fontcolor="black"]')
+    for monitor in monitors:
+        lines.append(f'"{_monitor_label(monitor)}" [ style=bold color="green" fontcolor="black"]')
     lines.append("}")
     return "\n".join(lines) + "\n"
