@@ -16,13 +16,12 @@ import xml.etree.ElementTree as ET
 
 from appliance.model.cluster import Cib
 from appliance.model.history import base_id
-from appliance.model.resources import Clone, Group, Op, Primitive, parents, primitives
+from appliance.model.resources import Clone, Group, Op, Primitive, monitors_for_role, parents, primitives
 from appliance.model.values import is_true
 from appliance.scheduler.schedule import Transition
 from appliance.scheduler.transition import Action
 
 _ROLE_CHANGES = ("start", "promote", "demote", "migrate_from")
-_ROLE_NAMES = {"Master": "Promoted", "Slave": "Unpromoted"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,17 +34,6 @@ class Monitor:
     after: int | None
 
 
-def _applies(op: Op, role: str) -> bool:
-    """A recurring op without a role runs in every role; one with a role only in it (Pacemaker's rule)."""
-    if op.name != "monitor" or op.interval_ms <= 0 or not is_true(op.options.get("enabled", "true")):
-        return False
-    return op.role is None or _ROLE_NAMES.get(op.role, op.role) == role
-
-
-# A guest node's implicit connection resource has one recurring monitor (Pacemaker's pe_create_remote_xml).
-_GUEST_CONNECTION_OPS = (Op("guest-monitor", "monitor", 30000),)
-
-
 def _recorded(cib: Cib, resource: str, node: str) -> set[int]:
     """The recurring monitors of (any instance of) `resource` recorded as running on `node`."""
     return {op.interval_ms for history in cib.status.history
@@ -54,12 +42,14 @@ def _recorded(cib: Cib, resource: str, node: str) -> set[int]:
             and op.op_status == 0}
 
 
-def _recurring_ops(cib: Cib, rid: str) -> tuple[Op, ...]:
+def _monitors(cib: Cib, rid: str, role: str) -> list[Op]:
+    """What the controller runs for `rid` in `role` (resolve.Runnable.monitors: a guest node's implicit
+    connection and a remote one without a monitor get Pacemaker's 30s one)."""
     primitive = cib.configuration.resource(rid)
     if isinstance(primitive, Primitive):
-        return primitive.ops
+        return monitors_for_role(primitive.ops, role, primitive.agent.is_remote_connection, rid)
     guests = {p.guest_node for p in primitives(cib.configuration.resources)}
-    return _GUEST_CONNECTION_OPS if rid in guests else ()
+    return monitors_for_role((), role, rid in guests, rid)
 
 
 def recurring_monitors(cib: Cib, result: Transition) -> list[Monitor]:
@@ -77,15 +67,14 @@ def recurring_monitors(cib: Cib, result: Transition) -> list[Monitor]:
         last[base_id(instance), node] = max(index, last.get((base_id(instance), node), index))
     monitors = []
     for rid, places in sorted(result.resources.items()):
-        ops = _recurring_ops(cib, rid)
         for node, role in places:
             after = last.get((rid, node))
             if after is None and (rid, node) in touched:
                 continue
             recorded = set() if after is not None else _recorded(cib, rid, node)
             instance = result.actions[after].resource if after is not None else rid
-            for op in ops:
-                if _applies(op, role) and op.interval_ms not in recorded:
+            for op in _monitors(cib, rid, role):
+                if op.interval_ms not in recorded:
                     monitors.append(Monitor(instance, node, op.interval_ms, after))
     return monitors
 

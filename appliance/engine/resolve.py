@@ -20,7 +20,7 @@ from appliance.model import rule_sets
 from appliance.model.cluster import Cib, Configuration
 from appliance.model.history import base_id
 from appliance.model.nodes import KIND_ATTRIBUTE
-from appliance.model.resources import AgentRef, Clone, Op, Primitive, parents, primitives
+from appliance.model.resources import AgentRef, Clone, Op, Primitive, monitors_for_role, parents, primitives
 from appliance.model.status import PARAMS_EXTRA, Status
 from appliance.model.values import ModelError, is_true, parse_interval_ms
 from guest.agents.results import AgentSpec, Operation
@@ -29,7 +29,6 @@ PARAMS_KEY = PARAMS_EXTRA        # history extra attribute: the parameters of th
 DEFAULT_TIMEOUT_MS = 20_000
 DEFAULT_CONNECT_TIMEOUT = "60s"   # Pacemaker's remote-connect-timeout default; drover.conf remote.connect_timeout
 REMOTE_AGENT = AgentRef("ocf", "remote", "pacemaker")
-REMOTE_MONITOR_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -47,18 +46,7 @@ class Runnable:
 
     def monitors(self, role: str) -> list[Op]:
         """The recurring monitors to run for a resource active in `role` (Started/Unpromoted/Promoted)."""
-        wanted = []
-        for op in self.ops:
-            if op.name != "monitor" or op.interval_ms <= 0 or not is_true(op.options.get("enabled", "true")):
-                continue
-            op_role = {"Slave": "Unpromoted", "Master": "Promoted", "Started": "Unpromoted"}.get(op.role or "",
-                                                                                              op.role)
-            mine = "Unpromoted" if role == "Started" else role
-            if op_role in (None, mine) or (op_role == "Unpromoted" and role == "Started"):
-                wanted.append(op)
-        if not wanted and self.agent == REMOTE_AGENT:
-            wanted.append(Op(f"{self.history_id}-monitor-interval-30s", "monitor", REMOTE_MONITOR_MS))
-        return wanted
+        return monitors_for_role(self.ops, role, self.agent == REMOTE_AGENT, self.history_id)
 
 
 def _chain(configuration: Configuration, rid: str) -> list:

@@ -169,6 +169,26 @@ class Template:
     description: str | None = None
 
 
+REMOTE_MONITOR_MS = 30_000      # a remote connection without a monitor gets one (Pacemaker's pe_create_remote_xml)
+_ROLE_ALIASES = {"Slave": "Unpromoted", "Master": "Promoted", "Started": "Unpromoted"}
+
+
+def monitors_for_role(ops: tuple[Op, ...], role: str, remote_connection: bool = False,
+                      owner: str = "") -> list[Op]:
+    """The recurring monitors to run for a resource active in `role` (Started/Unpromoted/Promoted): enabled
+    ones without a role, or with that role (Started and Unpromoted are one)."""
+    wanted = []
+    mine = "Unpromoted" if role == "Started" else role
+    for op in ops:
+        if op.name != "monitor" or op.interval_ms <= 0 or not is_true(op.options.get("enabled", "true")):
+            continue
+        if _ROLE_ALIASES.get(op.role or "", op.role) in (None, mine):
+            wanted.append(op)
+    if not wanted and remote_connection:
+        wanted.append(Op(f"{owner}-monitor-interval-30s", "monitor", REMOTE_MONITOR_MS))
+    return wanted
+
+
 def walk(resources: tuple[Resource, ...]) -> Iterator[Resource]:
     """Every resource, parents before children, in configuration order."""
     for resource in resources:
