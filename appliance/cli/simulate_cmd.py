@@ -77,7 +77,7 @@ def run(args: dict, context: Context) -> int:
         "node-up", "node-down", "node-fail", "ticket-grant", "ticket-revoke", "ticket-standby", "ticket-activate",
         "op-inject")))
     now = effective_date(cib)
-    if args["--save-graph"] or args["--save-dotfile"]:
+    if args["--save-graph"] or args["--save-dotfile"] or form == "json":
         modified, _lines = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
         result = schedule(modified, now)
         for option, text in (("--save-graph", lambda: simulate_graph.graph_xml(modified, result)),
@@ -87,10 +87,9 @@ def run(args: dict, context: Context) -> int:
                     Path(args[option]).write_text(text())
                 except OSError as error:
                     raise UserError(f"cannot write {args[option]}: {error.strerror}", 73) from None
-    if form == "json":
-        modified, _lines = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
-        state.print_json(schedule(modified, now).as_json())
-        return 0
+        if form == "json":
+            state.print_json(result.as_json())
+            return 0
     print(summary(cib, now, injections))
     return 0
 

@@ -34,21 +34,22 @@ class Monitor:
     after: int | None
 
 
-def _recorded(cib: Cib, resource: str, node: str) -> set[int]:
-    """The recurring monitors of (any instance of) `resource` recorded as running on `node`."""
-    return {op.interval_ms for history in cib.status.history
-            if history.node == node and base_id(history.resource) == resource
-            for op in history.ops if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 8)
-            and op.op_status == 0}
+def _recorded_monitors(cib: Cib) -> dict[tuple[str, str], set[int]]:
+    """(base id, node) -> the intervals of the recurring monitors recorded as running there."""
+    recorded: dict[tuple[str, str], set[int]] = {}
+    for history in cib.status.history:
+        for op in history.ops:
+            if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 8) and op.op_status == 0:
+                recorded.setdefault((base_id(history.resource), history.node), set()).add(op.interval_ms)
+    return recorded
 
 
-def _monitors(cib: Cib, rid: str, role: str) -> list[Op]:
+def _monitors(by_id: dict[str, Primitive], guests: set[str], rid: str, role: str) -> list[Op]:
     """What the controller runs for `rid` in `role` (resolve.Runnable.monitors: a guest node's implicit
     connection and a remote one without a monitor get Pacemaker's 30s one)."""
-    primitive = cib.configuration.resource(rid)
-    if isinstance(primitive, Primitive):
+    primitive = by_id.get(rid)
+    if primitive is not None:
         return monitors_for_role(primitive.ops, role, primitive.agent.is_remote_connection, rid)
-    guests = {p.guest_node for p in primitives(cib.configuration.resources)}
     return monitors_for_role((), role, rid in guests, rid)
 
 
@@ -66,14 +67,17 @@ def recurring_monitors(cib: Cib, result: Transition) -> list[Monitor]:
     for (instance, node), index in standing.items():
         last[base_id(instance), node] = max(index, last.get((base_id(instance), node), index))
     monitors = []
+    recorded_monitors = _recorded_monitors(cib)
+    by_id = {p.id: p for p in primitives(cib.configuration.resources)}
+    guests = {p.guest_node for p in by_id.values() if p.guest_node}
     for rid, places in sorted(result.resources.items()):
         for node, role in places:
             after = last.get((rid, node))
             if after is None and (rid, node) in touched:
                 continue
-            recorded = set() if after is not None else _recorded(cib, rid, node)
+            recorded = set() if after is not None else recorded_monitors.get((rid, node), set())
             instance = result.actions[after].resource if after is not None else rid
-            for op in _monitors(cib, rid, role):
+            for op in _monitors(by_id, guests, rid, role):
                 if op.interval_ms not in recorded:
                     monitors.append(Monitor(instance, node, op.interval_ms, after))
     return monitors
