@@ -7,6 +7,7 @@ import asyncio
 import socket
 import ssl
 import time
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,25 @@ def test_dummy_and_stateful_through_tls(daemon, tmp_path):
     assert promoted == [0, 0, OcfRc.RUNNING_PROMOTED, 0, 0]
     assert status["last_results"]["db_monitor_0"]["rc"] == OcfRc.RUNNING_PROMOTED
     assert [r["operation"]["resource"] for r in status["recurring"]] == ["web"]
+
+
+def test_the_daemon_never_loads_cryptography_yet_serves_the_derived_identity(daemon):
+    asyncio.run(_ping(daemon))                                      # the TLS identity is the authkey's
+    maps = Path(f"/proc/{daemon.process.pid}/maps").read_text()
+    assert "cryptography" not in maps and "_cffi_backend" not in maps
+
+
+async def _ping(daemon: GuestDaemon) -> None:
+    client = await connect(daemon)
+    try:
+        await client.request("ping")
+    finally:
+        await client.close()
+
+
+def test_identities_derived_apart_equal_those_derived_here(tmp_path):
+    keys = [b"k" * 64, bytes(range(256)) * 16]
+    assert tlsauth.identities_apart(keys) == [tlsauth.identity_from_authkey(key) for key in keys]
 
 
 def test_bad_requests_get_error_responses_and_the_connection_stays(daemon):

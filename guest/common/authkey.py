@@ -55,11 +55,12 @@ def load(path: Path) -> bytes:
     return key
 
 
-def identities(loaded) -> list:
-    """The TLS identities of the configured authkey (and of also_accept_authkey, during a rotation)."""
-    from guest.common import tlsauth  # cryptography is imported only when keys are used
+def identities(loaded, apart: bool = False) -> list:
+    """The TLS identities of the configured authkey (and of also_accept_authkey, during a rotation); `apart`:
+    derived in a forked child, for a daemon that should not keep cryptography loaded."""
+    from guest.common import tlsauth
 
     keys = [load(Path(loaded["remote.authkey"]))]
     if loaded["remote.also_accept_authkey"]:
         keys.append(load(Path(loaded["remote.also_accept_authkey"])))
-    return [tlsauth.identity_from_authkey(key) for key in keys]
+    return tlsauth.identities_apart(keys) if apart else [tlsauth.identity_from_authkey(key) for key in keys]

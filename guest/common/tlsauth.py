@@ -7,29 +7,20 @@ pin exactly those: a peer is accepted only if it presents one of the trusted
 certificates, which it can do only if it holds the same authkey. Two keys may be
 trusted at once for rotation; the first is the one presented. No session
 tickets: every connection proves the key afresh. Nothing here is hand-made
-cryptography: HKDF, Ed25519 and X.509 come from `cryptography`, TLS from OpenSSL.
+cryptography: HKDF, Ed25519 and X.509 come from `cryptography` (tls_derive.py,
+loaded only to derive; a daemon derives in a forked child and never loads it),
+TLS from OpenSSL.
 """
 
 from __future__ import annotations
 
-import datetime
-import hashlib
+import json
+import os
 import ssl
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.x509.oid import NameOID
-
-HKDF_SALT = b"drover authkey identity"
-HKDF_INFO = b"ed25519 tls certificate v1"
-NOT_BEFORE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
-NOT_AFTER = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
 
 
 @dataclass(frozen=True)
@@ -43,35 +34,37 @@ class Identity:
 
 
 def identity_from_authkey(authkey: bytes) -> Identity:
-    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=HKDF_SALT, info=HKDF_INFO).derive(authkey)
-    private_key = Ed25519PrivateKey.from_private_bytes(seed)
-    public_key = private_key.public_key()
-    raw_public = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    digest = hashlib.sha256(raw_public).digest()
-    fingerprint = digest[:8].hex()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"drover cluster key {fingerprint}")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(public_key)
-        .serial_number(int.from_bytes(digest[:16], "big") >> 1 or 1)
-        .not_valid_before(NOT_BEFORE)
-        .not_valid_after(NOT_AFTER)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .sign(private_key, None)  # Ed25519 signatures are deterministic
-    )
-    return Identity(
-        fingerprint=fingerprint,
-        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM),
-        certificate_der=certificate.public_bytes(serialization.Encoding.DER),
-        private_key_pem=private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()),
-    )
+    from guest.common.tls_derive import derive  # cryptography is loaded only to derive
+
+    return derive(authkey)
+
+
+def identities_apart(keys: Sequence[bytes]) -> list[Identity]:
+    """The identities of `keys`, derived in a forked child so that this process never loads cryptography
+    (about 10 MiB that a daemon would keep resident for nothing); derived here if the child fails."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                        # the child: derive, write, leave without cleanup
+        code = 1
+        try:
+            os.close(read_end)
+            payload = json.dumps([{"fingerprint": i.fingerprint, "certificate_pem": i.certificate_pem.decode(),
+                                   "certificate_der": i.certificate_der.hex(),
+                                   "private_key_pem": i.private_key_pem.decode()}
+                                  for i in map(identity_from_authkey, keys)]).encode()
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as received:
+        data = received.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return [identity_from_authkey(key) for key in keys]
+    return [Identity(entry["fingerprint"], entry["certificate_pem"].encode(), bytes.fromhex(entry["certificate_der"]),
+                     entry["private_key_pem"].encode()) for entry in json.loads(data)]
 
 
 def _configure(context: ssl.SSLContext, identities: Sequence[Identity]) -> ssl.SSLContext:

@@ -25,7 +25,7 @@ log = logging.getLogger("drover-guest")
 
 
 async def serve(loaded: config.Config) -> None:
-    identities = authkey.identities(loaded)
+    identities = authkey.identities(loaded, apart=True)
     paths = Paths.from_environment()
     tools = tooldir.install(paths.run_dir / "tools", self_command("guest"))
     agent_env = tooldir.agent_environment(os.environ, tools)
