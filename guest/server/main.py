@@ -11,10 +11,10 @@ from pathlib import Path
 from guest.agents.executor import Executor
 from guest.agents.process import ProcessRunner
 from guest.agents.standards import AgentSettings
-from guest.common import authkey, config, sdnotify, tooldir
+from guest.common import authkey, config, sdnotify, tooldir, trim
 from guest.common.errors import UserError
 from guest.common.paths import Paths
-from guest.common.selfexec import self_command
+from guest.common.selfexec import is_compiled, self_command
 from guest.common.version import version_line
 from guest.server.handlers import handlers
 from guest.server.local import LocalServer, socket_path
@@ -53,6 +53,7 @@ async def serve(loaded: config.Config) -> None:
     log.info("%s listening on %s, key %s", version_line("drover-guest"),
              ", ".join(f"{a[0]}:{a[1]}" for a in addresses), ", ".join(i.fingerprint for i in identities))
     sdnotify.notify("READY=1")
+    trim.trim_program_image(is_compiled())
     await stop.wait()
     log.info("shutting down")
     sdnotify.notify("STOPPING=1")
