@@ -46,10 +46,10 @@ lint: venv
 test: venv lint build rpm
 	$(PY) -m pytest -q tests
 
-# Only the micro-VM system tests: a real VM booted through libvirt's qemu driver becomes guest1; live migration
-# of one between two libvirtds.
+# Only the micro-VM system tests: a real VM booted through libvirt's qemu driver becomes guest1; the packaged
+# guest unit under systemd as PID 1 in a micro-VM; live migration of one between two libvirtds.
 system-test: venv build
-	$(PY) -m pytest -q -s tests/test_system.py tests/test_live_migration.py
+	$(PY) -m pytest -q -s tests/test_system.py tests/test_live_migration.py tests/test_systemd_units.py
 
 # Only the fault-injection suite (kill -9, lost guests, full and read-only disks, hostile peers, bad input);
 # it prints what survived, and writes it to build/fault-summary.txt. make test runs it too.
