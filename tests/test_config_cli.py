@@ -129,9 +129,9 @@ def test_resource_commands(drover: Drover) -> None:
                                                               ("promote", None), ("demote", None)}
     group = configuration.resource("front")
     assert isinstance(group, Group) and [m.id for m in group.members] == ["ip", "fs"]
-    # as pcs: all of Dummy's actions but meta-data and validate-all
-    assert [op.name for op in group.members[1].ops] == ["start", "stop", "reload", "migrate_to", "migrate_from",
-                                                       "monitor"]
+    # as pcs 0.11: all of Dummy's actions but meta-data and validate-all, by name
+    assert [op.name for op in group.members[1].ops] == ["migrate_from", "migrate_to", "monitor", "reload", "start",
+                                                       "stop"]
     assert group.members[1].meta.get("target-role") == "Stopped"
 
     drover.ok("resource", "disable", "webserver", "db-clone")

@@ -256,6 +256,7 @@ def build_resource(rid: str, agent: AgentRef, metadata: AgentMetadata | None, to
     known_actions = {a.name for a in metadata.actions} if metadata is not None else None
     ops = [_op(rid, name, options, known_actions, force) for name, options in parsed.ops]
     ops += _default_ops(rid, metadata, {op.name for op in ops}, parsed.promotable)
+    ops.sort(key=lambda op: op.name)                 # pcs 0.11 writes them by name (a stable sort)
     meta = Attributes.of(parsed.meta)
     if disabled and parsed.clone is None:
         meta = meta.set("target-role", "Stopped")

@@ -15,6 +15,7 @@ from pathlib import Path
 from appliance.cli import agents_cmd, resource_debug, resource_hierarchy, resource_relocate, state, utilization_cmd
 from appliance.cli.render import resource_config, resource_json, resource_lines
 from appliance.cli.resource_args import build_resource, check_meta, update_primitive, with_op_added
+from appliance.cli.resource_config import config_text
 from appliance.model import edits
 from appliance.model.cib_write import fragment_xml, write_resource
 from appliance.model.cluster import Configuration
@@ -55,6 +56,7 @@ Usage:
   drover resource list [--output-as=FORMAT]
   drover resource locate NAME
   drover resource show [NAME] [--output-as=FORMAT]
+  drover resource config [RESOURCES...]
   drover resource meta NAME ARGS...
   drover resource defaults [ARGS...]
   drover resource utilization [NAME [ARGS...]]
@@ -103,6 +105,7 @@ primitive or group in a clone ([CLONE-ID] [k=v ...], promotable adds
 promotable=true); its location, colocation and order constraints then name the
 clone. unclone: take NAME (a clone or what it wraps) out of its clone, which
 goes with its constraints. All as pcs does.
+config: the resources' configuration in pcs 0.11's layout (show: pcs 0.10's).
 move/ban/clear: location constraints cli-prefer-NAME / cli-ban-NAME-on-NODE, as
 crm_resource makes them; move without NODE bans NAME from where it runs.
 relocate: move RESOURCES (all when none) to the nodes they would get with
@@ -372,6 +375,13 @@ def _show(args: dict, current: state.Settings) -> None:
     print_config(shown, form, single=bool(args["NAME"]))
 
 
+def _config(args: dict, current: state.Settings) -> None:
+    with state.open_store(current) as store:
+        text = config_text(store.configuration(), args["RESOURCES"])
+    if text:
+        print(text)
+
+
 def print_config(shown: tuple[Resource, ...], form: str, single: bool = False) -> None:
     """Resources' configuration as pcs's `config` prints it, or as JSON (one object when `single`) or XML."""
     if form == "json":
@@ -480,7 +490,7 @@ ACTIONS = {
     "providers": lambda args, current: agents_cmd.providers(current),
     "create": _create, "delete": _delete, "update": _update, "move": _move, "ban": _ban, "clear": _clear,
     "cleanup": _cleanup, "refresh": _cleanup,
-    "list": _list, "locate": _locate, "show": _show, "meta": _meta, "defaults": _defaults,
+    "config": _config, "list": _list, "locate": _locate, "show": _show, "meta": _meta, "defaults": _defaults,
     "utilization": lambda args, current: utilization_cmd.resource(args, current),
     "enable": lambda args, current: _set_target_role(args, current, None),
     "disable": lambda args, current: _set_target_role(args, current, "Stopped"),
