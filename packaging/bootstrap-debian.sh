@@ -6,7 +6,7 @@ set -eu
 packages="gcc make pkg-config python3-venv libvirt-dev libvirt-clients libvirt0 resource-agents \
 pacemaker pacemaker-cli-utils rpm rpmlint patchelf ccache systemd \
 qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu busybox-static cpio iproute2 \
-corosync libcpg4 libcmap4 libquorum5 libvotequorum8 fence-agents openipmi ipmitool curl binutils groff-base apache2-bin time"
+corosync libcpg4 libcmap4 libquorum5 libvotequorum8 fence-agents openipmi ipmitool curl binutils groff-base apache2-bin time pcs"
 missing=""
 for p in $packages; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

@@ -116,7 +116,8 @@ def test_a_cloned_group_keeps_its_clone(drover: Drover):  # noqa: F811
 
 
 def test_clone_and_promotable_wrap_and_rename_constraints(drover: Drover, tmp_path: Path):  # noqa: F811
-    dummies(drover, "a", "b", "s")
+    dummies(drover, "a", "b")
+    drover.ok("resource", "create", "s", "ocf:pacemaker:Stateful")
     dummies(drover, "m", group="g")
     drover.ok("constraint", "colocation", "add", "b", "with", "a")
     drover.ok("constraint", "order", "a", "then", "b")
@@ -159,7 +160,9 @@ def test_unclone_by_either_name_and_a_member_of_a_cloned_group(drover: Drover, t
     result = drover("resource", "unclone", "a-clone")
     assert result.code == 0 and result.err == "Removing Constraint - location-a-clone-node1-INFINITY\n"
     assert layout(drover) == ["z", "a"] and isinstance(configuration_of(drover, "a"), Primitive)
-    drover.ok("resource", "promotable", "a")
+    refused(drover, "Clone option 'promotable' is not compatible with 'ocf:pacemaker:Dummy' resource agent of "
+            "resource 'a', use --force to override", "resource", "promotable", "a")
+    drover.ok("resource", "promotable", "a", "--force")         # an OCF 1.1 agent without promote/demote
     drover.ok("resource", "unclone", "a")
     assert layout(drover) == ["z", "a"]
     dummies(drover, "m", "n", group="g")

@@ -16,7 +16,9 @@ from appliance.model import hierarchy
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Configuration
 from appliance.model.resources import Group, Primitive, primitives, walk
-from appliance.model.values import ModelError
+from appliance.model.values import ModelError, is_true
+from guest.agents.catalog import AgentNotFound
+from guest.agents.metadata import AgentMetadata
 from guest.common.cli import EXIT_USAGE
 from guest.common.errors import UserError
 
@@ -82,19 +84,35 @@ def _clone_options(tokens: list[str], promotable: bool) -> tuple[str | None, lis
     return clone_id, [(name, value) for name, value in options.items() if value]
 
 
-def _check_agents(configuration: Configuration, rid: str, meta: Attributes) -> None:
-    """Only OCF agents may be globally-unique or promotable clones (pcs refuses it for the others)."""
+def _check_agents(configuration: Configuration, rid: str, meta: Attributes, current: state.Settings,
+                  force: bool) -> None:
+    """pcs's checks: only OCF agents may be globally-unique or promotable clones, and an OCF 1.1 agent only
+    promotable if it has promote and demote (that one --force overrides)."""
     resource = configuration.resource(rid)
     if resource is None:
         return
     group_id = resource.id if isinstance(resource, Group) else None
+    where = f" in group '{group_id}'" if group_id else ""
     for primitive in primitives((resource,)):
         for option in ("globally-unique", "promotable"):
-            if primitive.agent.standard != "ocf" and meta.get(option, "false").lower() in ("true", "yes", "on", "1",
-                                                                                           "y"):
-                where = f" in group '{group_id}'" if group_id else ""
+            if not is_true(meta.get(option, "false")):
+                continue
+            if primitive.agent.standard != "ocf":
                 raise ModelError(f"Clone option '{option}' is not compatible with '{primitive.agent}' resource "
                                  f"agent of resource '{primitive.id}'{where}")
+            if option == "promotable" and not force:
+                metadata = _metadata(current, primitive)
+                if metadata is not None and metadata.ocf_version == "1.1" and not metadata.provides_promotability:
+                    raise ModelError(f"Clone option 'promotable' is not compatible with '{primitive.agent}' "
+                                     f"resource agent of resource '{primitive.id}'{where}, use --force to override")
+
+
+def _metadata(current: state.Settings, primitive: Primitive) -> AgentMetadata | None:
+    catalog = state.catalog(current)
+    try:
+        return catalog.metadata(catalog.resolve(str(primitive.agent)))
+    except AgentNotFound:
+        return None
 
 
 def clone(args: dict, current: state.Settings, promotable: bool) -> None:
@@ -102,7 +120,7 @@ def clone(args: dict, current: state.Settings, promotable: bool) -> None:
     meta = Attributes.of(options)
 
     def edit(configuration: Configuration):
-        _check_agents(configuration, args["NAME"], meta)
+        _check_agents(configuration, args["NAME"], meta, current, args["--force"])
         found = configuration.resource(args["NAME"])
         if isinstance(found, Primitive) and found.agent.standard == "stonith" and not args["--force"]:
             raise ModelError(f"No need to clone stonith resource '{args['NAME']}', any node can use a stonith "

@@ -38,6 +38,11 @@ class AgentMetadata:
     parameters: tuple[Parameter, ...] = ()
     actions: tuple[Action, ...] = ()
     description: str = ""
+    ocf_version: str = "1.0"          # <version>: OCF 1.1 agents say whether they can be promoted
+
+    @property
+    def provides_promotability(self) -> bool:
+        return {"promote", "demote"} <= {action.name for action in self.actions}
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -78,4 +83,5 @@ def parse_metadata(text: str, agent: str) -> AgentMetadata:
                               _ROLE_NAMES.get(role.lower(), role) if role else None, element.get("depth")))
     short = root.find("shortdesc")
     return AgentMetadata(root.get("name", agent), tuple(parameters), tuple(actions),
-                         (short.text or "").strip() if short is not None else "")
+                         (short.text or "").strip() if short is not None else "",
+                         (root.findtext("version") or "1.0").strip())
