@@ -14,8 +14,7 @@ import pytest
 from tests.conftest import clean_environment
 from tests.test_config_cli import Drover, drover  # noqa: F401  (the in-process CLI fixture)
 
-pytestmark = [pytest.mark.timeout(300),
-              pytest.mark.skipif(shutil.which("pcs") is None, reason="pcs is installed by make deps")]
+pytestmark = pytest.mark.timeout(300)
 
 SETUP = [
     ("resource", "create", "d1", "ocf:pacemaker:Dummy", "fake=a b", "op", "monitor", "interval=10s",
@@ -56,6 +55,8 @@ STEPS = [
 
 
 def pcs(cib: Path, *argv: str) -> subprocess.CompletedProcess:
+    if shutil.which("pcs") is None:
+        pytest.fail("pcs is missing: run `make deps` (packaging/bootstrap-debian.sh installs it)")
     return subprocess.run(["pcs", "-f", str(cib), *argv], capture_output=True, text=True, timeout=120,
                           env=clean_environment(LC_ALL="C.UTF-8"))
 
