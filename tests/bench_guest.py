@@ -1,5 +1,6 @@
-"""`make bench` (guest part): idle memory of drover-guest beside Debian's pacemaker-remoted, and the
-round-trip rate of monitor operations and pings over the real TLS channel.
+"""`make bench` (guest part): idle memory of drover-guest beside Debian's pacemaker-remoted, drover-guest's
+memory with 1 and 50 recurring monitors and per extra connection, and the round-trip rate of monitor operations
+and pings over the real TLS channel.
 
 pacemaker-remoted comes from Debian's pacemaker-remote package, downloaded and unpacked under
 build/bench/ (the package itself conflicts with the pacemaker test oracle, so it is not installed).
@@ -82,6 +83,31 @@ async def round_trips(guest: GuestDaemon, state: Path) -> tuple[float, float]:
     return monitors, ping_rate
 
 
+async def resident_under_load(guest: GuestDaemon, state_dir: Path) -> list[tuple[str, int]]:
+    """RSS (KiB) with 1 and then 50 recurring 1 s monitors of ocf:heartbeat:Dummy, then with 10 more idle
+    connections (each authenticated), every figure after the monitors have run a few times."""
+    dummy = AgentSpec("ocf", "Dummy", "heartbeat")
+    client = await GuestClient.connect("127.0.0.1", guest.port, guest.identities, "bench", "node1")
+    figures = []
+    try:
+        for count in (1, 50):
+            for index in range(count):
+                params = {"state": str(state_dir / f"load-{index}.state")}
+                await client.execute(Operation(f"load{index}", dummy, "start", params=params))
+                await client.execute(Operation(f"load{index}", dummy, "monitor", interval_ms=1000, params=params))
+            await asyncio.sleep(IDLE_SECONDS + 1)
+            figures.append((f"{count} recurring monitor{'s' if count > 1 else ''} (1 s)", rss_kib(guest.process.pid)))
+        extra = [await GuestClient.connect("127.0.0.1", guest.port, guest.identities, "bench", f"node{n}")
+                 for n in range(2, 12)]
+        await asyncio.sleep(IDLE_SECONDS)
+        figures.append(("and 10 more connections", rss_kib(guest.process.pid)))
+        for other in extra:
+            await other.close()
+    finally:
+        await client.close()
+    return figures
+
+
 def main() -> int:
     binary = BUILD / "drover-guest.dist/drover-guest"
     if not binary.exists():
@@ -95,6 +121,13 @@ def main() -> int:
             monitors, pings = asyncio.run(round_trips(guest, Path(directory) / "bench.state"))
         finally:
             guest.stop()
+        guest = GuestDaemon(Path(directory) / "load", command=[str(binary)],
+                            settings="[log]\nlevel = info\n").start()
+        try:
+            time.sleep(IDLE_SECONDS)
+            loaded = asyncio.run(resident_under_load(guest, Path(directory)))
+        finally:
+            guest.stop()
     theirs = measure_pacemaker_remoted()
     print("guest daemon benchmark")
     print(f"  idle RSS  drover-guest       {ours / 1024:7.1f} MiB")
@@ -102,6 +135,8 @@ def main() -> int:
         print(f"  idle RSS  pacemaker-remoted  {theirs / 1024:7.1f} MiB   ratio drover/pacemaker {ours / theirs:.2f}")
     else:
         print(f"  idle RSS  pacemaker-remoted  {theirs}")
+    for what, kib in loaded:
+        print(f"  RSS       drover-guest, {what}: {kib / 1024:7.1f} MiB")
     print(f"  ocf:heartbeat:Dummy monitor round trips over TLS: {monitors:8.0f} ops/s")
     print(f"  ping round trips over TLS:                       {pings:8.0f} req/s")
     return 0
