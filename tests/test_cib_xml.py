@@ -239,3 +239,17 @@ def test_an_nvpair_or_a_set_given_by_id_ref_takes_the_named_ones_values():
     assert b.params.as_dict() == {"fake": "1", "other": "1"} and b.meta.as_dict() == {"resource-stickiness": "5"}
     with pytest.raises(ModelError, match="id-ref 'nope' names no <nvpair>"):
         read_cib(text.replace('<nvpair id-ref="a-fake"/>', '<nvpair id-ref="nope"/>').encode(), "broken.xml")
+
+
+def test_a_node_state_without_id_is_passed_over_by_simulate_as_by_pacemaker_and_refused_by_import():
+    from appliance.model.cib_read import SIMULATED
+
+    document = (b'<cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes>'
+                b'<node id="1" uname="n1"/></nodes><resources/><constraints/></configuration><status>'
+                b'<node_state uname="ghost" in_ccm="true" crmd="online"/>'
+                b'<node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"/>'
+                b'</status></cib>')
+    with pytest.raises(ModelError, match="node_state needs an id"):
+        read_cib(document, "import")
+    simulated = read_cib(document, "simulate", SIMULATED)
+    assert [state.name for state in simulated.status.nodes] == ["n1"]

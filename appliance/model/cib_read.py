@@ -75,8 +75,10 @@ class Fragment:
     templates: tuple[Template, ...] = ()
 
 
-# What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose).
-SIMULATED = ("acls",)
+# What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose):
+# <acls>, and a <node_state> without an id (Pacemaker's unpacking ignores one, with a warning).
+UNNAMED_NODE_STATE = "node_state without id"
+SIMULATED = ("acls", UNNAMED_NODE_STATE)
 
 
 class _Reader:
@@ -550,7 +552,8 @@ class _Reader:
         known = ("epoch", "admin_epoch", "num_updates", "have-quorum", "dc-uuid")
         extra = Attributes.of((k, v) for k, v in element.attrib.items() if k not in known)
         status_element = element.find("status")
-        status = read_status(status_element, self.fail) if status_element is not None else Status()
+        status = read_status(status_element, self.fail, UNNAMED_NODE_STATE in self.skipped) \
+            if status_element is not None else Status()
         return Cib(self.configuration(configuration), status, counters["epoch"], counters["admin_epoch"],
                    counters["num_updates"], is_true(element.get("have-quorum", "1")), element.get("dc-uuid"), extra)
 

@@ -63,13 +63,16 @@ def _history(node: str, lrm: ET.Element, fail: Fail) -> list[ResourceHistory]:
     return entries
 
 
-def read_status(element: ET.Element, fail: Fail) -> Status:
+def read_status(element: ET.Element, fail: Fail, skip_unnamed: bool = False) -> Status:
+    """`skip_unnamed`: pass over a node_state without an id, as Pacemaker does, instead of refusing it."""
     states: list[NodeState] = []
     attributes: list[tuple[str, Attributes]] = []
     fails: dict[tuple[str, str, str, int], dict[str, int]] = {}
     history: list[ResourceHistory] = []
     for state in element.findall("node_state"):
         node_id = state.get("id")
+        if not node_id and skip_unnamed:
+            continue
         if not node_id:
             raise fail(state, "node_state needs an id")
         name = state.get("uname") or node_id
