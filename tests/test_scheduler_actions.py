@@ -3,8 +3,8 @@
 The placement conformance test checks where everything ends up; this one checks
 what drover's controller would do to get there: the set of start, stop, promote,
 demote, migrate_to and migrate_from actions per resource (clone instances by their base id) and node, and the
-recurring monitors it then runs (`drover simulate --save-graph` writes them), must equal the resource actions
-crm_simulate executes (probes and pseudo actions aside). Cases listed in known_action_differences.txt must still
+start-up probes and recurring monitors it then runs (`drover simulate --save-graph` writes them), must equal the
+resource actions crm_simulate executes (pseudo actions aside). Cases listed in known_action_differences.txt must still
 differ (t4-0017's monitors too: crm_simulate schedules a monitor in the guest after stopping the resource there).
 """
 
@@ -24,7 +24,7 @@ CORPUS = Path(__file__).parent / "scheduler" / "corpus"
 KNOWN = {line.split()[0] for line in (Path(__file__).parent / "scheduler" / "known_action_differences.txt")
          .read_text().splitlines() if line.strip() and not line.startswith("#")}
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists())
-ACTION = re.compile(r"Resource action: (\S+)\s+(start|stop|promote|demote|migrate_to|migrate_from|monitor=\d+)"
+ACTION = re.compile(r"Resource action: (\S+)\s+(start|stop|promote|demote|migrate_to|migrate_from|monitor=\d+|monitor)"
                     r" on (\S+)")
 
 
@@ -45,7 +45,8 @@ def test_resource_actions_match_crm_simulate(case: str):
     parsed = read_cib(cib.read_bytes(), str(cib))
     result = schedule(parsed)
     ours = {(a.task, base(a.resource), a.node) for a in result.actions if a.task != "fence"} | \
-        {(f"monitor={m.interval_ms}", base(m.resource), m.node) for m in recurring_monitors(parsed, result)}
+        {(f"monitor={m.interval_ms}", base(m.resource), m.node) for m in recurring_monitors(parsed, result)} | \
+        {("monitor", base(resource), node) for resource, node in result.probes}
     theirs = pacemaker_actions(cib)
     if case in KNOWN:
         assert ours != theirs, f"{case} now matches: remove it from known_action_differences.txt"

@@ -4,9 +4,9 @@ in the shapes crm_simulate -G and -D write (Pacemaker's transition_graph XML, a 
 Rules: one synapse per action, its inputs the actions ordered before it (Transition.orderings); keys and labels
 are Pacemaker's (RSC_TASK_0 NODE, RSC_monitor_INTERVAL NODE, stonith-NODE-reboot; a clone instance by its
 instance name, its primitive by the name its history has). The actions are drover's: the
-starts, stops, promotions, demotions, migrations and fencing it plans, and the recurring monitors its controller
-then runs (for the role each instance ends in, after the last action that put it there, or where one is not
-recorded for an instance left running) — not Pacemaker's pseudo-actions or probes.
+starts, stops, promotions, demotions, migrations and fencing it plans, the start-up probes (scheduler/probes.py)
+and the recurring monitors its controller then runs (for the role each instance ends in, after the last action
+that put it there, or where one is not recorded for an instance left running) — not Pacemaker's pseudo-actions.
 """
 
 from __future__ import annotations
@@ -189,7 +189,13 @@ def graph_xml(cib: Cib, result: Transition) -> str:
         inputs = ET.SubElement(synapse, "inputs")
         for first in sorted(before.get(index, [])):
             _action_element(ET.SubElement(inputs, "trigger"), first, result.actions[first], graph)
-    for index, monitor in enumerate(recurring_monitors(cib, result), len(result.actions)):
+    first_monitor = len(result.actions) + len(result.probes)
+    for index, (instance, node) in enumerate(result.probes, len(result.actions)):
+        synapse = ET.SubElement(root, "synapse", id=str(index))
+        _rsc_op(ET.SubElement(synapse, "action_set"), index, graph, "monitor", instance, "monitor_0", node,
+                {"CRM_meta_op_target_rc": "7"})
+        ET.SubElement(synapse, "inputs")
+    for index, monitor in enumerate(recurring_monitors(cib, result), first_monitor):
         synapse = ET.SubElement(root, "synapse", id=str(index))
         _rsc_op(ET.SubElement(synapse, "action_set"), index, graph, "monitor", monitor.resource,
                 f"monitor_{monitor.interval_ms}", monitor.node, {"CRM_meta_interval": str(monitor.interval_ms)})

@@ -176,13 +176,15 @@ _ROLE_ALIASES = {"Slave": "Unpromoted", "Master": "Promoted", "Started": "Unprom
 def monitors_for_role(ops: tuple[Op, ...], role: str, remote_connection: bool = False,
                       owner: str = "") -> list[Op]:
     """The recurring monitors to run for a resource active in `role` (Started/Unpromoted/Promoted): enabled
-    ones without a role, or with that role (Started and Unpromoted are one)."""
+    ones with that role (Started and Unpromoted are one), or without a role unless Promoted (Pacemaker cancels
+    those on promotion: they are the Unpromoted role's)."""
     wanted = []
     mine = "Unpromoted" if role == "Started" else role
     for op in ops:
         if op.name != "monitor" or op.interval_ms <= 0 or not is_true(op.options.get("enabled", "true")):
             continue
-        if _ROLE_ALIASES.get(op.role or "", op.role) in (None, mine):
+        op_role = _ROLE_ALIASES.get(op.role or "", op.role)
+        if op_role == mine or (op_role is None and mine != "Promoted"):
             wanted.append(op)
     if not wanted and remote_connection:
         wanted.append(Op(f"{owner}-monitor-interval-30s", "monitor", REMOTE_MONITOR_MS))

@@ -84,6 +84,11 @@ def apply_locations(working: Working, cib: Cib, now: datetime) -> dict[str, list
             located = _location_scores(constraint, working, now, rsc)
             if constraint.resource_discovery == "exclusive":
                 exclusive.setdefault(rsc.id, set()).update(node for node, _score, _role in located)
+                working.exclusive_discover.add(rsc.id)
+            if constraint.resource_discovery in ("never", "exclusive"):
+                for item in descendants(rsc):
+                    modes = working.discovery.setdefault(item.id, {})
+                    modes.update({node: constraint.resource_discovery for node, _score, _role in located})
             for node, score, rule_role in located:
                 role = rule_role or constraint.role
                 if rule_role in ("Unpromoted", "Slave"):

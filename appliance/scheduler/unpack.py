@@ -54,6 +54,9 @@ class Working:
     instance_known_on: dict[str, set[str]] = field(default_factory=dict)   # primitive (instance) id -> nodes
     migrate_tos: list[tuple[WRsc, WNode, OpRecord]] = field(default_factory=list)   # newest op is a migrate_to
     fillers: dict[str, list[WRsc]] = field(default_factory=dict)     # container id -> primitives with container=
+    # resource-discovery of location constraints: resource id (and its descendants) -> node -> never|exclusive
+    discovery: dict[str, dict[str, str]] = field(default_factory=dict)
+    exclusive_discover: set[str] = field(default_factory=set)        # resources with an exclusive-discovery location
 
     _by_name: dict[str, WNode] = field(default_factory=dict)
 

@@ -1,0 +1,102 @@
+"""Start-up probes: which resources the transition first checks on which nodes (a monitor with interval 0), as
+Pacemaker 2.1.5 schedules them (pcmk__schedule_probes, pcmk__probe_rsc_on_node, the clone and group variants).
+
+Rules: nothing when enable-startup-probes is false; on every online, clean node whose resource discovery is
+not disabled (a remote or guest node's resource-discovery-enabled attribute), each primitive whose state there
+is not known from its history, unless it is an orphan, a filler of a container, a fencing device or remote
+connection on a remote/guest node, a resource holding a guest node on a guest node, kept off by
+resource-discovery=never, or outside its exclusive discovery; on a guest node only while its container runs
+and stays. A unique clone probes every instance, an anonymous one a single instance per node (the one known
+there, else the one placed there, else the first), a group each member. Pure: reads the unpacked, assigned
+working set.
+"""
+
+from __future__ import annotations
+
+from appliance.model.history import base_id
+from appliance.model.values import is_true
+from appliance.scheduler.unpack import Working
+from appliance.scheduler.working import WNode, WRsc
+
+
+def plan(working: Working) -> tuple[tuple[str, str], ...]:
+    """(primitive or instance id, node) of each probe, nodes in order, resources in configuration order."""
+    if not is_true(working.options.cluster_options.get("enable-startup-probes") or "true"):
+        return ()
+    fillers = {filler.id for members in working.fillers.values() for filler in members}
+    probes: list[tuple[str, str]] = []
+    for node in working.nodes:
+        if not node.online or node.unclean:
+            continue
+        if node.kind != "cluster" and not is_true(node.attrs.get("resource-discovery-enabled") or "true"):
+            continue
+        for top in working.resources:
+            _probe(working, top, top, node, fillers, probes)
+    return tuple(probes)
+
+
+def _holds_guest(rsc: WRsc) -> bool:
+    return bool(rsc.guest_node) or any(_holds_guest(child) for child in rsc.children)
+
+
+def _known_on(working: Working, rsc: WRsc, node: WNode) -> bool:
+    """Whether the history says anything of it there (an anonymous instance: of any instance)."""
+    if rsc.children:
+        return any(_known_on(working, child, node) for child in rsc.children)
+    clone = rsc.clone_parent()
+    if clone is not None and not clone.unique and node.name in working.known_on.get(base_id(rsc.id), ()):
+        return True
+    return node.name in working.instance_known_on.get(rsc.id, ())
+
+
+def _placed_on(rsc: WRsc, node: WNode) -> bool:
+    if rsc.children:
+        return bool(rsc.children) and _placed_on(rsc.children[0], node)
+    return rsc.assigned is node
+
+
+def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str],
+           probes: list[tuple[str, str]]) -> None:
+    if node.kind != "cluster":
+        if rsc.agent is not None and rsc.agent.standard == "stonith":
+            return                                    # remote nodes cannot run fencing agents
+        if node.kind == "guest" and _holds_guest(rsc):
+            return
+        if rsc.is_remote_connection:
+            return
+    if rsc.variant == "clone":
+        mode = working.discovery.get(rsc.id, {}).get(node.name)
+        if rsc.id in working.exclusive_discover and mode is not None and mode != "exclusive":
+            return
+        if rsc.unique:
+            for child in rsc.children:
+                _probe(working, child, top, node, fillers, probes)
+            return
+        chosen = next((child for child in rsc.children if _known_on(working, child, node)), None) or \
+            next((child for child in rsc.children if _placed_on(child, node)), None) or \
+            (rsc.children[0] if rsc.children else None)
+        if chosen is not None:
+            _probe(working, chosen, top, node, fillers, probes)
+        return
+    if rsc.children:
+        for child in rsc.children:
+            _probe(working, child, top, node, fillers, probes)
+        return
+    if (rsc.id in fillers and not rsc.is_remote_connection) or rsc.orphan or _known_on(working, rsc, node):
+        return
+    mode = working.discovery.get(rsc.id, {}).get(node.name)
+    exclusive = rsc.id in working.exclusive_discover or top.id in working.exclusive_discover
+    if mode == "never" or (exclusive and (node.name not in rsc.allowed or mode != "exclusive")):
+        return
+    if node.kind == "guest" and node.remote_rsc is not None:
+        container = node.remote_rsc
+        if container.role == "Stopped" or _guest_will_stop(node, container):
+            return
+    probes.append((rsc.id, node.name))
+
+
+def _guest_will_stop(node: WNode, container: WRsc) -> bool:
+    """Pacemaker's guest_resource_will_stop: an approximation made before the stops are known."""
+    moving = container.role != "Stopped" and container.assigned is not None and \
+        container.assigned not in container.running_on
+    return node.requires_reset or node.unclean or container.failed or container.next_role == "Stopped" or moving
