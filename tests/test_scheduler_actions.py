@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from appliance.cli.simulate_graph import recurring_monitors
 from appliance.model.cib_read import read_cib
 from appliance.scheduler.schedule import schedule
 
@@ -45,7 +44,7 @@ def test_resource_actions_match_crm_simulate(case: str):
     parsed = read_cib(cib.read_bytes(), str(cib))
     result = schedule(parsed)
     ours = {(a.task, base(a.resource), a.node) for a in result.actions if a.task != "fence"} | \
-        {(f"monitor={m.interval_ms}", base(m.resource), m.node) for m in recurring_monitors(parsed, result)} | \
+        {(f"monitor={m.interval_ms}", base(m.resource), m.node) for m in result.monitors} | \
         {("monitor", base(resource), node) for resource, node in result.probes}
     theirs = pacemaker_actions(cib)
     if case in KNOWN:

@@ -5,8 +5,7 @@ Rules: one synapse per action, its inputs the actions ordered before it (Transit
 are Pacemaker's (RSC_TASK_0 NODE, RSC_monitor_INTERVAL NODE, stonith-NODE-reboot; a clone instance by its
 instance name, its primitive by the name its history has). The actions are drover's: the
 starts, stops, promotions, demotions, migrations and fencing it plans, the start-up probes (scheduler/probes.py)
-and the recurring monitors its controller then runs (for the role each instance ends in, after the last action
-that put it there, or where one is not recorded for an instance left running) — not Pacemaker's pseudo-actions.
+and the recurring monitors it starts (scheduler/monitors.py) — not Pacemaker's pseudo-actions.
 """
 
 from __future__ import annotations
@@ -16,71 +15,11 @@ import xml.etree.ElementTree as ET
 
 from appliance.model.cluster import Cib
 from appliance.model.history import base_id
-from appliance.model.resources import Clone, Group, Op, Primitive, monitors_for_role, parents, primitives
+from appliance.model.resources import Clone, Group, parents, primitives
 from appliance.model.values import is_true
+from appliance.scheduler import monitors
 from appliance.scheduler.schedule import Transition
 from appliance.scheduler.transition import Action
-
-_ROLE_CHANGES = ("start", "promote", "demote", "migrate_from")
-
-
-@dataclasses.dataclass(frozen=True)
-class Monitor:
-    """A recurring monitor the controller starts: after action `after` (an index), or alone (None)."""
-
-    resource: str
-    node: str
-    interval_ms: int
-    after: int | None
-
-
-def _recorded_monitors(cib: Cib) -> dict[tuple[str, str], set[int]]:
-    """(base id, node) -> the intervals of the recurring monitors recorded as running there."""
-    recorded: dict[tuple[str, str], set[int]] = {}
-    for history in cib.status.history:
-        for op in history.ops:
-            if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 8) and op.op_status == 0:
-                recorded.setdefault((base_id(history.resource), history.node), set()).add(op.interval_ms)
-    return recorded
-
-
-def _monitors(by_id: dict[str, Primitive], guests: set[str], rid: str, role: str) -> list[Op]:
-    """What the controller runs for `rid` in `role` (resolve.Runnable.monitors: a guest node's implicit
-    connection and a remote one without a monitor get Pacemaker's 30s one)."""
-    primitive = by_id.get(rid)
-    if primitive is not None:
-        return monitors_for_role(primitive.ops, role, primitive.agent.is_remote_connection, rid)
-    return monitors_for_role((), role, rid in guests, rid)
-
-
-def recurring_monitors(cib: Cib, result: Transition) -> list[Monitor]:
-    standing: dict[tuple[str, str], int] = {}     # (instance, node) -> its last role change not undone after
-    touched: set[tuple[str, str]] = set()
-    for index, action in enumerate(result.actions):
-        if action.resource:
-            touched.add((base_id(action.resource), action.node))
-            if action.task in _ROLE_CHANGES:
-                standing[action.resource, action.node] = index
-            elif action.task in ("stop", "migrate_to"):
-                standing.pop((action.resource, action.node), None)
-    last: dict[tuple[str, str], int] = {}
-    for (instance, node), index in standing.items():
-        last[base_id(instance), node] = max(index, last.get((base_id(instance), node), index))
-    monitors = []
-    recorded_monitors = _recorded_monitors(cib)
-    by_id = {p.id: p for p in primitives(cib.configuration.resources)}
-    guests = {p.guest_node for p in by_id.values() if p.guest_node}
-    for rid, places in sorted(result.resources.items()):
-        for node, role in places:
-            after = last.get((rid, node))
-            if after is None and (rid, node) in touched:
-                continue
-            recorded = set() if after is not None else recorded_monitors.get((rid, node), set())
-            instance = result.actions[after].resource if after is not None else rid
-            for op in _monitors(by_id, guests, rid, role):
-                if op.interval_ms not in recorded:
-                    monitors.append(Monitor(instance, node, op.interval_ms, after))
-    return monitors
 
 
 def _key(action: Action) -> str:
@@ -171,7 +110,7 @@ def _action_element(parent: ET.Element, index: int, action: Action, graph: _Grap
     _rsc_op(parent, index, graph, action.task, action.resource, f"{action.task}_0", action.node, attributes)
 
 
-def _monitor_label(monitor: Monitor) -> str:
+def _monitor_label(monitor: monitors.Monitor) -> str:
     return f"{monitor.resource}_monitor_{monitor.interval_ms} {monitor.node}"
 
 
@@ -195,7 +134,7 @@ def graph_xml(cib: Cib, result: Transition) -> str:
         _rsc_op(ET.SubElement(synapse, "action_set"), index, graph, "monitor", instance, "monitor_0", node,
                 {"CRM_meta_op_target_rc": "7"})
         ET.SubElement(synapse, "inputs")
-    for index, monitor in enumerate(recurring_monitors(cib, result), first_monitor):
+    for index, monitor in enumerate(result.monitors, first_monitor):
         synapse = ET.SubElement(root, "synapse", id=str(index))
         _rsc_op(ET.SubElement(synapse, "action_set"), index, graph, "monitor", monitor.resource,
                 f"monitor_{monitor.interval_ms}", monitor.node, {"CRM_meta_interval": str(monitor.interval_ms)})
@@ -210,7 +149,7 @@ def graph_dot(cib: Cib, result: Transition) -> str:
     lines = [' digraph "g" {']
     for first, then in sorted(result.orderings):
         lines.append(f'"{_label(result.actions[first])}" -> "{_label(result.actions[then])}" [ style = bold]')
-    monitors = recurring_monitors(cib, result)
+    monitors = result.monitors
     for monitor in monitors:
         if monitor.after is not None:
             lines.append(f'"{_label(result.actions[monitor.after])}" -> "{_monitor_label(monitor)}" [ style = bold]')

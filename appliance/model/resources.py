@@ -177,12 +177,15 @@ def monitors_for_role(ops: tuple[Op, ...], role: str, remote_connection: bool = 
                       owner: str = "") -> list[Op]:
     """The recurring monitors to run for a resource active in `role` (Started/Unpromoted/Promoted): enabled
     ones with that role (Started and Unpromoted are one), or without a role unless Promoted (Pacemaker cancels
-    those on promotion: they are the Unpromoted role's)."""
+    those on promotion: they are the Unpromoted role's); none of two sharing an interval."""
     wanted = []
     mine = "Unpromoted" if role == "Started" else role
+    configured = [(op.name, op.interval_ms) for op in ops]
     for op in ops:
         if op.name != "monitor" or op.interval_ms <= 0 or not is_true(op.options.get("enabled", "true")):
             continue
+        if configured.count((op.name, op.interval_ms)) > 1:
+            continue          # Pacemaker runs none of ops sharing a name and interval (a configuration error)
         op_role = _ROLE_ALIASES.get(op.role or "", op.role)
         if op_role == mine or (op_role is None and mine != "Promoted"):
             wanted.append(op)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from appliance.model.cluster import Cib
 from appliance.model.references import expand_constraints
-from appliance.scheduler import assign, graph, probes, relations, scores, tickets, transition
+from appliance.scheduler import assign, graph, monitors, probes, relations, scores, tickets, transition
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working, next_expiry, unpack
 
@@ -41,6 +41,7 @@ class Transition:
     orderings: tuple[tuple[int, int], ...] = ()     # (before, after) indexes into actions
     recheck_at: int | None = None                    # epoch seconds when a failure expires (cluster-recheck)
     probes: tuple[tuple[str, str], ...] = ()         # (primitive or instance id, node): start-up probes
+    monitors: tuple[monitors.Monitor, ...] = ()      # recurring monitors it starts
 
     def as_json(self) -> dict:
         return {"resources": {rid: [list(entry) for entry in places] for rid, places in self.resources.items()},
@@ -168,7 +169,8 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     actions = tuple(outcome.actions)
     edges = graph.orderings(actions, orders, working.nodes)
     return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges,
-                      next_expiry(working), probes.plan(working))
+                      next_expiry(working), probes.plan(working),
+                      monitors.plan(working, cib, actions, outcome.placement))
 
 
 def _revive_stale_history(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> None:

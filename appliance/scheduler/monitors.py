@@ -1,0 +1,105 @@
+"""Recurring monitors the transition starts, as Pacemaker 2.1.5 creates them (pcmk__create_recurring_actions):
+for the role an instance ends in, and role=Stopped monitors where it does not run.
+
+Rules: none for a blocked resource or one in maintenance, nor on a node in maintenance. Active role: the
+configured monitors of that role (model.resources.monitors_for_role; a remote connection without one gets
+30s), after the instance's last start/promote/demote/migrate_from on its node, or alone where it runs on
+untouched and the history records no such monitor. Stopped role (not for anonymous clone instances, as
+Pacemaker): on every other online, clean node where the history records none, after the instance's stop there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.model.cluster import Cib
+from appliance.model.history import base_id
+from appliance.model.resources import Op, monitors_for_role
+from appliance.model.values import is_true
+from appliance.scheduler.transition import Action
+from appliance.scheduler.unpack import Working
+from appliance.scheduler.working import WRsc
+
+_ROLE_CHANGES = ("start", "promote", "demote", "migrate_from")
+_STOPPED_ALIASES = ("Stopped",)
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A recurring monitor the controller starts: after action `after` (an index), or alone (None)."""
+
+    resource: str          # primitive or instance id
+    node: str
+    interval_ms: int
+    after: int | None
+
+
+def _recorded(cib: Cib) -> dict[tuple[str, str], set[int]]:
+    """(base id, node) -> intervals of recurring monitors the history records as having run there."""
+    recorded: dict[tuple[str, str], set[int]] = {}
+    for history in cib.status.history:
+        for op in history.ops:
+            if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 7, 8) and op.op_status == 0:
+                recorded.setdefault((base_id(history.resource), history.node), set()).add(op.interval_ms)
+    return recorded
+
+
+def _stopped_role_ops(ops: tuple[Op, ...]) -> list[Op]:
+    configured = [(op.name, op.interval_ms) for op in ops]
+    return [op for op in ops if op.name == "monitor" and op.interval_ms > 0 and op.role in _STOPPED_ALIASES
+            and is_true(op.options.get("enabled", "true")) and configured.count((op.name, op.interval_ms)) == 1]
+
+
+def _in_maintenance(working: Working, rsc: WRsc) -> bool:
+    return working.options.maintenance_mode or any(is_true(item.meta.get("maintenance", "false"))
+                                                   for item in _chain(rsc))
+
+
+def _chain(rsc: WRsc) -> list[WRsc]:
+    chain = [rsc]
+    while chain[-1].parent is not None:
+        chain.append(chain[-1].parent)
+    return chain
+
+
+def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
+         placement: dict[str, list[tuple[str, str]]]) -> tuple[Monitor, ...]:
+    """`placement`: primitive or instance id -> [(node, role)] once the transition is done."""
+    standing: dict[tuple[str, str], int] = {}     # (instance, node) -> its last role change not undone after
+    touched: set[tuple[str, str]] = set()
+    stops: dict[tuple[str, str], int] = {}
+    for index, action in enumerate(actions):
+        if not action.resource:
+            continue
+        touched.add((action.resource, action.node))
+        if action.task in _ROLE_CHANGES:
+            standing[action.resource, action.node] = index
+        elif action.task in ("stop", "migrate_to"):
+            standing.pop((action.resource, action.node), None)
+            stops[action.resource, action.node] = index
+    recorded = _recorded(cib)
+    monitors: list[Monitor] = []
+    for rsc in working.all_primitives:
+        if rsc.blocked or _in_maintenance(working, rsc):
+            continue
+        places = placement.get(rsc.id, [])
+        for node_name, role in places:
+            node = working.node(node_name)
+            after = standing.get((rsc.id, node_name))
+            if (node is not None and node.maintenance) or (after is None and (rsc.id, node_name) in touched):
+                continue
+            known = set() if after is not None else recorded.get((base_id(rsc.id), node_name), set())
+            for op in monitors_for_role(rsc.ops, role, rsc.is_remote_connection, rsc.id):
+                if op.interval_ms not in known:
+                    monitors.append(Monitor(rsc.id, node_name, op.interval_ms, after))
+        clone = rsc.clone_parent()
+        stopped_ops = _stopped_role_ops(rsc.ops) if clone is None or clone.unique else []
+        active = {node for node, _role in places}
+        for node in working.nodes if stopped_ops else ():
+            if node.name in active or not node.online or node.unclean:
+                continue
+            known = recorded.get((base_id(rsc.id), node.name), set())
+            for op in stopped_ops:
+                if op.interval_ms not in known:
+                    monitors.append(Monitor(rsc.id, node.name, op.interval_ms, stops.get((rsc.id, node.name))))
+    return tuple(monitors)
