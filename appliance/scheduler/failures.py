@@ -23,6 +23,7 @@ from appliance.scheduler.working import WRsc
 if TYPE_CHECKING:
     from appliance.scheduler.unpack import Working
 
+EXEC_ERROR = 4                        # PCMK_EXEC_ERROR: judged by the result code, as a completed operation
 EXEC_NOT_INSTALLED = 7                # PCMK_EXEC_NOT_INSTALLED: such failures never expire
 
 

@@ -23,6 +23,7 @@ from appliance.model.values import INFINITY, is_true, parse_interval_ms
 from appliance.scheduler import migration, utilization
 from appliance.scheduler.build import REMOTE_AGENT, Builder, Options, options_of
 from appliance.scheduler.failures import (
+    EXEC_ERROR,
     EXEC_NOT_INSTALLED,
     expired,
     failcount,
@@ -194,7 +195,9 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         target = _target_rc(op)
         if target is None:
             target = 7 if probe else (8 if op.operation == "monitor" and result.role == "Promoted" else 0)
-        ok = op.op_status == 0 and (op.rc_code == target or (probe and op.rc_code in (0, 7, 8)))
+        # Pacemaker's remap_operation: a result reported as done or as an error (4) is judged by its rc
+        judged = op.op_status in (0, EXEC_ERROR)
+        ok = judged and (op.rc_code == target or (probe and op.rc_code in (0, 7, 8)))
         if not ok and expired(rsc, op, options.stonith_enabled, now):
             continue                                     # Pacemaker: "Ignoring expired ... failure"
         if ok:
@@ -216,8 +219,10 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
             continue
         on_fail = _on_fail(rsc, op, options)
         # Pacemaker's PCMK_EXEC_ERROR_FATAL and _HARD: banned (everywhere / from this node) whatever on-fail says
-        fatal = op.op_status == 0 and op.rc_code == _OCF_NOT_CONFIGURED
-        hard = not fatal and (op.op_status == EXEC_NOT_INSTALLED or (op.op_status == 0 and op.rc_code in _HARD_RCS))
+        fatal = judged and op.rc_code == _OCF_NOT_CONFIGURED
+        # (unimplemented, rc 3, is hard only for a one-time operation: for a recurring one it is "not supported")
+        hard = not fatal and (op.op_status == EXEC_NOT_INSTALLED or (
+            judged and op.rc_code in _HARD_RCS and not (op.rc_code == 3 and op.interval_ms > 0)))
         if on_fail == "ignore" and not (fatal or hard):
             if result.role == "Stopped" and op.operation != "stop":
                 result.role = "Started"
