@@ -9,6 +9,7 @@ export. Unknown XML attributes of history entries are kept in `extra`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -114,6 +115,20 @@ class Status:
 
 
 PARAMS_EXTRA = "drover-params"     # history extra: the parameters a resource was started with (JSON)
+
+
+def pacemaker_digest(params) -> str:
+    """Pacemaker's op-digest of parameters: the MD5 of " <parameters NAME="VALUE".../>\\n", names sorted (its
+    v1 operation digest; CRM_meta_* are never part of a one-time operation's)."""
+    inner = "".join(f' {name}="{_xml_attribute(value)}"' for name, value in sorted(dict(params).items()))
+    return hashlib.md5(f" <parameters{inner}/>\n".encode(), usedforsecurity=False).hexdigest()
+
+
+def _xml_attribute(value: str) -> str:
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("\n", "&#10;"),
+                         ("\r", "&#13;"), ("\t", "&#9;")):
+        value = value.replace(raw, escaped)
+    return value
 
 
 def encode_params(params) -> str:

@@ -4,18 +4,21 @@ for the role an instance ends in, and role=Stopped monitors where it does not ru
 Rules: none for a blocked resource or one in maintenance, nor on a node in maintenance. Active role: the
 configured monitors of that role (model.resources.monitors_for_role; a remote connection without one gets
 30s), after the instance's last start/promote/demote/migrate_from on its node, or alone where it runs on
-untouched and the history records no such monitor. Stopped role (not for anonymous clone instances, as
+untouched and the history records no such monitor (or one whose op-digest says it runs with other parameters
+or another timeout). Stopped role (not for anonymous clone instances, as
 Pacemaker): on every other online, clean node where the history records none, after the instance's stop there.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from appliance.model.cluster import Cib
 from appliance.model.history import base_id
 from appliance.model.resources import Op, monitors_for_role
-from appliance.model.values import is_true
+from appliance.model.status import pacemaker_digest
+from appliance.model.values import ModelError, is_true, parse_interval_ms
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WRsc
@@ -34,14 +37,32 @@ class Monitor:
     after: int | None
 
 
-def _recorded(cib: Cib) -> dict[tuple[str, str], set[int]]:
-    """(base id, node) -> intervals of recurring monitors the history records as having run there."""
-    recorded: dict[tuple[str, str], set[int]] = {}
+def _recorded(cib: Cib) -> dict[tuple[str, str], dict[int, str | None]]:
+    """(base id, node) -> interval -> op-digest (Pacemaker's record; None in drover's) of the recurring monitors
+    the history records as having run there."""
+    recorded: dict[tuple[str, str], dict[int, str | None]] = {}
     for history in cib.status.history:
         for op in history.ops:
             if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 7, 8) and op.op_status == 0:
-                recorded.setdefault((base_id(history.resource), history.node), set()).add(op.interval_ms)
+                recorded.setdefault((base_id(history.resource), history.node), {})[op.interval_ms] = \
+                    op.extra.get("op-digest")
     return recorded
+
+
+def _current(recorded: dict[int, str | None], op: Op, rsc: WRsc, default_timeout: str | None) -> bool:
+    """Whether the recorded monitor of op's interval runs as configured: Pacemaker re-schedules one whose
+    op-digest (the parameters and the timeout) no longer matches."""
+    if op.interval_ms not in recorded:
+        return False
+    digest = recorded[op.interval_ms]
+    if digest is None or rsc.params is None or (rsc.agent is not None and rsc.agent.standard == "stonith"):
+        return True                         # (a fencing device's digest is the fencer's own: not compared)
+    try:
+        timeout_ms = parse_interval_ms(op.timeout or default_timeout or "20s", "timeout")
+    except ModelError:
+        return True
+    params = {**json.loads(rsc.params), **dict(op.params), "CRM_meta_timeout": str(timeout_ms)}
+    return digest == pacemaker_digest(params)
 
 
 def _stopped_role_ops(ops: tuple[Op, ...]) -> list[Op]:
@@ -78,6 +99,7 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
             standing.pop((action.resource, action.node), None)
             stops[action.resource, action.node] = index
     recorded = _recorded(cib)
+    default_timeout = cib.configuration.op_defaults.get("timeout")
     monitors: list[Monitor] = []
     for rsc in working.all_primitives:
         if rsc.blocked or _in_maintenance(working, rsc):
@@ -88,9 +110,9 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
             after = standing.get((rsc.id, node_name))
             if (node is not None and node.maintenance) or (after is None and (rsc.id, node_name) in touched):
                 continue
-            known = set() if after is not None else recorded.get((base_id(rsc.id), node_name), set())
+            known = {} if after is not None else recorded.get((base_id(rsc.id), node_name), {})
             for op in monitors_for_role(rsc.ops, role, rsc.is_remote_connection, rsc.id):
-                if op.interval_ms not in known:
+                if not _current(known, op, rsc, default_timeout):
                     monitors.append(Monitor(rsc.id, node_name, op.interval_ms, after))
         clone = rsc.clone_parent()
         stopped_ops = _stopped_role_ops(rsc.ops) if clone is None or clone.unique else []
@@ -98,8 +120,8 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
         for node in working.nodes if stopped_ops else ():
             if node.name in active or not node.online or node.unclean:
                 continue
-            known = recorded.get((base_id(rsc.id), node.name), set())
+            known = recorded.get((base_id(rsc.id), node.name), {})
             for op in stopped_ops:
-                if op.interval_ms not in known:
+                if not _current(known, op, rsc, default_timeout):
                     monitors.append(Monitor(rsc.id, node.name, op.interval_ms, stops.get((rsc.id, node.name))))
     return tuple(monitors)

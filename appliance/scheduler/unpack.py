@@ -11,6 +11,7 @@ Time enters only as `now` (epoch seconds), for failure expiry (failures.py).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.nodes import KIND_ATTRIBUTE
-from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params
+from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params, pacemaker_digest
 from appliance.model.values import INFINITY, is_true, parse_interval_ms
 from appliance.scheduler import migration, utilization
 from appliance.scheduler.build import REMOTE_AGENT, Builder, Options, options_of
@@ -249,6 +250,23 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
     return result
 
 
+def _digest_changed(entry: ResourceHistory, params: dict[str, str]) -> bool:
+    """Whether the newest one-time operation's op-digest (Pacemaker's record) differs from the parameters now,
+    in a way a reload cannot take (op-restart-digest, over the op-force-restart parameters, still equal)."""
+    recorded = [op for op in entry.ops if op.interval_ms == 0 and op.operation != "stop" and op.op_status == 0
+                and op.extra.get("op-digest")]
+    if not recorded:
+        return False
+    last = max(recorded, key=lambda op: op.call_id)
+    if last.extra.get("op-digest") == pacemaker_digest(params):
+        return False
+    restart_digest, force_restart = last.extra.get("op-restart-digest"), last.extra.get("op-force-restart")
+    if restart_digest is not None and force_restart is not None:
+        restart = {name: value for name, value in params.items() if name in force_restart.split()}
+        return restart_digest != pacemaker_digest(restart)
+    return True
+
+
 def _base(resource_id: str) -> str:
     head, sep, tail = resource_id.rpartition(":")
     return head if sep and tail.isdigit() else resource_id
@@ -349,6 +367,8 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         wanted = encode_params(tuple(rsc.params_on(node.attrs, now).items()))
     if started_with is not None and wanted is not None and started_with != wanted:
         rsc.changed_on.add(node.name)       # Pacemaker: "restart due to resource definition change"
+    elif started_with is None and rsc.params is not None and _digest_changed(entry, json.loads(wanted or "{}")):
+        rsc.changed_on.add(node.name)       # a history Pacemaker wrote: its op-digest says so
     if _role_rank(history.role) > _role_rank(rsc.role):
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced
