@@ -131,7 +131,7 @@ def test_group_clone_legacy_master_and_constraints_fragments() -> None:
     (b"<resources>\n<primitive id='a' class='ocf' type='Dummy'/></resources>", "line 2"),
     (b"<resources><primitive id='a' class='ocf' provider='p' type='D'><bogus/></primitive></resources>",
      "unexpected element inside <primitive>"),
-    (b"<bundle id='b'/>", "bundles are not supported"),
+    (b"<bundle id='b'/>", "bundles come with a whole CIB"),
     (b"<primitive id='a' class='ocf' provider='p'/>", "missing required attribute 'type'"),
     (b"<rsc_location id='l' rsc='a' node='n' score='lots'/>", "invalid score 'lots'"),
     (b"<rsc_order id='o' first='a' then='b' kind='Sometimes'/>", "invalid kind 'Sometimes'"),

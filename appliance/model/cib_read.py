@@ -14,6 +14,15 @@ from dataclasses import dataclass, replace
 from appliance.model import rule_sets as owners
 from appliance.model.alerts import SELECT_ELEMENTS, Alert, AlertSelect, Recipient
 from appliance.model.attributes import Attributes
+from appliance.model.bundles import (
+    NETWORK_ATTRIBUTES,
+    PORT_ATTRIBUTES,
+    RUNTIME_ATTRIBUTES,
+    RUNTIMES,
+    STORAGE_ATTRIBUTES,
+    Bundle,
+)
+from appliance.model.bundles import check as check_bundle
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import (
     Colocation,
@@ -60,7 +69,7 @@ from appliance.model.xmltree import Document, parse
 RESOURCE_TAGS = ("primitive", "group", "clone", "master")
 ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "restart-container", "demote")
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
-UNSUPPORTED = {"bundle": "bundles", "acls": "ACLs"}
+UNSUPPORTED = {"acls": "ACLs"}
 SELECT_TAGS = {element: kind for kind, element in SELECT_ELEMENTS.items()}
 
 
@@ -91,6 +100,7 @@ class _Reader:
         self._ids: dict[str | None, ET.Element] | None = None      # for id-ref, built when first needed
         # id -> the template and its element (None: one stored before, whose blocks are its attributes)
         self.templates: dict[str, tuple[Template, ET.Element | None]] = {t.id: (t, None) for t in known_templates}
+        self.bundles: list[Bundle] = []
 
     def fail(self, element: ET.Element, message: str) -> ModelError:
         return ModelError(f"{self.source}: {self.document.where(element)}: {message}")
@@ -278,6 +288,60 @@ class _Reader:
             meta = meta.set("promotable", "true")
         return Clone(self.required(element, "id"), inner, meta, element.get("description"))
 
+    def bundle(self, element: ET.Element, position: int) -> Bundle:
+        self.check_attributes(element, ("id", "description"))
+        self.check_children(element, (*RUNTIMES, "network", "storage", "primitive", "meta_attributes",
+                                      "instance_attributes"))
+        bid = self.required(element, "id")
+        runtimes = [child for child in element if child.tag in RUNTIMES]
+        if len(runtimes) != 1:
+            raise self.fail(element, f"a bundle names exactly one container runtime ({', '.join(RUNTIMES)})")
+        runtime = runtimes[0]
+        self.check_attributes(runtime, RUNTIME_ATTRIBUTES)
+        self.check_children(runtime, ())
+        for name in ("replicas", "replicas-per-host", "masters", "promoted-max"):
+            value = runtime.get(name)
+            if value is not None and not value.lstrip("-").isdigit():
+                raise self.fail(runtime, f"invalid {name} '{value}': expected an integer")
+        network_element = element.find("network")
+        network, ports = None, []
+        if network_element is not None:
+            self.check_attributes(network_element, NETWORK_ATTRIBUTES)
+            self.check_children(network_element, ("port-mapping",))
+            network = Attributes.of(network_element.attrib.items())
+            for port in network_element.findall("port-mapping"):
+                self.check_attributes(port, PORT_ATTRIBUTES)
+                self.required(port, "id")
+                if (port.get("port") is None) == (port.get("range") is None):
+                    raise self.fail(port, "a port-mapping has either a port or a range")
+                ports.append(Attributes.of(port.attrib.items()))
+        storage_element = element.find("storage")
+        storage = None
+        if storage_element is not None:
+            self.check_attributes(storage_element, ())
+            self.check_children(storage_element, ("storage-mapping",))
+            storage = []
+            for mapping in storage_element.findall("storage-mapping"):
+                self.check_attributes(mapping, STORAGE_ATTRIBUTES)
+                self.required(mapping, "id")
+                self.required(mapping, "target-dir")
+                if (mapping.get("source-dir") is None) == (mapping.get("source-dir-root") is None):
+                    raise self.fail(mapping, "a storage-mapping has either a source-dir or a source-dir-root")
+                storage.append(Attributes.of(mapping.attrib.items()))
+        inner = element.findall("primitive")
+        if len(inner) > 1:
+            raise self.fail(inner[1], "a bundle wraps at most one primitive")
+        owner = owners.resource_owner(bid)
+        bundle = Bundle(bid, runtime.tag, Attributes.of(runtime.attrib.items()), network, tuple(ports),
+                        tuple(storage) if storage is not None else None,
+                        self.nvset(element, "meta_attributes", owner), self.nvset(element, "instance_attributes"),
+                        self.primitive(inner[0]) if inner else None, element.get("description"), position)
+        try:
+            check_bundle(bundle)
+        except ModelError as error:
+            raise self.fail(element, error.message) from None
+        return bundle
+
     def resource(self, element: ET.Element) -> Resource:
         if element.tag == "primitive":
             return self.primitive(element)
@@ -288,11 +352,17 @@ class _Reader:
     def resources(self, element: ET.Element) -> tuple[Resource, ...]:
         """The resources; the templates among them (read first: a primitive may come before its template) are
         left in self.templates."""
-        self.check_children(element, (*RESOURCE_TAGS, "template"))
+        self.check_children(element, (*RESOURCE_TAGS, "template", "bundle"))
         for child in element.findall("template"):
             template = self.template(child)
             self.templates[template.id] = (template, child)
-        return tuple(self.resource(child) for child in element if child.tag != "template")
+        found: list[Resource] = []
+        for position, child in enumerate(c for c in element if c.tag != "template"):
+            if child.tag == "bundle":
+                self.bundles.append(self.bundle(child, position))
+            else:
+                found.append(self.resource(child))
+        return tuple(found)
 
     def read_templates(self) -> tuple[Template, ...]:
         return tuple(template for template, element in self.templates.values() if element is not None)
@@ -517,7 +587,7 @@ class _Reader:
             self.options(element.find("op_defaults"), "meta_attributes", owners.OP_DEFAULTS),
             self.fencing_levels(element.find("fencing-topology")),
             self.read_templates(), self.tags(element.find("tags")), self.alerts(element.find("alerts")),
-            tuple(self.rule_sets))
+            tuple(self.rule_sets), tuple(self.bundles))
 
     def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
         if element is None:
@@ -586,7 +656,12 @@ def read_fragment(data: bytes, source: str, known_templates: tuple[Template, ...
     if root.tag == "configuration":
         return Fragment(cib=Cib(_validated(reader.configuration(root), source)))
     if root.tag == "resources":
-        return Fragment(resources=reader.resources(root), templates=reader.read_templates())
+        fragment = Fragment(resources=reader.resources(root), templates=reader.read_templates())
+        if reader.bundles:
+            raise ModelError(f"{source}: bundles come with a whole CIB or <configuration>, not a <resources> part")
+        return fragment
+    if root.tag == "bundle":
+        raise ModelError(f"{source}: bundles come with a whole CIB or <configuration>, not as a part")
     if root.tag == "constraints":
         return Fragment(constraints=reader.constraints(root))
     if root.tag in RESOURCE_TAGS:

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 from appliance.model.alerts import SELECT_ELEMENTS, Alert, Recipient
 from appliance.model.attributes import Attributes
+from appliance.model.bundles import Bundle
 from appliance.model.cluster import Cib, Configuration
 from appliance.model.constraints import (
     Colocation,
@@ -197,6 +198,12 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
         _primitive(resources, template, "template")
     for resource in configuration.resources:
         write_resource(resources, resource)
+    for bundle in configuration.bundles:         # at its place among the resources (their order matters)
+        element_of = ET.Element("bundle")
+        write_bundle(element_of, bundle)
+        written = [child for child in resources if child.tag != "template"]
+        at = list(resources).index(written[bundle.position]) if bundle.position < len(written) else len(resources)
+        resources.insert(at, element_of[0])
     constraints = ET.SubElement(element, "constraints")
     for constraint in configuration.constraints:
         write_constraint(constraints, constraint)
@@ -225,6 +232,24 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
     _place_rule_sets(element, configuration.rule_sets)
 
 
+def write_bundle(parent: ET.Element, bundle: Bundle) -> None:
+    element = ET.SubElement(parent, "bundle", id=bundle.id)
+    _put(element, "description", bundle.description)
+    _set(element, "meta_attributes", bundle.id, bundle.meta)
+    _set(element, "instance_attributes", bundle.id, bundle.params)
+    ET.SubElement(element, bundle.runtime, dict(bundle.runtime_options.items))
+    if bundle.network is not None:
+        network = ET.SubElement(element, "network", dict(bundle.network.items))
+        for port in bundle.port_mappings:
+            ET.SubElement(network, "port-mapping", dict(port.items))
+    if bundle.storage is not None:
+        storage = ET.SubElement(element, "storage")
+        for mapping in bundle.storage:
+            ET.SubElement(storage, "storage-mapping", dict(mapping.items))
+    if bundle.primitive is not None:
+        _primitive(element, bundle.primitive)
+
+
 def _owner_element(configuration: ET.Element, owner: str) -> ET.Element | None:
     sections = {CLUSTER: "crm_config", RSC_DEFAULTS: "rsc_defaults", OP_DEFAULTS: "op_defaults"}
     if owner in sections:
@@ -232,7 +257,7 @@ def _owner_element(configuration: ET.Element, owner: str) -> ET.Element | None:
     what, _, ident = owner.partition(":")
     if what == "node":
         return next((n for n in configuration.iter("node") if n.get("uname") == ident), None)
-    tags = ("op",) if what == "op" else ("primitive", "group", "clone")
+    tags = ("op",) if what == "op" else ("primitive", "group", "clone", "bundle")
     return next((e for e in configuration.iter() if e.tag in tags and e.get("id") == ident), None)
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from appliance.model.alerts import Alert
 from appliance.model.attributes import Attributes
+from appliance.model.bundles import Bundle
+from appliance.model.bundles import check as check_bundle
 from appliance.model.constraints import (
     LOSS_POLICIES,
     Colocation,
@@ -52,6 +54,10 @@ class Configuration:
     tags: tuple[Tag, ...] = ()
     alerts: tuple[Alert, ...] = ()
     rule_sets: tuple[RuleSet, ...] = ()       # attribute sets with a rule, beside their owners' plain pairs
+    bundles: tuple[Bundle, ...] = ()          # kept apart from `resources`: scheduled, never run by drover
+
+    def bundle(self, bid: str) -> Bundle | None:
+        return next((b for b in self.bundles if b.id == bid), None)
 
     def resource(self, rid: str) -> Resource | None:
         return next((r for r in walk(self.resources) if r.id == rid), None)
@@ -84,6 +90,8 @@ class Configuration:
                 infos.append(NodeInfo(primitive.id, "remote", primitive.id))
             elif primitive.guest_node:
                 infos.append(NodeInfo(primitive.guest_node, "guest", primitive.id))
+        for bundle in self.bundles:
+            infos.extend(NodeInfo(r.guest_node, "guest", r.container) for r in bundle.replica_list() if r.guest_node)
         known = {info.name for info in infos}
         infos.extend(NodeInfo(n.name, "remote") for n in self.nodes if n.type == "remote" and n.name not in known)
         return tuple(infos)
@@ -125,6 +133,13 @@ def all_ids(configuration: Configuration) -> list[tuple[str, str]]:
         if isinstance(resource, Primitive):
             own_ops = resource.template.ops if resource.template is not None else resource.ops
             found.extend((op.id, f"operation of {shown(resource.id)}") for op in own_ops)
+    for bundle in configuration.bundles:
+        found.append((bundle.id, "bundle"))
+        found.extend((item.get("id") or "", f"mapping of bundle {shown(bundle.id)}")
+                     for item in (*bundle.port_mappings, *(bundle.storage or ())))
+        if bundle.primitive is not None:
+            found.append((bundle.primitive.id, "resource"))
+            found.extend((op.id, f"operation of {shown(bundle.primitive.id)}") for op in bundle.primitive.ops)
     found.extend((tag.id, "tag") for tag in configuration.tags)
     for rule_set in configuration.rule_sets:
         found.append((rule_set.id, f"{rule_set.kind} of {rule_set.owner}"))
@@ -233,7 +248,8 @@ def _check_tags(configuration: Configuration) -> None:
 
 def _check_references(configuration: Configuration) -> None:
     named = {t.id for t in configuration.templates} | {t.id for t in configuration.tags}
-    resource_ids = {r.id for r in walk(configuration.resources)} | named
+    resource_ids = {r.id for r in walk(configuration.resources)} | named | \
+        {i for b in configuration.bundles for i in (b.id, *([b.primitive.id] if b.primitive else []))}
     for constraint in configuration.constraints:
         if isinstance(constraint, Location) and constraint.rsc_pattern is None and not (
                 constraint.rsc or constraint.sets):
@@ -268,6 +284,8 @@ def _check_ticket(constraint: TicketConstraint) -> None:
 
 def validate(configuration: Configuration) -> Configuration:
     _check_unique(configuration)
+    for bundle in configuration.bundles:
+        check_bundle(bundle)
     _check_structure(configuration)
     _check_nodes(configuration)
     _check_tags(configuration)

@@ -14,7 +14,7 @@ import typing
 from functools import cache
 from typing import Any
 
-from appliance.model import alerts, constraints, nodes, references, resources, rule_sets, status
+from appliance.model import alerts, bundles, constraints, nodes, references, resources, rule_sets, status
 from appliance.model.attributes import Attributes
 from appliance.model.values import ModelError
 
@@ -25,7 +25,7 @@ _CLASSES = {cls.__name__: cls for cls in (
     constraints.RscExpression, constraints.OpExpression,
     constraints.Location, constraints.Colocation, constraints.Order, constraints.Rule, constraints.Expression,
     constraints.DateExpression, constraints.ResourceSet, constraints.TicketConstraint, nodes.Node,
-    status.NodeState, status.FailCount, status.OpRecord, status.ResourceHistory, status.TicketState,
+    bundles.Bundle, status.NodeState, status.FailCount, status.OpRecord, status.ResourceHistory, status.TicketState,
 )}
 _NAMESPACE = {**{name: cls for name, cls in _CLASSES.items()}, "Attributes": Attributes,
               "Resource": resources.Resource, "Constraint": constraints.Constraint}

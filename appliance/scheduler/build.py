@@ -12,8 +12,9 @@ from datetime import datetime
 
 from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
+from appliance.model.bundles import Bundle
 from appliance.model.cluster import Cib
-from appliance.model.resources import AgentRef, Clone, Group, Primitive, Resource
+from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource
 from appliance.model.status import encode_params
 from appliance.model.values import INFINITY, ModelError, is_true, parse_role, parse_score
 from appliance.scheduler import utilization
@@ -158,8 +159,10 @@ class Builder:
         rsc.children = [self.primitive(m, rsc, m.id + suffix) for m in config.members]
         return rsc
 
-    def clone(self, config: Clone) -> WRsc:
+    def clone(self, config: Clone, inherited: dict[str, str] | None = None) -> WRsc:
         rsc = WRsc(config.id, "clone", None, meta=self.meta(config.meta, None, config.id))
+        if inherited:
+            rsc.meta = {**self.meta(Attributes(), None), **inherited, **dict(config.meta.items)}
         if "resource-stickiness" not in rsc.meta:
             rsc.meta["resource-stickiness"] = "1"     # Pacemaker's default for clones
         self.configure(rsc)
@@ -180,6 +183,46 @@ class Builder:
             else self.group(child, clone, suffix)
         instance.instance_number = number
         return instance
+
+    def bundle(self, config: Bundle) -> list[WRsc]:
+        """A bundle as Pacemaker unpacks it: its containers (each with its IP, the pair placed as one replica)
+        assigned like anonymous clone instances, replicas-per-host per node; and the wrapped primitive cloned
+        (`<id>-clone`/`<id>-master`), one instance per replica, each in a replica's guest node."""
+        rsc = WRsc(config.id, "clone", None, meta=self.meta(config.meta, None, config.id))
+        self.configure(rsc)
+        rsc.bundle = True
+        rsc.clone_max = config.replicas
+        rsc.clone_node_max = config.replicas_per_host
+        for replica in config.replica_list():
+            group = WRsc(f"{config.id}-replica-{replica.number}", "group", rsc, meta=dict(rsc.meta))
+            self.configure(group)
+            group.instance_number = replica.number
+            container = self._implicit(replica.container, AgentRef("ocf", config.runtime, "heartbeat"), group)
+            container.guest_node = replica.guest_node
+            group.children.append(container)
+            if replica.ip_id is not None:
+                group.children.append(self._implicit(replica.ip_id, AgentRef("ocf", "IPaddr2", "heartbeat"), group))
+            rsc.children.append(group)
+        built = [rsc]
+        if config.manages_child and config.primitive is not None:
+            clone_meta = {"clone-max": str(config.replicas), "clone-node-max": str(config.replicas_per_host),
+                          "globally-unique": "true" if config.replicas_per_host > 1 else "false", "ordered": "true"}
+            if config.promoted_max:
+                clone_meta.update({"promotable": "true", "promoted-max": str(config.promoted_max)})
+            child = self.clone(Clone(config.child_clone_id, config.primitive, Attributes.of(clone_meta)),
+                               inherited=rsc.meta)
+            child.bundled_in = config.id
+            built.append(child)
+        return built
+
+    def _implicit(self, rid: str, agent: AgentRef, parent: WRsc) -> WRsc:
+        """A resource the bundle makes: its parameters are Pacemaker's own, so no digest is compared."""
+        rsc = WRsc(rid, "primitive", parent, agent=agent, meta=dict(parent.meta),
+                   ops=(Op(f"{rid}-monitor-interval-60s", "monitor", 60_000),))
+        self.configure(rsc)
+        rsc.requires = "fencing" if self.options.stonith_enabled else \
+            "nothing" if self.options.no_quorum_policy == "ignore" else "quorum"
+        return rsc
 
     def build(self, config: Resource) -> WRsc:
         if isinstance(config, Primitive):

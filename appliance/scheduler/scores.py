@@ -60,6 +60,13 @@ def initial_scores(working: Working) -> None:
                 for node in working.nodes:
                     if node.kind != "cluster" and (node.name in item.allowed or working.options.symmetric):
                         item.allowed[node.name] = -INFINITY
+            # Pacemaker: a bundle's guest nodes run its wrapped primitive and nothing else, whatever else says
+            for node, child_clone in working.bundle_nodes.items():
+                item.allowed[node] = -INFINITY if top.id != child_clone else 0
+        if top.bundled_in is not None:
+            own = {node for node, child_clone in working.bundle_nodes.items() if child_clone == top.id}
+            for item in descendants(top):
+                item.allowed = {name: score for name, score in item.allowed.items() if name in own}
 
 
 def _avoids_remote(rsc: WRsc, working: Working) -> bool:

@@ -59,6 +59,7 @@ class Working:
     # resource-discovery of location constraints: resource id (and its descendants) -> node -> never|exclusive
     discovery: dict[str, dict[str, str]] = field(default_factory=dict)
     exclusive_discover: set[str] = field(default_factory=set)        # resources with an exclusive-discovery location
+    bundle_nodes: dict[str, str] = field(default_factory=dict)       # a bundle's guest node -> its child's clone id
 
     _by_name: dict[str, WNode] = field(default_factory=dict)
 
@@ -472,8 +473,13 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
     options = options_of(cib, now)
     nodes = _nodes(cib, options, now)
     builder = Builder(cib, options, len(nodes), now)
-    resources = [builder.build(config) for config in cib.configuration.resources]
+    tops = [[builder.build(config)] for config in cib.configuration.resources]
+    for bundle in sorted(cib.configuration.bundles, key=lambda b: b.position):
+        tops.insert(bundle.position, builder.bundle(bundle))      # (their order decides ties, as Pacemaker's)
+    resources = [rsc for built in tops for rsc in built]
     working = Working(options, nodes, resources)
+    working.bundle_nodes = {r.guest_node: b.child_clone_id for b in cib.configuration.bundles
+                            for r in b.replica_list() if r.guest_node}
     working.now = int(now.replace(tzinfo=UTC).timestamp()) if now is not None else 0
     for top in list(resources):
         for primitive in top.primitives():

@@ -121,6 +121,8 @@ class WRsc:
     promotion_priority: int = 0
     sort_index: int = 0
     instance_number: int = -1
+    bundle: bool = False                # a bundle: its instances are replicas (container and IP)
+    bundled_in: str | None = None       # a bundle's wrapped primitive's clone: the bundle's id
 
     def __repr__(self) -> str:
         return f"<{self.variant} {self.id}>"

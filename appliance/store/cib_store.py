@@ -18,6 +18,7 @@ from typing import Any
 from appliance.model import codec
 from appliance.model.alerts import Alert
 from appliance.model.attributes import Attributes
+from appliance.model.bundles import Bundle
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import Colocation, Location, Order, TicketConstraint, kind_name
 from appliance.model.fence_history import FenceEvent
@@ -36,12 +37,13 @@ _OPTION_SECTIONS = ("cluster", "rsc_defaults", "op_defaults")
 _TABLE_KEYS = {
     "nodes": ("name",), "resources": ("id",), "constraints": ("id",), "options": ("section", "name"),
     "fencing_levels": ("id",), "templates": ("id",), "tags": ("id",), "alerts": ("id",), "rule_sets": ("id",),
+    "bundles": ("id",),
     "node_states": ("name",), "transient_attributes": ("node", "name"),
     "fail_counts": ("node", "resource", "operation", "interval_ms"), "history": ("node", "resource"),
     "fencing_history": ("id",), "ticket_states": ("id",),
 }
 CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels", "templates", "tags", "alerts",
-                 "rule_sets")
+                 "rule_sets", "bundles")
 STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history", "fencing_history", "ticket_states")
 
 
@@ -65,6 +67,7 @@ def _config_rows(configuration: Configuration) -> dict[str, list[Row]]:
         "alerts": [{"id": a.id, "position": i, "doc": codec.dumps(a)} for i, a in enumerate(configuration.alerts)],
         "rule_sets": [{"id": r.id, "position": i, "doc": codec.dumps(r)}
                       for i, r in enumerate(configuration.rule_sets)],
+        "bundles": [{"id": b.id, "position": i, "doc": codec.dumps(b)} for i, b in enumerate(configuration.bundles)],
     }
 
 
@@ -101,7 +104,8 @@ def _decode_configuration(rows: dict[str, list[Row]]) -> Configuration:
         tuple(codec.decode_object(Template, json.loads(r["doc"])) for r in rows["templates"]),
         tuple(codec.decode_object(Tag, json.loads(r["doc"])) for r in rows["tags"]),
         tuple(codec.decode_object(Alert, json.loads(r["doc"])) for r in rows["alerts"]),
-        tuple(codec.decode_object(RuleSet, json.loads(r["doc"])) for r in rows["rule_sets"]))
+        tuple(codec.decode_object(RuleSet, json.loads(r["doc"])) for r in rows["rule_sets"]),
+        tuple(codec.decode_object(Bundle, json.loads(r["doc"])) for r in rows["bundles"]))
 
 
 def _decode_status(rows: dict[str, list[Row]]) -> Status:

@@ -84,8 +84,12 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db["rule_sets"].create({"id": str, "position": int, "doc": str}, pk="id")
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    db["bundles"].create({"id": str, "position": int, "doc": str}, pk="id")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
-                                                                     _migration_4, _migration_5)
+                                                                     _migration_4, _migration_5, _migration_6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

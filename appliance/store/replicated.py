@@ -36,7 +36,7 @@ class ConfigChange:
 
     @classmethod
     def from_json(cls, data: dict) -> ConfigChange:
-        return cls(int(data["base"]), {table: list(data["rows"][table]) for table in CONFIG_TABLES},
+        return cls(int(data["base"]), {table: list(data["rows"].get(table, ())) for table in CONFIG_TABLES},
                    int(data.get("made_at", 0)))
 
 
