@@ -117,7 +117,7 @@ def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tm
         assert store.configuration().tags == (Tag("web-tag", ("web",)),)
     finally:
         store.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
 
 
 def test_importing_a_cib_keeps_the_fencing_history(tmp_path: Path) -> None:
