@@ -294,6 +294,12 @@ def group_assign(working: Working, rsc: WRsc, prefer: WNode | None = None) -> WN
 
 
 def assign(working: Working, rsc: WRsc, prefer: WNode | None = None) -> WNode | None:
+    top = rsc.top()
+    if top is not rsc and top.bundle and top.provisional:
+        # a bundle's container is placed with its replicas (as Pacemaker's bundle assigns them), never alone
+        from appliance.scheduler.clones import clone_assign
+        clone_assign(working, top)
+        return rsc.assigned
     if rsc.variant == "primitive":
         return primitive_assign(working, rsc, prefer)
     if rsc.variant == "group":

@@ -197,7 +197,7 @@ def _add_promotion_scores(working: Working, clone: WRsc) -> None:
             node = working.node(name)
             if node is None or not node.available() or not _score_applies(working, clone, instance, node):
                 continue
-            score = _promotion_score(instance, node)
+            score = _promotion_score(working, instance, node)
             if score is not None and score > 0:
                 for item in descendants(instance):
                     if item.variant == "primitive":
@@ -208,15 +208,26 @@ def _add_promotion_scores(working: Working, clone: WRsc) -> None:
 
 # -- promotion -------------------------------------------------------------------------------------------------------
 
-def _promotion_score(instance: WRsc, node: WNode) -> int | None:
+def attribute_node(working: Working, rsc: WRsc, node: WNode) -> WNode:
+    """Where a resource's node attributes are read (pe__node_attribute_calculated): a guest's host when the
+    resource says container-attribute-target=host (a bundle's wrapped primitive usually does)."""
+    if rsc.meta.get("container-attribute-target") != "host" or node.kind != "guest" or node.remote_rsc is None:
+        return node
+    container = working.by_id.get(node.remote_rsc.meta.get("container", ""))
+    host = container.assigned or container.current if container is not None else None
+    return host or node
+
+
+def _promotion_score(working: Working, instance: WRsc, node: WNode) -> int | None:
     # Pacemaker's promotion_score: the name the instance has in its history (else its own), then, for an
     # anonymous clone, the name without the instance number
     names = [f"master-{p.clone_name or p.id}" for p in instance.primitives()]
     clone = instance.clone_parent()
     if clone is None or not clone.unique:
         names += [f"master-{p.id.rpartition(':')[0] or p.id}" for p in instance.primitives()]
+    attrs = attribute_node(working, instance.primitives()[0], node).attrs if instance.primitives() else node.attrs
     for name in names:
-        value = node.attrs.get(name)
+        value = attrs.get(name)
         if value is not None:
             try:
                 return parse_score(value)
@@ -227,7 +238,7 @@ def _promotion_score(instance: WRsc, node: WNode) -> int | None:
 
 def _instance_priority(working: Working, clone: WRsc, instance: WRsc, node: WNode) -> int:
     """set_instance_priority: promotion score (-1 when none), role=Promoted locations, role colocations."""
-    score = _promotion_score(instance, node) if _score_applies(working, clone, instance, node) else None
+    score = _promotion_score(working, instance, node) if _score_applies(working, clone, instance, node) else None
     priority = score if score is not None else -1
     for where, extra in working.promoted_locations.get(clone.id, []):
         if where == node.name:
