@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from appliance.model.cluster import Cib
+from appliance.model.constraints import Order
 from appliance.model.references import expand_constraints
 from appliance.scheduler import assign, graph, monitors, probes, relations, scores, tickets, transition
 from appliance.scheduler.transition import Action
@@ -128,9 +129,23 @@ def _with_templates_and_tags_expanded(cib: Cib) -> Cib:
     return cib.with_configuration(replace(configuration, constraints=constraints))
 
 
+def _bundle_roles_on_their_clones(cib: Cib) -> Cib:
+    """A bundle's promote and demote are its wrapped primitive's clone's (Pacemaker orders those)."""
+    children = {b.id: b.child_clone_id for b in cib.configuration.bundles if b.manages_child and b.promoted_max}
+    if not children:
+        return cib
+
+    def mapped(rid: str | None, action: str | None) -> str | None:
+        return children.get(rid or "", rid) if action in ("promote", "demote") else rid
+
+    constraints = tuple(replace(c, first=mapped(c.first, c.first_action), then=mapped(c.then, c.then_action))
+                        if isinstance(c, Order) else c for c in cib.configuration.constraints)
+    return cib.with_configuration(replace(cib.configuration, constraints=constraints))
+
+
 def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     now = now or execution_date(cib) or datetime(2000, 1, 1)
-    cib = _with_templates_and_tags_expanded(cib)
+    cib = _bundle_roles_on_their_clones(_with_templates_and_tags_expanded(cib))
     working = unpack(cib, now)
     tickets.apply(working, cib)
     scores.initial_scores(working)

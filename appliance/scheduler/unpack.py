@@ -465,7 +465,8 @@ def _remote_states(working: Working) -> None:
             # Pacemaker reads a remote node's attributes from its status only while its connection is up
             node.attrs = node.pending_attrs
             node.standby = is_true(node.attrs.get("standby"))
-            node.maintenance = node.maintenance or is_true(node.attrs.get("maintenance"))
+            # Pacemaker's unpack_handle_remote_attrs: an unmanaged connection puts its node in maintenance
+            node.maintenance = node.maintenance or is_true(node.attrs.get("maintenance")) or not connection.managed
 
 
 def unpack(cib: Cib, now: datetime | None = None) -> Working:
@@ -487,8 +488,9 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
                 own = {"container": primitive.id}
                 if "remote-allow-migrate" in primitive.meta:
                     own["allow-migrate"] = primitive.meta["remote-allow-migrate"]
+                # a bundle's connections are its children: they inherit its meta attributes (is-managed, ...)
                 connection = WRsc(primitive.guest_node, "primitive", agent=REMOTE_AGENT,
-                                  meta=builder.meta(Attributes.of(own), None))
+                                  meta=builder.meta(Attributes.of(own), top if top.bundle else None))
                 builder.configure(connection)
                 connection.is_remote_connection = True
                 working.resources.append(connection)
