@@ -170,6 +170,12 @@ def _structural(working: Working, rsc: WRsc, orders: list[Order]) -> None:
     container_id = rsc.meta.get("container") if rsc.variant == "primitive" else None
     if container_id:
         container = working.by_id.get(container_id)
-        if container is not None:
+        if container is not None and rsc.is_remote_connection and container.top().bundle:
+            # Pacemaker: a bundle's connection prefers its container's host (10000) but may run elsewhere, so
+            # containers can run on remote nodes; a clean, active container does not follow its connection
+            new_colocation(working, f"{rsc.id}-container", rsc, container, 10_000,
+                           influence=container.failed or len(container.running_on) != 1)
+            orders.append(Order(f"{rsc.id}-container", container, "start", rsc, "start", True))
+        elif container is not None:
             new_colocation(working, f"{rsc.id}-container", rsc, container, INFINITY, influence=True)
             orders.append(Order(f"{rsc.id}-container", container, "start", rsc, "start", True))

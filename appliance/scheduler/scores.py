@@ -70,7 +70,8 @@ def initial_scores(working: Working) -> None:
 
 
 def _avoids_remote(rsc: WRsc, working: Working) -> bool:
-    return rsc.is_remote_connection or bool(rsc.guest_node) or (rsc.agent is not None and
+    bundled = rsc.parent is not None and rsc.top().bundle      # Pacemaker lets bundles run on remote nodes
+    return rsc.is_remote_connection or (bool(rsc.guest_node) and not bundled) or (rsc.agent is not None and
                                                                rsc.agent.standard == "stonith")
 
 
