@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from appliance.model.cluster import Cib
-from appliance.model.constraints import Order
+from appliance.model.constraints import Location, Order
 from appliance.model.references import expand_constraints
 from appliance.scheduler import assign, graph, monitors, probes, relations, scores, tickets, transition
 from appliance.scheduler.transition import Action
@@ -130,7 +130,8 @@ def _with_templates_and_tags_expanded(cib: Cib) -> Cib:
 
 
 def _bundle_roles_on_their_clones(cib: Cib) -> Cib:
-    """A bundle's promote and demote are its wrapped primitive's clone's (Pacemaker orders those)."""
+    """A bundle's promote and demote, and its locations for the Promoted role, are its wrapped primitive's
+    clone's (Pacemaker orders and places those)."""
     children = {b.id: b.child_clone_id for b in cib.configuration.bundles if b.manages_child and b.promoted_max}
     if not children:
         return cib
@@ -138,8 +139,15 @@ def _bundle_roles_on_their_clones(cib: Cib) -> Cib:
     def mapped(rid: str | None, action: str | None) -> str | None:
         return children.get(rid or "", rid) if action in ("promote", "demote") else rid
 
-    constraints = tuple(replace(c, first=mapped(c.first, c.first_action), then=mapped(c.then, c.then_action))
-                        if isinstance(c, Order) else c for c in cib.configuration.constraints)
+    def rewritten(constraint):
+        if isinstance(constraint, Order):
+            return replace(constraint, first=mapped(constraint.first, constraint.first_action),
+                           then=mapped(constraint.then, constraint.then_action))
+        if isinstance(constraint, Location) and constraint.role == "Promoted" and constraint.rsc in children:
+            return replace(constraint, rsc=children[constraint.rsc])   # where to promote: inside the bundle
+        return constraint
+
+    constraints = tuple(rewritten(c) for c in cib.configuration.constraints)
     return cib.with_configuration(replace(cib.configuration, constraints=constraints))
 
 
