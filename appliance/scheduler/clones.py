@@ -97,7 +97,7 @@ def _allocate_instance(working: Working, clone: WRsc, instance: WRsc, prefer: WN
     else:
         chosen = assigning.primitive_assign(working, instance, prefer)
     if chosen is not None and prefer is not None and chosen is not prefer:
-        if instance.variant == "group":
+        if instance.variant == "group" and not clone.bundle:      # (a bundle's replica is its container)
             instance.allowed = saved[id(instance)]
             instance.assigned = None
             instance.provisional = True
