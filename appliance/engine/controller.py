@@ -64,6 +64,7 @@ class Controller:
         self._wake = asyncio.Event()
         self._monitors: dict[tuple[str, str, int], Registered] = {}
         self._last_signature: tuple | None = None
+        self._bundles_told: set[str] = set()
         self._in_flight: set[tuple[str, str]] = set()     # (node, history id) with an operation running now
         self._recheck_at: float | None = None
         self._fence_allowed: dict[str, tuple[int, int]] = {}   # target: (epoch, failures in a row allowed)
@@ -92,6 +93,17 @@ class Controller:
             with contextlib.suppress(TimeoutError):
                 await within(self._wake.wait(), timeout)
 
+    def _without_bundles(self, cib: Cib) -> Cib:
+        """Bundles are kept and simulated, but drover runs no containers: say so once, and leave them out."""
+        if not cib.configuration.bundles:
+            return cib
+        for bundle in cib.configuration.bundles:
+            if bundle.id not in self._bundles_told:
+                self._bundles_told.add(bundle.id)
+                log.warning("bundle %s is kept and simulated but not run: drover does not run bundle containers",
+                            bundle.id)
+        return cib.with_configuration(dataclasses.replace(cib.configuration, bundles=()))
+
     async def round(self) -> bool | None:
         """One round; True if it changed something (run another), None if it could not make progress."""
         if not self.env.writable():                 # what it would start could not be recorded
@@ -113,7 +125,7 @@ class Controller:
             log.info("failures expired: %s", ", ".join(f"{rsc} on {node}" for rsc, node in expired))
             self.env.edit_status(lambda s: records.clear_fail_counts(s, expired))
             cib = self.env.read()
-        transition = schedule(cib, now)
+        transition = schedule(self._without_bundles(cib), now)
         self._recheck_at = transition.recheck_at
         if transition.actions:
             signature = (transition.actions, cib.status, cib.epoch)

@@ -210,12 +210,13 @@ def _add_promotion_scores(working: Working, clone: WRsc) -> None:
 
 def attribute_node(working: Working, rsc: WRsc, node: WNode) -> WNode:
     """Where a resource's node attributes are read (pe__node_attribute_calculated): a guest's host when the
-    resource says container-attribute-target=host (a bundle's wrapped primitive usually does)."""
+    resource says container-attribute-target=host (a bundle's wrapped primitive usually does), with no
+    attributes while the container is not running."""
     if rsc.meta.get("container-attribute-target") != "host" or node.kind != "guest" or node.remote_rsc is None:
         return node
     container = working.by_id.get(node.remote_rsc.meta.get("container", ""))
-    host = container.assigned or container.current if container is not None else None
-    return host or node
+    host = container.current if container is not None else None     # where it runs now: none while inactive
+    return host or WNode(node.name, node.id, node.kind)
 
 
 def _promotion_score(working: Working, instance: WRsc, node: WNode) -> int | None:

@@ -1,0 +1,110 @@
+"""Write the golden cases of bundles (tests/scheduler/bundles/) with real Pacemaker's results.
+
+    python -m tests.scheduler.bundle_cases [OUT_DIR]
+
+Replicas spread over hosts (replicas-per-host), IPs counted up from ip-range-start, the wrapped primitive cloned
+into the guest nodes, promotable bundles (promotion scores read on the host with container-attribute-target=host,
+a location for the Promoted role), constraints naming the bundle, naked containers, target-role. expected.json
+comes from crm_simulate (tests/scheduler/oracle.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tests.scheduler.golden import write_all
+
+OUT = Path(__file__).resolve().parent / "bundles"
+
+
+def _nv(owner: str, name: str, value: str) -> str:
+    return f'<nvpair id="{owner}-{name}" name="{name}" value="{value}"/>'
+
+
+def _bundle(bid: str, runtime: str = "podman", replicas: int = 2, per_host: int = 1, promoted: int = 0,
+            ip: str | None = "192.168.122.131", inner: str | None = "Dummy", meta: str = "",
+            inner_meta: str = "") -> str:
+    runtime_attrs = f'image="localhost/{bid}:latest" replicas="{replicas}" replicas-per-host="{per_host}"'
+    if promoted:
+        runtime_attrs += f' promoted-max="{promoted}"'
+    network = (f'<network ip-range-start="{ip}" host-interface="eth0" host-netmask="24">'
+               f'<port-mapping id="{bid}-port" port="80"/></network>') if ip else '<network control-port="3121"/>'
+    storage = (f'<storage><storage-mapping id="{bid}-root" source-dir="/srv/{bid}" target-dir="/var/www/html" '
+               'options="rw,Z"/></storage>')
+    primitive = ""
+    if inner:
+        provider = "pacemaker"
+        meta_block = f'<meta_attributes id="{bid}-inner-meta">{inner_meta}</meta_attributes>' if inner_meta else ""
+        primitive = (f'<primitive id="{bid}-rsc" class="ocf" provider="{provider}" type="{inner}">{meta_block}'
+                     f'<operations><op id="{bid}-rsc-monitor" name="monitor" interval="10s"/></operations>'
+                     '</primitive>')
+    meta_block = f'<meta_attributes id="{bid}-meta">{meta}</meta_attributes>' if meta else ""
+    return f'<bundle id="{bid}">{meta_block}<{runtime} {runtime_attrs}/>{network}{storage}{primitive}</bundle>'
+
+
+def _ip(rid: str) -> str:
+    return (f'<primitive id="{rid}" class="ocf" provider="heartbeat" type="IPaddr2">'
+            f'<instance_attributes id="{rid}-ia">{_nv(rid, "ip", "192.168.122.50")}</instance_attributes></primitive>')
+
+
+def _cib(resources: str, constraints: str = "", node_attrs: dict[int, str] | None = None, count: int = 3) -> str:
+    node_attrs = node_attrs or {}
+    nodes = "".join(f'<node id="{n}" uname="node{n}">'
+                    + (f'<instance_attributes id="node{n}-ia">{node_attrs[n]}</instance_attributes>'
+                       if n in node_attrs else "") + "</node>" for n in range(1, count + 1))
+    states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
+                     'expected="member"/>' for n in range(1, count + 1))
+    return f"""<cib validate-with="pacemaker-3.7" crm_feature_set="3.16.1" epoch="3" num_updates="1" admin_epoch="0"
+ have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="cib-bootstrap-options">
+      <nvpair id="opts-stonith-enabled" name="stonith-enabled" value="false"/>
+    </cluster_property_set></crm_config>
+    <nodes>{nodes}</nodes>
+    <resources>{resources}</resources>
+    <constraints>{constraints}</constraints>
+  </configuration>
+  <status>{states}</status>
+</cib>
+"""
+
+
+def cases() -> dict[str, str]:
+    host_scores = {1: _nv("node1", "master-db-rsc", "5"), 2: _nv("node2", "master-db-rsc", "10")}
+    return {
+        # two replicas on three hosts, each with its IP and guest node running one instance of the wrapped Dummy
+        "replicas-spread-over-hosts": _cib(_bundle("web")),
+        # four replicas, two per host: two hosts fill up, IPs count up from the range start
+        "replicas-per-host": _cib(_bundle("web", replicas=4, per_host=2, ip="10.0.0.10")),
+        # containers alone (no wrapped primitive, no guest nodes)
+        "naked-containers": _cib(_bundle("cache", runtime="docker", replicas=3, inner=None, ip=None)),
+        # a control-port instead of an IP range: guest nodes without IPs
+        "control-port-only": _cib(_bundle("web", ip=None)),
+        # a bundle told to stay stopped
+        "target-role-stopped": _cib(_bundle("web", meta=_nv("web", "target-role", "Stopped"))),
+        # a standby host takes no replica
+        "standby-host": _cib(_bundle("web", replicas=3), node_attrs={2: _nv("node2", "standby", "on")}),
+        # a location keeps the bundle off a host; a plain IP is colocated with it and ordered before it
+        "constraints-name-the-bundle": _cib(
+            _ip("vip") + _bundle("web"),
+            '<rsc_location id="web-avoids-node1" rsc="web" node="node1" score="-INFINITY"/>'
+            '<rsc_colocation id="vip-with-web" rsc="vip" with-rsc="web" score="INFINITY"/>'
+            '<rsc_order id="vip-then-web" first="vip" then="web" kind="Optional"/>'),
+        # a promotable bundle: promotion scores read on the hosts (container-attribute-target=host)
+        "promotion-score-on-the-host": _cib(
+            _bundle("db", replicas=2, promoted=1, inner="Stateful",
+                    inner_meta=_nv("db-inner", "container-attribute-target", "host")), node_attrs=host_scores),
+        # a location for the Promoted role names the bundle: the promotion goes to that guest node
+        "promoted-location-on-a-guest": _cib(
+            _bundle("db", replicas=3, promoted=1, inner="Stateful"),
+            '<rsc_location id="db-promote-where" rsc="db" role="Promoted" node="db-2" score="100"/>'),
+    }
+
+
+def main() -> int:
+    return write_all(cases(), OUT, "bundles", "bundle_cases.py")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
