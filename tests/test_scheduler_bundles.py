@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from appliance.cli.status_view import build
 from appliance.engine import records
 from appliance.engine.controller import Controller
 from appliance.model.cib_read import read_cib
 from appliance.model.cib_write import write_cib
 from appliance.model.values import ModelError
+from appliance.scheduler.schedule import schedule
 from tests.scheduler import oracle
 from tests.scheduler.bundle_cases import OUT, cases
 from tests.scheduler.conformance import assert_placement_is_pacemakers
@@ -102,3 +104,13 @@ def test_the_controller_runs_no_bundle_and_says_so(caplog: pytest.LogCaptureFixt
     told = [r.getMessage() for r in caplog.records if "bundle web" in r.getMessage()]
     assert told == ["bundle web is kept and simulated but not run: drover does not run bundle containers"]
     assert dataclasses.replace(env.cib.configuration) == cib.configuration      # the bundle itself is kept
+
+
+def test_a_bundle_whose_neighbours_were_deleted_is_still_scheduled_and_shown() -> None:
+    cib = read_cib(cases()["constraints-name-the-bundle"].encode(), "case")
+    assert cib.configuration.bundles[0].position == 1
+    alone = dataclasses.replace(cib, configuration=dataclasses.replace(cib.configuration, resources=(),
+                                                                       constraints=()))
+    placed = schedule(alone).resources
+    assert placed["web-rsc"] == [("web-0", "Started"), ("web-1", "Started")]
+    assert [r.id for r in build(alone, "drover", None, "0").resources] == ["web"]

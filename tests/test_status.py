@@ -22,6 +22,8 @@ from tests.scheduler.oracle import placement_from_crm_mon_xml
 
 CORPUS = Path(__file__).parent / "scheduler" / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists())
+BUNDLES = Path(__file__).parent / "scheduler" / "bundles"
+BUNDLE_CASES = sorted(p.name for p in BUNDLES.iterdir() if (p / "cib.xml").exists())
 
 
 def crm_mon_xml(cib: Path) -> str:
@@ -65,6 +67,29 @@ def test_status_text_is_what_crm_mon_prints(case: str):
                             env=dict(os.environ, CIB_file=str(cib)), timeout=60)
     assert theirs.returncode == 0, theirs.stderr
     assert _body(render_text(view_of(case), 0)) == _body(theirs.stdout)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case", BUNDLE_CASES)
+@pytest.mark.parametrize("after", [False, True], ids=["configured", "running"])
+def test_bundles_are_shown_as_crm_mon_shows_them(case: str, after: bool, tmp_path: Path):
+    """Bundles as configured, and running as crm_simulate leaves them (its -O output): the replica lines, the
+    instance count, and in XML each replica's IP, instance, container and connection."""
+    cib = BUNDLES / case / "cib.xml"
+    if after:
+        subprocess.run(["crm_simulate", "-x", str(cib), "-S", "-O", str(tmp_path / "after.xml")], check=True,
+                       capture_output=True, timeout=60)
+        cib = tmp_path / "after.xml"
+    view = build(read_cib(cib.read_bytes(), str(cib)), "drover", None, "0.1.0")
+    theirs = subprocess.run(["crm_mon", "-1", "-r"], capture_output=True, text=True,
+                            env=dict(os.environ, CIB_file=str(cib)), timeout=60)
+    assert _body(render_text(view, 0)) == _body(theirs.stdout)
+    ours = ET.fromstring(render_xml(view, 0)).find("resources")
+    theirs_xml = ET.fromstring(crm_mon_xml(cib)).find("resources")
+    for side in (ours, theirs_xml):
+        for element in side.iter():
+            element.tail = element.text = None
+    assert [ET.tostring(b) for b in ours.iter("bundle")] == [ET.tostring(b) for b in theirs_xml.iter("bundle")]
 
 
 def test_node_names_sort_as_pacemaker_sorts_them():

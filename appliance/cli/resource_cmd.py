@@ -67,6 +67,7 @@ Usage:
   drover resource clone NAME [CLONE_OPTIONS...] [--force]
   drover resource promotable NAME [CLONE_OPTIONS...] [--force]
   drover resource unclone NAME
+  drover resource bundle (create|reset|update) NAME [OPTIONS...]
   drover resource op add NAME ACTION [OPTIONS...] [--force]
   drover resource op delete NAME [ACTION] [OPTIONS...]
   drover resource agents [STANDARD]
@@ -476,7 +477,14 @@ def _op_matches(op, wanted: dict[str, str | None]) -> bool:
     return True
 
 
+def _bundle(args: dict, current) -> None:
+    raise UserError("bundles are not run by drover: it runs no containers. A bundle in an imported CIB "
+                    "(drover cib import) is kept, exported and scheduled by `drover simulate`, but the cluster "
+                    "leaves it stopped; run the service in a guest instead (a VM with meta remote-node=NAME)")
+
+
 ACTIONS = {
+    "bundle": _bundle,                             # before create, update: `bundle create|update` has both words
     "relocate": resource_relocate.relocate,        # before show and clear: `relocate show|clear` has both words
     "group": resource_hierarchy.group,             # before delete and list: `group delete|list` has both words
     "ungroup": resource_hierarchy.ungroup,

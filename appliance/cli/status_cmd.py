@@ -36,7 +36,18 @@ Options:
 
 
 def _time(seconds: int | None) -> str:
-    return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(seconds)) if seconds else ""
+    """pcmk__epoch2str: ctime's layout (the day padded with a space)."""
+    return time.strftime("%a %b %e %H:%M:%S %Y", time.localtime(seconds)) if seconds else ""
+
+
+def _xml_time(seconds: int | None) -> str:
+    """crm_time_as_string with date, time of day and zone, as crm_mon's XML gives a failure's last-rc-change."""
+    if not seconds:
+        return ""
+    local = time.localtime(seconds)
+    offset = local.tm_gmtoff // 60
+    zone = "Z" if offset == 0 else f"{'+' if offset > 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+    return time.strftime("%Y-%m-%d %H:%M:%S", local) + zone
 
 
 def readable_interval(ms: int) -> str:
@@ -67,6 +78,8 @@ def _failure_line(failure: FailureView) -> str:
             (f": {failure.exit_reason}" if failure.exit_reason else "") + ")"
     if failure.last_rc_change:
         line += f" at {_time(failure.last_rc_change)}"
+    if failure.exec_ms > 0:
+        line += f" after {readable_interval(failure.exec_ms)}"
     return line
 
 
@@ -137,6 +150,17 @@ def render_xml(view: StatusView, now: float) -> str:
             for member in resource.members:
                 _resource_xml(resources, member, view)
             continue
+        if resource.kind == "bundle":
+            bundle = ET.SubElement(resources, "bundle", {
+                "id": resource.id, "type": resource.runtime, "image": resource.image, "unique": _b(resource.unique),
+                "managed": _b(all(m.managed for m in resource.members)),
+                "failed": _b(any(m.failed for m in resource.members))})
+            members = iter(resource.members)
+            for number, size in enumerate(resource.replica_sizes):
+                replica = ET.SubElement(bundle, "replica", {"id": str(number)})
+                for _ in range(size):
+                    _resource_xml(replica, next(members), view)
+            continue
         if resource.kind == "group":
             parent = ET.SubElement(resources, "group", {"id": resource.id,
                                                         "number_resources": str(len(resource.members)),
@@ -154,8 +178,9 @@ def render_xml(view: StatusView, now: float) -> str:
             ET.SubElement(failures, "failure", {
                 "op_key": failure.op_key, "node": failure.node, "exitstatus": failure.rc_name,
                 "exitreason": failure.exit_reason, "exitcode": str(failure.rc), "call": str(failure.call),
-                "status": failure.status_name, "last-rc-change": _time(failure.last_rc_change), "queued": "0",
-                "exec": "0", "interval": str(failure.interval_ms), "task": failure.task})
+                "status": failure.status_name, "last-rc-change": _xml_time(failure.last_rc_change),
+                "queued": str(failure.queue_ms),
+                "exec": str(failure.exec_ms), "interval": str(failure.interval_ms), "task": failure.task})
     ET.SubElement(root, "status", {"code": "0", "message": "OK"})
     ET.indent(root, "  ")
     return '<?xml version="1.0"?>\n' + ET.tostring(root, encoding="unicode")

@@ -132,14 +132,18 @@ class _Writer:
         clone = rsc.clone_parent()
         return base_id(rsc.id) if clone is not None and not clone.unique else rsc.id
 
-    def primitive(self, rsc: WRsc, indent: str, show_only: bool = False) -> list[str]:
+    def primitive(self, rsc: WRsc, indent: str, show_only: bool = False, name: str | None = None,
+                  where: WNode | None = None) -> list[str]:
+        """`name` and `where`: a bundle replica's, shown for its instance or container (the container's node)."""
         node = rsc.running_on[0] if rsc.running_on else rsc.pending_node
-        if show_only or len(rsc.running_on) > 1:
+        if name is not None:
+            node = where
+        elif show_only or len(rsc.running_on) > 1:
             node = None
         role = rsc.role
         if role == "Started" and self._promotable(rsc):
             role = "Unpromoted"
-        text = f"{self._printable_id(rsc)}\t({agent_text(rsc.agent) if rsc.agent else 'unknown'}):\t"
+        text = f"{name or self._printable_id(rsc)}\t({agent_text(rsc.agent) if rsc.agent else 'unknown'}):\t"
         if rsc.orphan:
             text += " ORPHANED"
         if self.failed(rsc):
@@ -244,6 +248,7 @@ class _Writer:
             # no allowed nodes before scheduling: the nodes where any of its history was found (known_on)
             candidates = sorted({node for p in rsc.primitives()
                                  for node in self.working.known_on.get(base_id(p.id), set())})
+        candidates = [name for name in candidates if name not in self.working.bundle_nodes]   # theirs only
         running = {n.name for p in rsc.primitives() for n in p.running_on}
         disabled = self._configured_role(rsc) == "Stopped"
         states: dict[str, str] = {}
@@ -259,13 +264,51 @@ class _Writer:
             lines.append(f"{indent}* {state}: [ {' '.join(names)} ]")
         return lines
 
+    def bundle(self, rsc: WRsc, indent: str) -> list[str]:
+        """pe__bundle_text: one line per replica, named by its guest node (or container) and IP, showing the
+        wrapped primitive's instance (or the container) on the container's node."""
+        flags = (" (unique)" if rsc.clone_node_max > 1 else "") + ("" if rsc.managed else " (unmanaged)")
+        lines = [f"{indent}* Container bundle{' set' if len(rsc.children) > 1 else ''}: {rsc.id} "
+                 f"[{rsc.image}]{flags}:"]
+        child_clone = next((r for r in self.working.resources if r.bundled_in == rsc.id), None)
+        for number, replica in enumerate(rsc.children):
+            container = replica.children[0]
+            ip = replica.children[1] if len(replica.children) > 1 else None
+            name = container.guest_node or container.id
+            if ip is not None:
+                name += f" ({ip.id.rpartition('-ip-')[2]})"
+            shown = container
+            if child_clone is not None and container.guest_node:
+                found = self.working.by_id.get(
+                    bundle_instance(self.working, child_clone.id, container.guest_node, number) or "")
+                shown = found or container
+            lines += self.primitive(shown, indent + "  ", name=name, where=container.current)
+        return lines
+
     def any(self, rsc: WRsc, indent: str) -> list[str]:
+        if rsc.bundle:
+            return self.bundle(rsc, indent)
         if rsc.variant == "group":
             return self.group(rsc, indent)
         if rsc.variant == "clone":
             return self.clone(rsc, indent)
         return self.primitive(rsc, indent)
 
+
+
+def bundle_instance(working: Working, clone_id: str, guest: str | None, number: int) -> str | None:
+    """The instance of a bundle's wrapped primitive that is replica `number`'s: the one active in its guest
+    node, else one active nowhere (the replica's own number first)."""
+    clone = working.by_id.get(clone_id)
+    if clone is None or guest is None:
+        return None
+    instances = clone.children
+    here = next((i for i in instances if any(n.name == guest for n in i.running_on)), None)
+    if here is not None:
+        return here.id
+    idle = [i for i in instances if not i.running_on]
+    own = next((i for i in idle if i.instance_number == number), None)
+    return (own or (idle[0] if idle else None)).id if (own or idle) else None
 
 
 def resource_lines(working: Working, status: Status) -> list[str]:
@@ -277,7 +320,7 @@ def resource_lines(working: Working, status: Status) -> list[str]:
     ordered = sorted(configured, key=lambda r: -r.priority) + orphans
     lines: list[str] = []
     for rsc in ordered:
-        if rsc.id in implicit or (rsc.orphan and not writer.active(rsc, True)):
+        if rsc.id in implicit or rsc.bundled_in or (rsc.orphan and not writer.active(rsc, True)):
             continue
         lines += writer.any(rsc, "  ")
     return lines

@@ -15,6 +15,7 @@ from datetime import datetime
 from appliance.cli import status_text
 from appliance.cli.render import agent_text
 from appliance.engine.records import EXEC_STATUS_CODES, is_failure
+from appliance.model.bundles import Bundle, in_resource_order
 from appliance.model.cluster import Cib
 from appliance.model.fence_history import FenceEvent
 from appliance.model.history import EXEC_STATUS_NAMES, RC_NAMES, base_id
@@ -59,6 +60,9 @@ class ResourceView:
     unique: bool = False
     child: str = ""                    # clones: the cloned resource's id
     implicit: bool = False             # a guest node's connection: in XML, not in text (as crm_mon does)
+    replica_sizes: tuple[int, ...] = ()  # bundles: how many of the members (in order) each replica has
+    image: str = ""                    # bundles: the container image and runtime
+    runtime: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class FailureView:
     call: int
     exit_reason: str
     last_rc_change: int | None
+    exec_ms: int = 0
+    queue_ms: int = 0
 
     @property
     def rc_name(self) -> str:
@@ -162,8 +168,9 @@ def build(cib: Cib, cluster_name: str, dc: str | None, version: str, now: dateti
         clone = primitive.clone_parent()
         if clone is not None:
             instances.setdefault(clone.id, []).append(primitive.id)
-    for resource in cib.configuration.resources:
-        resources.append(_resource_view(resource, view, instances))
+    for resource in in_resource_order(cib.configuration.resources, cib.configuration.bundles):
+        resources.append(_bundle_view(resource, working, view) if isinstance(resource, Bundle)
+                         else _resource_view(resource, view, instances))
     configured = {p.id for p in primitives(cib.configuration.resources)}
     for primitive in working.all_primitives:
         if primitive.orphan and primitive.running_on and primitive.id not in configured:
@@ -201,6 +208,29 @@ def _resource_view(resource: Resource, view, instances: dict[str, list[str]]) ->
     return ResourceView(resource.id, "clone", members, resource.promotable, unique, resource.child.id)
 
 
+def _bundle_view(bundle: Bundle, working, view) -> ResourceView:
+    """crm_mon's replicas: each one's IP, wrapped primitive's instance, container and connection."""
+    members: list[PrimitiveView] = []
+    sizes = []
+    for replica in bundle.replica_list():
+        before = len(members)
+        instance = status_text.bundle_instance(working, bundle.child_clone_id, replica.guest_node, replica.number)
+        anonymous = bundle.primitive is not None and bundle.replicas_per_host == 1     # else instances are unique
+        for rid, shown in ((replica.ip_id, None), (instance, bundle.primitive.id if anonymous else None),
+                           (replica.container, None), (replica.guest_node, None)):
+            member = view(rid, shown) if rid else None
+            if member is not None:
+                members.append(member)
+        sizes.append(len(members) - before)
+    return ResourceView(bundle.id, "bundle", tuple(members), bool(bundle.promoted_max), bundle.replicas_per_host > 1,
+                        bundle.primitive.id if bundle.primitive else "", replica_sizes=tuple(sizes),
+                        image=bundle.runtime_options.get("image") or "", runtime=bundle.runtime)
+
+
+def _ms(text: str | None) -> int:
+    return int(text) if text is not None and text.isdigit() else 0
+
+
 def _failures(cib: Cib, working):
     seen = set()
     for entry in cib.status.history:
@@ -223,4 +253,5 @@ def _failures(cib: Cib, working):
                 continue
             seen.add((key, entry.node))
             yield FailureView(key, entry.node, op.operation, op.interval_ms, op.rc_code, op.op_status, op.call_id,
-                              op.exit_reason, op.last_rc_change)
+                              op.exit_reason, op.last_rc_change, _ms(op.extra.get("exec-time")),
+                              _ms(op.extra.get("queue-time")))

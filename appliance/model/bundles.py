@@ -128,6 +128,18 @@ def check(bundle: Bundle) -> None:
                          "either ip-range-start or control-port in its <network>")
 
 
+def in_resource_order(resources: tuple, bundles: tuple[Bundle, ...]) -> list:
+    """Resources and bundles as <resources> lists them: each bundle at its position (after the rest when
+    resources were deleted since)."""
+    merged: list = []
+    rest = list(resources)
+    for bundle in sorted(bundles, key=lambda b: b.position):
+        while len(merged) < bundle.position and rest:
+            merged.append(rest.pop(0))
+        merged.append(bundle)
+    return merged + rest
+
+
 def guest_nodes(bundles: tuple[Bundle, ...]) -> list[tuple[str, str]]:
     """(guest node, container id) of every bundle replica that has one."""
     return [(r.guest_node, r.container) for b in bundles for r in b.replica_list() if r.guest_node]

@@ -191,6 +191,7 @@ class Builder:
         rsc = WRsc(config.id, "clone", None, meta=self.meta(config.meta, None, config.id))
         self.configure(rsc)
         rsc.bundle = True
+        rsc.image = config.runtime_options.get("image")
         rsc.clone_max = config.replicas
         rsc.clone_node_max = config.replicas_per_host
         for replica in config.replica_list():

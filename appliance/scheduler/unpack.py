@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
+from appliance.model.bundles import Bundle, in_resource_order
 from appliance.model.cluster import Cib
 from appliance.model.nodes import KIND_ATTRIBUTE
 from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params, pacemaker_digest
@@ -473,10 +474,19 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
     """`now`: naive UTC (the scheduler's clock); without it, failures never expire."""
     options = options_of(cib, now)
     nodes = _nodes(cib, options, now)
-    builder = Builder(cib, options, len(nodes), now)
-    tops = [[builder.build(config)] for config in cib.configuration.resources]
-    for bundle in sorted(cib.configuration.bundles, key=lambda b: b.position):
-        tops.insert(bundle.position, builder.bundle(bundle))      # (their order decides ties, as Pacemaker's)
+    # Pacemaker makes a bundle's guest nodes as it unpacks the bundle: a clone before it does not count them
+    # (clone-max's default) unless <nodes> lists them
+    listed = {n.name for n in cib.configuration.nodes}
+    unlisted = {b.id: [r.guest_node for r in b.replica_list() if r.guest_node and r.guest_node not in listed]
+                for b in cib.configuration.bundles}
+    builder = Builder(cib, options, len(nodes) - sum(len(names) for names in unlisted.values()), now)
+    tops = []
+    for config in in_resource_order(cib.configuration.resources, cib.configuration.bundles):
+        if not isinstance(config, Bundle):
+            tops.append([builder.build(config)])
+            continue
+        tops.append(builder.bundle(config))           # (their order decides ties, as Pacemaker's)
+        builder.node_count += len(unlisted[config.id])
     resources = [rsc for built in tops for rsc in built]
     working = Working(options, nodes, resources)
     working.bundle_nodes = {r.guest_node: b.child_clone_id for b in cib.configuration.bundles

@@ -123,6 +123,7 @@ class WRsc:
     instance_number: int = -1
     bundle: bool = False                # a bundle: its instances are replicas (container and IP)
     bundled_in: str | None = None       # a bundle's wrapped primitive's clone: the bundle's id
+    image: str | None = None            # a bundle's container image
 
     def __repr__(self) -> str:
         return f"<{self.variant} {self.id}>"
