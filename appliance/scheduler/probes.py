@@ -57,6 +57,11 @@ def _placed_on(rsc: WRsc, node: WNode) -> bool:
 
 def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str],
            probes: list[tuple[str, str]]) -> None:
+    # Pacemaker: a bundle's guest node discovers only its own replica's instance (discovery never for the rest,
+    # exclusive for it), and that instance is probed nowhere else
+    owner = working.bundle_nodes.get(node.name)
+    if (owner is not None and top.id != owner) or (top.bundled_in is not None and owner != top.id):
+        return
     if node.kind != "cluster":
         if rsc.agent is not None and rsc.agent.standard == "stonith":
             return                                    # remote nodes cannot run fencing agents
@@ -68,7 +73,7 @@ def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str
         mode = working.discovery.get(rsc.id, {}).get(node.name)
         if rsc.id in working.exclusive_discover and mode is not None and mode != "exclusive":
             return
-        if rsc.unique:
+        if rsc.unique or rsc.bundle:          # (a bundle's containers and IPs are resources of their own)
             for child in rsc.children:
                 _probe(working, child, top, node, fillers, probes)
             return
