@@ -295,7 +295,8 @@ def test_update_changes_parameters_operations_and_meta_like_pcs(drover: Drover) 
      "'webserver' already exists"),
     ("<constraints><rsc_location id='l' rsc='ghost' node='node1' score='1'/></constraints>",
      "resource 'ghost' does not exist"),
-    ("<cib><configuration><resources><bundle id='b'/></resources></configuration></cib>", "a bundle names exactly one container runtime"),
+    ("<cib><configuration><resources><bundle id='b'/></resources></configuration></cib>",
+     "a bundle names exactly one container runtime"),
     ("<rsc_colocation id='c' rsc='webserver' with-rsc='vm-guest1' score='high'/>", "invalid score 'high'"),
 ])
 def test_bad_imports_change_nothing(drover: Drover, tmp_path: Path, content: str, message: str) -> None:

@@ -89,6 +89,8 @@ def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str
         return
     if (rsc.id in fillers and not rsc.is_remote_connection) or rsc.orphan or _known_on(working, rsc, node):
         return
+    if rsc.is_remote_connection and _container_stays_down(working, rsc):
+        return                     # Pacemaker orders a bundle connection's probe after its container's start
     mode = working.discovery.get(rsc.id, {}).get(node.name)
     exclusive = rsc.id in working.exclusive_discover or top.id in working.exclusive_discover
     if mode == "never" or (exclusive and (node.name not in rsc.allowed or mode != "exclusive")):
@@ -98,6 +100,11 @@ def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str
         if container.role == "Stopped" or _guest_will_stop(node, container):
             return
     probes.append((rsc.id, node.name))
+
+
+def _container_stays_down(working: Working, connection: WRsc) -> bool:
+    container = working.by_id.get(connection.meta.get("container", ""))
+    return container is not None and container.top().bundle and container.assigned is None
 
 
 def _guest_will_stop(node: WNode, container: WRsc) -> bool:
