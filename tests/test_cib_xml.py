@@ -253,3 +253,17 @@ def test_a_node_state_without_id_is_passed_over_by_simulate_as_by_pacemaker_and_
         read_cib(document, "import")
     simulated = read_cib(document, "simulate", SIMULATED)
     assert [state.name for state in simulated.status.nodes] == ["n1"]
+
+
+def test_an_invalid_influence_is_the_default_to_simulate_as_to_pacemaker_and_refused_by_import():
+    from appliance.model.cib_read import SIMULATED
+
+    document = (b'<cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes>'
+                b'<node id="1" uname="n1"/></nodes><resources>'
+                b'<primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>'
+                b'<primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/></resources><constraints>'
+                b'<rsc_colocation id="a-with-b" rsc="a" with-rsc="b" score="INFINITY" influence="sometimes"/>'
+                b'</constraints></configuration><status/></cib>')
+    with pytest.raises(ModelError, match="invalid influence 'sometimes'"):
+        read_cib(document, "import")
+    assert read_cib(document, "simulate", SIMULATED).configuration.constraint("a-with-b").influence is None

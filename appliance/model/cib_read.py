@@ -85,9 +85,11 @@ class Fragment:
 
 
 # What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose):
-# <acls>, and a <node_state> without an id (Pacemaker's unpacking ignores one, with a warning).
+# <acls>, a <node_state> without an id (Pacemaker's unpacking ignores one, with a warning), and a colocation's
+# influence that is no boolean (Pacemaker uses the default, the resource's critical flag).
 UNNAMED_NODE_STATE = "node_state without id"
-SIMULATED = ("acls", UNNAMED_NODE_STATE)
+INVALID_INFLUENCE = "invalid influence"
+SIMULATED = ("acls", UNNAMED_NODE_STATE, INVALID_INFLUENCE)
 
 
 class _Reader:
@@ -438,6 +440,15 @@ class _Reader:
                     element.get("score-attribute"), boolean_op,
                     self.converted(element, parse_role, role, "role") if role else None)
 
+    def influence(self, element: ET.Element) -> bool | None:
+        text = element.get("influence")
+        if text is not None and INVALID_INFLUENCE in self.skipped:
+            try:
+                return parse_boolean(text, "influence")
+            except ModelError:
+                return None
+        return self.optional(element, "influence", parse_boolean)
+
     def optional(self, element: ET.Element, name: str, convert):
         value = element.get(name)
         return None if value is None else self.converted(element, convert, value, name)
@@ -478,7 +489,7 @@ class _Reader:
                           self.converted(element, parse_score, self.required(element, "score"), "score"),
                           element.get("rsc"), element.get("with-rsc"), self.optional(element, "rsc-role", parse_role),
                           self.optional(element, "with-rsc-role", parse_role), self.resource_sets(element),
-                          element.get("node-attribute"), self.optional(element, "influence", parse_boolean))
+                          element.get("node-attribute"), self.influence(element))
 
     def order(self, element: ET.Element) -> Order:
         self.check_attributes(element, ("id", "first", "then", "first-action", "then-action", "kind", "score",
