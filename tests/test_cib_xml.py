@@ -8,6 +8,7 @@ import json
 import resource
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,56 @@ def test_an_invalid_influence_is_the_default_to_simulate_as_to_pacemaker_and_ref
     with pytest.raises(ModelError, match="invalid influence 'sometimes'"):
         read_cib(document, "import")
     assert read_cib(document, "simulate", SIMULATED).configuration.constraint("a-with-b").influence is None
+
+
+ACLS = """<acls>
+      <acl_target id="alice"><role id="read-all"/></acl_target>
+      <acl_group id="operators"><role id="read-all"/><role id="web-admin"/></acl_group>
+      <acl_role id="read-all" description="see everything">
+        <acl_permission id="read-all-cib" kind="read" xpath="/cib"/>
+      </acl_role>
+      <acl_role id="web-admin">
+        <acl_permission id="web-admin-rsc" kind="write" reference="web"/>
+        <acl_permission id="web-admin-nodes" kind="deny" object-type="nodes"/>
+      </acl_role>
+    </acls>"""
+
+
+def _with_acls(acls: str) -> bytes:
+    return (f'<cib validate-with="pacemaker-3.7" epoch="1" num_updates="0" admin_epoch="0"><configuration>'
+            f'<crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/>'
+            f'</cluster_property_set></crm_config><nodes><node id="1" uname="n1"/></nodes><resources>'
+            f'<primitive id="web" class="ocf" provider="pacemaker" type="Dummy"/></resources><constraints/>'
+            f'{acls}</configuration><status/></cib>').encode()
+
+
+def test_acls_are_kept_through_store_and_export_and_crm_verify_takes_the_export(tmp_path: Path):
+    from tests.scheduler.golden import stored
+
+    cib = read_cib(_with_acls(ACLS), "acls.xml")
+    kept = stored(cib, tmp_path)
+    assert kept.configuration == cib.configuration
+    exported = tmp_path / "exported.xml"
+    exported.write_text(write_cib(kept))
+    again = ET.parse(exported).getroot().find("configuration/acls")
+    assert [(e.tag, dict(e.attrib)) for e in again.iter()] == \
+        [(e.tag, dict(e.attrib)) for e in ET.fromstring(ACLS).iter()]
+    verdict = subprocess.run(["crm_verify", "--xml-file", str(exported)], capture_output=True, text=True,
+                             timeout=60)
+    assert verdict.returncode == 0, verdict.stderr
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (('<acl_permission id="read-all-cib" kind="read"', '<acl_permission id="read-all-cib" kind="peek"'),
+     "needs a kind"),
+    (('<acl_group id="operators">', '<acl_crew id="operators">'), "unexpected element <acl_crew>"),
+    (('xpath="/cib"', ''), "needs an xpath, reference or object-type"),
+    (('<acl_role id="web-admin">', '<acl_role id="web">'), "duplicate id 'web'"),
+])
+def test_bad_acls_are_refused_naming_the_problem(change: tuple[str, str], message: str):
+    assert change[0] in ACLS
+    broken = ACLS.replace(*change)
+    if "acl_crew" in broken:
+        broken = broken.replace("</acl_group>", "</acl_crew>")
+    with pytest.raises(ModelError, match=message):
+        read_cib(_with_acls(broken), "acls.xml")

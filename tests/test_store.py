@@ -97,6 +97,7 @@ def test_a_database_of_the_first_schema_is_upgraded_keeping_its_configuration(tm
     connection.execute("DROP TABLE alerts")
     connection.execute("DROP TABLE rule_sets")
     connection.execute("DROP TABLE bundles")
+    connection.execute("DROP TABLE acls")
     connection.execute("PRAGMA user_version=1")
     connection.commit()
     connection.close()

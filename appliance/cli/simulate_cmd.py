@@ -33,8 +33,7 @@ Usage:
 
 Computes one transition from a CIB (a file written by Pacemaker or by
 `drover cib export`, with its status section) and prints where everything
-would be once every action in it succeeded. A file's <acls> are read past:
-they have no bearing on where anything runs. The what-if options change the
+would be once every action in it succeeded. The what-if options change the
 CIB first, as crm_simulate's do: a node brought up, taken down (its history
 gone) or failed (out of the membership, to be fenced), a ticket granted,
 revoked, put in standby or activated, an operation's result injected

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 
 from appliance.model import rule_sets as owners
+from appliance.model.acls import check as check_acls
 from appliance.model.alerts import SELECT_ELEMENTS, Alert, AlertSelect, Recipient
 from appliance.model.attributes import Attributes
 from appliance.model.bundles import (
@@ -69,7 +70,7 @@ from appliance.model.xmltree import Document, parse
 RESOURCE_TAGS = ("primitive", "group", "clone", "master")
 ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "restart-container", "demote")
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
-UNSUPPORTED = {"acls": "ACLs"}
+UNSUPPORTED: dict[str, str] = {}
 SELECT_TAGS = {element: kind for kind, element in SELECT_ELEMENTS.items()}
 
 
@@ -85,11 +86,11 @@ class Fragment:
 
 
 # What has no bearing on scheduling: `drover simulate` reads past it (an import still refuses what it would lose):
-# <acls>, a <node_state> without an id (Pacemaker's unpacking ignores one, with a warning), and a colocation's
-# influence that is no boolean (Pacemaker uses the default, the resource's critical flag).
+# a <node_state> without an id (Pacemaker's unpacking ignores one, with a warning), and a colocation's influence
+# that is no boolean (Pacemaker uses the default, the resource's critical flag).
 UNNAMED_NODE_STATE = "node_state without id"
 INVALID_INFLUENCE = "invalid influence"
-SIMULATED = ("acls", UNNAMED_NODE_STATE, INVALID_INFLUENCE)
+SIMULATED = (UNNAMED_NODE_STATE, INVALID_INFLUENCE)
 
 
 class _Reader:
@@ -585,7 +586,7 @@ class _Reader:
 
     def configuration(self, element: ET.Element) -> Configuration:
         self.check_children(element, ("crm_config", "nodes", "resources", "constraints", "rsc_defaults",
-                                      "op_defaults", "fencing-topology", "tags", "alerts"))
+                                      "op_defaults", "fencing-topology", "tags", "alerts", "acls"))
         nodes = element.find("nodes")
         resources = element.find("resources")
         constraints = element.find("constraints")
@@ -598,7 +599,18 @@ class _Reader:
             self.options(element.find("op_defaults"), "meta_attributes", owners.OP_DEFAULTS),
             self.fencing_levels(element.find("fencing-topology")),
             self.read_templates(), self.tags(element.find("tags")), self.alerts(element.find("alerts")),
-            tuple(self.rule_sets), tuple(self.bundles))
+            tuple(self.rule_sets), tuple(self.bundles), self.acls(element.find("acls")))
+
+    def acls(self, element: ET.Element | None) -> str | None:
+        if element is None:
+            return None
+        try:
+            check_acls(element)
+        except ModelError as error:
+            raise self.fail(element, error.message) from None
+        copy = ET.fromstring(ET.tostring(element))
+        copy.tail = None
+        return ET.tostring(copy, encoding="unicode")
 
     def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
         if element is None:

@@ -224,6 +224,8 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
                 ET.SubElement(tag_element, "obj_ref", id=ref)
     if configuration.alerts:
         write_alerts(ET.SubElement(element, "alerts"), configuration.alerts)
+    if configuration.acls:
+        element.append(ET.fromstring(configuration.acls))
     owners = {s.owner for s in configuration.rule_sets}
     if len(configuration.rsc_defaults) or RSC_DEFAULTS in owners:
         _set(ET.SubElement(element, "rsc_defaults"), "meta_attributes", "", configuration.rsc_defaults, "rsc-options")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from appliance.model.acls import acl_ids
 from appliance.model.alerts import Alert
 from appliance.model.attributes import Attributes
 from appliance.model.bundles import Bundle
@@ -55,6 +56,7 @@ class Configuration:
     alerts: tuple[Alert, ...] = ()
     rule_sets: tuple[RuleSet, ...] = ()       # attribute sets with a rule, beside their owners' plain pairs
     bundles: tuple[Bundle, ...] = ()          # kept apart from `resources`: scheduled, never run by drover
+    acls: str | None = None                   # the <acls> element as written: kept and exported, not enforced
 
     def bundle(self, bid: str) -> Bundle | None:
         return next((b for b in self.bundles if b.id == bid), None)
@@ -141,6 +143,8 @@ def all_ids(configuration: Configuration) -> list[tuple[str, str]]:
             found.append((bundle.primitive.id, "resource"))
             found.extend((op.id, f"operation of {shown(bundle.primitive.id)}") for op in bundle.primitive.ops)
     found.extend((tag.id, "tag") for tag in configuration.tags)
+    if configuration.acls:
+        found.extend((ident, "ACL entry") for ident in acl_ids(configuration.acls))
     for rule_set in configuration.rule_sets:
         found.append((rule_set.id, f"{rule_set.kind} of {rule_set.owner}"))
         found.extend((rid, f"rule of {shown(rule_set.id)}") for rid in _rule_ids(rule_set.rule))

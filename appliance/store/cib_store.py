@@ -37,13 +37,13 @@ _OPTION_SECTIONS = ("cluster", "rsc_defaults", "op_defaults")
 _TABLE_KEYS = {
     "nodes": ("name",), "resources": ("id",), "constraints": ("id",), "options": ("section", "name"),
     "fencing_levels": ("id",), "templates": ("id",), "tags": ("id",), "alerts": ("id",), "rule_sets": ("id",),
-    "bundles": ("id",),
+    "bundles": ("id",), "acls": ("id",),
     "node_states": ("name",), "transient_attributes": ("node", "name"),
     "fail_counts": ("node", "resource", "operation", "interval_ms"), "history": ("node", "resource"),
     "fencing_history": ("id",), "ticket_states": ("id",),
 }
 CONFIG_TABLES = ("nodes", "resources", "constraints", "options", "fencing_levels", "templates", "tags", "alerts",
-                 "rule_sets", "bundles")
+                 "rule_sets", "bundles", "acls")
 STATUS_TABLES = ("node_states", "transient_attributes", "fail_counts", "history", "fencing_history", "ticket_states")
 
 
@@ -68,6 +68,7 @@ def _config_rows(configuration: Configuration) -> dict[str, list[Row]]:
         "rule_sets": [{"id": r.id, "position": i, "doc": codec.dumps(r)}
                       for i, r in enumerate(configuration.rule_sets)],
         "bundles": [{"id": b.id, "position": i, "doc": codec.dumps(b)} for i, b in enumerate(configuration.bundles)],
+        "acls": [{"id": "acls", "position": 0, "doc": configuration.acls}] if configuration.acls else [],
     }
 
 
@@ -105,7 +106,8 @@ def _decode_configuration(rows: dict[str, list[Row]]) -> Configuration:
         tuple(codec.decode_object(Tag, json.loads(r["doc"])) for r in rows["tags"]),
         tuple(codec.decode_object(Alert, json.loads(r["doc"])) for r in rows["alerts"]),
         tuple(codec.decode_object(RuleSet, json.loads(r["doc"])) for r in rows["rule_sets"]),
-        tuple(codec.decode_object(Bundle, json.loads(r["doc"])) for r in rows["bundles"]))
+        tuple(codec.decode_object(Bundle, json.loads(r["doc"])) for r in rows["bundles"]),
+        rows["acls"][0]["doc"] if rows["acls"] else None)
 
 
 def _decode_status(rows: dict[str, list[Row]]) -> Status:

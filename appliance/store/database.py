@@ -86,6 +86,7 @@ def _migration_5(db: sqlite_utils.Database) -> None:
 
 def _migration_6(db: sqlite_utils.Database) -> None:
     db["bundles"].create({"id": str, "position": int, "doc": str}, pk="id")
+    db["acls"].create({"id": str, "position": int, "doc": str}, pk="id")
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3,
