@@ -14,7 +14,7 @@ from functools import cmp_to_key
 
 from appliance.model.values import INFINITY, add_scores, parse_score
 from appliance.scheduler import assign as assigning
-from appliance.scheduler import scores
+from appliance.scheduler import relations, scores
 from appliance.scheduler.scores import descendants
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
@@ -157,11 +157,25 @@ def clone_assign(working: Working, clone: WRsc, prefer: WNode | None = None) -> 
     if clone.promotable:
         _add_promotion_scores(working, clone)
     assign_instances(working, clone)
+    if clone.bundle:
+        _nested_connections(working, clone)
     if clone.promotable:
         set_instance_roles(working, clone)
     clone.allocating = False
     clone.provisional = False
     return None
+
+
+def _nested_connections(working: Working, bundle: WRsc) -> None:
+    """Pacemaker's bundle assignment: a replica whose container went to a remote or guest node has its
+    connection run with that node's own connection (pacemaker-remoted takes one connection at a time)."""
+    for replica in bundle.children:
+        container = replica.children[0] if replica.children else None
+        host = container.assigned if container is not None else None
+        connection = working.by_id.get(container.guest_node or "") if container is not None else None
+        if host is not None and host.kind != "cluster" and host.remote_rsc is not None and connection is not None:
+            relations.new_colocation(working, "child-remote-with-docker-remote", connection, host.remote_rsc,
+                                     INFINITY)
 
 
 def _score_applies(working: Working, clone: WRsc, instance: WRsc, node: WNode) -> bool:
