@@ -73,9 +73,9 @@ def test_drover_simulate_refuses_a_bad_file_clearly(tmp_path: Path) -> None:
     assert "not well-formed XML" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_simulate_reads_past_acls_and_alerts_which_an_import_still_refuses(tmp_path: Path) -> None:
-    """They decide nothing about placement (crm_simulate's result is the same with or without them), so a
-    simulation reads past them; an import refuses them until drover keeps them (it would lose them)."""
+def test_acls_and_alerts_change_no_placement_and_an_import_keeps_them(tmp_path: Path) -> None:
+    """They decide nothing about placement (crm_simulate's result is the same with or without them); an import
+    keeps both, and the export has them."""
     from tests.conftest import run_source
     from tests.scheduler import oracle
 
@@ -93,4 +93,6 @@ def test_simulate_reads_past_acls_and_alerts_which_an_import_still_refuses(tmp_p
     assert oracle.normalize(oracle.placement_from_simulate_xml(
         oracle.run_crm_simulate(str(with_both), str(tmp_path / "out.xml"))[0])) == oracle.normalize(expected)
     imported = run_source("drover", "cib", "import", str(with_both), root=tmp_path / "root")
-    assert imported.returncode == 1 and "ACLs are not supported by drover" in imported.stderr
+    assert imported.returncode == 0, imported.stderr
+    exported = run_source("drover", "cib", "export", root=tmp_path / "root")
+    assert 'acl_permission id="viewer-read"' in exported.stdout and '<alert id="log"' in exported.stdout
