@@ -35,6 +35,7 @@ from appliance.scheduler.failures import (
 from appliance.scheduler.working import WNode, WRsc
 
 _OCF_INVALID_PARAM, _OCF_NOT_INSTALLED, _OCF_NOT_CONFIGURED = 2, 5, 6
+_DEGRADED = {190: 0, 191: 8}            # OCF degraded, degraded and promoted
 _HARD_RCS = (2, 3, 4, 5)                 # invalid parameter, unimplemented, insufficient privileges, not installed
 
 
@@ -205,8 +206,10 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         if target is None:
             target = 7 if probe else (8 if op.operation == "monitor" and result.role == "Promoted" else 0)
         # Pacemaker's remap_operation: a result reported as done or as an error (4) is judged by its rc
+        # Pacemaker's remap_operation: a monitor's degraded result is success (shown among the failed actions)
+        rc = _DEGRADED.get(op.rc_code, op.rc_code) if op.operation == "monitor" else op.rc_code
         judged = op.op_status in (0, EXEC_ERROR)
-        ok = judged and (op.rc_code == target or (probe and op.rc_code in (0, 7, 8)))
+        ok = judged and (rc == target or (probe and rc in (0, 7, 8)))
         if not ok and expired(rsc, op, options.stonith_enabled, now):
             continue                                     # Pacemaker: "Ignoring expired ... failure"
         if ok:
@@ -219,19 +222,19 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
             elif op.operation == "demote":
                 result.role = "Unpromoted"
             elif op.operation == "monitor":
-                if op.rc_code == 7:
+                if rc == 7:
                     result.role = "Stopped"
-                elif op.rc_code == 8:
+                elif rc == 8:
                     result.role = "Promoted"
                 elif result.role == "Stopped":
                     result.role = "Started"
             continue
         on_fail = _on_fail(rsc, op, options)
         # Pacemaker's PCMK_EXEC_ERROR_FATAL and _HARD: banned (everywhere / from this node) whatever on-fail says
-        fatal = judged and op.rc_code == _OCF_NOT_CONFIGURED
+        fatal = judged and rc == _OCF_NOT_CONFIGURED
         # (unimplemented, rc 3, is hard only for a one-time operation: for a recurring one it is "not supported")
         hard = not fatal and (op.op_status == EXEC_NOT_INSTALLED or (
-            judged and op.rc_code in _HARD_RCS and not (op.rc_code == 3 and op.interval_ms > 0)))
+            judged and rc in _HARD_RCS and not (rc == 3 and op.interval_ms > 0)))
         if on_fail == "ignore" and not (fatal or hard):
             if result.role == "Stopped" and op.operation != "stop":
                 result.role = "Started"
@@ -246,7 +249,7 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         elif op.operation == "start":
             result.start_failed = True
             result.role = "Started"
-        elif op.operation == "promote" or op.operation == "demote" or (op.operation == "monitor" and op.rc_code == 8):
+        elif op.operation == "promote" or op.operation == "demote" or (op.operation == "monitor" and rc == 8):
             result.role = "Promoted"
         elif result.role == "Stopped":
             result.role = "Started"
