@@ -106,6 +106,8 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
             continue
         places = placement.get(rsc.id, [])
         for node_name, role in places:
+            if len(places) > 1 and rsc.assigned is not None and rsc.assigned.name != node_name:
+                continue           # (active on several, as unmanaged: monitored where it is assigned only)
             node = working.node(node_name)
             after = standing.get((rsc.id, node_name))
             if (node is not None and node.maintenance) or (after is None and (rsc.id, node_name) in touched):
@@ -120,7 +122,8 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
         for node in working.nodes if stopped_ops else ():
             if node.name in active or not node.online or node.unclean:
                 continue
-            known = recorded.get((base_id(rsc.id), node.name), {})
+            # a stop there makes it mandatory (Pacemaker's recurring_op_for_inactive): it runs again after it
+            known = {} if (rsc.id, node.name) in stops else recorded.get((base_id(rsc.id), node.name), {})
             for op in stopped_ops:
                 if not _current(known, op, rsc, default_timeout):
                     monitors.append(Monitor(rsc.id, node.name, op.interval_ms, stops.get((rsc.id, node.name))))
