@@ -4,9 +4,9 @@ The placement conformance test checks where everything ends up; this one checks
 what drover's controller would do to get there: the set of start, stop, promote,
 demote, migrate_to and migrate_from actions per resource (clone instances by their base id) and node, and the
 start-up probes and recurring monitors it then runs (`drover simulate --save-graph` writes them), must equal the
-resource actions crm_simulate executes (pseudo actions aside); the bundle cases (tests/scheduler/bundles/)
-too. Cases listed in known_action_differences.txt must still differ (t4-0017's monitors too: crm_simulate
-schedules a monitor in the guest after stopping the resource there).
+resource actions crm_simulate executes (pseudo actions aside); the bundle and monitor cases
+(tests/scheduler/bundles/, monitors/) too. Cases listed in known_action_differences.txt must still differ
+(t4-0017's monitors too: crm_simulate schedules a monitor in the guest after stopping the resource there).
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from appliance.scheduler.schedule import schedule
 CORPUS = Path(__file__).parent / "scheduler" / "corpus"
 KNOWN = {line.split()[0] for line in (Path(__file__).parent / "scheduler" / "known_action_differences.txt")
          .read_text().splitlines() if line.strip() and not line.startswith("#")}
-BUNDLES = Path(__file__).parent / "scheduler" / "bundles"
+GENERATED = ("bundles", "monitors")        # tests/scheduler/bundle_cases.py, monitor_cases.py
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists()) + \
-    sorted(f"bundles/{p.name}" for p in BUNDLES.iterdir() if (p / "cib.xml").exists())
+    sorted(f"{kind}/{p.name}" for kind in GENERATED for p in (CORPUS.parent / kind).iterdir()
+           if (p / "cib.xml").exists())
 ACTION = re.compile(r"Resource action: (\S+)\s+(start|stop|promote|demote|migrate_to|migrate_from|monitor=\d+|monitor)"
                     r" on (\S+)")
 
@@ -43,7 +44,7 @@ def pacemaker_actions(cib: Path) -> set[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_resource_actions_match_crm_simulate(case: str):
-    cib = (BUNDLES.parent / case if case.startswith("bundles/") else CORPUS / case) / "cib.xml"
+    cib = (CORPUS.parent / case if "/" in case else CORPUS / case) / "cib.xml"
     parsed = read_cib(cib.read_bytes(), str(cib))
     result = schedule(parsed)
     ours = {(a.task, base(a.resource), a.node) for a in result.actions if a.task != "fence"} | \
@@ -54,3 +55,8 @@ def test_resource_actions_match_crm_simulate(case: str):
         assert ours != theirs, f"{case} now matches: remove it from known_action_differences.txt"
     else:
         assert ours == theirs, f"missing {sorted(theirs - ours)}, extra {sorted(ours - theirs)}"
+
+
+def test_every_monitor_case_of_the_generator_is_committed():
+    from tests.scheduler.monitor_cases import OUT, cases
+    assert sorted(cases()) == sorted(p.name for p in OUT.iterdir() if (p / "cib.xml").exists())

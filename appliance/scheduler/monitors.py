@@ -42,8 +42,13 @@ def _recorded(cib: Cib) -> dict[tuple[str, str], dict[int, str | None]]:
     the history records as having run there."""
     recorded: dict[tuple[str, str], dict[int, str | None]] = {}
     for history in cib.status.history:
+        # a stop cancels the monitors before it (an anonymous instance's stopped history says nothing)
+        stopped_at = max((op.call_id for op in history.ops if op.operation == "stop" and op.op_status == 0
+                          and op.rc_code == 0),
+                         default=-1)
         for op in history.ops:
-            if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 7, 8) and op.op_status == 0:
+            if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 7, 8) and op.op_status == 0 \
+                    and op.call_id > stopped_at:
                 recorded.setdefault((base_id(history.resource), history.node), {})[op.interval_ms] = \
                     op.extra.get("op-digest")
     return recorded
@@ -55,8 +60,8 @@ def _current(recorded: dict[int, str | None], op: Op, rsc: WRsc, default_timeout
     if op.interval_ms not in recorded:
         return False
     digest = recorded[op.interval_ms]
-    if digest is None or rsc.params is None or (rsc.agent is not None and rsc.agent.standard == "stonith"):
-        return True                         # (a fencing device's digest is the fencer's own: not compared)
+    if digest is None or rsc.params is None:
+        return True
     try:
         timeout_ms = parse_interval_ms(op.timeout or default_timeout or "20s", "timeout")
     except ModelError:
@@ -99,6 +104,7 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
             standing.pop((action.resource, action.node), None)
             stops[action.resource, action.node] = index
     recorded = _recorded(cib)
+    entries = {(history.resource, history.node) for history in cib.status.history}
     default_timeout = cib.configuration.op_defaults.get("timeout")
     monitors: list[Monitor] = []
     for rsc in working.all_primitives:
@@ -110,9 +116,16 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
                 continue           # (active on several, as unmanaged: monitored where it is assigned only)
             node = working.node(node_name)
             after = standing.get((rsc.id, node_name))
-            if (node is not None and node.maintenance) or (after is None and (rsc.id, node_name) in touched):
-                continue
+            if node is None or node.maintenance or not node.online or node.unclean or \
+                    (after is None and (rsc.id, node_name) in touched):
+                continue                    # (Pacemaker: unrunnable where no node is available)
             known = {} if after is not None else recorded.get((base_id(rsc.id), node_name), {})
+            clone = rsc.clone_parent()
+            if known and (not node.available() or (clone is not None and not clone.unique and
+                          not entries & {(rsc.id, node_name), (base_id(rsc.id), node_name)})):
+                # Pacemaker checks definitions only on available nodes (not standby, shutting down, ...), and a
+                # history entry against the instance of its name: another instance's is not active there
+                known = {interval: None for interval in known}
             for op in monitors_for_role(rsc.ops, role, rsc.is_remote_connection, rsc.id):
                 if not _current(known, op, rsc, default_timeout):
                     monitors.append(Monitor(rsc.id, node_name, op.interval_ms, after))

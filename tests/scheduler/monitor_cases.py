@@ -1,0 +1,124 @@
+"""Write the golden cases of recurring monitors over a history (tests/scheduler/monitors/) with real Pacemaker's
+results; tests/test_scheduler_actions.py compares the whole transition, monitors included, with crm_simulate's.
+
+    python -m tests.scheduler.monitor_cases [OUT_DIR]
+
+A degraded monitor result (OCF 190) is success; a Stopped-role monitor that finds the resource active has it
+stopped and runs again after the stop; an unmanaged resource active on two nodes is monitored where it is
+assigned only; a changed monitor is re-scheduled, but not on a standby host; a host out of the membership gets no
+monitor.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from appliance.model.status import pacemaker_digest
+from tests.scheduler.golden import write_all
+
+OUT = Path(__file__).resolve().parent / "monitors"
+
+_OP = ('<lrm_rsc_op id="{rid}_{key}" operation_key="{rid}_{op}_{interval}" operation="{op}" '
+       'crm-debug-origin="test" crm_feature_set="3.16.1" transition-key="{call}:-1:{target}:x" '
+       'transition-magic="0:{rc};{call}:-1:{target}:x" call-id="{call}" rc-code="{rc}" op-status="0" '
+       'interval="{interval}" last-rc-change="1795561600" exec-time="0" queue-time="0" op-digest="{digest}"/>')
+
+
+def op(rid: str, key: str, name: str, call: int, rc: int = 0, interval: int = 0, target: int = 0,
+       timeout_ms: int = 20000, digest: str | None = None) -> str:
+    params = {"CRM_meta_timeout": str(timeout_ms)} if interval else {}
+    return _OP.format(rid=rid, key=key, op=name, interval=interval, call=call, rc=rc, target=target,
+                      digest=digest or pacemaker_digest(params))
+
+
+def _history(node: int, rid: str, *ops: str) -> str:
+    return (f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="Dummy">{"".join(ops)}'
+            '</lrm_resource>')
+
+
+def _cib(resources: str, histories: dict[int, str], options: str = "", states: dict[int, str] | None = None,
+         standby: int | None = None) -> str:
+    states = states or {}
+    nodes = "".join(f'<node id="{n}" uname="node{n}">' + (
+        f'<instance_attributes id="node{n}-ia">{_nv(f"node{n}", "standby", "on")}</instance_attributes>'
+        if n == standby else "") + "</node>" for n in (1, 2))
+    status = "".join(
+        f'<node_state id="{n}" uname="node{n}" '
+        + states.get(n, 'in_ccm="true" crmd="online" join="member" expected="member"')
+        + f'><lrm id="{n}"><lrm_resources>{histories.get(n, "")}</lrm_resources></lrm></node_state>'
+        for n in (1, 2))
+    return f"""<cib validate-with="pacemaker-3.7" crm_feature_set="3.16.1" epoch="3" num_updates="1" admin_epoch="0"
+ have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="cib-bootstrap-options">
+      <nvpair id="opts-stonith-enabled" name="stonith-enabled" value="false"/>{options}
+    </cluster_property_set></crm_config>
+    <nodes>{nodes}</nodes>
+    <resources>{resources}</resources>
+    <constraints/>
+  </configuration>
+  <status>{status}</status>
+</cib>
+"""
+
+
+def _dummy(rid: str, ops: str, meta: str = "") -> str:
+    meta_block = f'<meta_attributes id="{rid}-meta">{meta}</meta_attributes>' if meta else ""
+    return (f'<primitive id="{rid}" class="ocf" provider="pacemaker" type="Dummy">{meta_block}'
+            f'<operations>{ops}</operations></primitive>')
+
+
+MONITOR = '<op id="{rid}-monitor" name="monitor" interval="10s"/>'
+STOPPED = '<op id="{rid}-monitor-stopped" name="monitor" interval="20s" role="Stopped"/>'
+
+
+def _nv(owner: str, name: str, value: str) -> str:
+    return f'<nvpair id="{owner}-{name}" name="{name}" value="{value}"/>'
+
+
+def cases() -> dict[str, str]:
+    running = (op("web", "last_0", "start", 2), op("web", "monitor_10000", "monitor", 3, interval=10000))
+    probe = op("web", "last_0", "monitor", 1, rc=7, target=7)
+    return {
+        # the 10s monitor reported degraded (190) after it ran fine: not a failure, nothing to do
+        "degraded-monitor-is-success": _cib(
+            _dummy("web", MONITOR.format(rid="web")),
+            {1: _history(1, "web", *running, op("web", "last_failure_0", "monitor", 3, rc=190, interval=10000)),
+             2: _history(2, "web", probe)}),
+        # a Stopped-role monitor finds the (disabled) resource active on node1: stopped, and the monitor again
+        "stopped-monitor-finds-it-active": _cib(
+            _dummy("web", MONITOR.format(rid="web") + STOPPED.format(rid="web"), _nv("web", "target-role", "Stopped")),
+            {1: _history(1, "web", probe, op("web", "monitor_20000", "monitor", 2, rc=0, interval=20000, target=7)),
+             2: _history(2, "web", probe, op("web", "monitor_20000", "monitor", 2, rc=7, interval=20000, target=7))}),
+        # unmanaged and active on both nodes: monitored on the one it is assigned to only
+        "unmanaged-active-twice": _cib(
+            _dummy("web", MONITOR.format(rid="web") + STOPPED.format(rid="web"), _nv("web", "is-managed", "false")),
+            {1: _history(1, "web", probe, *running),
+             2: _history(2, "web", probe, op("web", "monitor_20000", "monitor", 2, rc=0, interval=20000, target=7))}),
+        # unmanaged, its monitor recorded with another timeout: re-scheduled all the same
+        "unmanaged-monitor-digest": _cib(
+            _dummy("web", MONITOR.format(rid="web"), _nv("web", "is-managed", "false")),
+            {1: _history(1, "web", op("web", "last_0", "start", 2),
+                         op("web", "monitor_10000", "monitor", 3, interval=10000, timeout_ms=40000)),
+             2: _history(2, "web", probe)}),
+        # the same on a standby host: definitions are checked on available hosts only
+        "no-digest-check-on-a-standby-host": _cib(
+            _dummy("web", MONITOR.format(rid="web"), _nv("web", "is-managed", "false")),
+            {1: _history(1, "web", op("web", "last_0", "start", 2),
+                         op("web", "monitor_10000", "monitor", 3, interval=10000, timeout_ms=40000)),
+             2: _history(2, "web", probe)}, standby=1),
+        # node2 left the membership (no fencing here): its resource is not monitored there any more
+        "no-monitor-on-a-host-that-left": _cib(
+            _dummy("web", MONITOR.format(rid="web"), _nv("web", "is-managed", "false")),
+            {1: _history(1, "web", probe), 2: _history(2, "web", *running)},
+            states={2: 'in_ccm="false" crmd="offline" join="down" expected="down"'}),
+    }
+
+
+def main() -> int:
+    return write_all(cases(), OUT, "monitors", "monitor_cases.py")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
