@@ -84,8 +84,9 @@ def _node_state(working: Working, outcome: transition.Outcome, resources: dict[s
             connection = resources.get(node.name, [])
             if connection:
                 state = _attr_state(node)
-            elif node.unclean and node.name not in outcome.fenced and node.kind == "remote":
-                state = "unclean"
+            elif node.unclean and node.kind == "remote" and (
+                    node.name not in outcome.fenced or (node.remote_rsc is not None and node.remote_rsc.failed)):
+                state = "unclean"            # (fenced, its connection's failure stays: unclean when read again)
             else:
                 state = "offline"
         states[node.name] = state

@@ -469,6 +469,8 @@ def _remote_states(working: Working) -> None:
                 node.requires_reset = True
             elif working.options.stonith_enabled:
                 node.unclean = True           # a lost remote node is fenced before its resources move
+                if connection.reconnect_interval_s:
+                    connection.next_role = "Stopped"     # Pacemaker: stays down until the reconnect delay passes
         node.online = online
         node.remote_was_running = connected   # its history is current: the connection is (or was just) up
         if connected and node.pending_attrs is not None:
