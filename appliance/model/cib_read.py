@@ -12,18 +12,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 
 from appliance.model import rule_sets as owners
-from appliance.model.acls import check as check_acls
-from appliance.model.alerts import SELECT_ELEMENTS, Alert, AlertSelect, Recipient
+from appliance.model.alerts import Alert
 from appliance.model.attributes import Attributes
-from appliance.model.bundles import (
-    NETWORK_ATTRIBUTES,
-    PORT_ATTRIBUTES,
-    RUNTIME_ATTRIBUTES,
-    RUNTIMES,
-    STORAGE_ATTRIBUTES,
-    Bundle,
-)
-from appliance.model.bundles import check as check_bundle
+from appliance.model.bundles import Bundle
 from appliance.model.cluster import Cib, Configuration, validate
 from appliance.model.constraints import (
     Colocation,
@@ -38,7 +29,7 @@ from appliance.model.constraints import (
     Rule,
     TicketConstraint,
 )
-from appliance.model.fencing import FencingLevel, parse_devices, parse_index
+from appliance.model.fencing import FencingLevel
 from appliance.model.nodes import Node
 from appliance.model.references import Tag, made_from
 from appliance.model.resources import (
@@ -53,6 +44,7 @@ from appliance.model.resources import (
     agent_problem,
 )
 from appliance.model.rule_sets import RuleSet
+from appliance.model.sections_read import read_acls, read_alerts, read_bundle, read_fencing_levels
 from appliance.model.status import Status
 from appliance.model.status_read import read_status
 from appliance.model.values import (
@@ -71,7 +63,6 @@ RESOURCE_TAGS = ("primitive", "group", "clone", "master")
 ON_FAIL = ("ignore", "block", "stop", "restart", "standby", "fence", "restart-container", "demote")
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
 UNSUPPORTED: dict[str, str] = {}
-SELECT_TAGS = {element: kind for kind, element in SELECT_ELEMENTS.items()}
 
 
 @dataclass(frozen=True)
@@ -292,58 +283,7 @@ class _Reader:
         return Clone(self.required(element, "id"), inner, meta, element.get("description"))
 
     def bundle(self, element: ET.Element, position: int) -> Bundle:
-        self.check_attributes(element, ("id", "description"))
-        self.check_children(element, (*RUNTIMES, "network", "storage", "primitive", "meta_attributes",
-                                      "instance_attributes"))
-        bid = self.required(element, "id")
-        runtimes = [child for child in element if child.tag in RUNTIMES]
-        if len(runtimes) != 1:
-            raise self.fail(element, f"a bundle names exactly one container runtime ({', '.join(RUNTIMES)})")
-        runtime = runtimes[0]
-        self.check_attributes(runtime, RUNTIME_ATTRIBUTES)
-        self.check_children(runtime, ())
-        for name in ("replicas", "replicas-per-host", "masters", "promoted-max"):
-            value = runtime.get(name)
-            if value is not None and not value.lstrip("-").isdigit():
-                raise self.fail(runtime, f"invalid {name} '{value}': expected an integer")
-        network_element = element.find("network")
-        network, ports = None, []
-        if network_element is not None:
-            self.check_attributes(network_element, NETWORK_ATTRIBUTES)
-            self.check_children(network_element, ("port-mapping",))
-            network = Attributes.of(network_element.attrib.items())
-            for port in network_element.findall("port-mapping"):
-                self.check_attributes(port, PORT_ATTRIBUTES)
-                self.required(port, "id")
-                if (port.get("port") is None) == (port.get("range") is None):
-                    raise self.fail(port, "a port-mapping has either a port or a range")
-                ports.append(Attributes.of(port.attrib.items()))
-        storage_element = element.find("storage")
-        storage = None
-        if storage_element is not None:
-            self.check_attributes(storage_element, ())
-            self.check_children(storage_element, ("storage-mapping",))
-            storage = []
-            for mapping in storage_element.findall("storage-mapping"):
-                self.check_attributes(mapping, STORAGE_ATTRIBUTES)
-                self.required(mapping, "id")
-                self.required(mapping, "target-dir")
-                if (mapping.get("source-dir") is None) == (mapping.get("source-dir-root") is None):
-                    raise self.fail(mapping, "a storage-mapping has either a source-dir or a source-dir-root")
-                storage.append(Attributes.of(mapping.attrib.items()))
-        inner = element.findall("primitive")
-        if len(inner) > 1:
-            raise self.fail(inner[1], "a bundle wraps at most one primitive")
-        owner = owners.resource_owner(bid)
-        bundle = Bundle(bid, runtime.tag, Attributes.of(runtime.attrib.items()), network, tuple(ports),
-                        tuple(storage) if storage is not None else None,
-                        self.nvset(element, "meta_attributes", owner), self.nvset(element, "instance_attributes"),
-                        self.primitive(inner[0]) if inner else None, element.get("description"), position)
-        try:
-            check_bundle(bundle)
-        except ModelError as error:
-            raise self.fail(element, error.message) from None
-        return bundle
+        return read_bundle(self, element, position)
 
     def resource(self, element: ET.Element) -> Resource:
         if element.tag == "primitive":
@@ -544,39 +484,8 @@ class _Reader:
                               node.get("description")))
         return tuple(nodes)
 
-    def alert_select(self, element: ET.Element) -> AlertSelect | None:
-        select = element.find("select")
-        if select is None:
-            return None
-        self.check_children(select, tuple(SELECT_TAGS))
-        names: list[str] = []
-        for attributes in select.findall("select_attributes"):
-            self.check_children(attributes, ("attribute",))
-            for attribute in attributes.findall("attribute"):
-                self.check_attributes(attribute, ("id", "name"))
-                names.append(self.required(attribute, "name"))
-        return AlertSelect(tuple(dict.fromkeys(SELECT_TAGS[child.tag] for child in select)), tuple(names))
-
     def alerts(self, element: ET.Element | None) -> tuple[Alert, ...]:
-        if element is None:
-            return ()
-        self.check_children(element, ("alert",))
-        found = []
-        parts = ("select", "meta_attributes", "instance_attributes")
-        for alert in element.findall("alert"):
-            self.check_attributes(alert, ("id", "path", "description"))
-            self.check_children(alert, (*parts, "recipient"))
-            recipients = []
-            for recipient in alert.findall("recipient"):
-                self.check_attributes(recipient, ("id", "value", "description"))
-                self.check_children(recipient, parts)
-                recipients.append(Recipient(self.required(recipient, "id"), self.required(recipient, "value"),
-                                            recipient.get("description"), self.nvset(recipient, "instance_attributes"),
-                                            self.nvset(recipient, "meta_attributes"), self.alert_select(recipient)))
-            found.append(Alert(self.required(alert, "id"), self.required(alert, "path"), alert.get("description"),
-                               self.nvset(alert, "instance_attributes"), self.nvset(alert, "meta_attributes"),
-                               self.alert_select(alert), tuple(recipients)))
-        return tuple(found)
+        return read_alerts(self, element)
 
     def options(self, element: ET.Element | None, tag: str, owner: str) -> Attributes:
         if element is None:
@@ -602,34 +511,10 @@ class _Reader:
             tuple(self.rule_sets), tuple(self.bundles), self.acls(element.find("acls")))
 
     def acls(self, element: ET.Element | None) -> str | None:
-        if element is None:
-            return None
-        try:
-            check_acls(element)
-        except ModelError as error:
-            raise self.fail(element, error.message) from None
-        copy = ET.fromstring(ET.tostring(element))
-        copy.tail = None
-        return ET.tostring(copy, encoding="unicode")
+        return read_acls(self, element)
 
     def fencing_levels(self, element: ET.Element | None) -> tuple[FencingLevel, ...]:
-        if element is None:
-            return ()
-        self.check_children(element, ("fencing-level",))
-        levels = []
-        for item in element.findall("fencing-level"):
-            self.check_attributes(item, ("id", "index", "devices", "target", "target-pattern", "target-attribute",
-                                         "target-value"))
-            index = self.converted(item, lambda text, _what: parse_index(text), self.required(item, "index"),
-                                   "index")
-            devices = self.converted(item, lambda text, _what: parse_devices(text), self.required(item, "devices"),
-                                     "devices")
-            if item.get("target-attribute") is not None and item.get("target-value") is None:
-                raise self.fail(item, "target-attribute needs target-value")
-            levels.append(FencingLevel(self.required(item, "id"), index, devices, item.get("target"),
-                                       item.get("target-pattern"), item.get("target-attribute"),
-                                       item.get("target-value")))
-        return tuple(levels)
+        return read_fencing_levels(self, element)
 
     def cib(self, element: ET.Element) -> Cib:
         self.check_children(element, ("configuration", "status"))
