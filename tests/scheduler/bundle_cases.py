@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests.scheduler.golden import write_all
+from tests.scheduler.golden import document, write_all
 
 OUT = Path(__file__).resolve().parent / "bundles"
 
@@ -55,19 +55,7 @@ def _cib(resources: str, constraints: str = "", node_attrs: dict[int, str] | Non
                        if n in node_attrs else "") + "</node>" for n in range(1, count + 1))
     states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
                      'expected="member"/>' for n in range(1, count + 1))
-    return f"""<cib validate-with="pacemaker-3.7" crm_feature_set="3.16.1" epoch="3" num_updates="1" admin_epoch="0"
- have-quorum="1">
-  <configuration>
-    <crm_config><cluster_property_set id="cib-bootstrap-options">
-      <nvpair id="opts-stonith-enabled" name="stonith-enabled" value="false"/>
-    </cluster_property_set></crm_config>
-    <nodes>{nodes}</nodes>
-    <resources>{resources}</resources>
-    <constraints>{constraints}</constraints>
-  </configuration>
-  <status>{states}</status>
-</cib>
-"""
+    return document(nodes, resources, constraints, states)
 
 
 def cases() -> dict[str, str]:

@@ -25,6 +25,23 @@ def write_case(out: Path, name: str, text: str, tier: str, source: str) -> tuple
     return case, placement
 
 
+def document(nodes: str, resources: str, constraints: str, states: str, options: str = "") -> str:
+    """A whole CIB for a generator's case: fencing off (plus `options`, nvpairs), quorum, the given sections."""
+    return f"""<cib validate-with="pacemaker-3.7" crm_feature_set="3.16.1" epoch="3" num_updates="1" admin_epoch="0"
+ have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="cib-bootstrap-options">
+      <nvpair id="opts-stonith-enabled" name="stonith-enabled" value="false"/>{options}
+    </cluster_property_set></crm_config>
+    <nodes>{nodes}</nodes>
+    <resources>{resources}</resources>
+    <constraints>{constraints}</constraints>
+  </configuration>
+  <status>{states}</status>
+</cib>
+"""
+
+
 def stored(cib, directory: Path):
     """`cib` imported whole (status too) into a new state database in `directory`, and read back."""
     from appliance.store.cib_store import CibStore

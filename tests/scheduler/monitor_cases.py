@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from appliance.model.status import pacemaker_digest
-from tests.scheduler.golden import write_all
+from tests.scheduler.golden import document, write_all
 
 OUT = Path(__file__).resolve().parent / "monitors"
 
@@ -48,19 +48,7 @@ def _cib(resources: str, histories: dict[int, str], options: str = "", states: d
         + states.get(n, 'in_ccm="true" crmd="online" join="member" expected="member"')
         + f'><lrm id="{n}"><lrm_resources>{histories.get(n, "")}</lrm_resources></lrm></node_state>'
         for n in (1, 2))
-    return f"""<cib validate-with="pacemaker-3.7" crm_feature_set="3.16.1" epoch="3" num_updates="1" admin_epoch="0"
- have-quorum="1">
-  <configuration>
-    <crm_config><cluster_property_set id="cib-bootstrap-options">
-      <nvpair id="opts-stonith-enabled" name="stonith-enabled" value="false"/>{options}
-    </cluster_property_set></crm_config>
-    <nodes>{nodes}</nodes>
-    <resources>{resources}</resources>
-    <constraints/>
-  </configuration>
-  <status>{status}</status>
-</cib>
-"""
+    return document(nodes, resources, "", status, options)
 
 
 def _dummy(rid: str, ops: str, meta: str = "") -> str:
