@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from tests.scheduler.failure_cases import PAST, _op
-from tests.scheduler.golden import write_all
+from tests.scheduler.golden import document, write_all
 
 OUT = Path(__file__).resolve().parent / "utilization"
 
@@ -45,19 +45,7 @@ def _cib(strategy: str | None, nodes: str, resources: str, constraints: str = ""
         f'<node_state id="{n}" uname="hv{n}" in_ccm="true" crmd="online" join="member" expected="member">'
         f'<lrm id="{n}"><lrm_resources>{"".join(_running(r) for r in (running or {}).get(n, []))}'
         "</lrm_resources></lrm></node_state>" for n in range(1, count + 1))
-    return f"""<cib validate-with="pacemaker-3.7" crm_feature_set="3.16.1" epoch="3" num_updates="1" admin_epoch="0"
- have-quorum="1">
-  <configuration>
-    <crm_config><cluster_property_set id="opts">
-      <nvpair id="opts-stonith-enabled" name="stonith-enabled" value="false"/>{option}
-    </cluster_property_set></crm_config>
-    <nodes>{nodes}</nodes>
-    <resources>{resources}</resources>
-    <constraints>{constraints}</constraints>
-  </configuration>
-  <status>{states}</status>
-</cib>
-"""
+    return document(nodes, resources, constraints, states, option)
 
 
 THREE = _node(1, 4, 4096) + _node(2, 8, 8192) + _node(3, 16, 16384)
