@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from appliance.cli.status_cmd import readable_interval, render_text, render_xml
-from appliance.cli.status_text import node_name_key
 from appliance.cli.status_view import build
 from appliance.model.cib_read import read_cib
+from appliance.model.nodes import node_name_key
 from tests.scheduler.oracle import placement_from_crm_mon_xml
 
 CORPUS = Path(__file__).parent / "scheduler" / "corpus"

@@ -29,7 +29,7 @@ Usage:
                   [--node-up=NODE]... [--node-down=NODE]... [--node-fail=NODE]...
                   [--ticket-grant=TICKET]... [--ticket-revoke=TICKET]...
                   [--ticket-standby=TICKET]... [--ticket-activate=TICKET]... [--op-inject=SPEC]...
-                  [--save-graph=FILE] [--save-dotfile=FILE]
+                  [--save-graph=FILE] [--save-dotfile=FILE] [--show-scores]
 
 Computes one transition from a CIB (a file written by Pacemaker or by
 `drover cib export`, with its status section) and prints where everything
@@ -56,6 +56,8 @@ Options:
   -i SPEC, --op-inject=SPEC  Record an operation's result before scheduling.
   -G FILE, --save-graph=FILE  Write the transition graph (crm_simulate's XML shape) to FILE.
   -D FILE, --save-dotfile=FILE  Write the transition graph as a Graphviz digraph to FILE.
+  -s, --show-scores         Also print each primitive's allocation scores on every node as it is placed
+                            (crm_simulate's pcmk__primitive_assign lines).
 """
 
 
@@ -89,7 +91,7 @@ def run(args: dict, context: Context) -> int:
         if form == "json":
             state.print_json(result.as_json())
             return 0
-    print(summary(cib, now, injections))
+    print(summary(cib, now, injections, args["--show-scores"]))
     return 0
 
 
@@ -102,14 +104,14 @@ def effective_date(cib: Cib) -> datetime:
 NO_INJECTIONS = Injections()
 
 
-def summary(cib: Cib, now: datetime, injections: Injections = NO_INJECTIONS) -> str:
+def summary(cib: Cib, now: datetime, injections: Injections = NO_INJECTIONS, show_scores: bool = False) -> str:
     """crm_simulate's text: the current status (in crm_mon's layout), the modifications asked for, the
     transition on the modified CIB, the revised status."""
     view = build(cib, "drover", None, VERSION, now)
     current = CurrentStatus(view.node_lines, view.resource_lines, view.instances_configured, view.disabled,
                             view.blocked)
     modified, modifications = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
-    result = schedule(modified, now)
+    result = schedule(modified, now, show_scores)
     return render(result, current, revised(modified, now, result), modifications)
 
 

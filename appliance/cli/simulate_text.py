@@ -89,6 +89,8 @@ def render(result: Transition, current: CurrentStatus | None = None, revised: Cu
         lines += [f"    * {c.resource}\t({c.agent}):\t {_where(c.before)}" for c in result.changes]
     if modifications:
         lines += ["", "Performing Requested Modifications:", *(f"  * {line}" for line in modifications)]
+    if result.scores:
+        lines += ["", "Allocation Scores:", *result.scores]
     lines += ["", "Transition Summary:"]
     fences = [a for a in result.actions if a.task == "fence"]
     lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]

@@ -12,10 +12,9 @@ only partly active; a unique clone writes out every instance.
 
 from __future__ import annotations
 
-import functools
-
 from appliance.cli.render import agent_text
 from appliance.model.history import RC_NAMES, base_id
+from appliance.model.nodes import node_name_key
 from appliance.model.status import Status
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
@@ -23,29 +22,6 @@ from appliance.scheduler.working import WNode, WRsc
 _ROLE_RANK = {"Unknown": 0, "Stopped": 1, "Started": 2, "Unpromoted": 3, "Promoted": 4}
 
 
-def numeric_casecmp(a: str, b: str) -> int:
-    """Pacemaker's pcmk__numeric_strcasecmp: "node9" < "node10" < "remotenode9"."""
-    i = j = 0
-    while i < len(a) and j < len(b):
-        if a[i].isdigit() and b[j].isdigit():
-            end_a, end_b = i, j
-            while end_a < len(a) and a[end_a].isdigit():
-                end_a += 1
-            while end_b < len(b) and b[end_b].isdigit():
-                end_b += 1
-            key_a, key_b = (int(a[i:end_a]), end_a - i), (int(b[j:end_b]), end_b - j)
-            if key_a != key_b:
-                return -1 if key_a < key_b else 1
-            i, j = end_a, end_b
-            continue
-        lower_a, lower_b = a[i].lower(), b[j].lower()
-        if lower_a != lower_b:
-            return -1 if lower_a < lower_b else 1
-        i, j = i + 1, j + 1
-    return (i < len(a)) - (j < len(b))
-
-
-node_name_key = functools.cmp_to_key(numeric_casecmp)
 
 
 def _is_guest(node: WNode) -> bool:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
-from appliance.model.values import INFINITY
+from appliance.model.nodes import node_name_key
+from appliance.model.values import INFINITY, format_score
 from appliance.scheduler import scores, utilization
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import Colocation, WNode, WRsc
@@ -253,6 +254,10 @@ def primitive_assign(working: Working, rsc: WRsc, prefer: WNode | None = None) -
     if rsc.next_role == "Stopped":
         for name in rsc.allowed:
             rsc.allowed[name] = -INFINITY
+    if working.score_lines is not None:            # crm_simulate --show-scores
+        working.score_lines.extend(
+            f"pcmk__primitive_assign: {rsc.id} allocation score on {name}: {format_score(score)}"
+            for name, score in sorted(rsc.allowed.items(), key=lambda item: node_name_key(item[0])))
     if options.stonith_enabled and not options.have_stonith_resource:
         rsc.managed = False
     if not rsc.managed:

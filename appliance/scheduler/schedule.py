@@ -43,6 +43,7 @@ class Transition:
     recheck_at: int | None = None                    # epoch seconds when a failure expires (cluster-recheck)
     probes: tuple[tuple[str, str], ...] = ()         # (primitive or instance id, node): start-up probes
     monitors: tuple[monitors.Monitor, ...] = ()      # recurring monitors it starts
+    scores: tuple[str, ...] = ()                     # allocation score lines (schedule(show_scores=True))
 
     def as_json(self) -> dict:
         return {"resources": {rid: [list(entry) for entry in places] for rid, places in self.resources.items()},
@@ -152,10 +153,11 @@ def _bundle_roles_on_their_clones(cib: Cib) -> Cib:
     return cib.with_configuration(replace(cib.configuration, constraints=constraints))
 
 
-def schedule(cib: Cib, now: datetime | None = None) -> Transition:
+def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -> Transition:
     now = now or execution_date(cib) or datetime(2000, 1, 1)
     cib = _bundle_roles_on_their_clones(_with_templates_and_tags_expanded(cib))
     working = unpack(cib, now)
+    working.score_lines = [] if show_scores else None
     tickets.apply(working, cib)
     scores.initial_scores(working)
     working.promoted_locations = scores.apply_locations(working, cib, now)
@@ -194,7 +196,7 @@ def schedule(cib: Cib, now: datetime | None = None) -> Transition:
     edges = graph.orderings(actions, orders, working.nodes)
     return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges,
                       next_expiry(working), probes.plan(working),
-                      monitors.plan(working, cib, actions, outcome.placement))
+                      monitors.plan(working, cib, actions, outcome.placement), tuple(working.score_lines or ()))
 
 
 def _revive_stale_history(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> None:

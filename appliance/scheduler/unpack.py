@@ -62,6 +62,7 @@ class Working:
     discovery: dict[str, dict[str, str]] = field(default_factory=dict)
     exclusive_discover: set[str] = field(default_factory=set)        # resources with an exclusive-discovery location
     bundle_nodes: dict[str, str] = field(default_factory=dict)       # a bundle's guest node -> its child's clone id
+    score_lines: list[str] | None = None       # crm_simulate's allocation score lines, when asked for
 
     _by_name: dict[str, WNode] = field(default_factory=dict)
 
