@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from appliance.model.cib_read import read_cib
+from appliance.cli.simulate_cmd import effective_date
+from appliance.cli.simulate_graph import graph_xml
+from appliance.model.cib_read import SIMULATED, read_cib
 from appliance.scheduler.schedule import schedule
 
 CORPUS = Path(__file__).parent / "scheduler" / "corpus"
@@ -60,3 +63,19 @@ def test_resource_actions_match_crm_simulate(case: str):
 def test_every_monitor_case_of_the_generator_is_committed():
     from tests.scheduler.monitor_cases import OUT, cases
     assert sorted(cases()) == sorted(p.name for p in OUT.iterdir() if (p / "cib.xml").exists())
+
+
+def _stonith_events(root: ET.Element) -> list[tuple[str, str | None]]:
+    return sorted({(e.tag, e.get("operation_key")) for e in root.iter()
+                   if e.get("operation") == "stonith" and e.tag in ("crm_event", "pseudo_event")})
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "/" not in c])
+def test_fencing_in_the_saved_graph_is_crm_simulates(case: str, tmp_path: Path):
+    """Hosts are fenced by a crm_event; a guest node by a pseudo event (its container's recovery fences it)."""
+    cib_path = CORPUS / case / "cib.xml"
+    cib = read_cib(cib_path.read_bytes(), str(cib_path), SIMULATED)
+    ours = _stonith_events(ET.fromstring(graph_xml(cib, schedule(cib, effective_date(cib)))))
+    subprocess.run(["crm_simulate", "-x", str(cib_path), "-S", "-G", str(tmp_path / "graph.xml")],
+                   capture_output=True, timeout=120, check=True)
+    assert ours == _stonith_events(ET.parse(tmp_path / "graph.xml").getroot())

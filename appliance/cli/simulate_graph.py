@@ -58,13 +58,15 @@ class _Graph:
     cib: Cib
     agents: dict[str, str]                   # resource (or instance) id -> agent
     recorded_as: dict[tuple[str, str], str]  # (node, base id) -> the id its history on that node has
+    guests: frozenset[str] = frozenset()     # guest (and bundle) nodes
 
     @classmethod
     def of(cls, cib: Cib, result: Transition) -> _Graph:
         agents = {p.id: str(p.agent) for p in primitives(cib.configuration.resources)}
         agents.update({change.resource: change.agent for change in result.changes})
         recorded_as = {(history.node, base_id(history.resource)): history.resource for history in cib.status.history}
-        return cls(cib, agents, recorded_as)
+        guests = frozenset(info.name for info in cib.configuration.node_infos() if info.kind == "guest")
+        return cls(cib, agents, recorded_as, guests)
 
     def key_name(self, instance: str, node: str) -> str:
         """Pacemaker's operation keys name an anonymous clone instance as its history on the node does, if it
@@ -97,6 +99,13 @@ def _rsc_op(parent: ET.Element, index: int, graph: _Graph, task: str, instance: 
 
 def _action_element(parent: ET.Element, index: int, action: Action, graph: _Graph) -> None:
     node_id = _node_id(graph.cib, action.node)
+    if action.task == "fence" and graph.guests and action.node in graph.guests:
+        # a guest node is "fenced" by recovering its container: Pacemaker's graph has a pseudo event for it
+        event = ET.SubElement(parent, "pseudo_event", id=str(index), operation="stonith", operation_key=_key(action),
+                              on_node=action.node, on_node_uuid=action.node)
+        ET.SubElement(event, "attributes", CRM_meta_on_node=action.node, CRM_meta_on_node_uuid=action.node,
+                      CRM_meta_stonith_action=action.fence_type or "reboot")
+        return
     if action.task == "fence":
         event = ET.SubElement(parent, "crm_event", id=str(index), operation="stonith", operation_key=_key(action),
                               on_node=action.node, on_node_uuid=node_id)
