@@ -73,3 +73,39 @@ def test_recorded_digests_decide_restarts_as_crm_simulate(tmp_path, start_params
     theirs = pacemaker_actions(path)
     assert theirs == expected, "the case no longer says what it should of Pacemaker"
     assert drover_actions(path.read_text()) == theirs
+
+
+SECRET_OP = ('<lrm_rsc_op id="r_{key}" operation_key="r_{op}_{interval}" operation="{op}" crm-debug-origin="test" '
+             'crm_feature_set="3.16.1" transition-key="{call}:-1:0:x" transition-magic="0:0;{call}:-1:0:x" '
+             'call-id="{call}" rc-code="0" op-status="0" interval="{interval}" last-rc-change="1795561600" '
+             'exec-time="0" queue-time="0" op-digest="{digest}" op-secure-params=" passwd " '
+             'op-secure-digest="{secure}"/>')
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("shown", "expected"), [
+    ("****", set()),
+    ("changed", {("stop", "r", "node1"), ("start", "r", "node1"), ("monitor=10000", "r", "node1")}),
+], ids=["masked-secret", "changed-parameter"])
+def test_a_masked_secret_is_no_change_as_crm_simulate_assumes(tmp_path, shown, expected):
+    """Saved inputs have their secrets masked: where only the secure parameters differ (op-secure-digest still
+    matches) nothing restarts; another parameter changed does restart."""
+    real = {"fake": "new", "passwd": "s3cret"}
+    monitor = {**real, "CRM_meta_timeout": "30000"}
+    ops = SECRET_OP.format(key="last_0", op="start", interval=0, call=2, digest=pacemaker_digest(real),
+                           secure=pacemaker_digest({"fake": "new"})) + \
+        SECRET_OP.format(key="monitor_10000", op="monitor", interval=10000, call=3,
+                         digest=pacemaker_digest(monitor),
+                         secure=pacemaker_digest({"fake": "new"}))
+    text = cib({"fake": "new"}, 30000).replace(
+        '<nvpair id="r-fake" name="fake" value="new"/>',
+        '<nvpair id="r-fake" name="fake" value="{}"/><nvpair id="r-passwd" name="passwd" value="****"/>'.format(
+            "new" if shown == "****" else shown))
+    started = text.index('<lrm_rsc_op id="r_last_0" operation_key="r_start_0"')
+    end = text.index("</lrm_resource>", started)
+    text = text[:started] + ops + text[end:]
+    path = tmp_path / "cib.xml"
+    path.write_text(text)
+    theirs = pacemaker_actions(path)
+    assert theirs == expected, "the case no longer says what it should of Pacemaker"
+    assert drover_actions(text) == theirs

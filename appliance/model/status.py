@@ -124,6 +124,31 @@ def pacemaker_digest(params) -> str:
     return hashlib.md5(f" <parameters{inner}/>\n".encode(), usedforsecurity=False).hexdigest()
 
 
+def recorded_digest_matches(extra: Attributes, params: dict[str, str], fence_device: bool = False) -> bool:
+    """Whether an operation Pacemaker recorded ran with `params` (CRM_meta_timeout included for a recurring one):
+    its op-digest is theirs, or, as crm_simulate assumes of an input whose secrets may have been masked, its
+    op-secure-digest is once the op-secure-params and the timeout are left out (and, from older recorders, a fence
+    device's pcmk_ parameters), as Pacemaker 2.1.5 compares them."""
+    if extra.get("op-digest") == pacemaker_digest(params):
+        return True
+    secure_digest, secure_names = extra.get("op-secure-digest"), extra.get("op-secure-params")
+    if secure_digest is None or secure_names is None:
+        return False
+    # (the timeout never survives: Pacemaker filters the parameters a second time, when the interval is gone)
+    kept = {name: value for name, value in params.items()
+            if name not in secure_names.split() and name != "CRM_meta_timeout"}
+    if fence_device and _feature_set(extra.get("crm_feature_set")) < (3, 16, 0):
+        kept = {name: value for name, value in kept.items() if not name.startswith("pcmk_")}
+    return secure_digest == pacemaker_digest(kept)
+
+
+def _feature_set(text: str | None) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in (text or "0").split("."))
+    except ValueError:
+        return (0,)
+
+
 def _xml_attribute(value: str) -> str:
     for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("\n", "&#10;"),
                          ("\r", "&#13;"), ("\t", "&#9;")):

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.history import base_id
 from appliance.model.resources import Op, monitors_for_role
-from appliance.model.status import pacemaker_digest
+from appliance.model.status import recorded_digest_matches
 from appliance.model.values import ModelError, is_true, parse_interval_ms
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working
@@ -37,10 +38,10 @@ class Monitor:
     after: int | None
 
 
-def _recorded(cib: Cib) -> dict[tuple[str, str], dict[int, str | None]]:
-    """(base id, node) -> interval -> op-digest (Pacemaker's record; None in drover's) of the recurring monitors
-    the history records as having run there."""
-    recorded: dict[tuple[str, str], dict[int, str | None]] = {}
+def _recorded(cib: Cib) -> dict[tuple[str, str], dict[int, Attributes | None]]:
+    """(base id, node) -> interval -> the record's attributes with its op-digest (Pacemaker's record; None in
+    drover's) of the recurring monitors the history records as having run there."""
+    recorded: dict[tuple[str, str], dict[int, Attributes | None]] = {}
     for history in cib.status.history:
         # a stop cancels the monitors before it (an anonymous instance's stopped history says nothing)
         stopped_at = max((op.call_id for op in history.ops if op.operation == "stop" and op.op_status == 0
@@ -50,24 +51,24 @@ def _recorded(cib: Cib) -> dict[tuple[str, str], dict[int, str | None]]:
             if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 7, 8) and op.op_status == 0 \
                     and op.call_id > stopped_at:
                 recorded.setdefault((base_id(history.resource), history.node), {})[op.interval_ms] = \
-                    op.extra.get("op-digest")
+                    op.extra if op.extra.get("op-digest") else None
     return recorded
 
 
-def _current(recorded: dict[int, str | None], op: Op, rsc: WRsc, default_timeout: str | None) -> bool:
+def _current(recorded: dict[int, Attributes | None], op: Op, rsc: WRsc, default_timeout: str | None) -> bool:
     """Whether the recorded monitor of op's interval runs as configured: Pacemaker re-schedules one whose
     op-digest (the parameters and the timeout) no longer matches."""
     if op.interval_ms not in recorded:
         return False
-    digest = recorded[op.interval_ms]
-    if digest is None or rsc.params is None:
+    record = recorded[op.interval_ms]
+    if record is None or rsc.params is None:
         return True
     try:
         timeout_ms = parse_interval_ms(op.timeout or default_timeout or "20s", "timeout")
     except ModelError:
         return True
     params = {**json.loads(rsc.params), **dict(op.params), "CRM_meta_timeout": str(timeout_ms)}
-    return digest == pacemaker_digest(params)
+    return recorded_digest_matches(record, params, rsc.agent is not None and rsc.agent.standard == "stonith")
 
 
 def _stopped_role_ops(ops: tuple[Op, ...]) -> list[Op]:

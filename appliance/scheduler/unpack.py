@@ -20,7 +20,14 @@ from appliance.model.attributes import Attributes
 from appliance.model.bundles import Bundle, in_resource_order
 from appliance.model.cluster import Cib
 from appliance.model.nodes import KIND_ATTRIBUTE
-from appliance.model.status import PARAMS_EXTRA, OpRecord, ResourceHistory, encode_params, pacemaker_digest
+from appliance.model.status import (
+    PARAMS_EXTRA,
+    OpRecord,
+    ResourceHistory,
+    encode_params,
+    pacemaker_digest,
+    recorded_digest_matches,
+)
 from appliance.model.values import INFINITY, is_true, parse_interval_ms
 from appliance.scheduler import migration, utilization
 from appliance.scheduler.build import REMOTE_AGENT, Builder, Options, options_of
@@ -262,21 +269,20 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
     return result
 
 
-def _digest_changed(entry: ResourceHistory, params: dict[str, str]) -> bool:
-    """Whether the newest one-time operation's op-digest (Pacemaker's record) differs from the parameters now,
-    in a way a reload cannot take (op-restart-digest, over the op-force-restart parameters, still equal)."""
+def _digest_changed(entry: ResourceHistory, params: dict[str, str], fence_device: bool) -> bool:
+    """Whether the newest one-time operation Pacemaker recorded ran with other parameters, in a way a reload
+    cannot take: its op-restart-digest (over the op-force-restart parameters) differs, or, without one, its
+    op-digest (and its secure digest: crm_simulate assumes masked secrets) does."""
     recorded = [op for op in entry.ops if op.interval_ms == 0 and op.operation != "stop" and op.op_status == 0
                 and op.extra.get("op-digest")]
     if not recorded:
         return False
     last = max(recorded, key=lambda op: op.call_id)
-    if last.extra.get("op-digest") == pacemaker_digest(params):
-        return False
     restart_digest, force_restart = last.extra.get("op-restart-digest"), last.extra.get("op-force-restart")
     if restart_digest is not None and force_restart is not None:
         restart = {name: value for name, value in params.items() if name in force_restart.split()}
-        return restart_digest != pacemaker_digest(restart)
-    return True
+        return restart_digest != pacemaker_digest(restart)     # (else a reload would do)
+    return not recorded_digest_matches(last.extra, params, fence_device)
 
 
 def _base(resource_id: str) -> str:
@@ -379,7 +385,8 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         wanted = encode_params(tuple(rsc.params_on(node.attrs, now).items()))
     if started_with is not None and wanted is not None and started_with != wanted:
         rsc.changed_on.add(node.name)       # Pacemaker: "restart due to resource definition change"
-    elif started_with is None and rsc.params is not None and _digest_changed(entry, json.loads(wanted or "{}")):
+    elif started_with is None and rsc.params is not None and node.available() and _digest_changed(
+            entry, json.loads(wanted or "{}"), rsc.agent is not None and rsc.agent.standard == "stonith"):
         rsc.changed_on.add(node.name)       # a history Pacemaker wrote: its op-digest says so
     if _role_rank(history.role) > _role_rank(rsc.role):
         rsc.role = history.role
