@@ -200,6 +200,12 @@ class Builder:
             group.instance_number = replica.number
             container = self._implicit(replica.container, AgentRef("ocf", config.runtime, "heartbeat"), group)
             container.guest_node = replica.guest_node
+            if config.manages_child and config.primitive is not None:
+                # Pacemaker: what the wrapped primitive needs of a node is its container's need
+                needs = rule_sets.conditional(self.rule_sets, config.primitive.utilization,
+                                              rule_sets.resource_owner(config.primitive.id), "utilization",
+                                              rule_sets.Context(now=self.now))
+                container.utilization = {name: utilization.value(text) for name, text in needs}
             group.children.append(container)
             if replica.ip_id is not None:
                 group.children.append(self._implicit(replica.ip_id, AgentRef("ocf", "IPaddr2", "heartbeat"), group))
@@ -213,6 +219,8 @@ class Builder:
             child = self.clone(Clone(config.child_clone_id, config.primitive, Attributes.of(clone_meta)),
                                inherited=rsc.meta)
             child.bundled_in = config.id
+            for instance in child.primitives():
+                instance.utilization = {}
             built.append(child)
         return built
 

@@ -14,7 +14,7 @@ from functools import cmp_to_key
 
 from appliance.model.values import INFINITY, add_scores, parse_score
 from appliance.scheduler import assign as assigning
-from appliance.scheduler import relations, scores
+from appliance.scheduler import relations, scores, utilization
 from appliance.scheduler.scores import descendants
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
@@ -70,6 +70,8 @@ def _reset(working: Working, instance: WRsc) -> None:
     for item in descendants(instance):
         if item.variant == "primitive" and item.assigned is not None:
             item.assigned.num_resources -= 1
+            if working.options.placement_strategy != "default":
+                utilization.release(item.assigned, item)
         item.assigned = None
         item.provisional = True
         if item.next_role == "Stopped" and item.target_role != "Stopped" and not item.on_fail_stop:

@@ -111,3 +111,10 @@ def consume(node: WNode, rsc: WRsc) -> None:
     for name, need in rsc.utilization.items():
         # as Pacemaker: an attribute the node does not have becomes 0, not a debt
         node.utilization[name] = node.utilization[name] - need if name in node.utilization else 0
+
+
+def release(node: WNode, rsc: WRsc) -> None:
+    """pcmk__release_node_capacity: an unassigned resource gives back what it took."""
+    for name, need in rsc.utilization.items():
+        if name in node.utilization:
+            node.utilization[name] += need
