@@ -24,7 +24,7 @@ def _nv(owner: str, name: str, value: str) -> str:
 
 def _bundle(bid: str, runtime: str = "podman", replicas: int = 2, per_host: int = 1, promoted: int = 0,
             ip: str | None = "192.168.122.131", inner: str | None = "Dummy", meta: str = "",
-            inner_meta: str = "") -> str:
+            inner_meta: str = "", inner_utilization: str = "") -> str:
     runtime_attrs = f'image="localhost/{bid}:latest" replicas="{replicas}" replicas-per-host="{per_host}"'
     if promoted:
         runtime_attrs += f' promoted-max="{promoted}"'
@@ -36,7 +36,8 @@ def _bundle(bid: str, runtime: str = "podman", replicas: int = 2, per_host: int 
     if inner:
         provider = "pacemaker"
         meta_block = f'<meta_attributes id="{bid}-inner-meta">{inner_meta}</meta_attributes>' if inner_meta else ""
-        primitive = (f'<primitive id="{bid}-rsc" class="ocf" provider="{provider}" type="{inner}">{meta_block}'
+        needs = (f'<utilization id="{bid}-rsc-u">{inner_utilization}</utilization>' if inner_utilization else "")
+        primitive = (f'<primitive id="{bid}-rsc" class="ocf" provider="{provider}" type="{inner}">{meta_block}{needs}'
                      f'<operations><op id="{bid}-rsc-monitor" name="monitor" interval="10s"/></operations>'
                      '</primitive>')
     meta_block = f'<meta_attributes id="{bid}-meta">{meta}</meta_attributes>' if meta else ""
@@ -48,14 +49,17 @@ def _ip(rid: str) -> str:
             f'<instance_attributes id="{rid}-ia">{_nv(rid, "ip", "192.168.122.50")}</instance_attributes></primitive>')
 
 
-def _cib(resources: str, constraints: str = "", node_attrs: dict[int, str] | None = None, count: int = 3) -> str:
-    node_attrs = node_attrs or {}
+def _cib(resources: str, constraints: str = "", node_attrs: dict[int, str] | None = None, count: int = 3,
+         capacity: dict[int, str] | None = None, options: str = "") -> str:
+    node_attrs, capacity = node_attrs or {}, capacity or {}
     nodes = "".join(f'<node id="{n}" uname="node{n}">'
                     + (f'<instance_attributes id="node{n}-ia">{node_attrs[n]}</instance_attributes>'
-                       if n in node_attrs else "") + "</node>" for n in range(1, count + 1))
+                       if n in node_attrs else "")
+                    + (f'<utilization id="node{n}-u">{capacity[n]}</utilization>' if n in capacity else "")
+                    + "</node>" for n in range(1, count + 1))
     states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
                      'expected="member"/>' for n in range(1, count + 1))
-    return document(nodes, resources, constraints, states)
+    return document(nodes, resources, constraints, states, options)
 
 
 def cases() -> dict[str, str]:
@@ -83,6 +87,12 @@ def cases() -> dict[str, str]:
         "promotion-score-on-the-host": _cib(
             _bundle("db", replicas=2, promoted=1, inner="Stateful",
                     inner_meta=_nv("db-inner", "container-attribute-target", "host")), node_attrs=host_scores),
+        # placement-strategy=utilization: the wrapped primitive's needs are its container's; the small host is
+        # left out, a third replica does not fit
+        "utilization-on-the-containers": _cib(
+            _bundle("web", replicas=3, inner_utilization=_nv("web-rsc-u", "cpu", "4")),
+            capacity={1: _nv("node1-u", "cpu", "8"), 2: _nv("node2-u", "cpu", "2"), 3: _nv("node3-u", "cpu", "4")},
+            options=_nv("opts", "placement-strategy", "utilization")),
         # a location for the Promoted role names the bundle: the promotion goes to that guest node
         "promoted-location-on-a-guest": _cib(
             _bundle("db", replicas=3, promoted=1, inner="Stateful"),
