@@ -1,6 +1,7 @@
-"""`drover simulate --show-scores` against `crm_simulate -s` on the committed corpus: each primitive's allocation
-scores on every node, in placement order (crm_simulate's pcmk__primitive_assign lines), must be crm_simulate's
-line for line; the cases listed in scheduler/known_score_differences.txt must still differ (so a fix shows)."""
+"""`drover simulate --show-scores` against `crm_simulate -s` on the committed corpus: each group's and primitive's
+allocation scores on every node, in placement order (crm_simulate's pcmk__group_assign and pcmk__primitive_assign
+lines), must be crm_simulate's line for line; the cases listed in scheduler/known_score_differences.txt must still
+differ (so a fix shows)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists())
 def crm_simulate_scores(cib: Path) -> list[str]:
     out = subprocess.run(["crm_simulate", "-x", str(cib), "-s"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    return [line for line in out.stdout.splitlines() if line.startswith("pcmk__primitive_assign: ")]
+    return [line for line in out.stdout.splitlines()
+            if line.startswith(("pcmk__primitive_assign: ", "pcmk__group_assign: "))]
 
 
 @pytest.mark.parametrize("case", CASES)

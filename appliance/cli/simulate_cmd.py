@@ -56,8 +56,8 @@ Options:
   -i SPEC, --op-inject=SPEC  Record an operation's result before scheduling.
   -G FILE, --save-graph=FILE  Write the transition graph (crm_simulate's XML shape) to FILE.
   -D FILE, --save-dotfile=FILE  Write the transition graph as a Graphviz digraph to FILE.
-  -s, --show-scores         Also print each primitive's allocation scores on every node as it is placed
-                            (crm_simulate's pcmk__primitive_assign lines).
+  -s, --show-scores         Also print each group's and primitive's allocation scores on every node as it
+                            is placed (crm_simulate's pcmk__group_assign and pcmk__primitive_assign lines).
 """
 
 

@@ -237,6 +237,18 @@ def apply_colocations(working: Working, rsc: WRsc) -> None:
                 add_dependent_scores(working, colocation, rsc)
 
 
+def show_scores(working: Working, function: str, rsc: WRsc) -> None:
+    """crm_simulate --show-scores (pe__show_node_weights): rsc's scores on every node it has one for, then its
+    children's, recursively; none for orphans."""
+    if working.score_lines is None or rsc.orphan:
+        return
+    working.score_lines.extend(
+        f"{function}: {rsc.id} allocation score on {name}: {format_score(score)}"
+        for name, score in sorted(rsc.allowed.items(), key=lambda item: node_name_key(item[0])))
+    for child in rsc.children:
+        show_scores(working, function, child)
+
+
 def primitive_assign(working: Working, rsc: WRsc, prefer: WNode | None = None) -> WNode | None:
     parent = rsc.parent
     if parent is not None and not parent.allocating:
@@ -254,10 +266,7 @@ def primitive_assign(working: Working, rsc: WRsc, prefer: WNode | None = None) -
     if rsc.next_role == "Stopped":
         for name in rsc.allowed:
             rsc.allowed[name] = -INFINITY
-    if working.score_lines is not None:            # crm_simulate --show-scores
-        working.score_lines.extend(
-            f"pcmk__primitive_assign: {rsc.id} allocation score on {name}: {format_score(score)}"
-            for name, score in sorted(rsc.allowed.items(), key=lambda item: node_name_key(item[0])))
+    show_scores(working, "pcmk__primitive_assign", rsc)
     if options.stonith_enabled and not options.have_stonith_resource:
         rsc.managed = False
     if not rsc.managed:
@@ -291,6 +300,7 @@ def group_assign(working: Working, rsc: WRsc, prefer: WNode | None = None) -> WN
     if rsc.allocating:
         return None
     rsc.allocating = True
+    show_scores(working, "pcmk__group_assign", rsc)
     first: WNode | None = None
     for index, member in enumerate(rsc.children):
         node = primitive_assign(working, member, prefer)
