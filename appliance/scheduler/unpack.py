@@ -140,13 +140,13 @@ def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNod
         elif not seen:
             node.unseen = True
         node.declared_standby = is_true(full.get("standby"))
-        node.declared_maintenance = is_true(full.get("maintenance")) or options.maintenance_mode
+        node.declared_maintenance = is_true(full.get("maintenance"))
         if info.kind == "cluster":
             # Pacemaker's pe__shutdown_requested: a host leaving cleanly runs nothing more
             node.shutdown = (node.attrs.get("shutdown") or "0") != "0"
             node.standby = is_true(node.attrs.get("standby"))
             node.maintenance = is_true(node.attrs.get("maintenance"))
-        node.maintenance = node.maintenance or options.maintenance_mode
+        # (maintenance-mode leaves every resource unmanaged, build.py; the nodes themselves are not in maintenance)
         nodes.append(node)
     return nodes
 
