@@ -174,7 +174,8 @@ def _structural(working: Working, rsc: WRsc, orders: list[Order]) -> None:
             # Pacemaker: a bundle's connection prefers its container's host (10000) but may run elsewhere, so
             # containers can run on remote nodes; a clean, active container does not follow its connection
             new_colocation(working, f"{rsc.id}-container", rsc, container, 10_000,
-                           influence=container.failed or len(container.running_on) != 1)
+                           influence=container.failed or len(container.running_on) != 1
+                           or container.running_on[0].unclean)      # (Pacemaker marks those failed too)
             orders.append(Order(f"{rsc.id}-container", container, "start", rsc, "start", True))
         elif container is not None:
             new_colocation(working, f"{rsc.id}-container", rsc, container, INFINITY, influence=True)
