@@ -283,8 +283,8 @@ def bundle_instance(working: Working, clone_id: str, guest: str | None, number: 
     if here is not None:
         return here.id
     idle = [i for i in instances if not i.running_on]
-    own = next((i for i in idle if i.instance_number == number), None)
-    return (own or (idle[0] if idle else None)).id if (own or idle) else None
+    chosen = next((i for i in idle if i.instance_number == number), None) or next(iter(idle), None)
+    return chosen.id if chosen is not None else None
 
 
 def resource_lines(working: Working, status: Status) -> list[str]:

@@ -89,14 +89,6 @@ class Bundle:
                                  f"{self.id}-{number}" if self.manages_child else None))
         return tuple(found)
 
-    def implicit_ids(self) -> list[str]:
-        ids = []
-        for replica in self.replica_list():
-            ids.extend(i for i in (replica.container, replica.ip_id, replica.guest_node) if i)
-        if self.manages_child:
-            ids.append(self.child_clone_id)
-        return ids
-
 
 @dataclass(frozen=True)
 class Replica:
@@ -138,8 +130,3 @@ def in_resource_order(resources: tuple, bundles: tuple[Bundle, ...]) -> list:
             merged.append(rest.pop(0))
         merged.append(bundle)
     return merged + rest
-
-
-def guest_nodes(bundles: tuple[Bundle, ...]) -> list[tuple[str, str]]:
-    """(guest node, container id) of every bundle replica that has one."""
-    return [(r.guest_node, r.container) for b in bundles for r in b.replica_list() if r.guest_node]

@@ -58,9 +58,6 @@ class Configuration:
     bundles: tuple[Bundle, ...] = ()          # kept apart from `resources`: scheduled, never run by drover
     acls: str | None = None                   # the <acls> element as written: kept and exported, not enforced
 
-    def bundle(self, bid: str) -> Bundle | None:
-        return next((b for b in self.bundles if b.id == bid), None)
-
     def resource(self, rid: str) -> Resource | None:
         return next((r for r in walk(self.resources) if r.id == rid), None)
 

@@ -224,7 +224,7 @@ def _add_promotion_scores(working: Working, clone: WRsc) -> None:
 
 # -- promotion -------------------------------------------------------------------------------------------------------
 
-def attribute_node(working: Working, rsc: WRsc, node: WNode) -> WNode:
+def _attribute_node(working: Working, rsc: WRsc, node: WNode) -> WNode:
     """Where a resource's node attributes are read (pe__node_attribute_calculated): a guest's host when the
     resource says container-attribute-target=host (a bundle's wrapped primitive usually does), with no
     attributes while the container is not running."""
@@ -242,7 +242,7 @@ def _promotion_score(working: Working, instance: WRsc, node: WNode) -> int | Non
     clone = instance.clone_parent()
     if clone is None or not clone.unique:
         names += [f"master-{p.id.rpartition(':')[0] or p.id}" for p in instance.primitives()]
-    attrs = attribute_node(working, instance.primitives()[0], node).attrs if instance.primitives() else node.attrs
+    attrs = _attribute_node(working, instance.primitives()[0], node).attrs if instance.primitives() else node.attrs
     for name in names:
         value = attrs.get(name)
         if value is not None:

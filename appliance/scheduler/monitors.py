@@ -112,6 +112,7 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
         if rsc.blocked or _in_maintenance(working, rsc):
             continue
         places = placement.get(rsc.id, [])
+        clone = rsc.clone_parent()
         for node_name, role in places:
             if len(places) > 1 and rsc.assigned is not None and rsc.assigned.name != node_name:
                 continue           # (active on several, as unmanaged: monitored where it is assigned only)
@@ -121,7 +122,6 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
                     (after is None and (rsc.id, node_name) in touched):
                 continue                    # (Pacemaker: unrunnable where no node is available)
             known = {} if after is not None else recorded.get((base_id(rsc.id), node_name), {})
-            clone = rsc.clone_parent()
             if known and (not node.available() or (clone is not None and not clone.unique and
                           not entries & {(rsc.id, node_name), (base_id(rsc.id), node_name)})):
                 # Pacemaker checks definitions only on available nodes (not standby, shutting down, ...), and a
@@ -130,7 +130,6 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
             for op in monitors_for_role(rsc.ops, role, rsc.is_remote_connection, rsc.id):
                 if not _current(known, op, rsc, default_timeout):
                     monitors.append(Monitor(rsc.id, node_name, op.interval_ms, after))
-        clone = rsc.clone_parent()
         stopped_ops = _stopped_role_ops(rsc.ops) if clone is None or clone.unique else []
         active = {node for node, _role in places}
         for node in working.nodes if stopped_ops else ():

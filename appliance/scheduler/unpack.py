@@ -213,8 +213,8 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         target = _target_rc(op)
         if target is None:
             target = 7 if probe else (8 if op.operation == "monitor" and result.role == "Promoted" else 0)
-        # Pacemaker's remap_operation: a result reported as done or as an error (4) is judged by its rc
-        # Pacemaker's remap_operation: a monitor's degraded result is success (shown among the failed actions)
+        # Pacemaker's remap_operation: a result reported as done or as an error (4) is judged by its rc, and a
+        # monitor's degraded result is success (shown among the failed actions)
         rc = _DEGRADED.get(op.rc_code, op.rc_code) if op.operation == "monitor" else op.rc_code
         judged = op.op_status in (0, EXEC_ERROR)
         ok = judged and (rc == target or (probe and rc in (0, 7, 8)))
