@@ -34,6 +34,7 @@ class Options:
     maintenance_mode: bool = False
     stop_all: bool = False
     start_failure_is_fatal: bool = True
+    startup_fencing: bool = True
     stop_orphan_resources: bool = True
     have_stonith_resource: bool = False
     placement_strategy: str = "default"
@@ -61,6 +62,7 @@ def options_of(cib: Cib, now: datetime | None = None) -> Options:
                    no_quorum_policy=(o.get("no-quorum-policy") or "stop").lower(), have_quorum=cib.have_quorum,
                    maintenance_mode=_flag(o, "maintenance-mode", False), stop_all=_flag(o, "stop-all-resources", False),
                    start_failure_is_fatal=_flag(o, "start-failure-is-fatal", True),
+                   startup_fencing=_flag(o, "startup-fencing", True),
                    stop_orphan_resources=_flag(o, "stop-orphan-resources", True),
                    placement_strategy=_strategy(o.get("placement-strategy")), cluster_options=o)
 

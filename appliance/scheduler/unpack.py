@@ -86,7 +86,7 @@ def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
     if state is None:
         node.unseen = True
         # Pacemaker's handle_startup_fencing: a host never seen is unclean (startup-fencing, the default)
-        node.unclean = options.stonith_enabled and _flag_on(options.cluster_options.get("startup-fencing"))
+        node.unclean = options.stonith_enabled and options.startup_fencing
         return
     in_cluster = is_true(state.in_ccm) or (state.in_ccm not in ("false", "") and state.in_ccm.isdigit())
     peer = state.crmd == "online"
@@ -97,10 +97,6 @@ def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
         node.unclean = True          # it left without saying goodbye: must be fenced
     elif options.stonith_enabled and in_cluster and not peer and state.expected == "member":
         node.unclean = True
-
-
-def _flag_on(text: str | None) -> bool:
-    return text is None or is_true(text) or text.strip().lower() not in ("false", "no", "off", "n", "0")
 
 
 def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNode]:
