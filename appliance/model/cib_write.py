@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 from appliance.model.alerts import SELECT_ELEMENTS, Alert, Recipient
 from appliance.model.attributes import Attributes
-from appliance.model.bundles import Bundle
+from appliance.model.bundles import Bundle, in_resource_order
 from appliance.model.cluster import Cib, Configuration
 from appliance.model.constraints import (
     Colocation,
@@ -196,14 +196,9 @@ def _configuration(parent: ET.Element, configuration: Configuration) -> None:
     resources = ET.SubElement(element, "resources")
     for template in configuration.templates:
         _primitive(resources, template, "template")
-    for resource in configuration.resources:
-        write_resource(resources, resource)
-    for bundle in configuration.bundles:         # at its place among the resources (their order matters)
-        element_of = ET.Element("bundle")
-        write_bundle(element_of, bundle)
-        written = [child for child in resources if child.tag != "template"]
-        at = list(resources).index(written[bundle.position]) if bundle.position < len(written) else len(resources)
-        resources.insert(at, element_of[0])
+    # bundles at their place among the resources (their order matters)
+    for resource in in_resource_order(configuration.resources, configuration.bundles):
+        (write_bundle if isinstance(resource, Bundle) else write_resource)(resources, resource)
     constraints = ET.SubElement(element, "constraints")
     for constraint in configuration.constraints:
         write_constraint(constraints, constraint)
