@@ -253,7 +253,7 @@ def primitive_assign(working: Working, rsc: WRsc, prefer: WNode | None = None) -
     parent = rsc.parent
     if parent is not None and not parent.allocating:
         assign(working, parent, prefer)
-    container = working.by_id.get(rsc.meta.get("container", "")) if rsc.is_remote_connection else None
+    container = working.container_of(rsc) if rsc.is_remote_connection else None
     if container is not None and container.top().bundle and container.top().provisional:
         assign(working, container.top())        # a bundle places its containers before their connections
     if not rsc.provisional:

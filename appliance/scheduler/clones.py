@@ -230,7 +230,7 @@ def _attribute_node(working: Working, rsc: WRsc, node: WNode) -> WNode:
     attributes while the container is not running."""
     if rsc.meta.get("container-attribute-target") != "host" or node.kind != "guest" or node.remote_rsc is None:
         return node
-    container = working.by_id.get(node.remote_rsc.meta.get("container", ""))
+    container = working.container_of(node.remote_rsc)
     host = container.current if container is not None else None     # where it runs now: none while inactive
     return host or WNode(node.name, node.id, node.kind)
 

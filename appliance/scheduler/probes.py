@@ -103,7 +103,7 @@ def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str
 
 
 def _container_stays_down(working: Working, connection: WRsc) -> bool:
-    container = working.by_id.get(connection.meta.get("container", ""))
+    container = working.container_of(connection)
     return container is not None and container.top().bundle and container.assigned is None
 
 

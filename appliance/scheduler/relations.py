@@ -170,13 +170,13 @@ def _structural(working: Working, rsc: WRsc, orders: list[Order]) -> None:
     container_id = rsc.meta.get("container") if rsc.variant == "primitive" else None
     if container_id:
         container = working.by_id.get(container_id)
-        if container is not None and rsc.is_remote_connection and container.top().bundle:
+        if container is not None:
             # Pacemaker: a bundle's connection prefers its container's host (10000) but may run elsewhere, so
             # containers can run on remote nodes; a clean, active container does not follow its connection
-            new_colocation(working, f"{rsc.id}-container", rsc, container, 10_000,
-                           influence=container.failed or len(container.running_on) != 1
-                           or container.running_on[0].unclean)      # (Pacemaker marks those failed too)
-            orders.append(Order(f"{rsc.id}-container", container, "start", rsc, "start", True))
-        elif container is not None:
-            new_colocation(working, f"{rsc.id}-container", rsc, container, INFINITY, influence=True)
+            # (one on a host to be fenced counts as failed, as Pacemaker marks it)
+            bundled = rsc.is_remote_connection and container.top().bundle
+            influence = not bundled or container.failed or len(container.running_on) != 1 \
+                or container.running_on[0].unclean
+            new_colocation(working, f"{rsc.id}-container", rsc, container, 10_000 if bundled else INFINITY,
+                           influence=influence)
             orders.append(Order(f"{rsc.id}-container", container, "start", rsc, "start", True))

@@ -80,7 +80,7 @@ class _Planner:
             if node.kind != "guest" or node.name not in self.fenced or node.remote_rsc is None:
                 continue
             connection = node.remote_rsc
-            container = self.working.by_id.get(connection.meta.get("container", ""))
+            container = self.working.container_of(connection)
             for rsc in (container, connection):
                 if rsc is not None and rsc.running_on and rsc.assigned is not None and rsc.managed \
                         and not rsc.blocked and rsc.next_role != "Stopped":
@@ -104,7 +104,7 @@ class _Planner:
         """A guest whose VM moves to another node in this transition: what ran in it stops with it (its history
         is not rewritten, as when a guest is recovered)."""
         connection = node.remote_rsc
-        container = self.working.by_id.get(connection.meta.get("container", "")) if connection else None
+        container = self.working.container_of(connection)
         if container is None or not container.running_on or container.id in self.migrations:
             return False                       # a migrating VM keeps its guest running
         current = container.running_on[0]

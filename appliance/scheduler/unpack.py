@@ -73,6 +73,10 @@ class Working:
 
     _by_name: dict[str, WNode] = field(default_factory=dict)
 
+    def container_of(self, rsc: WRsc | None) -> WRsc | None:
+        """The resource rsc's meta container= names: a guest connection's VM or container, a filler's host."""
+        return self.by_id.get(rsc.meta.get("container", "")) if rsc is not None else None
+
     def node(self, name: str) -> WNode | None:
         if len(self._by_name) != len(self.nodes):       # nodes are fixed once unpacked; index them lazily
             self._by_name = {n.name: n for n in self.nodes}
@@ -408,7 +412,7 @@ def _role_rank(role: str) -> int:
 def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistory) -> None:
     on_fail = history.on_fail or "restart"
     if on_fail == "restart-container":
-        container = working.by_id.get(rsc.meta.get("container", ""))
+        container = working.container_of(rsc)
         if container is not None and node in container.running_on:
             rsc.failed = True
             container.failed = True      # restarting the container restarts what runs in it
@@ -456,7 +460,7 @@ def _remote_states(working: Working) -> None:
         connection = node.remote_rsc
         if connection is None:
             continue
-        container = working.by_id.get(connection.meta.get("container", "")) if node.kind == "guest" else None
+        container = working.container_of(connection) if node.kind == "guest" else None
         online = connection.role != "Stopped" and bool(connection.running_on)
         if container is not None and (container.failed or container.role == "Stopped"):
             online = False
