@@ -32,7 +32,7 @@ SELECT_TAGS = {element: kind for kind, element in SELECT_ELEMENTS.items()}
 def read_bundle(reader, element: ET.Element, position: int) -> Bundle:
     reader.check_attributes(element, ("id", "description"))
     reader.check_children(element, (*RUNTIMES, "network", "storage", "primitive", "meta_attributes",
-                                  "instance_attributes"))
+                                    "instance_attributes"))
     bid = reader.required(element, "id")
     runtimes = [child for child in element if child.tag in RUNTIMES]
     if len(runtimes) != 1:
@@ -140,11 +140,11 @@ def read_fencing_levels(reader, element: ET.Element | None) -> tuple[FencingLeve
     levels = []
     for item in element.findall("fencing-level"):
         reader.check_attributes(item, ("id", "index", "devices", "target", "target-pattern", "target-attribute",
-                                     "target-value"))
+                                       "target-value"))
         index = reader.converted(item, lambda text, _what: parse_index(text), reader.required(item, "index"),
-                               "index")
+                                 "index")
         devices = reader.converted(item, lambda text, _what: parse_devices(text), reader.required(item, "devices"),
-                                 "devices")
+                                   "devices")
         if item.get("target-attribute") is not None and item.get("target-value") is None:
             raise reader.fail(item, "target-attribute needs target-value")
         levels.append(FencingLevel(reader.required(item, "id"), index, devices, item.get("target"),
