@@ -365,9 +365,16 @@ def sort_resources(working: Working) -> list[WRsc]:
 def assign_all(working: Working, placement_strategy: str = "default") -> None:
     """Pacemaker sorts resources by score only for non-default placement strategies; otherwise CIB order."""
     ordered = sort_resources(working) if placement_strategy != "default" else list(working.resources)
+    # remote connections first, except a bundle's, which its bundle places with its replicas (in CIB order)
+    first = [rsc for rsc in ordered if rsc.variant == "primitive" and rsc.is_remote_connection
+             and not _bundled_connection(working, rsc)]
+    for rsc in first:
+        assign(working, rsc)
     for rsc in ordered:
-        if rsc.variant == "primitive" and rsc.is_remote_connection:
+        if rsc not in first:
             assign(working, rsc)
-    for rsc in ordered:
-        if not (rsc.variant == "primitive" and rsc.is_remote_connection):
-            assign(working, rsc)
+
+
+def _bundled_connection(working: Working, connection: WRsc) -> bool:
+    container = working.container_of(connection)
+    return container is not None and container.top().bundle

@@ -165,6 +165,11 @@ def clone_assign(working: Working, clone: WRsc, prefer: WNode | None = None) -> 
         set_instance_roles(working, clone)
     clone.allocating = False
     clone.provisional = False
+    if clone.bundle:        # Pacemaker's bundle assigns each replica's connection right after the containers
+        for replica in clone.children:
+            connection = working.by_id.get(replica.children[0].guest_node or "") if replica.children else None
+            if connection is not None:
+                assigning.assign(working, connection)
     return None
 
 

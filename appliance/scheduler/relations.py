@@ -162,7 +162,7 @@ def build(working: Working, cib: Cib) -> list[Order]:
 def _structural(working: Working, rsc: WRsc, orders: list[Order]) -> None:
     if rsc.variant == "group":
         for previous, member in zip(rsc.children, rsc.children[1:], strict=False):
-            new_colocation(working, f"{rsc.id}-internal", member, previous, INFINITY, influence=True)
+            new_colocation(working, f"{rsc.id}-internal", member, previous, INFINITY)  # influence: critical
             orders.append(Order(f"{rsc.id}-internal", previous, "start", member, "start", True))
     for child in rsc.children:
         _structural(working, child, orders)

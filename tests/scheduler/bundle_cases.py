@@ -97,6 +97,8 @@ def cases() -> dict[str, str]:
         "promoted-location-on-a-guest": _cib(
             _bundle("db", replicas=3, promoted=1, inner="Stateful"),
             '<rsc_location id="db-promote-where" rsc="db" role="Promoted" node="db-2" score="100"/>'),
+        # a primitive before the bundle is placed first (CIB order), the bundle's connections with its replicas
+        "placed-in-configuration-order": _cib(_ip("vip") + _bundle("web")),
     }
 
 

@@ -232,7 +232,24 @@ def cases() -> dict[str, str]:
         "start-in-flight-elsewhere": _cib(WEB.format(meta=""), "", WEB_STOPPED, "",
                                           NODE2.replace("/>", ">") + START_IN_FLIGHT + "</node_state>",
                                           nodes=TWO_NODES),
+        # a group member with critical=false that failed too often stops alone: its group does not follow it
+        "non-critical-group-member-stops-alone": _cib(_non_critical_group(), "", _site_started(),
+                                                      _fail("node1", "webserver", "monitor_30000", "1", FUTURE),
+                                                      NODE2, nodes=TWO_NODES),
     }
+
+
+def _non_critical_group() -> str:
+    web = WEB.format(meta='<nvpair id="web-mt" name="migration-threshold" value="1"/>'
+                          '<nvpair id="web-critical" name="critical" value="false"/>')
+    return ('<group id="site"><meta_attributes id="site-ma">'
+            '<nvpair id="site-stickiness" name="resource-stickiness" value="10"/></meta_attributes>'
+            '<primitive id="vip" class="ocf" provider="heartbeat" type="Dummy"/>' + web + "</group>")
+
+
+def _site_started() -> str:
+    return ('<lrm_resource id="vip" class="ocf" provider="heartbeat" type="Dummy">'
+            + _op("vip", "vip_last_0", "start", 0, 0, PAST, 1) + "</lrm_resource>" + _web_started())
 
 
 def main() -> int:
