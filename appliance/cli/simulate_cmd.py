@@ -8,16 +8,18 @@ crm_simulate-like summary; nothing is changed anywhere.
 from __future__ import annotations
 
 import sys
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
-from appliance.cli import simulate_graph, simulate_inject, state, status_text
+from appliance.cli import simulate_execute, simulate_graph, simulate_inject, state, status_text
 from appliance.cli.simulate_inject import Injections
 from appliance.cli.simulate_text import CurrentStatus, render
 from appliance.cli.status_view import build
 from appliance.model.cib_read import SIMULATED, read_cib
+from appliance.model.cib_write import cib_element
 from appliance.model.cluster import Cib
-from appliance.scheduler.schedule import Transition, execution_date, schedule
+from appliance.scheduler.schedule import Transition, current_state, execution_date, schedule
 from appliance.scheduler.unpack import unpack
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
@@ -29,7 +31,8 @@ Usage:
                   [--node-up=NODE]... [--node-down=NODE]... [--node-fail=NODE]...
                   [--ticket-grant=TICKET]... [--ticket-revoke=TICKET]...
                   [--ticket-standby=TICKET]... [--ticket-activate=TICKET]... [--op-inject=SPEC]...
-                  [--save-graph=FILE] [--save-dotfile=FILE] [--show-scores]
+                  [--op-fail=SPEC]... [--save-graph=FILE] [--save-dotfile=FILE] [--save-output=FILE]
+                  [--show-scores]
 
 Computes one transition from a CIB (a file written by Pacemaker or by
 `drover cib export`, with its status section) and prints where everything
@@ -40,6 +43,14 @@ revoked, put in standby or activated, an operation's result injected
 (RESOURCE_TASK_INTERVAL@NODE=RC, e.g. web_monitor_30000@node1=7: the monitor
 found it stopped; a failure also counts in the fail count). The CIB's
 execution-date, when it has one, is the time rules and failure expiry see.
+
+With --op-fail the transition runs as crm_simulate runs it (its graph, in
+passes, in the order of the graph --save-graph writes) and the action named
+(RESOURCE_TASK_INTERVAL@NODE=RC, e.g. web_start_0@node1=1) fails with that
+code: the transition stops there, and the revised status shows what ran until
+then and the failure. With --save-output the CIB as the transition leaves it
+(failures included) is written to a file: read it back with --xml-file to
+compute the next transition.
 
 Options:
   -x FILE, --xml-file=FILE  The CIB to read (default: the live state).
@@ -54,8 +65,10 @@ Options:
   -b T, --ticket-standby=T  Put ticket T in standby.
   -e T, --ticket-activate=T  Activate ticket T (out of standby).
   -i SPEC, --op-inject=SPEC  Record an operation's result before scheduling.
+  -F SPEC, --op-fail=SPEC   Have that action fail with that code when the transition runs.
   -G FILE, --save-graph=FILE  Write the transition graph (crm_simulate's XML shape) to FILE.
   -D FILE, --save-dotfile=FILE  Write the transition graph as a Graphviz digraph to FILE.
+  -O FILE, --save-output=FILE  Write the CIB as the transition leaves it (its status updated) to FILE.
   -s, --show-scores         Also print each group's and primitive's allocation scores on every node as it
                             is placed (crm_simulate's pcmk__group_assign and pcmk__primitive_assign lines).
 """
@@ -63,6 +76,8 @@ Options:
 
 def run(args: dict, context: Context) -> int:
     form = state.output_format(args, ("text", "json"))
+    fail_specs = tuple(args["--op-fail"])
+    simulate_execute.check_specs(fail_specs)
     if args["--xml-file"] or args["--xml-pipe"]:
         path = Path(args["--xml-file"] or "-")
         try:
@@ -78,21 +93,36 @@ def run(args: dict, context: Context) -> int:
         "node-up", "node-down", "node-fail", "ticket-grant", "ticket-revoke", "ticket-standby", "ticket-activate",
         "op-inject")))
     now = effective_date(cib)
-    if args["--save-graph"] or args["--save-dotfile"] or form == "json":
-        modified, _lines = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
+    epoch = int(now.replace(tzinfo=UTC).timestamp())
+    if args["--save-graph"] or args["--save-dotfile"] or args["--save-output"] or form == "json":
+        modified, _lines = simulate_inject.apply(cib, injections, epoch)
         result = schedule(modified, now)
+        execution = simulate_execute.execute(modified, result, fail_specs, epoch) \
+            if fail_specs or args["--save-output"] else None
         for option, text in (("--save-graph", lambda: simulate_graph.graph_xml(modified, result)),
-                             ("--save-dotfile", lambda: simulate_graph.graph_dot(modified, result))):
+                             ("--save-dotfile", lambda: simulate_graph.graph_dot(modified, result)),
+                             ("--save-output", lambda: _cib_text(execution.cib))):
             if args[option]:
                 try:
                     Path(args[option]).write_text(text())
                 except OSError as error:
                     raise UserError(f"cannot write {args[option]}: {error.strerror}", 73) from None
         if form == "json":
-            state.print_json(result.as_json())
+            payload = result.as_json()
+            if fail_specs:          # where the transition stopped, not where it would have led
+                resources, nodes = current_state(execution.cib, now)
+                payload.update(resources={rid: [list(place) for place in places] for rid, places in resources.items()},
+                               nodes=nodes)
+            state.print_json(payload)
             return 0
-    print(summary(cib, now, injections, args["--show-scores"]))
+    print(summary(cib, now, injections, args["--show-scores"], fail_specs))
     return 0
+
+
+def _cib_text(cib: Cib) -> str:
+    root = cib_element(cib)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode") + "\n"
 
 
 def effective_date(cib: Cib) -> datetime:
@@ -104,15 +134,22 @@ def effective_date(cib: Cib) -> datetime:
 NO_INJECTIONS = Injections()
 
 
-def summary(cib: Cib, now: datetime, injections: Injections = NO_INJECTIONS, show_scores: bool = False) -> str:
+def summary(cib: Cib, now: datetime, injections: Injections = NO_INJECTIONS, show_scores: bool = False,
+            fail_specs: tuple[str, ...] = ()) -> str:
     """crm_simulate's text: the current status (in crm_mon's layout), the modifications asked for, the
-    transition on the modified CIB, the revised status."""
+    transition on the modified CIB, what ran of it (with --op-fail), the revised status."""
     view = build(cib, "drover", None, VERSION, now)
     current = CurrentStatus(view.node_lines, view.resource_lines, view.instances_configured, view.disabled,
                             view.blocked)
-    modified, modifications = simulate_inject.apply(cib, injections, int(now.replace(tzinfo=UTC).timestamp()))
+    epoch = int(now.replace(tzinfo=UTC).timestamp())
+    modified, modifications = simulate_inject.apply(cib, injections, epoch)
     result = schedule(modified, now, show_scores)
-    return render(result, current, revised(modified, now, result), modifications)
+    if not fail_specs:
+        return render(result, current, revised(modified, now, result), modifications)
+    execution = simulate_execute.execute(modified, result, fail_specs, epoch)
+    after = build(execution.cib, "drover", None, VERSION, now)
+    return render(result, current, CurrentStatus(after.node_lines, after.resource_lines), modifications,
+                  execution.lines)
 
 
 def revised(cib: Cib, now: datetime, result: Transition) -> CurrentStatus:

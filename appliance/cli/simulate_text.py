@@ -74,9 +74,10 @@ def change_line(change: Change, acted_on: set[str]) -> str | None:
 
 
 def render(result: Transition, current: CurrentStatus | None = None, revised: CurrentStatus | None = None,
-           modifications: list[str] | tuple[str, ...] = ()) -> str:
+           modifications: list[str] | tuple[str, ...] = (), executed: tuple[str, ...] | None = None) -> str:
     """`current` / `revised`: the state before and after, as crm_mon writes it (crm_simulate prints them so);
-    without them, the short form from the transition's own before- and after-states."""
+    without them, the short form from the transition's own before- and after-states. `executed`: what ran
+    of the transition (crm_simulate's "Executing Cluster Transition" items), when it was run."""
     if current is not None:
         lines = [f"{current.disabled} of {current.instances} resource instances DISABLED and {current.blocked} "
                  "BLOCKED from further action due to failure", ""] if current.disabled or current.blocked else []
@@ -96,6 +97,8 @@ def render(result: Transition, current: CurrentStatus | None = None, revised: Cu
     lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]
     acted_on = {a.resource for a in result.actions if a.resource and a.task in ("stop", "start")}
     lines += [line for line in (change_line(c, acted_on) for c in result.changes) if line]
+    if executed is not None:
+        lines += ["", "Executing Cluster Transition:", *(f"  * {item}" for item in executed)]
     if revised is not None:
         lines += ["", "Revised Cluster Status:", "  * Node List:", *(f"  {line}" for line in revised.node_lines), "",
                   "  * Full List of Resources:", *(f"  {line}" for line in revised.resource_lines or

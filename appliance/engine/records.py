@@ -31,6 +31,8 @@ def expected_rc(action: str, interval_ms: int, role: str | None = None) -> int:
         return OcfRc.NOT_RUNNING
     if action == "monitor" and role == "Promoted":
         return OcfRc.RUNNING_PROMOTED
+    if action == "monitor" and role == "Stopped":      # a monitor that checks it is not running
+        return OcfRc.NOT_RUNNING
     return OcfRc.OK
 
 

@@ -7,6 +7,7 @@ stickiness, migration-threshold, target-role, ...) are read once here. Pure.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -72,13 +73,18 @@ def _strategy(text: str | None) -> str:
     return strategy if strategy in utilization.STRATEGIES else "default"
 
 
+_LEADING_INTEGER = re.compile(r"\s*[+-]?\d+")
+
+
 def _score(value: str | None, default: int) -> int:
     if value is None:
         return default
     try:
         return parse_score(value)
     except ModelError:
-        return default
+        # char2score reads the leading integer of what follows ("1.0" is 1)
+        leading = _LEADING_INTEGER.match(value)
+        return max(-INFINITY, min(INFINITY, int(leading[0]))) if leading and len(leading[0]) < 19 else default
 
 
 def _int(value: str | None, default: int) -> int:

@@ -10,7 +10,11 @@ A migration is migrate_to < migrate_from < the source's stop, its start implied
 by migrate_from: orderings on that start apply to the migration's actions.
 Edges are (before, after) indexes into the action tuple; edges that would
 close a cycle are dropped (the action list order breaks the tie) so the graph
-is always executable.
+is always executable. A group's members and a clone's instances go phase by
+phase (all stops, then all starts; in a promotable clone all demotions first and
+all promotions last), as Pacemaker's group and clone pseudo-actions order them.
+Two resources that must never share a node (-INFINITY colocation) are ordered
+as Pacemaker's anti_colocation_order does: one leaves before the other arrives.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from appliance.scheduler.relations import Order
 from appliance.scheduler.transition import Action
@@ -28,8 +33,22 @@ _LIFECYCLE = ("demote", "stop", "start", "promote")
 _MIGRATION = ("migrate_to", "migrate_from", "stop")       # the source's stop ends a migration
 
 
-def orderings(actions: Sequence[Action], orders: Iterable[Order],
-              nodes: Iterable[WNode]) -> tuple[tuple[int, int], ...]:
+@dataclass(frozen=True)
+class AntiColocation:
+    """A -INFINITY colocation's sides: the primitives of each, the role each side must not share."""
+
+    first: tuple[str, ...]
+    first_role: str
+    then: tuple[str, ...]
+    then_role: str
+    same_node: bool          # both sides are primitives: only actions on one node are ordered
+
+
+def orderings(actions: Sequence[Action], orders: Iterable[Order], nodes: Iterable[WNode],
+              collections: dict[str, list[tuple[str, bool]]] | None = None,
+              anti_colocations: Iterable[AntiColocation] = ()) -> tuple[tuple[int, int], ...]:
+    """`collections`: each primitive in a group or clone -> the groups and clones it is in, each with whether
+    it is a promotable clone."""
     by_task: dict[tuple[str, str], list[int]] = defaultdict(list)      # (task, resource) -> indexes
     for index, action in enumerate(actions):
         by_task[(action.task, action.resource)].append(index)
@@ -96,7 +115,48 @@ def orderings(actions: Sequence[Action], orders: Iterable[Order],
     for index, action in enumerate(actions):
         if action.task in ("start", "promote", "migrate_to", "migrate_from"):
             edges.extend((f, index) for f in fences)
+    edges += _phases(actions, collections or {})
+    for anti in anti_colocations:
+        edges += _anti_colocation(actions, anti.first, anti.first_role, anti.then, anti.then_role, anti.same_node)
+        edges += _anti_colocation(actions, anti.then, anti.then_role, anti.first, anti.first_role, anti.same_node)
     return _acyclic(edges)
+
+
+def _phases(actions: Sequence[Action], collections: dict[str, list[tuple[str, bool]]]) -> list[tuple[int, int]]:
+    """A group's members and a clone's instances change together, phase by phase, as Pacemaker's group and
+    clone pseudo-actions order them: every stop before any start, and in a promotable clone every demotion
+    before any stop and every start before any promotion (so two instances are never promoted at once)."""
+    phases: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    promotable: set[str] = set()
+    for index, action in enumerate(actions):
+        if action.task not in _LIFECYCLE:
+            continue
+        for collection, is_promotable in collections.get(action.resource, ()):
+            phases[collection][action.task].append(index)
+            if is_promotable:
+                promotable.add(collection)
+    edges: list[tuple[int, int]] = []
+    for collection, tasks in phases.items():
+        order = _LIFECYCLE if collection in promotable else ("stop", "start")
+        present = [tasks[task] for task in order if tasks.get(task)]
+        for earlier, later in itertools.pairwise(present):
+            edges.extend((b, a) for b in earlier for a in later)
+    return edges
+
+
+def _anti_colocation(actions: Sequence[Action], first: tuple[str, ...], first_role: str, then: tuple[str, ...],
+                     then_role: str, same_node: bool) -> list[tuple[int, int]]:
+    """Pacemaker's anti_colocation_order: what makes `first` lose its role (a stop, or a demotion of the
+    Promoted role, or a promotion out of the Unpromoted one) comes before what makes `then` gain its (a start,
+    a promotion, or a demotion into Unpromoted), on the same node when both are primitives."""
+    lose = ("demote",) if first_role == "Promoted" else ("stop", "promote") if first_role == "Unpromoted" \
+        else ("stop",)
+    gain = ("promote",) if then_role == "Promoted" else ("start", "demote") if then_role == "Unpromoted" \
+        else ("start",)
+    first_ids, then_ids = set(first), set(then)
+    befores = [i for i, a in enumerate(actions) if a.resource in first_ids and a.task in lose]
+    afters = [i for i, a in enumerate(actions) if a.resource in then_ids and a.task in gain]
+    return [(b, a) for b in befores for a in afters if not same_node or actions[b].node == actions[a].node]
 
 
 def _acyclic(edges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

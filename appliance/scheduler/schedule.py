@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location, Order
 from appliance.model.references import expand_constraints
+from appliance.model.values import INFINITY
 from appliance.scheduler import assign, graph, monitors, probes, relations, scores, tickets, transition
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working, next_expiry, unpack
+from appliance.scheduler.working import WRsc
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Transition:
     probes: tuple[tuple[str, str], ...] = ()         # (primitive or instance id, node): start-up probes
     monitors: tuple[monitors.Monitor, ...] = ()      # recurring monitors it starts
     scores: tuple[str, ...] = ()                     # allocation score lines (schedule(show_scores=True))
+    history_names: dict[tuple[str, str], str] | None = None   # (anonymous instance, node) -> its history's name
+    resource_order: tuple[str, ...] = ()             # primitives and instances in the order Pacemaker lists them
 
     def as_json(self) -> dict:
         return {"resources": {rid: [list(entry) for entry in places] for rid, places in self.resources.items()},
@@ -169,9 +173,57 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
     _next_roles(working)
     assign.assign_all(working, working.options.placement_strategy)
     outcome = transition.plan(working, orders)
+    resources = _by_resource(working, outcome.placement)
+    _revive_stale_history(working, outcome, resources)
+    # what a guest left behind is only shown while the guest is up
+    down = {n.name for n in working.nodes if n.kind == "guest" and not resources.get(n.name)}
+    resources = {rid: sorted(p for p in places if p[0] not in down) for rid, places in resources.items()}
+    migrating = {a.resource for a in outcome.actions if a.task == "migrate_from"}
+    changes = tuple(Change(p.id, str(p.agent) if p.agent else "",
+                           tuple((n.name, _current_role(p)) for n in p.running_on),
+                           tuple(outcome.placement.get(p.id, [])), p.failed, p.id in migrating)
+                    for p in working.all_primitives)
+    before = _states_now(working)
+    actions = tuple(outcome.actions)
+    edges = graph.orderings(actions, orders, working.nodes, {p.id: _collections(p) for p in working.all_primitives},
+                            _anti_colocations(working))
+    return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges,
+                      next_expiry(working), probes.plan(working),
+                      monitors.plan(working, cib, actions, outcome.placement), tuple(working.score_lines or ()),
+                      {(p.id, node): name for p in working.all_primitives for node, name in p.history_names.items()},
+                      tuple(p.id for p in working.all_primitives))
+
+
+def _anti_colocations(working: Working) -> list[graph.AntiColocation]:
+    found = []
+    for rsc in working.by_id.values():
+        for colocation in rsc.this_with:
+            if colocation.score > -INFINITY:
+                continue
+            dependent, primary = colocation.dependent, colocation.primary
+            found.append(graph.AntiColocation(
+                tuple(p.id for p in dependent.primitives()), colocation.dependent_role,
+                tuple(p.id for p in primary.primitives()), colocation.primary_role,
+                dependent.variant == "primitive" and primary.variant == "primitive"))
+    return found
+
+
+def _collections(primitive: WRsc) -> list[tuple[str, bool]]:
+    """The groups and clones a primitive is in, each with whether it is a promotable clone."""
+    found, parent = [], primitive.parent
+    while parent is not None:
+        in_bundle = parent.bundle or (parent.parent is not None and parent.parent.bundle)     # (a replica)
+        if parent.variant in ("group", "clone") and not in_bundle:
+            found.append((parent.id, parent.variant == "clone" and parent.promotable))
+        parent = parent.parent
+    return found
+
+
+def _by_resource(working: Working, placement: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    """SCHEMA.md's resources: each primitive's places under its id (an instance's under its primitive's)."""
     resources: dict[str, list[tuple[str, str]]] = {}
     for primitive in working.all_primitives:
-        places = outcome.placement.get(primitive.id, [])
+        places = placement.get(primitive.id, [])
         if primitive.orphan and not places:
             continue
         clone = primitive.clone_parent()
@@ -182,21 +234,21 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
             # anonymous instances share one history entry per node: two on one node are recorded as one
             places = [place for place in places if place not in listed]
         listed.extend(places)
-    _revive_stale_history(working, outcome, resources)
-    # what a guest left behind is only shown while the guest is up
-    down = {n.name for n in working.nodes if n.kind == "guest" and not resources.get(n.name)}
-    resources = {rid: sorted(p for p in places if p[0] not in down) for rid, places in resources.items()}
-    migrating = {a.resource for a in outcome.actions if a.task == "migrate_from"}
-    changes = tuple(Change(p.id, str(p.agent) if p.agent else "",
-                           tuple((n.name, _current_role(p)) for n in p.running_on),
-                           tuple(outcome.placement.get(p.id, [])), p.failed, p.id in migrating)
-                    for p in working.all_primitives)
-    before = {n.name: ("unclean" if n.unclean else _attr_state(n) if n.online else "offline") for n in working.nodes}
-    actions = tuple(outcome.actions)
-    edges = graph.orderings(actions, orders, working.nodes)
-    return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges,
-                      next_expiry(working), probes.plan(working),
-                      monitors.plan(working, cib, actions, outcome.placement), tuple(working.score_lines or ()))
+    return resources
+
+
+def current_state(cib: Cib, now: datetime | None = None) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
+    """Where everything is now and each node's state, in a Transition's resources and nodes form (what
+    crm_simulate's revised status shows of a CIB it executed a transition on)."""
+    cib = _bundle_roles_on_their_clones(_with_templates_and_tags_expanded(cib))
+    working = unpack(cib, now or execution_date(cib) or datetime(2000, 1, 1))
+    placement = {p.id: [(n.name, _current_role(p)) for n in p.running_on] for p in working.all_primitives}
+    resources = {rid: sorted(places) for rid, places in _by_resource(working, placement).items()}
+    return resources, _states_now(working)
+
+
+def _states_now(working: Working) -> dict[str, str]:
+    return {n.name: ("unclean" if n.unclean else _attr_state(n) if n.online else "offline") for n in working.nodes}
 
 
 def _revive_stale_history(working: Working, outcome: transition.Outcome, resources: dict[str, list]) -> None:

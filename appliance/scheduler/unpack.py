@@ -367,8 +367,10 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc = mapper.find(entry.resource, node)
         if rsc is None:
             rsc = _orphan(working, entry)
-        elif rsc.clone_name is None and entry.resource != rsc.id:
-            rsc.clone_name = entry.resource      # the name its history has (find_anonymous_clone's clone_name)
+        elif entry.resource != rsc.id:
+            if rsc.clone_name is None:
+                rsc.clone_name = entry.resource      # the name its history has (find_anonymous_clone's clone_name)
+            rsc.history_names[node.name] = entry.resource
     working.instance_known_on.setdefault(rsc.id, set()).add(node.name)
     if history.last is not None and history.last.operation == "migrate_to" and rsc.clone_parent() is None:
         working.migrate_tos.append((rsc, node, history.last))
@@ -506,7 +508,8 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
             continue
         tops.append(builder.bundle(config))           # (their order decides ties, as Pacemaker's)
         builder.node_count += len(unlisted[config.id])
-    resources = [rsc for built in tops for rsc in built]
+    # Pacemaker sorts its resources by priority once unpacked (stable): it is the order they are placed in
+    resources = sorted((rsc for built in tops for rsc in built), key=lambda rsc: -rsc.priority)
     working = Working(options, nodes, resources)
     working.bundle_nodes = {r.guest_node: b.child_clone_id for b in cib.configuration.bundles
                             for r in b.replica_list() if r.guest_node}

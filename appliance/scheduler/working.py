@@ -96,6 +96,7 @@ class WRsc:
     utilization: dict[str, int] = field(default_factory=dict)   # what a primitive needs of a node's capacity
     requires: str = "quorum"            # the requires meta attribute: nothing starts even without quorum
     clone_name: str | None = None       # an anonymous instance's name in the history it was matched to
+    history_names: dict[str, str] = field(default_factory=dict)   # node -> that name in the history there
     param_rules: tuple = ()             # instance_attributes sets with a rule (model.rule_sets): params per node
     param_values: dict[str, str] = field(default_factory=dict)   # a primitive's parameters (value-source=param)
     # status-derived
