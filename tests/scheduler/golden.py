@@ -12,16 +12,20 @@ from pathlib import Path
 from tests.scheduler import oracle
 
 
-def write_case(out: Path, name: str, text: str, tier: str, source: str) -> tuple[Path, dict]:
-    """Returns the case's directory and crm_simulate's placement for it."""
+def write_case(out: Path, name: str, text: str, tier: str, source: str,
+               op_fail: tuple[str, ...] = ()) -> tuple[Path, dict]:
+    """Returns the case's directory and crm_simulate's placement for it (run with --op-fail for each of
+    `op_fail`, which meta.json then lists)."""
     case = out / name
     case.mkdir(parents=True, exist_ok=True)
     (case / "cib.xml").write_text(text)
+    extra = tuple(item for spec in op_fail for item in ("--op-fail", spec))
     with tempfile.TemporaryDirectory() as scratch:
-        stdout, _ = oracle.run_crm_simulate(str(case / "cib.xml"), str(Path(scratch) / "out.xml"))
+        stdout, _ = oracle.run_crm_simulate(str(case / "cib.xml"), str(Path(scratch) / "out.xml"), extra=extra)
     placement = oracle.placement_from_simulate_xml(stdout)
     (case / "expected.json").write_text(oracle.dumps(placement) + "\n")
-    (case / "meta.json").write_text(json.dumps({"tier": tier, "source": source}) + "\n")
+    meta = {"tier": tier, "source": source} | ({"op_fail": list(op_fail)} if op_fail else {})
+    (case / "meta.json").write_text(json.dumps(meta) + "\n")
     return case, placement
 
 
