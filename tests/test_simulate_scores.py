@@ -1,5 +1,6 @@
-"""`drover simulate --show-scores` against `crm_simulate -s` on the committed corpus: each group's and primitive's
-allocation scores on every node, in placement order (crm_simulate's pcmk__group_assign and pcmk__primitive_assign
+"""`drover simulate --show-scores` against `crm_simulate -s` on the committed corpus: each clone's, group's and
+primitive's allocation scores on every node and each promotable instance's promotion score, in placement order
+(crm_simulate's pcmk__clone_allocate, pcmk__group_assign and pcmk__primitive_assign lines and its "promotion score"
 lines), must be crm_simulate's line for line; the cases listed in scheduler/known_score_differences.txt must still
 differ (so a fix shows)."""
 
@@ -24,7 +25,8 @@ def crm_simulate_scores(cib: Path) -> list[str]:
     out = subprocess.run(["crm_simulate", "-x", str(cib), "-s"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return [line for line in out.stdout.splitlines()
-            if line.startswith(("pcmk__primitive_assign: ", "pcmk__group_assign: "))]
+            if line.startswith(("pcmk__primitive_assign: ", "pcmk__group_assign: ", "pcmk__clone_allocate: "))
+            or " promotion score on " in line]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
-from appliance.model.values import INFINITY, add_scores, parse_score
+from appliance.model.values import INFINITY, add_scores, format_score, parse_score
 from appliance.scheduler import assign as assigning
 from appliance.scheduler import relations, scores, utilization
 from appliance.scheduler.scores import descendants
@@ -158,6 +158,8 @@ def clone_assign(working: Working, clone: WRsc, prefer: WNode | None = None) -> 
     # a clone's target-role reaches its instances through meta inheritance, where their own can override it
     if clone.promotable:
         _add_promotion_scores(working, clone)
+    if not clone.bundle:
+        assigning.show_scores(working, "pcmk__clone_allocate", clone)
     assign_instances(working, clone)
     if clone.bundle:
         _nested_connections(working, clone)
@@ -278,6 +280,20 @@ def _instance_priority(working: Working, clone: WRsc, instance: WRsc, node: WNod
     return priority
 
 
+def _show_promotion_scores(working: Working, clone: WRsc, placed: list[tuple[WRsc, WNode]],
+                           sort_index: dict[int, int]) -> None:
+    """crm_simulate --show-scores' "INSTANCE promotion score on NODE: SCORE" lines, in the order Pacemaker
+    considers the instances for promotion (an instance that will not run: on none, 0)."""
+    if working.score_lines is None:
+        return
+    where = {id(instance): node.name for instance, node in placed}
+    listed = sorted(clone.children, key=lambda instance: (
+        -sort_index.get(id(instance), 0), 0 if any(p.role == "Promoted" for p in instance.primitives()) else 1,
+        instance.instance_number))
+    working.score_lines.extend(f"{instance.id} promotion score on {where.get(id(instance), 'none')}: "
+                               f"{format_score(sort_index.get(id(instance), 0))}" for instance in listed)
+
+
 def set_instance_roles(working: Working, clone: WRsc) -> None:
     """pcmk__set_instance_roles: sort instances by promotion priority folded into the clone's node scores."""
     placed: list[tuple[WRsc, WNode]] = []
@@ -310,6 +326,7 @@ def set_instance_roles(working: Working, clone: WRsc) -> None:
     ordered = sorted(placed, key=lambda pair: (-sort_index[id(pair[0])],
                                                0 if any(p.role == "Promoted" for p in pair[0].primitives()) else 1,
                                                pair[0].instance_number))
+    _show_promotion_scores(working, clone, placed, sort_index)
     promoted_per_node: dict[str, int] = {}
     promoted = 0
     # an instance that stays promoted whatever is decided (blocked or unmanaged) takes up a promoted slot
