@@ -20,7 +20,7 @@ from appliance.model.cib_read import SIMULATED, read_cib
 from appliance.model.cib_write import cib_element
 from appliance.model.cluster import Cib
 from appliance.scheduler.schedule import Transition, current_state, execution_date, schedule
-from appliance.scheduler.unpack import unpack
+from appliance.scheduler.unpack import Working, unpack
 from guest.common.cli import Command, Context
 from guest.common.errors import UserError
 from guest.common.version import VERSION
@@ -94,28 +94,27 @@ def run(args: dict, context: Context) -> int:
         "op-inject")))
     now = effective_date(cib)
     epoch = int(now.replace(tzinfo=UTC).timestamp())
-    if args["--save-graph"] or args["--save-dotfile"] or args["--save-output"] or form == "json":
-        modified, _lines = simulate_inject.apply(cib, injections, epoch)
-        result = schedule(modified, now)
-        execution = simulate_execute.execute(modified, result, fail_specs, epoch) \
-            if fail_specs or args["--save-output"] else None
-        for option, text in (("--save-graph", lambda: simulate_graph.graph_xml(modified, result)),
-                             ("--save-dotfile", lambda: simulate_graph.graph_dot(modified, result)),
-                             ("--save-output", lambda: _cib_text(execution.cib))):
-            if args[option]:
-                try:
-                    Path(args[option]).write_text(text())
-                except OSError as error:
-                    raise UserError(f"cannot write {args[option]}: {error.strerror}", 73) from None
-        if form == "json":
-            payload = result.as_json()
-            if fail_specs:          # where the transition stopped, not where it would have led
-                resources, nodes = current_state(execution.cib, now)
-                payload.update(resources={rid: [list(place) for place in places] for rid, places in resources.items()},
-                               nodes=nodes)
-            state.print_json(payload)
-            return 0
-    print(summary(cib, now, injections, args["--show-scores"], fail_specs))
+    modified, modifications = simulate_inject.apply(cib, injections, epoch)
+    result = schedule(modified, now, args["--show-scores"] and form == "text")      # computed once for all
+    execution = simulate_execute.execute(modified, result, fail_specs, epoch) \
+        if fail_specs or args["--save-output"] else None
+    for option, text in (("--save-graph", lambda: simulate_graph.graph_xml(modified, result)),
+                         ("--save-dotfile", lambda: simulate_graph.graph_dot(modified, result)),
+                         ("--save-output", lambda: _cib_text(execution.cib))):
+        if args[option]:
+            try:
+                Path(args[option]).write_text(text())
+            except OSError as error:
+                raise UserError(f"cannot write {args[option]}: {error.strerror}", 73) from None
+    if form == "json":
+        payload = result.as_json()
+        if fail_specs:          # where the transition stopped, not where it would have led
+            resources, nodes = current_state(execution.cib, now)
+            payload.update(resources={rid: [list(place) for place in places] for rid, places in resources.items()},
+                           nodes=nodes)
+        state.print_json(payload)
+        return 0
+    print(_text(cib, now, modified, modifications, result, execution if fail_specs else None))
     return 0
 
 
@@ -138,25 +137,32 @@ def summary(cib: Cib, now: datetime, injections: Injections = NO_INJECTIONS, sho
             fail_specs: tuple[str, ...] = ()) -> str:
     """crm_simulate's text: the current status (in crm_mon's layout), the modifications asked for, the
     transition on the modified CIB, what ran of it (with --op-fail), the revised status."""
-    view = build(cib, "drover", None, VERSION, now)
-    current = CurrentStatus(view.node_lines, view.resource_lines, view.instances_configured, view.disabled,
-                            view.blocked)
     epoch = int(now.replace(tzinfo=UTC).timestamp())
     modified, modifications = simulate_inject.apply(cib, injections, epoch)
     result = schedule(modified, now, show_scores)
-    if not fail_specs:
-        return render(result, current, revised(modified, now, result), modifications)
-    execution = simulate_execute.execute(modified, result, fail_specs, epoch)
+    execution = simulate_execute.execute(modified, result, fail_specs, epoch) if fail_specs else None
+    return _text(cib, now, modified, modifications, result, execution)
+
+
+def _text(cib: Cib, now: datetime, modified: Cib, modifications: list[str], result: Transition,
+          execution: simulate_execute.Execution | None) -> str:
+    # without modifications the input is unpacked once: shown as it is, then moved to where the transition leads
+    working = unpack(cib, now) if modified is cib else None
+    view = build(cib, "drover", None, VERSION, now, working)
+    current = CurrentStatus(view.node_lines, view.resource_lines, view.instances_configured, view.disabled,
+                            view.blocked)
+    if execution is None:
+        return render(result, current, revised(modified, now, result, working), modifications)
     after = build(execution.cib, "drover", None, VERSION, now)
     return render(result, current, CurrentStatus(after.node_lines, after.resource_lines), modifications,
                   execution.lines)
 
 
-def revised(cib: Cib, now: datetime, result: Transition) -> CurrentStatus:
+def revised(cib: Cib, now: datetime, result: Transition, working: Working | None = None) -> CurrentStatus:
     """The state once every action of `result` succeeded, in crm_mon's layout (crm_simulate's "Revised Cluster
     Status"): the input unpacked again, each primitive where the transition leaves it (a failure acted on is
     gone), each node in its state after the transition (fenced hosts offline)."""
-    working = unpack(cib, now)
+    working = working if working is not None else unpack(cib, now)       # (changed here)
     changes = {change.resource: change for change in result.changes}
     acted = {action.resource for action in result.actions if action.resource}
     for primitive in working.all_primitives:

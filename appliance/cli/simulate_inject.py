@@ -43,7 +43,9 @@ class Injections:
 
 def apply(cib: Cib, injections: Injections, now: int = 0) -> tuple[Cib, list[str]]:
     """The modified CIB and crm_simulate's lines for what was done, in its order; `now`: epoch seconds of an
-    injected failure."""
+    injected failure. Without any, `cib` itself."""
+    if injections.empty:
+        return cib, []
     status, lines = cib.status, []
     for node in injections.node_up:
         lines.append(f"Bringing node {node} online")

@@ -21,7 +21,7 @@ from appliance.model.fence_history import FenceEvent
 from appliance.model.history import EXEC_STATUS_NAMES, RC_NAMES, base_id
 from appliance.model.resources import Clone, Group, Primitive, Resource, primitives
 from appliance.scheduler.failures import expired
-from appliance.scheduler.unpack import unpack
+from appliance.scheduler.unpack import Working, unpack
 from guest.agents.results import ExecStatus, OpResult
 
 _EXEC_BY_CODE = {code: status for status, code in EXEC_STATUS_CODES.items()}
@@ -130,9 +130,11 @@ def _state(node) -> str:
     return "online"
 
 
-def build(cib: Cib, cluster_name: str, dc: str | None, version: str, now: datetime | None = None) -> StatusView:
-    """`now` (naive UTC): failures older than their failure-timeout are not shown, as crm_mon does."""
-    working = unpack(cib, now)
+def build(cib: Cib, cluster_name: str, dc: str | None, version: str, now: datetime | None = None,
+          working: Working | None = None) -> StatusView:
+    """`now` (naive UTC): failures older than their failure-timeout are not shown, as crm_mon does. `working`:
+    `cib` already unpacked at `now` (it is only read)."""
+    working = working if working is not None else unpack(cib, now)
     hidden = {p.guest_node for p in primitives(cib.configuration.resources) if p.guest_node}
     by_id = {p.id: p for p in working.all_primitives}
     running_count: dict[str, int] = {}

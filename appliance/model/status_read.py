@@ -25,8 +25,8 @@ from appliance.model.values import ModelError, is_true
 
 Fail = Callable[[ET.Element, str], ModelError]
 
-_OP_KNOWN = ("id", "operation", "interval", "call-id", "rc-code", "op-status", "operation_key", "last-rc-change",
-             "exit-reason")
+_OP_KNOWN = frozenset(("id", "operation", "interval", "call-id", "rc-code", "op-status", "operation_key",
+                       "last-rc-change", "exit-reason"))
 _STATE_KNOWN = ("id", "uname", "in_ccm", "crmd", "join", "expected")
 
 
@@ -41,15 +41,26 @@ def _int(element: ET.Element, name: str, fail: Fail, default: str | None = None)
 
 
 def _op(element: ET.Element, fail: Fail) -> OpRecord:
-    if not element.get("id") or not element.get("operation"):
+    attrib = element.attrib
+    op_id, operation = attrib.get("id"), attrib.get("operation")
+    if not op_id or not operation:
         raise fail(element, "history entries need id and operation")
-    last_change = element.get("last-rc-change")
-    return OpRecord(element.get("id", ""), element.get("operation", ""), _int(element, "interval", fail, "0"),
-                    _int(element, "call-id", fail, "0"), _int(element, "rc-code", fail),
-                    _int(element, "op-status", fail, "0"), element.get("operation_key"),
-                    _int(element, "last-rc-change", fail) if last_change is not None else None,
-                    element.get("exit-reason", ""),
-                    Attributes.of((k, v) for k, v in element.attrib.items() if k not in _OP_KNOWN))
+    last_change = attrib.get("last-rc-change")
+    try:        # (the common case in one go: a history holds hundreds of thousands of these)
+        numbers = (int(attrib.get("interval", "0")), int(attrib.get("call-id", "0")), int(attrib["rc-code"]),
+                   int(attrib.get("op-status", "0")), int(last_change) if last_change is not None else None)
+    except (KeyError, ValueError):
+        numbers = (_int(element, "interval", fail, "0"), _int(element, "call-id", fail, "0"),
+                   _int(element, "rc-code", fail), _int(element, "op-status", fail, "0"),
+                   _int(element, "last-rc-change", fail) if last_change is not None else None)
+    interval_ms, call_id, rc_code, op_status, changed = numbers
+    extra = dict(attrib)
+    for name in _OP_KNOWN:
+        extra.pop(name, None)
+    return OpRecord(op_id, operation, interval_ms, call_id, rc_code, op_status, attrib.get("operation_key"),
+                    changed, attrib.get("exit-reason", ""),
+                    # (an element's attributes are unique already: no need for Attributes.of's first-wins pass)
+                    Attributes(tuple(extra.items())))
 
 
 def _history(node: str, lrm: ET.Element, fail: Fail) -> list[ResourceHistory]:

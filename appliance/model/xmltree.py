@@ -35,6 +35,7 @@ def parse(data: bytes, source: str) -> Document:
     if len(data) > MAX_XML_BYTES:
         raise ModelError(f"{source}: larger than {MAX_XML_BYTES // (1024 * 1024)} MiB")
     parser = expat.ParserCreate()
+    parser.buffer_text = True      # one character-data call per text run, not one per chunk expat sees
     builder = ET.TreeBuilder()
     lines: dict[int, int] = {}
     kept: list[ET.Element] = []    # keeps ids valid: an element is never freed while lines is in use

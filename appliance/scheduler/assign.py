@@ -52,7 +52,13 @@ def sort_nodes(working: Working, weights: dict[str, int], preferred: WNode | Non
                 return 1
         return _cmp(node1.name, node2.name)   # type: ignore[arg-type]
 
-    return sorted(entries, key=cmp_to_key(compare))
+    if strategy == "balanced":
+        return sorted(entries, key=cmp_to_key(compare))
+    # the same order as `compare`, as a key (much faster on large clusters)
+    if strategy == "minimal":
+        return sorted(entries, key=lambda e: (-(e[1] if e[0].available() else -INFINITY), e[0].name))
+    return sorted(entries, key=lambda e: (-(e[1] if e[0].available() else -INFINITY), e[0].num_resources,
+                                          e[0] is not preferred, e[0].name))
 
 
 def assign_resource(working: Working, rsc: WRsc, chosen: WNode | None, force: bool) -> None:

@@ -251,19 +251,24 @@ def apply_coloc_to_weights(working: Working, dependent: WRsc, primary_nodes: lis
         dependent.allowed = work
 
 
-def _best_score_matching(working: Working, rsc: WRsc, attribute: str, value: str | None) -> int:
-    best = -INFINITY
+def _best_score_by_value(working: Working, rsc: WRsc, attribute: str) -> dict[str | None, int]:
+    """For each value of the node attribute, rsc's best score on an available node that has it."""
+    best: dict[str | None, int] = {}
     for name, weight in rsc.allowed.items():
-        if weight > best and node_available(working.node(name)) and _attr(working, name, attribute) == value:
-            best = weight
+        node = working.node(name)
+        if node is not None and node.available():
+            value = node.attrs.get(attribute)
+            if weight > best.get(value, -INFINITY):
+                best[value] = weight
     return best
 
 
 def _add_matching(working: Working, nodes: dict[str, int], rsc: WRsc, attribute: str, factor: float,
                   only_positive: bool) -> None:
+    best = _best_score_by_value(working, rsc, attribute)
     for name in list(nodes):
         weight = nodes[name]
-        score = _best_score_matching(working, rsc, attribute, _attr(working, name, attribute))
+        score = best.get(_attr(working, name, attribute), -INFINITY)
         if factor < 0 and score < 0:
             continue
         if weight == INFINITY_HACK:
