@@ -4,6 +4,10 @@ import sys
 
 
 def _main() -> int:
+    if sys.argv[1:] == ["--version"] and _called_as_drover():
+        from guest.common.version import version_line  # nothing else is needed to answer this
+        print(version_line("drover"))
+        return 0
     try:
         from appliance.cli.main import main
         from appliance.cli.pcmk_tools import tool_name
@@ -15,6 +19,11 @@ def _main() -> int:
         print(f"drover: Python module '{error.name}' is missing; run `make venv` and use .venv/bin/python, "
               "or install the drover RPM", file=sys.stderr)
         return 1
+
+
+def _called_as_drover() -> bool:
+    """Not through one of the Pacemaker tool names (crm_mon --version answers as that tool)."""
+    return sys.argv[0].rsplit("/", 1)[-1] in ("drover", "__main__.py")
 
 
 if __name__ == "__main__":
