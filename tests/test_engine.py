@@ -404,3 +404,27 @@ def test_a_guest_node_that_comes_up_within_a_transition_is_probed_before_anythin
     assert ("webserver", "start", 0) in guest_log
     placement = schedule(env.cib).resources
     assert placement["tool"] == [("node1", "Started")] and placement["webserver"] == [("guest1", "Started")]
+
+
+def test_a_reloadable_parameter_change_in_a_pacemaker_history_is_reloaded_once_not_restarted():
+    from pathlib import Path
+
+    from appliance.model.cib_read import read_cib
+    case = Path(__file__).parent / "scheduler" / "monitors" / "reloadable-parameter-reloads" / "cib.xml"
+    log1, log2 = [], []
+    env = MemoryEnv(read_cib(case.read_bytes(), str(case)),
+                    {"node1": ScriptedExecutor({}, log1), "node2": ScriptedExecutor({}, log2)})
+    converge(env)
+    assert log1 == [("web", "reload-agent", 0), ("web", "monitor", 10000)]      # in place: no stop, no start
+    assert log2 == []
+    entry = next(h for h in env.cib.status.history if h.node == "node1" and h.resource == "web")
+    assert entry.ops[-1].operation in ("reload-agent", "monitor")
+    assert schedule(env.cib).actions == ()                  # the new parameters are known: nothing more to do
+    log1.clear()
+    converge(env)                     # a controller started again: it takes its monitors back, reloads nothing
+    assert [entry for entry in log1 if entry[1] != "monitor"] == []
+    # the history knows the parameters it now runs with: a later change is seen (drover restarts for it)
+    web = env.cib.configuration.resource("web")
+    changed = dataclasses.replace(web, params=Attributes.of({"fake": "newer"}))
+    later = env.cib.with_configuration(dataclasses.replace(env.cib.configuration, resources=(changed,)))
+    assert [(a.task, a.node) for a in schedule(later).actions] == [("stop", "node1"), ("start", "node1")]

@@ -1,7 +1,7 @@
 """Start-up imports only what a command needs: the calls agents and monitoring make often (crm_attribute,
 crm_master, crm_ticket, drover status, --version) never load libvirt, cryptography, ssl, asyncio, sqlite-utils or
-the agents' catalog; --version loads no command, not even the command line parser. Checked on the modules Python reports importing
-(-X importtime) for the real program, so a module-level import that slips back in fails here."""
+the agents' catalog; --version loads no command, not even the command line parser. Checked on the modules Python
+reports importing (-X importtime) for the real program, so a module-level import that slips back in fails here."""
 
 from __future__ import annotations
 

@@ -30,7 +30,8 @@ GENERATED = ("bundles", "monitors")        # tests/scheduler/bundle_cases.py, mo
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists()) + \
     sorted(f"{kind}/{p.name}" for kind in GENERATED for p in (CORPUS.parent / kind).iterdir()
            if (p / "cib.xml").exists())
-ACTION = re.compile(r"Resource action: (\S+)\s+(start|stop|promote|demote|migrate_to|migrate_from|monitor=\d+|monitor)"
+ACTION = re.compile(r"Resource action: (\S+)\s+(start|stop|promote|demote|migrate_to|migrate_from|reload-agent|"
+                    r"monitor=\d+|monitor)"
                     r" on (\S+)")
 
 

@@ -41,15 +41,15 @@ def _where(places: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
     return ", ".join(f"{role} {node}" for node, role in places) or "Stopped"
 
 
-def change_line(change: Change, acted_on: set[str]) -> str | None:
-    """`acted_on`: the resources the transition has an action for (a failed resource left alone, blocked, is
-    no recovery)."""
+def change_line(change: Change, acted_on: set[str], reloaded: frozenset[str] = frozenset()) -> str | None:
+    """`acted_on`: the resources the transition starts or stops (a failed resource left alone, blocked, is
+    no recovery); `reloaded`: those it reloads (reload-agent) in place."""
     before, after = list(change.before), list(change.after)
     name = change.resource
     if before == after:
         acted = before and (name in acted_on or base_id(name) in acted_on)
         if not acted:
-            return None
+            return f"  * Reload     {name:<20} ( {before[0][0]} )" if before and name in reloaded else None
         return f"  * {'Recover' if change.failed else 'Restart':<10} {name:<20} ( {before[0][0]} )"
     if not before and after:
         node, role = after[0]
@@ -96,7 +96,8 @@ def render(result: Transition, current: CurrentStatus | None = None, revised: Cu
     fences = [a for a in result.actions if a.task == "fence"]
     lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]
     acted_on = {a.resource for a in result.actions if a.resource and a.task in ("stop", "start")}
-    lines += [line for line in (change_line(c, acted_on) for c in result.changes) if line]
+    reloaded = frozenset(a.resource for a in result.actions if a.task == "reload-agent")
+    lines += [line for line in (change_line(c, acted_on, reloaded) for c in result.changes) if line]
     if executed is not None:
         lines += ["", "Executing Cluster Transition:", *(f"  * {item}" for item in executed)]
     if revised is not None:

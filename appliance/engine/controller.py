@@ -41,6 +41,8 @@ from appliance.scheduler.unpack import unpack
 from guest.agents.results import ExecStatus, Operation, OpResult
 from guest.common.aio import settle, within
 
+# what leaves the resource running with the configured parameters (kept in its history)
+_APPLIES_PARAMS = ("start", "migrate_from", "reload-agent")
 log = logging.getLogger(__name__)
 IDLE_WAKE_S = 30.0
 STUCK_WAKE_S = 5.0
@@ -357,7 +359,7 @@ class Controller:
         if action != "monitor":
             token = uuid.uuid4().hex
             op = dataclasses.replace(op, meta={**op.meta, "drover_op": token})
-            params = encode_params(runnable.params) if action in ("start", "migrate_from") else None
+            params = encode_params(runnable.params) if action in _APPLIES_PARAMS else None
             self.env.edit_status(lambda s: records.record_pending(s, node, runnable.history_id, runnable.agent,
                                                                   action, int(self.env.now()), runnable.container,
                                                                   token, params, migration))
@@ -379,7 +381,7 @@ class Controller:
         # running vouches for the configured ones, as Pacemaker's probe digest does)
         found_running = op.action == "monitor" and op.interval_ms == 0 and result.exec_status == ExecStatus.DONE \
             and result.rc in (0, 8)
-        params = encode_params(runnable.params) if op.action in ("start", "migrate_from") or found_running else None
+        params = encode_params(runnable.params) if op.action in _APPLIES_PARAMS or found_running else None
 
         def edit(status):
             status = records.record_result(status, outcome, fatal)

@@ -24,7 +24,8 @@ from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WRsc
 
-_ROLE_CHANGES = ("start", "promote", "demote", "migrate_from")
+# what a recurring monitor runs again after (a reload too: the monitor then checks the new parameters)
+_ROLE_CHANGES = ("start", "promote", "demote", "migrate_from", "reload-agent")
 _STOPPED_ALIASES = ("Stopped",)
 
 

@@ -23,7 +23,7 @@ from appliance.scheduler.working import WNode, WRsc
 
 @dataclass(frozen=True)
 class Action:
-    task: str            # start stop promote demote migrate_to migrate_from fence
+    task: str            # start stop promote demote migrate_to migrate_from reload-agent fence
     resource: str        # resource id ('' for fencing)
     node: str
     peer: str = ""       # migrate_to: the target; migrate_from: the source
@@ -263,29 +263,37 @@ class _Planner:
             if order.then_action != "start" or order.any_of:      # one of several: no restart is implied
                 continue
             causes = self._restart_causes(order)
-            if not causes:
+            # a member waiting for a reload has its start already (Pacemaker turns the reload into a restart
+            # when any start of 'first' is required, a clone's instances' too)
+            reload_causes = self._restart_causes(order, clone_starts=True)
+            if not causes and not reload_causes:
                 continue
             then_clone = order.then if order.then.variant == "clone" else order.then.clone_parent()
-            if order.first.variant == "clone" and then_clone is None:
-                continue        # a clone's start/stop are pseudo-actions: instances coming and going restart nothing
+            # a clone's start/stop are pseudo-actions: instances coming and going restart nothing
+            pseudo_first = order.first.variant == "clone" and then_clone is None
             same_node_only = then_clone is not None and (then_clone.interleave or order.first.variant == "clone")
             for member in order.then.primitives():
                 if member.id in self.recover or not member.running_on or not member.managed or member.blocked \
                         or self.needs_start(member) or member.assigned not in member.running_on:
                     continue
-                if same_node_only and member.assigned.name not in causes:
+                reloading = member.assigned.name in member.reload_on
+                member_causes = reload_causes if reloading else set() if pseudo_first else causes
+                if not member_causes or (same_node_only and not reloading
+                                         and member.assigned.name not in member_causes):
                     continue
                 self.recover.add(member.id)
                 self.start_ok[member.id] = _may_start(self.working, member) and member.assigned.available()
                 changed = True
         return changed
 
-    def _restart_causes(self, order: Order) -> set[str]:
-        """Nodes where 'first' does something that restarts 'then' (empty: nothing does)."""
+    def _restart_causes(self, order: Order, clone_starts: bool = False) -> set[str]:
+        """Nodes where 'first' does something that restarts 'then' (empty: nothing does); `clone_starts`: a
+        clone's instances starting count too."""
         causes: set[str] = set()
         for first in order.first.primitives():
             if order.first_action == "start":
-                if order.first.variant != "clone" and self.needs_start(first) and self.start_ok.get(first.id):
+                if (clone_starts or order.first.variant != "clone") and self.needs_start(first) \
+                        and self.start_ok.get(first.id):
                     causes.add(first.assigned.name)
                 if order.symmetrical:
                     causes.update(node.name for node in first.running_on
@@ -369,6 +377,8 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
                 continue
             staying = _staying_role(rsc, planner)
             if rsc.managed and not rsc.blocked:
+                if node.name in rsc.reload_on:           # its new parameters applied in place
+                    outcome.actions.append(Action("reload-agent", rsc.id, node.name))
                 if staying == "Promoted" and rsc.role != "Promoted":
                     outcome.actions.append(Action("promote", rsc.id, node.name))
                 elif staying == "Unpromoted" and rsc.role == "Promoted":

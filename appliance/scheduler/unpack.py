@@ -269,20 +269,24 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
     return result
 
 
-def _digest_changed(entry: ResourceHistory, params: dict[str, str], fence_device: bool) -> bool:
-    """Whether the newest one-time operation Pacemaker recorded ran with other parameters, in a way a reload
-    cannot take: its op-restart-digest (over the op-force-restart parameters) differs, or, without one, its
-    op-digest (and its secure digest: crm_simulate assumes masked secrets) does."""
+def _digest_change(entry: ResourceHistory, params: dict[str, str], fence_device: bool) -> str | None:
+    """How the newest one-time operation Pacemaker recorded differs from `params`: "restart" when its
+    op-restart-digest (over the op-force-restart parameters) differs, or, without one, its op-digest (and its
+    secure digest: crm_simulate assumes masked secrets) does; "reload" when only parameters the agent can
+    reload changed (Pacemaker's reload-agent); None when it ran with these."""
     recorded = [op for op in entry.ops if op.interval_ms == 0 and op.operation != "stop" and op.op_status == 0
                 and op.extra.get("op-digest")]
     if not recorded:
-        return False
+        return None
     last = max(recorded, key=lambda op: op.call_id)
     restart_digest, force_restart = last.extra.get("op-restart-digest"), last.extra.get("op-force-restart")
+    matches = recorded_digest_matches(last.extra, params, fence_device)
     if restart_digest is not None and force_restart is not None:
         restart = {name: value for name, value in params.items() if name in force_restart.split()}
-        return restart_digest != pacemaker_digest(restart)     # (else a reload would do)
-    return not recorded_digest_matches(last.extra, params, fence_device)
+        if restart_digest != pacemaker_digest(restart):
+            return "restart"
+        return None if matches else "reload"
+    return None if matches else "restart"
 
 
 def _base(resource_id: str) -> str:
@@ -387,9 +391,13 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         wanted = encode_params(tuple(rsc.params_on(node.attrs, now).items()))
     if started_with is not None and wanted is not None and started_with != wanted:
         rsc.changed_on.add(node.name)       # Pacemaker: "restart due to resource definition change"
-    elif started_with is None and rsc.params is not None and node.available() and _digest_changed(
-            entry, json.loads(wanted or "{}"), rsc.agent is not None and rsc.agent.standard == "stonith"):
-        rsc.changed_on.add(node.name)       # a history Pacemaker wrote: its op-digest says so
+    elif started_with is None and rsc.params is not None and node.available():
+        change = _digest_change(entry, json.loads(wanted or "{}"),
+                                rsc.agent is not None and rsc.agent.standard == "stonith")
+        if change == "restart":
+            rsc.changed_on.add(node.name)   # a history Pacemaker wrote: its op-digest says so
+        elif change == "reload":
+            rsc.reload_on.add(node.name)    # only what the agent can reload changed: reload-agent, no restart
     if _role_rank(history.role) > _role_rank(rsc.role):
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced

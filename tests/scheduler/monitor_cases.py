@@ -22,14 +22,23 @@ OUT = Path(__file__).resolve().parent / "monitors"
 _OP = ('<lrm_rsc_op id="{rid}_{key}" operation_key="{rid}_{op}_{interval}" operation="{op}" '
        'crm-debug-origin="test" crm_feature_set="3.16.1" transition-key="{call}:-1:{target}:x" '
        'transition-magic="0:{rc};{call}:-1:{target}:x" call-id="{call}" rc-code="{rc}" op-status="0" '
-       'interval="{interval}" last-rc-change="1795561600" exec-time="0" queue-time="0" op-digest="{digest}"/>')
+       'interval="{interval}" last-rc-change="1795561600" exec-time="0" queue-time="0" op-digest="{digest}"{extra}/>')
+# Dummy's parameters a change of which needs a restart (Pacemaker records them with a start)
+FORCE_RESTART = "  envfile op_sleep passwd state  "
 
 
 def op(rid: str, key: str, name: str, call: int, rc: int = 0, interval: int = 0, target: int = 0,
-       timeout_ms: int = 20000, digest: str | None = None) -> str:
-    params = {"CRM_meta_timeout": str(timeout_ms)} if interval else {}
+       timeout_ms: int = 20000, digest: str | None = None, params: dict[str, str] | None = None) -> str:
+    """`params`: a start's parameters, recorded with the restart digest as Pacemaker records an agent that can
+    reload the others."""
+    extra = ""
+    if params is not None:
+        restart = {name: value for name, value in params.items() if name in FORCE_RESTART.split()}
+        extra = f' op-force-restart="{FORCE_RESTART}" op-restart-digest="{pacemaker_digest(restart)}"'
+        digest = digest or pacemaker_digest(params)
+    timeout = {"CRM_meta_timeout": str(timeout_ms)} if interval else {}
     return _OP.format(rid=rid, key=key, op=name, interval=interval, call=call, rc=rc, target=target,
-                      digest=digest or pacemaker_digest(params))
+                      digest=digest or pacemaker_digest(timeout), extra=extra)
 
 
 def _history(node: int, rid: str, *ops: str) -> str:
@@ -38,7 +47,7 @@ def _history(node: int, rid: str, *ops: str) -> str:
 
 
 def _cib(resources: str, histories: dict[int, str], options: str = "", states: dict[int, str] | None = None,
-         standby: int | None = None) -> str:
+         standby: int | None = None, constraints: str = "") -> str:
     states = states or {}
     nodes = "".join(f'<node id="{n}" uname="node{n}">' + (
         f'<instance_attributes id="node{n}-ia">{_nv(f"node{n}", "standby", "on")}</instance_attributes>'
@@ -48,12 +57,15 @@ def _cib(resources: str, histories: dict[int, str], options: str = "", states: d
         + states.get(n, 'in_ccm="true" crmd="online" join="member" expected="member"')
         + f'><lrm id="{n}"><lrm_resources>{histories.get(n, "")}</lrm_resources></lrm></node_state>'
         for n in (1, 2))
-    return document(nodes, resources, "", status, options)
+    return document(nodes, resources, constraints, status, options)
 
 
-def _dummy(rid: str, ops: str, meta: str = "") -> str:
+def _dummy(rid: str, ops: str, meta: str = "", params: dict[str, str] | None = None) -> str:
     meta_block = f'<meta_attributes id="{rid}-meta">{meta}</meta_attributes>' if meta else ""
-    return (f'<primitive id="{rid}" class="ocf" provider="pacemaker" type="Dummy">{meta_block}'
+    param_block = (f'<instance_attributes id="{rid}-ia">'
+                   + "".join(_nv(rid, name, value) for name, value in params.items()) + "</instance_attributes>"
+                   ) if params else ""
+    return (f'<primitive id="{rid}" class="ocf" provider="pacemaker" type="Dummy">{param_block}{meta_block}'
             f'<operations>{ops}</operations></primitive>')
 
 
@@ -101,6 +113,30 @@ def cases() -> dict[str, str]:
             _dummy("web", MONITOR.format(rid="web"), _nv("web", "is-managed", "false")),
             {1: _history(1, "web", probe), 2: _history(2, "web", *running)},
             states={2: 'in_ccm="false" crmd="offline" join="down" expected="down"'}),
+        # only a parameter the agent can reload changed: reload-agent where it runs, its monitor again after
+        "reloadable-parameter-reloads": _cib(
+            _dummy("web", MONITOR.format(rid="web"), params={"fake": "new"}),
+            {1: _history(1, "web", op("web", "last_0", "start", 2, params={"fake": "old"}),
+                         op("web", "monitor_10000", "monitor", 3, interval=10000)),
+             2: _history(2, "web", probe)}),
+        # a parameter that needs a restart changed: restarted, no reload
+        "restart-parameter-restarts": _cib(
+            _dummy("web", MONITOR.format(rid="web"), params={"fake": "new", "state": "/run/web-new"}),
+            {1: _history(1, "web", op("web", "last_0", "start", 2, params={"fake": "old", "state": "/run/web"}),
+                         op("web", "monitor_10000", "monitor", 3, interval=10000)),
+             2: _history(2, "web", probe)}),
+        # a reload pending, but what it is ordered after starts: restarted instead (Pacemaker's "reload
+        # becomes restart")
+        "reload-becomes-restart-after-a-start": _cib(
+            _dummy("db", MONITOR.format(rid="db"))
+            + _dummy("web", MONITOR.format(rid="web"), params={"fake": "new"}),
+            {1: _history(1, "web", op("web", "last_0", "start", 2, params={"fake": "old"}),
+                         op("web", "monitor_10000", "monitor", 3, interval=10000))
+             + _history(1, "db", op("db", "last_0", "monitor", 1, rc=7, target=7)),
+             2: _history(2, "web", probe) + _history(2, "db", op("db", "last_0", "monitor", 1, rc=7, target=7))},
+            constraints='<rsc_order id="db-then-web" first="db" then="web"/>'
+                        '<rsc_location id="db-on-node1" rsc="db" node="node1" score="100"/>'
+                        '<rsc_location id="web-on-node1" rsc="web" node="node1" score="100"/>'),
     }
 
 
