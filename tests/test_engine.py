@@ -428,3 +428,40 @@ def test_a_reloadable_parameter_change_in_a_pacemaker_history_is_reloaded_once_n
     changed = dataclasses.replace(web, params=Attributes.of({"fake": "newer"}))
     later = env.cib.with_configuration(dataclasses.replace(env.cib.configuration, resources=(changed,)))
     assert [(a.task, a.node) for a in schedule(later).actions] == [("stop", "node1"), ("start", "node1")]
+
+
+class UnfencingEnv(MemoryEnv):
+    """Fence devices that answer every request (recorded in `fenced`)."""
+
+    def __init__(self, cib: Cib, executors: dict[str, ScriptedExecutor]):
+        super().__init__(cib, executors)
+        self.fenced: list[tuple[str, str]] = []
+
+    async def fence(self, target: str, action: str, delay_s: float = 0.0) -> bool:
+        self.fenced.append((target, action))
+        self.executors[target].log.append(("(fencing)", action, 0))      # in the host's own sequence
+        return True
+
+
+def test_hosts_are_unfenced_once_before_anything_is_probed_or_started_there():
+    scsi = Primitive("scsi", AgentRef("stonith", "fence_scsi"), meta=Attributes.of({"provides": "unfencing"}))
+    web = Primitive("web", DUMMY, ops=(Op("m", "monitor", 10000),))
+    configuration = Configuration(nodes=(Node("node1", "1"), Node("node2", "2")), resources=(scsi, web))
+    log1, log2 = [], []
+    env = UnfencingEnv(Cib(configuration, node_up(node_up(Status()), "node2")),
+                       {"node1": ScriptedExecutor({}, log1), "node2": ScriptedExecutor({}, log2)})
+    assert {(a.task, a.node, a.fence_type) for a in schedule(env.cib).actions if a.task == "fence"} == \
+        {("fence", "node1", "on"), ("fence", "node2", "on")}
+    converge(env)
+    assert sorted(env.fenced) == [("node1", "on"), ("node2", "on")]             # each host once
+    for log in (log1, log2):
+        assert log[0] == ("(fencing)", "on", 0)                                   # unfenced before anything
+        assert ("web", "monitor", 0) in log and ("scsi", "monitor", 0) in log    # then probed
+    for node in ("node1", "node2"):
+        assert env.cib.status.transient(node).get("#node-unfenced")
+    assert schedule(env.cib).actions == ()
+    # fencing a host clears the mark: it is unfenced again before anything starts there
+    refenced = records.host_fenced(env.cib.status, "node2")
+    assert ("fence", "node2", "on") in {(a.task, a.node, a.fence_type)
+                                        for a in schedule(dataclasses.replace(env.cib, status=node_up(refenced,
+                                                                                                   "node2"))).actions}

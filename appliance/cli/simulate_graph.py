@@ -177,9 +177,13 @@ def synapses(result: Transition) -> list[Synapse]:
     before: dict[int, list[int]] = {}
     for first, then in result.orderings:
         before.setdefault(then, []).append(position[("action", first)])
+    unfencing = {action.node: position[("action", index)] for index, action in enumerate(result.actions)
+                 if action.task == "fence" and action.fence_type == "on"}
     graph = []
     for _sort, (kind, index) in entries:
         inputs: set[int] = set()
+        if kind == "probe" and result.probes[index][1] in unfencing:
+            inputs.add(unfencing[result.probes[index][1]])     # a host is probed once it is unfenced
         if kind == "action":
             action = result.actions[index]
             inputs.update(before.get(index, []))

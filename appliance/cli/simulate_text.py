@@ -94,7 +94,8 @@ def render(result: Transition, current: CurrentStatus | None = None, revised: Cu
         lines += ["", "Allocation Scores:", *result.scores]
     lines += ["", "Transition Summary:"]
     fences = [a for a in result.actions if a.task == "fence"]
-    lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" for a in fences]
+    lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" + (f" '{a.reason}'" if a.reason else "")
+              for a in fences]
     acted_on = {a.resource for a in result.actions if a.resource and a.task in ("stop", "start")}
     reloaded = frozenset(a.resource for a in result.actions if a.task == "reload-agent")
     lines += [line for line in (change_line(c, acted_on, reloaded) for c in result.changes) if line]

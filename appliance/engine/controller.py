@@ -176,6 +176,11 @@ class Controller:
         if not reachable:
             online = {node.name for node in working.nodes if node.online}
             nodes = [info for info in nodes if info.name in online]
+        if working.options.unfencing and working.options.stonith_enabled:
+            # Pacemaker probes a host only once it is unfenced: the transition unfences it first
+            unfenced = {node.name for node in working.nodes
+                        if node.kind != "cluster" or node.attrs.get("#node-unfenced") not in (None, "0")}
+            nodes = [info for info in nodes if info.name in unfenced]
         ids = [p.id for p in working.all_primitives if not p.orphan]
         targets, seen = [], set()
         for rid in ids:
@@ -254,6 +259,8 @@ class Controller:
         return ok and len(finished) == len(actions)
 
     async def _action(self, cib: Cib, action: Action) -> bool:
+        if action.task == "fence" and action.fence_type == "on":
+            return await self._unfence(action.node)
         if action.task == "fence":
             return await self._fence(cib, action.node)
         runnable = resolve(cib.configuration, cib.status, action.resource, self.connect_timeout, action.node)
@@ -295,6 +302,15 @@ class Controller:
             log.warning("not starting %s on %s: its probe there found it %s", runnable.history_id, node,
                         "running" if result is not None and result.rc in (0, 8) else "unable to run there")
             return False
+        return True
+
+    async def _unfence(self, node: str) -> bool:
+        """Pacemaker's unfencing: its devices turn the host's access back "on"; the host is then marked
+        unfenced (#node-unfenced, a transient attribute: fencing the host again clears it)."""
+        if not await self.env.fence(node, "on"):
+            return False
+        stamp = str(int(self.env.now()))
+        self.env.edit_status(lambda s: s.with_transient(node, s.transient(node).set("#node-unfenced", stamp)))
         return True
 
     async def _fence(self, cib: Cib, node: str) -> bool:

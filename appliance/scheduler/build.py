@@ -15,7 +15,7 @@ from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.bundles import Bundle
 from appliance.model.cluster import Cib
-from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource
+from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource, walk
 from appliance.model.status import encode_params
 from appliance.model.values import INFINITY, ModelError, is_true, parse_role, parse_score
 from appliance.scheduler import utilization
@@ -40,6 +40,7 @@ class Options:
     have_stonith_resource: bool = False
     placement_strategy: str = "default"
     cluster_options: Attributes = field(default_factory=Attributes)     # as they hold now (node health, ...)
+    unfencing: bool = False          # a resource (or rsc_defaults) says provides= or requires=unfencing
 
     @property
     def quorate(self) -> bool:
@@ -65,7 +66,16 @@ def options_of(cib: Cib, now: datetime | None = None) -> Options:
                    start_failure_is_fatal=_flag(o, "start-failure-is-fatal", True),
                    startup_fencing=_flag(o, "startup-fencing", True),
                    stop_orphan_resources=_flag(o, "stop-orphan-resources", True),
-                   placement_strategy=_strategy(o.get("placement-strategy")), cluster_options=o)
+                   placement_strategy=_strategy(o.get("placement-strategy")), cluster_options=o,
+                   unfencing=_unfencing_enabled(configuration))
+
+
+def _unfencing_enabled(configuration) -> bool:
+    """Pacemaker's pe_flag_enable_unfencing: a meta attribute provides or requires set to unfencing, on any
+    resource or template or in rsc_defaults."""
+    metas = [r.meta for r in walk(configuration.resources)] + [t.meta for t in configuration.templates] + \
+        [configuration.rsc_defaults]
+    return any(meta.get(name) == "unfencing" for meta in metas for name in ("provides", "requires"))
 
 
 def _strategy(text: str | None) -> str:
@@ -155,9 +165,15 @@ class Builder:
         if config.agent.standard == "stonith":
             self.options.have_stonith_resource = True
         requires = rsc.meta.get("requires")
-        # Pacemaker's unpack_requires defaults: quorum for fencing devices, fencing where fencing is enabled
+        device = config.agent.standard == "stonith"
+        if requires == "unfencing" and (device or not self.options.stonith_enabled):
+            requires = "quorum"          # (Pacemaker resets it so: devices and clusters without fencing)
+        # Pacemaker's unpack_requires defaults: quorum for fencing devices (and VMs of guest nodes), unfencing
+        # where a device provides it, fencing where fencing is enabled
         rsc.requires = requires if requires in ("nothing", "quorum", "fencing", "unfencing") else \
-            "quorum" if config.agent.standard == "stonith" else "fencing" if self.options.stonith_enabled else \
+            "quorum" if device else \
+            "unfencing" if self.options.unfencing and self.options.stonith_enabled and not config.guest_node else \
+            "fencing" if self.options.stonith_enabled else \
             "nothing" if self.options.no_quorum_policy == "ignore" else "quorum"
         return rsc
 

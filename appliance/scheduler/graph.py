@@ -5,7 +5,8 @@ this transition): on one resource demote < stop < start < promote; an order
 constraint "first-action A then then-action B" puts A's actions before B's,
 and when symmetrical also B's inverse actions before A's inverse actions;
 actions on a guest or remote node come after its connection's start and
-before its connection's stop; fencing comes before every start and promote.
+before its connection's stop; fencing comes before every start and promote,
+unfencing a host ("on") before what starts there.
 A migration is migrate_to < migrate_from < the source's stop, its start implied
 by migrate_from: orderings on that start apply to the migration's actions.
 Edges are (before, after) indexes into the action tuple; edges that would
@@ -106,7 +107,11 @@ def orderings(actions: Sequence[Action], orders: Iterable[Order], nodes: Iterabl
                 edges.extend((c, index) for c in first_of("start", connection))
             if task in ("stop", "demote"):
                 edges.extend((index, c) for c in by_task.get(("stop", connection), ()))
-    fences = [i for i, a in enumerate(actions) if a.task == "fence"]
+    fences = [i for i, a in enumerate(actions) if a.task == "fence" and a.fence_type != "on"]
+    for index, unfence in enumerate(actions):      # unfencing a host comes before what starts there
+        if unfence.task == "fence" and unfence.fence_type == "on":
+            edges.extend((index, i) for i, a in enumerate(actions)
+                         if a.node == unfence.node and a.task in ("start", "migrate_from", "promote"))
     for node in nodes:
         if node.kind == "remote" and node.remote_rsc is not None:
             # its resources' stops are implied by its fencing, and its connection stops only after them

@@ -184,14 +184,39 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
                            tuple(outcome.placement.get(p.id, [])), p.failed, p.id in migrating)
                     for p in working.all_primitives)
     before = _states_now(working)
-    actions = tuple(outcome.actions)
+    planned_probes = probes.plan(working)
+    actions = (*_unfencing(working, outcome.actions, planned_probes), *outcome.actions)
     edges = graph.orderings(actions, orders, working.nodes, {p.id: _collections(p) for p in working.all_primitives},
                             _anti_colocations(working))
     return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges,
-                      next_expiry(working), probes.plan(working),
+                      next_expiry(working), planned_probes,
                       monitors.plan(working, cib, actions, outcome.placement), tuple(working.score_lines or ()),
                       {(p.id, node): name for p in working.all_primitives for node, name in p.history_names.items()},
                       tuple(p.id for p in working.all_primitives))
+
+
+def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tuple[str, str], ...]) -> list[Action]:
+    """Pacemaker's unfencing ("stonith on"): a host never unfenced (no #node-unfenced) is unfenced before a
+    resource that requires unfencing (the default once a device provides it) starts or is probed there, and
+    before a fence device does, when unfencing is in use (and fencing enabled); only a host that is up, clean
+    and not leaving."""
+    if not working.options.unfencing or not working.options.stonith_enabled:
+        return []
+    needing = {p.id for p in working.all_primitives if p.requires == "unfencing"
+               or (p.agent is not None and p.agent.standard == "stonith")}
+    # (probes are planned first: the first that requires a host's unfencing names it, as in Pacemaker)
+    wanted = [(node, f"required by {rid} monitor") for rid, node in planned_probes if rid in needing]
+    wanted += [(a.node, f"required by {a.resource} start") for a in actions
+               if a.task in ("start", "migrate_from") and a.resource in needing]
+    reasons: dict[str, str] = {}
+    for name, reason in wanted:
+        node = working.node(name)
+        if node is None or node.kind != "cluster" or not node.online or node.unclean or node.shutdown:
+            continue
+        if node.attrs.get("#node-unfenced") in (None, "0"):
+            reasons.setdefault(name, reason)
+    # newest first, as Pacemaker lists its fencing operations
+    return [Action("fence", "", name, fence_type="on", reason=reason) for name, reason in reversed(reasons.items())]
 
 
 def _anti_colocations(working: Working) -> list[graph.AntiColocation]:

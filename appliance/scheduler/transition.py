@@ -27,7 +27,9 @@ class Action:
     resource: str        # resource id ('' for fencing)
     node: str
     peer: str = ""       # migrate_to: the target; migrate_from: the source
-    fence_type: str = ""  # fence: "reboot", or "off" for a guest whose VM will not start again (pcmk__fence_guest)
+    fence_type: str = ""  # fence: "reboot", or "off" for a guest whose VM will not start again (pcmk__fence_guest),
+    #                       or "on": unfencing
+    reason: str = ""      # unfencing: what requires it ("required by RSC start")
 
 
 @dataclass
