@@ -160,7 +160,13 @@ def build(working: Working, cib: Cib) -> list[Order]:
 
 
 def _structural(working: Working, rsc: WRsc, orders: list[Order]) -> None:
-    if rsc.variant == "group":
+    if rsc.variant == "group" and rsc.parent is not None and rsc.parent.bundle and len(rsc.children) == 2:
+        # a bundle replica's container and IP (Pacemaker's bundle constraints): the IP runs with its container
+        # and starts before it (so a container recovered in place keeps its IP)
+        container, ip = rsc.children
+        new_colocation(working, f"{rsc.id}-ip-with-container", ip, container, INFINITY, influence=True)
+        orders.append(Order(f"{rsc.id}-ip-then-container", ip, "start", container, "start", True))
+    elif rsc.variant == "group":
         for previous, member in zip(rsc.children, rsc.children[1:], strict=False):
             new_colocation(working, f"{rsc.id}-internal", member, previous, INFINITY)  # influence: critical
             orders.append(Order(f"{rsc.id}-internal", previous, "start", member, "start", True))
