@@ -107,6 +107,11 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
             stops[action.resource, action.node] = index
     recorded = _recorded(cib)
     entries = {(history.resource, history.node) for history in cib.status.history}
+    # a remote node whose connection starts (again, elsewhere) in this transition: what runs there is monitored
+    # anew once it is connected (the monitors ran over the connection that is gone), as Pacemaker re-issues them
+    reconnected = {action.resource: index for index, action in enumerate(actions) if action.task == "start"
+                   and (connection := working.by_id.get(action.resource)) is not None
+                   and connection.is_remote_connection}
     default_timeout = cib.configuration.op_defaults.get("timeout")
     monitors: list[Monitor] = []
     for rsc in working.all_primitives:
@@ -119,6 +124,8 @@ def plan(working: Working, cib: Cib, actions: tuple[Action, ...],
                 continue           # (active on several, as unmanaged: monitored where it is assigned only)
             node = working.node(node_name)
             after = standing.get((rsc.id, node_name))
+            if after is None and node_name in reconnected and (rsc.id, node_name) not in touched:
+                after = reconnected[node_name]
             if node is None or node.maintenance or not node.online or node.unclean or \
                     (after is None and (rsc.id, node_name) in touched):
                 continue                    # (Pacemaker: unrunnable where no node is available)

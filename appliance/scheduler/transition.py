@@ -63,6 +63,7 @@ class _Planner:
         self.working = working
         self.orders = [o for o in orders if o.mandatory]
         self.fenced = {n.name for n in working.nodes if n.unclean and n.kind != "guest" and _fenceable(working, n)}
+        self.fenced |= self._unrecoverable_remotes()
         self.migrations = {rsc.id: move for rsc in working.all_primitives
                            if (move := migration.plan(rsc, self.fenced)) is not None}
         self.fenced |= {n.name for n in working.nodes if n.kind == "guest" and (n.unclean or n.requires_reset)}
@@ -73,6 +74,21 @@ class _Planner:
         self.forced: set[str] = set()          # restarts forced by a required start that cannot run
         self.recover = self._guest_recoveries()     # restarted in place: a reset guest's VM and connection
         self.recover |= self._moving_guests_restarts()
+
+    def _unrecoverable_remotes(self) -> set[str]:
+        """Remote nodes Pacemaker fences (remote_state_failed): the connection ran on a host being fenced and
+        will run nowhere now, so what is active there can be neither stopped nor trusted."""
+        found = set()
+        for node in self.working.nodes:
+            connection = node.remote_rsc
+            if node.kind != "remote" or connection is None or not _fenceable(self.working, node):
+                continue
+            hosts = connection.running_on
+            lost_host = any(h.kind == "cluster" and h.unclean and h.name in self.fenced for h in hosts)
+            if lost_host and (connection.assigned is None or connection.next_role == "Stopped") and any(
+                    node in p.running_on for p in self.working.all_primitives):
+                found.add(node.name)
+        return found
 
     def _guest_recoveries(self) -> set[str]:
         """Resetting a guest node means recovering its VM (Pacemaker marks the container failed), and a

@@ -1,0 +1,85 @@
+"""Write the golden cases of remote nodes whose connection's host is lost (tests/scheduler/remotes/) with real
+Pacemaker's results; tests/test_scheduler_actions.py compares each transition with crm_simulate's.
+
+    python -m tests.scheduler.remote_cases [OUT_DIR]
+
+The connection's host must be fenced. When the connection can run elsewhere it moves, and what runs on the
+remote node is monitored anew over it; when it can run nowhere, the remote node is fenced too (what is active
+there can neither be stopped nor trusted).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from appliance.model.status import pacemaker_digest
+from tests.scheduler.golden import document, write_all
+
+OUT = Path(__file__).resolve().parent / "remotes"
+KEY = "0:0:{target}:d4c0de00-0000-4000-8000-000000000000"
+
+
+def _op(rid: str, task: str, call: int, rc: int = 0, interval: int = 0, target: int = 0) -> str:
+    key = KEY.format(target=target)
+    op_id = f"{rid}_{task}_{interval}" if interval else f"{rid}_last_0"
+    # Pacemaker's digest of the (parameterless) definition, so nothing counts as changed
+    digest = pacemaker_digest({"CRM_meta_timeout": "20000"} if interval else {})
+    return (f'<lrm_rsc_op id="{op_id}" operation_key="{rid}_{task}_{interval}" operation="{task}" '
+            f'call-id="{call}" rc-code="{rc}" op-status="0" interval="{interval}" last-rc-change="1500000000" '
+            f'transition-key="{key}" transition-magic="0:{rc};{key}" op-digest="{digest}"/>')
+
+
+def _history(rid: str, agent: str, provider: str, standard: str, *ops: str) -> str:
+    provider_attr = f' provider="{provider}"' if provider else ""
+    return f'<lrm_resource id="{rid}" class="{standard}"{provider_attr} type="{agent}">{"".join(ops)}</lrm_resource>'
+
+
+RESOURCES = ('<primitive id="fencer" class="stonith" type="fence_dummy"/>'
+             '<primitive id="remote1" class="ocf" provider="pacemaker" type="remote">'
+             '<operations><op id="remote1-monitor" name="monitor" interval="30s"/></operations></primitive>'
+             '<primitive id="web" class="ocf" provider="pacemaker" type="Dummy">'
+             '<operations><op id="web-monitor" name="monitor" interval="10s"/></operations></primitive>')
+
+
+def _cib(constraints: str) -> str:
+    nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/><node id="remote1" uname="remote1" ' \
+            'type="remote"/>'
+    probed = lambda rid, agent, provider, standard: _history(rid, agent, provider, standard,  # noqa: E731
+                                                             _op(rid, "monitor", 1, 7, target=7))
+    node1 = (_history("fencer", "fence_dummy", "", "stonith", _op("fencer", "start", 2))
+             + _history("remote1", "remote", "pacemaker", "ocf", _op("remote1", "start", 3),
+                        _op("remote1", "monitor", 4, interval=30000))
+             + probed("web", "Dummy", "pacemaker", "ocf"))
+    node2 = probed("fencer", "fence_dummy", "", "stonith") + probed("remote1", "remote", "pacemaker", "ocf") \
+        + probed("web", "Dummy", "pacemaker", "ocf")
+    remote = _history("web", "Dummy", "pacemaker", "ocf", _op("web", "start", 2),
+                      _op("web", "monitor", 3, interval=10000))
+    states = (  # node1 left without saying goodbye: it must be fenced
+        f'<node_state id="1" uname="node1" in_ccm="false" crmd="offline" join="down" expected="member">'
+        f'<lrm id="1"><lrm_resources>{node1}</lrm_resources></lrm></node_state>'
+        f'<node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">'
+        f'<lrm id="2"><lrm_resources>{node2}</lrm_resources></lrm></node_state>'
+        f'<node_state id="remote1" uname="remote1" remote_node="true" in_ccm="true" crmd="online">'
+        f'<lrm id="remote1"><lrm_resources>{remote}</lrm_resources></lrm></node_state>')
+    text = document(nodes, RESOURCES, constraints, states)
+    return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+
+
+def cases() -> dict[str, str]:
+    web_stays = '<rsc_location id="web-on-remote1" rsc="web" node="remote1" score="INFINITY"/>'
+    return {
+        # the connection moves to node2: web keeps running on remote1, monitored again over the new connection
+        "connection-moves-its-monitors-start-again": _cib(web_stays),
+        # the connection may not run on node2: it runs nowhere, so remote1 is fenced with its resources
+        "connection-nowhere-fences-the-remote-node": _cib(
+            web_stays + '<rsc_location id="remote1-not-node2" rsc="remote1" node="node2" score="-INFINITY"/>'),
+    }
+
+
+def main() -> int:
+    return write_all(cases(), OUT, "remotes", "remote_cases.py")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
