@@ -68,7 +68,7 @@ def change_line(change: Change, acted_on: set[str], reloaded: frozenset[str] = f
         verb = "Recover" if change.failed else "Move"
         return f"  * {verb:<10} {name:<20} ( {old_node} -> {new_node} )"
     if old_role != new_role:
-        verb = "Promote" if new_role == "Promoted" else "Demote"
+        verb = "Recover" if change.failed and name in acted_on else "Promote" if new_role == "Promoted" else "Demote"
         return f"  * {verb:<10} {name:<20} ( {old_role} -> {new_role} {new_node} )"
     return f"  * Recover    {name:<20} ( {old_node} )"
 

@@ -257,6 +257,9 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         elif op.operation == "start":
             result.start_failed = True
             result.role = "Started"
+        elif op.operation == "demote" and on_fail != "block":
+            # Pacemaker: staying Promoted would loop; it is stopped in recovery (a promotion only after that)
+            result.role = "Unpromoted"
         elif op.operation == "promote" or op.operation == "demote" or (op.operation == "monitor" and rc == 8):
             result.role = "Promoted"
         elif result.role == "Stopped":

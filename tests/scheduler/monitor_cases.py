@@ -47,15 +47,18 @@ def _history(node: int, rid: str, *ops: str) -> str:
 
 
 def _cib(resources: str, histories: dict[int, str], options: str = "", states: dict[int, str] | None = None,
-         standby: int | None = None, constraints: str = "") -> str:
-    states = states or {}
+         standby: int | None = None, constraints: str = "", attrs: dict[int, str] | None = None) -> str:
+    """`attrs`: each node's transient attributes (nvpairs)."""
+    states, attrs = states or {}, attrs or {}
     nodes = "".join(f'<node id="{n}" uname="node{n}">' + (
         f'<instance_attributes id="node{n}-ia">{_nv(f"node{n}", "standby", "on")}</instance_attributes>'
         if n == standby else "") + "</node>" for n in (1, 2))
     status = "".join(
         f'<node_state id="{n}" uname="node{n}" '
         + states.get(n, 'in_ccm="true" crmd="online" join="member" expected="member"')
-        + f'><lrm id="{n}"><lrm_resources>{histories.get(n, "")}</lrm_resources></lrm></node_state>'
+        + ">" + (f'<transient_attributes id="{n}"><instance_attributes id="status-{n}">{attrs[n]}'
+                 "</instance_attributes></transient_attributes>" if n in attrs else "")
+        + f'<lrm id="{n}"><lrm_resources>{histories.get(n, "")}</lrm_resources></lrm></node_state>'
         for n in (1, 2))
     return document(nodes, resources, constraints, status, options)
 
@@ -125,6 +128,18 @@ def cases() -> dict[str, str]:
             {1: _history(1, "web", op("web", "last_0", "start", 2, params={"fake": "old", "state": "/run/web"}),
                          op("web", "monitor_10000", "monitor", 3, interval=10000)),
              2: _history(2, "web", probe)}),
+        # a demotion failed: the instance counts as Unpromoted (Pacemaker: staying Promoted would loop), so it
+        # is recovered with a stop and a start, and promoted again, with no second demotion
+        "failed-demote-recovered-without-demoting": _cib(
+            '<clone id="db-clone"><meta_attributes id="db-clone-meta">'
+            + _nv("db-clone", "promotable", "true") + "</meta_attributes>"
+            + '<primitive id="db" class="ocf" provider="pacemaker" type="Stateful"/></clone>',
+            {1: '<lrm_resource id="db" class="ocf" provider="pacemaker" type="Stateful">'
+                + op("db", "last_0", "demote", 4, rc=1) + op("db", "last_failure_0", "demote", 4, rc=1)
+                + "</lrm_resource>",
+             2: '<lrm_resource id="db" class="ocf" provider="pacemaker" type="Stateful">'
+                + op("db", "last_0", "start", 2) + "</lrm_resource>"},
+            attrs={1: _nv("status-1", "master-db", "10")}),
         # a reload pending, but what it is ordered after starts: restarted instead (Pacemaker's "reload
         # becomes restart")
         "reload-becomes-restart-after-a-start": _cib(
