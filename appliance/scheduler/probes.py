@@ -28,7 +28,10 @@ def plan(working: Working) -> tuple[tuple[str, str], ...]:
     for node in working.nodes:
         if not node.online or node.unclean:
             continue
-        if node.kind != "cluster" and not is_true(node.attrs.get("resource-discovery-enabled") or "true"):
+        # (a remote node's own attribute, read even before its connection comes up; ignored on cluster nodes)
+        discovery = node.attrs.get("resource-discovery-enabled") or (node.pending_attrs or {}).get(
+            "resource-discovery-enabled")
+        if node.kind != "cluster" and not is_true(discovery or "true"):
             continue
         for top in working.resources:
             _probe(working, top, top, node, fillers, probes)

@@ -5,7 +5,8 @@ Pacemaker's results; tests/test_scheduler_actions.py compares each transition wi
 
 The connection's host must be fenced. When the connection can run elsewhere it moves, and what runs on the
 remote node is monitored anew over it; when it can run nowhere, the remote node is fenced too (what is active
-there can neither be stopped nor trusted).
+there can neither be stopped nor trusted). A remote node whose own attribute disables resource discovery is not
+probed.
 """
 
 from __future__ import annotations
@@ -66,6 +67,25 @@ def _cib(constraints: str) -> str:
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
 
 
+def _discovery_disabled() -> str:
+    """remote1's connection is down (stopped), its node_state says resource-discovery-enabled=false."""
+    nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/><node id="remote1" uname="remote1" ' \
+            'type="remote"/>'
+    probed = "".join(_history(rid, agent, provider, standard, _op(rid, "monitor", 1, 7, target=7))
+                     for rid, agent, provider, standard in (("fencer", "fence_dummy", "", "stonith"),
+                                                            ("remote1", "remote", "pacemaker", "ocf"),
+                                                            ("web", "Dummy", "pacemaker", "ocf")))
+    states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
+                     f'expected="member"><lrm id="{n}"><lrm_resources>{probed}</lrm_resources></lrm></node_state>'
+                     for n in (1, 2)) + \
+        ('<node_state id="remote1" uname="remote1" remote_node="true" in_ccm="false">'
+         '<transient_attributes id="remote1"><instance_attributes id="status-remote1">'
+         '<nvpair id="status-remote1-discovery" name="resource-discovery-enabled" value="false"/>'
+         '</instance_attributes></transient_attributes></node_state>')
+    text = document(nodes, RESOURCES, "", states)
+    return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+
+
 def cases() -> dict[str, str]:
     web_stays = '<rsc_location id="web-on-remote1" rsc="web" node="remote1" score="INFINITY"/>'
     return {
@@ -74,6 +94,8 @@ def cases() -> dict[str, str]:
         # the connection may not run on node2: it runs nowhere, so remote1 is fenced with its resources
         "connection-nowhere-fences-the-remote-node": _cib(
             web_stays + '<rsc_location id="remote1-not-node2" rsc="remote1" node="node2" score="-INFINITY"/>'),
+        # a remote node that says resource-discovery-enabled=false is not probed when its connection starts
+        "no-probes-where-discovery-is-disabled": _discovery_disabled(),
     }
 
 
