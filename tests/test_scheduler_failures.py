@@ -42,9 +42,10 @@ def test_the_transition_says_when_the_next_failure_expires():
 
 
 def test_a_guest_whose_vm_cannot_start_again_is_fenced_off_and_not_connected():
-    """crm_simulate 2.1.5: `Fence (off) guest1`, and no start of guest1 or of what runs in it (both blocked)."""
+    """crm_simulate 2.1.5: `Fence (off) guest1 (resource: vm-guest1) 'guest is unclean'`, and no start of guest1
+    or of what runs in it (both blocked)."""
     cib = OUT / "vm-stop-failure-blocks-its-guest" / "cib.xml"
     shown = run_source("drover", "simulate", "--xml-file", str(cib))
     assert shown.returncode == 0, shown.stderr
     summary = shown.stdout.split("Transition Summary:\n")[1].split("\n\n")[0].splitlines()
-    assert summary == ["  * Fence (off) guest1"]
+    assert summary == ["  * Fence (off) guest1 (resource: vm-guest1) 'guest is unclean'"]

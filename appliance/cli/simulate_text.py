@@ -93,8 +93,9 @@ def render(result: Transition, current: CurrentStatus | None = None, revised: Cu
     if result.scores:
         lines += ["", "Allocation Scores:", *result.scores]
     lines += ["", "Transition Summary:"]
-    fences = [a for a in result.actions if a.task == "fence"]
-    lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}" + (f" '{a.reason}'" if a.reason else "")
+    fences = [a for a in result.actions if a.task == "fence"][::-1]     # newest first, as Pacemaker lists them
+    lines += [f"  * Fence ({a.fence_type or 'reboot'}) {a.node}"
+              + (f" (resource: {a.container})" if a.container else "") + (f" '{a.reason}'" if a.reason else "")
               for a in fences]
     acted_on = {a.resource for a in result.actions if a.resource and a.task in ("stop", "start")}
     reloaded = frozenset(a.resource for a in result.actions if a.task == "reload-agent")

@@ -215,8 +215,7 @@ def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tu
             continue
         if node.attrs.get("#node-unfenced") in (None, "0"):
             reasons.setdefault(name, reason)
-    # newest first, as Pacemaker lists its fencing operations
-    return [Action("fence", "", name, fence_type="on", reason=reason) for name, reason in reversed(reasons.items())]
+    return [Action("fence", "", name, fence_type="on", reason=reason) for name, reason in reasons.items()]
 
 
 def _anti_colocations(working: Working) -> list[graph.AntiColocation]:

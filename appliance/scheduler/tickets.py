@@ -104,7 +104,7 @@ def _apply_one(working: Working, rsc: WRsc, dependency: _Dependency) -> None:
                 if node.kind == "guest":
                     node.requires_reset = True
                 else:
-                    node.unclean = True
+                    node.must_be_fenced("deadman ticket was lost")
         elif dependency.policy == "freeze" and _role_matches(rsc, dependency.role):
             rsc.managed, rsc.blocked = False, True
     elif dependency.role != "Promoted" or dependency.policy == "stop":

@@ -29,7 +29,8 @@ class Action:
     peer: str = ""       # migrate_to: the target; migrate_from: the source
     fence_type: str = ""  # fence: "reboot", or "off" for a guest whose VM will not start again (pcmk__fence_guest),
     #                       or "on": unfencing
-    reason: str = ""      # unfencing: what requires it ("required by RSC start")
+    reason: str = ""      # fence: why ("peer is no longer part of the cluster", "required by RSC start", ...)
+    container: str = ""   # fence of a guest node: the VM or container whose recovery fences it
 
 
 @dataclass
@@ -364,7 +365,7 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
     planner.evaluate()
     outcome = Outcome(fenced=set(planner.fenced))
     for node in sorted(planner.fenced):
-        outcome.actions.append(Action("fence", "", node))
+        outcome.actions.append(_fence_action(working, node))
     for rsc in working.all_primitives:
         places: list[tuple[str, str]] = []
         move = planner.migrations.get(rsc.id)
@@ -417,6 +418,17 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
     outcome.actions = [dataclasses.replace(a, fence_type=_fence_type(working, a.node, starts)) if a.task == "fence"
                        else a for a in outcome.actions]
     return outcome
+
+
+def _fence_action(working: Working, name: str) -> Action:
+    """With Pacemaker's reason (the first found; a host's unknown state: "node is unclean")."""
+    node = working.node(name)
+    if node is not None and node.kind == "guest":
+        container = working.container_of(node.remote_rsc) if node.remote_rsc is not None else None
+        return Action("fence", "", name, reason="guest is unclean", container=container.id if container else "")
+    if node is not None and node.kind == "remote" and not node.fence_reason:
+        return Action("fence", "", name, reason="resources are active but connection is unrecoverable")
+    return Action("fence", "", name, reason=(node.fence_reason if node is not None else "") or "node is unclean")
 
 
 def _fence_type(working: Working, node_name: str, starts: set[tuple[str, str]]) -> str:

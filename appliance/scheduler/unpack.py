@@ -98,9 +98,11 @@ def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
     if in_cluster and peer and joined:
         node.online = True
     elif options.stonith_enabled and state.expected == "member" and not (in_cluster and peer):
-        node.unclean = True          # it left without saying goodbye: must be fenced
+        # it left without saying goodbye: must be fenced
+        node.must_be_fenced("peer is no longer part of the cluster" if not in_cluster
+                            else "peer process is no longer available")
     elif options.stonith_enabled and in_cluster and not peer and state.expected == "member":
-        node.unclean = True
+        node.must_be_fenced("peer process is no longer available")
 
 
 def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNode]:
@@ -458,7 +460,7 @@ def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistor
         elif node.kind == "guest":
             rsc.blocked, rsc.managed = True, False   # (no fence device at all: Pacemaker leaves it FAILED)
         else:
-            node.unclean = True
+            node.must_be_fenced(f"{rsc.id} failed there")
     elif on_fail == "demote":
         rsc.failed = True
         rsc.stop_required = False
@@ -489,7 +491,7 @@ def _remote_states(working: Working) -> None:
             if node.kind == "guest":
                 node.requires_reset = True
             elif working.options.stonith_enabled:
-                node.unclean = True           # a lost remote node is fenced before its resources move
+                node.must_be_fenced("remote connection is unrecoverable")  # before its resources move
                 if connection.reconnect_interval_s:
                     connection.next_role = "Stopped"     # Pacemaker: stays down until the reconnect delay passes
         node.online = online

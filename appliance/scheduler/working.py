@@ -28,6 +28,7 @@ class WNode:
     standby: bool = False
     maintenance: bool = False
     unclean: bool = False
+    fence_reason: str = ""                # why it must be fenced (the first reason found, as Pacemaker keeps it)
     shutdown: bool = False
     pending: bool = False
     remote_rsc: WRsc | None = None      # connection resource (remote) or container (guest)
@@ -40,6 +41,10 @@ class WNode:
     declared_standby: bool = False        # what the attributes say, whether or not Pacemaker has read them yet
     declared_maintenance: bool = False
     utilization: dict[str, int] = field(default_factory=dict)   # remaining capacity (placement-strategy)
+
+    def must_be_fenced(self, reason: str) -> None:
+        self.unclean = True
+        self.fence_reason = self.fence_reason or reason
 
     def available(self, consider_score: bool = False) -> bool:
         return self.online and not self.standby and not self.unclean and not self.shutdown \
