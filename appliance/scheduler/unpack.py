@@ -387,6 +387,8 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc.start_pending = True
     if history.role == "Stopped" and not history.failed:
         return
+    if node.kind == "cluster" and not node.online and not node.unclean and rsc.managed and not node.maintenance:
+        node.must_be_fenced(f"{rsc.id} is thought to be active there")
     if node not in rsc.running_on:
         rsc.running_on.append(node)
     started_with = next((op.extra.get(PARAMS_EXTRA) for op in entry.ops if op.extra.get(PARAMS_EXTRA)), None)
@@ -557,7 +559,9 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
     status_order = {state.name: index for index, state in enumerate(cib.status.nodes)}
     in_status_order = sorted(nodes, key=lambda n: status_order.get(n.name, len(status_order)))
     for node in in_status_order:
-        if node.kind == "cluster" and (node.online or node.unclean):
+        # with fencing, Pacemaker reads an offline host's history too: what it believes still runs there means
+        # the host must be fenced before that runs anywhere else
+        if node.kind == "cluster" and (node.online or node.unclean or options.stonith_enabled):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
     migration.resolve(working.migrate_tos, cib.status.history, working.node)

@@ -1,12 +1,13 @@
-"""Write the golden cases of remote nodes whose connection's host is lost (tests/scheduler/remotes/) with real
-Pacemaker's results; tests/test_scheduler_actions.py compares each transition with crm_simulate's.
+"""Write the golden cases of lost hosts and remote nodes whose connection's host is lost (tests/scheduler/remotes/)
+with real Pacemaker's results; tests/test_scheduler_actions.py compares each transition with crm_simulate's.
 
     python -m tests.scheduler.remote_cases [OUT_DIR]
 
 The connection's host must be fenced. When the connection can run elsewhere it moves, and what runs on the
 remote node is monitored anew over it; when it can run nowhere, the remote node is fenced too (what is active
 there can neither be stopped nor trusted). A remote node whose own attribute disables resource discovery is not
-probed.
+probed. A host that left cleanly but whose history says something still runs there is fenced before that runs
+elsewhere.
 """
 
 from __future__ import annotations
@@ -86,6 +87,26 @@ def _discovery_disabled() -> str:
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
 
 
+def _offline_host_still_running() -> str:
+    """node1 left cleanly (expected down) but its history says web still runs there."""
+    nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
+    probe = lambda rid, agent, standard, provider: _history(  # noqa: E731
+        rid, agent, provider, standard, _op(rid, "monitor", 1, 7, target=7))
+    node1 = _history("web", "Dummy", "pacemaker", "ocf", _op("web", "start", 2),
+                     _op("web", "monitor", 3, interval=10000))
+    node2 = _history("fencer", "fence_dummy", "", "stonith", _op("fencer", "start", 2)) \
+        + probe("web", "Dummy", "ocf", "pacemaker")
+    states = (f'<node_state id="1" uname="node1" in_ccm="false" crmd="offline" join="down" expected="down">'
+              f'<lrm id="1"><lrm_resources>{node1}</lrm_resources></lrm></node_state>'
+              f'<node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">'
+              f'<lrm id="2"><lrm_resources>{node2}</lrm_resources></lrm></node_state>')
+    resources = ('<primitive id="fencer" class="stonith" type="fence_dummy"/>'
+                 '<primitive id="web" class="ocf" provider="pacemaker" type="Dummy">'
+                 '<operations><op id="web-monitor" name="monitor" interval="10s"/></operations></primitive>')
+    text = document(nodes, resources, "", states)
+    return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+
+
 def cases() -> dict[str, str]:
     web_stays = '<rsc_location id="web-on-remote1" rsc="web" node="remote1" score="INFINITY"/>'
     return {
@@ -94,6 +115,8 @@ def cases() -> dict[str, str]:
         # the connection may not run on node2: it runs nowhere, so remote1 is fenced with its resources
         "connection-nowhere-fences-the-remote-node": _cib(
             web_stays + '<rsc_location id="remote1-not-node2" rsc="remote1" node="node2" score="-INFINITY"/>'),
+        # a host that left cleanly but whose history says web still runs there: fenced before web runs elsewhere
+        "offline-host-thought-to-run-it-is-fenced": _offline_host_still_running(),
         # a remote node that says resource-discovery-enabled=false is not probed when its connection starts
         "no-probes-where-discovery-is-disabled": _discovery_disabled(),
     }
