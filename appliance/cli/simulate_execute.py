@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from appliance.cli.simulate_graph import GraphNames, Synapse, history_id, synapses
+from appliance.cli.simulate_inject import counts_as_failure, failcount_lines
 from appliance.engine import records
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
@@ -77,7 +78,6 @@ class _Runner:
         self.names = GraphNames.of(cib, result)
         self.moment = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
         self.working = unpack(cib, self.moment)         # each primitive's parameters on each node
-        self.guests = frozenset(info.name for info in cib.configuration.node_infos() if info.kind == "guest")
 
     def fire(self, position: int, synapse: Synapse) -> bool:
         """Execute one synapse; False when it failed (the graph is then aborted)."""
@@ -136,12 +136,8 @@ class _Runner:
                                   role, migration=migration)
         if code is not None:
             self.lines.append(f"Pretending action {position} failed with rc={code}")
-            if code != 0 and not (code == 7 and interval_ms == 0):
-                name_key = f"{name}#{task}_{interval_ms}"
-                node_id = self._node_id(node)
-                self.lines.append(f"Injecting attribute fail-count-{name_key}=value++ into /node_state '{node_id}'")
-                self.lines.append(f"Injecting attribute last-failure-{name_key}={self.now} into /node_state "
-                                  f"'{node_id}'")
+            if counts_as_failure(code, interval_ms):
+                self.lines += failcount_lines(name, task, interval_ms, self.now, self._node_id(node))
             self.status = self._record_failure(outcome)
             self.aborted = True
             return False
@@ -170,7 +166,7 @@ class _Runner:
         fail_counts = self.status.fail_counts
         status = records.record_result(self.status, outcome, start_failure_is_fatal=False)
         rc, interval_ms = outcome.result.rc, outcome.interval_ms
-        if rc != 0 and not (rc == 7 and interval_ms == 0) and status.fail_counts == fail_counts:
+        if counts_as_failure(rc, interval_ms) and status.fail_counts == fail_counts:
             # a result the executor does not count as a failure (a stop finding it stopped ...) still counts
             status = records.add_failure(status, outcome.node, outcome.resource, outcome.action, interval_ms,
                                          self.now, 1)
@@ -182,7 +178,7 @@ class _Runner:
         return state.id if state is not None else (configured.id if configured is not None else node) or node
 
     def _fence(self, node: str, fence_type: str) -> None:
-        if node in self.guests:
+        if node in self.names.guests:
             self.lines.append(f"Pseudo action:   stonith-{node}-{fence_type} on {node}")
             return
         self.lines.append(f"Fencing {node} ({fence_type})")

@@ -16,12 +16,12 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from appliance.engine.records import transition_extra
+from appliance.engine.records import add_failure, transition_extra
 from appliance.model.attributes import Attributes
 from appliance.model.cluster import Cib
 from appliance.model.history import base_id
 from appliance.model.resources import Primitive
-from appliance.model.status import FailCount, NodeState, OpRecord, ResourceHistory, Status
+from appliance.model.status import NodeState, OpRecord, ResourceHistory, Status
 from guest.common.errors import UserError
 
 
@@ -74,6 +74,18 @@ def apply(cib: Cib, injections: Injections, now: int = 0) -> tuple[Cib, list[str
 _SPEC = re.compile(r"([^@]+)@([^=]+)=(-?\d+)")
 
 
+def counts_as_failure(rc: int, interval_ms: int) -> bool:
+    """crm_simulate's pcmk__inject_failcount: every result but success and a probe's "not running" counts."""
+    return rc != 0 and not (rc == 7 and interval_ms == 0)
+
+
+def failcount_lines(resource: str, task: str, interval_ms: int, now: int, node_id: str) -> list[str]:
+    """crm_simulate's lines for a fail count it injects."""
+    name = f"{resource}#{task}_{interval_ms}"
+    return [f"Injecting attribute fail-count-{name}=value++ into /node_state '{node_id}'",
+            f"Injecting attribute last-failure-{name}={now} into /node_state '{node_id}'"]
+
+
 def _inject_op(cib: Cib, status: Status, spec: str, now: int, lines: list[str]) -> Status:
     match = _SPEC.fullmatch(spec)
     key_parts = match[1].rsplit("_", 2) if match else []
@@ -90,15 +102,9 @@ def _inject_op(cib: Cib, status: Status, spec: str, now: int, lines: list[str]) 
         configured = cib.configuration.node(node)
         state = NodeState(node, configured.id if configured is not None else node)
         status = dataclasses.replace(status, nodes=(*status.nodes, state))
-    if rc != 0 and not (rc == 7 and interval_ms == 0):
-        previous = next((f for f in status.fail_counts if (f.node, f.resource, f.operation, f.interval_ms)
-                         == (node, resource, task, interval_ms)), None)
-        count = FailCount(node, resource, task, interval_ms, (previous.count if previous else 0) + 1, now)
-        status = dataclasses.replace(status, fail_counts=(*(f for f in status.fail_counts if f is not previous),
-                                                          count))
-        name = f"{resource}#{task}_{interval_ms}"
-        lines.append(f"Injecting attribute fail-count-{name}=value++ into /node_state '{state.id}'")
-        lines.append(f"Injecting attribute last-failure-{name}={now} into /node_state '{state.id}'")
+    if counts_as_failure(rc, interval_ms):
+        status = add_failure(status, node, resource, task, interval_ms, now, 1)
+        lines += failcount_lines(resource, task, interval_ms, now, state.id)
     entry = next((h for h in status.history if h.node == node and h.resource == resource), None) or \
         ResourceHistory(node, resource, primitive.agent)
     call_id = max((op.call_id for h in status.history if h.node == node for op in h.ops), default=0) + 1
