@@ -69,8 +69,10 @@ Options:
   -G FILE, --save-graph=FILE  Write the transition graph (crm_simulate's XML shape) to FILE.
   -D FILE, --save-dotfile=FILE  Write the transition graph as a Graphviz digraph to FILE.
   -O FILE, --save-output=FILE  Write the CIB as the transition leaves it (its status updated) to FILE.
-  -s, --show-scores         Also print each group's and primitive's allocation scores on every node as it
-                            is placed (crm_simulate's pcmk__group_assign and pcmk__primitive_assign lines).
+  -s, --show-scores         Also print each clone's, group's and primitive's allocation scores on every
+                            node as it is placed, and each promotable instance's promotion score
+                            (crm_simulate's pcmk__clone_allocate, pcmk__group_assign,
+                            pcmk__primitive_assign and promotion score lines).
 """
 
 

@@ -178,8 +178,7 @@ class Controller:
             nodes = [info for info in nodes if info.name in online]
         if working.options.unfencing and working.options.stonith_enabled:
             # Pacemaker probes a host only once it is unfenced: the transition unfences it first
-            unfenced = {node.name for node in working.nodes
-                        if node.kind != "cluster" or node.attrs.get("#node-unfenced") not in (None, "0")}
+            unfenced = {node.name for node in working.nodes if node.kind != "cluster" or node.unfenced()}
             nodes = [info for info in nodes if info.name in unfenced]
         ids = [p.id for p in working.all_primitives if not p.orphan]
         targets, seen = [], set()

@@ -14,7 +14,7 @@ from datetime import datetime
 from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.bundles import Bundle
-from appliance.model.cluster import Cib
+from appliance.model.cluster import Cib, Configuration
 from appliance.model.resources import AgentRef, Clone, Group, Op, Primitive, Resource, walk
 from appliance.model.status import encode_params
 from appliance.model.values import INFINITY, ModelError, is_true, parse_role, parse_score
@@ -70,7 +70,7 @@ def options_of(cib: Cib, now: datetime | None = None) -> Options:
                    unfencing=_unfencing_enabled(configuration))
 
 
-def _unfencing_enabled(configuration) -> bool:
+def _unfencing_enabled(configuration: Configuration) -> bool:
     """Pacemaker's pe_flag_enable_unfencing: a meta attribute provides or requires set to unfencing, on any
     resource or template or in rsc_defaults."""
     metas = [r.meta for r in walk(configuration.resources)] + [t.meta for t in configuration.templates] + \

@@ -157,9 +157,15 @@ def _bundle_roles_on_their_clones(cib: Cib) -> Cib:
     return cib.with_configuration(replace(cib.configuration, constraints=constraints))
 
 
+def _prepared(cib: Cib, now: datetime | None) -> tuple[Cib, datetime]:
+    """The CIB as the scheduler reads it (templates and tags expanded, bundle roles on their clones) and the
+    time it takes as now."""
+    return _bundle_roles_on_their_clones(_with_templates_and_tags_expanded(cib)), \
+        now or execution_date(cib) or datetime(2000, 1, 1)
+
+
 def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -> Transition:
-    now = now or execution_date(cib) or datetime(2000, 1, 1)
-    cib = _bundle_roles_on_their_clones(_with_templates_and_tags_expanded(cib))
+    cib, now = _prepared(cib, now)
     working = unpack(cib, now)
     working.score_lines = [] if show_scores else None
     tickets.apply(working, cib)
@@ -213,7 +219,7 @@ def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tu
         node = working.node(name)
         if node is None or node.kind != "cluster" or not node.online or node.unclean or node.shutdown:
             continue
-        if node.attrs.get("#node-unfenced") in (None, "0"):
+        if not node.unfenced():
             reasons.setdefault(name, reason)
     return [Action("fence", "", name, fence_type="on", reason=reason) for name, reason in reasons.items()]
 
@@ -264,8 +270,7 @@ def _by_resource(working: Working, placement: dict[str, list[tuple[str, str]]]) 
 def current_state(cib: Cib, now: datetime | None = None) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
     """Where everything is now and each node's state, in a Transition's resources and nodes form (what
     crm_simulate's revised status shows of a CIB it executed a transition on)."""
-    cib = _bundle_roles_on_their_clones(_with_templates_and_tags_expanded(cib))
-    working = unpack(cib, now or execution_date(cib) or datetime(2000, 1, 1))
+    working = unpack(*_prepared(cib, now))
     placement = {p.id: [(n.name, _current_role(p)) for n in p.running_on] for p in working.all_primitives}
     resources = {rid: sorted(places) for rid, places in _by_resource(working, placement).items()}
     return resources, _states_now(working)

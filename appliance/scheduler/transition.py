@@ -284,7 +284,8 @@ class _Planner:
             causes = self._restart_causes(order)
             # a member waiting for a reload has its start already (Pacemaker turns the reload into a restart
             # when any start of 'first' is required, a clone's instances' too)
-            reload_causes = self._restart_causes(order, clone_starts=True)
+            reloading_members = any(member.reload_on for member in order.then.primitives())
+            reload_causes = self._restart_causes(order, clone_starts=True) if reloading_members else set()
             if not causes and not reload_causes:
                 continue
             then_clone = order.then if order.then.variant == "clone" else order.then.clone_parent()

@@ -42,6 +42,10 @@ class WNode:
     declared_maintenance: bool = False
     utilization: dict[str, int] = field(default_factory=dict)   # remaining capacity (placement-strategy)
 
+    def unfenced(self) -> bool:
+        """Pacemaker's pcmk__node_unfenced: #node-unfenced is set and not 0."""
+        return self.attrs.get("#node-unfenced") not in (None, "0")
+
     def must_be_fenced(self, reason: str) -> None:
         self.unclean = True
         self.fence_reason = self.fence_reason or reason
