@@ -335,18 +335,27 @@ def test_scheduler_inputs_are_kept_in_a_ring_and_replay(tmp_path: Path, guest: G
     assert {"task": "start", "resource": "webserver", "node": "guest1"} in replay["actions"]
 
 
-def test_changing_a_parameter_restarts_the_resource_where_it_runs(appliance: Appliance, guest: GuestDaemon):
+def test_changing_a_parameter_reloads_or_restarts_the_resource_where_it_runs(appliance: Appliance,
+                                                                            guest: GuestDaemon):
     appliance.walkthrough()
+    moved = guest.base / "moved.state"
 
     async def scenario():
         await wait_for(lambda: in_place(appliance), 30, "webserver started in guest1")
-        first_start = appliance.ops("webserver", "guest1", "start")[-1].call_id
+        # ocf:heartbeat:Dummy is an OCF 1.0 agent with a reload action: a parameter not marked unique is reloaded
+        # (its meta-data read in the guest, as Pacemaker's controller reads it)
         appliance.drover("resource", "update", "webserver", "fake=changed")
-        await wait_for(lambda: appliance.ops("webserver", "guest1", "start")[-1].call_id > first_start, 20,
-                       "webserver restarted with the new parameter",
-                       lambda: f"{first_start} {appliance.ops('webserver', 'guest1')}")
+        await wait_for(lambda: appliance.ops("webserver", "guest1", "reload"), 20, "webserver reloaded",
+                       lambda: f"{appliance.ops('webserver', 'guest1')}")
+        assert '"fake": "changed"' in appliance.ops("webserver", "guest1", "reload")[-1].extra.get("drover-params")
+        assert not appliance.ops("webserver", "guest1", "stop") and webserver_state(guest).exists()
+        # a unique one (its state file) restarts it: stopped with the old parameters, started with the new
+        appliance.drover("resource", "update", "webserver", f"state={moved}")
+        await wait_for(lambda: appliance.ops("webserver", "guest1", "start"), 20, "webserver restarted",
+                       lambda: f"{appliance.ops('webserver', 'guest1')}")
         await wait_for(lambda: in_place(appliance), 10, "webserver still in guest1")
-        assert '"fake": "changed"' in appliance.ops("webserver", "guest1", "start")[-1].extra.get("drover-params")
+        assert moved.exists() and not webserver_state(guest).exists()
+        assert str(moved) in appliance.ops("webserver", "guest1", "start")[-1].extra.get("drover-params")
     run(appliance, scenario)
 
 

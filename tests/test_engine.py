@@ -150,12 +150,20 @@ def test_fencing_a_guest_erases_its_history_only():
 # -- the controller over an in-memory Env ------------------------------------------------------------------
 
 class ScriptedExecutor:
-    def __init__(self, answers: dict[tuple[str, str], OpResult], log: list):
+    """Answers from `answers` ((resource, action or "probe") -> result, OK otherwise), each operation on a
+    resource logged; an agent's meta-data (asked by the controller, not an operation on the resource) comes
+    from `metadata` (agent type -> XML; none: the agent cannot be read, so it cannot reload)."""
+
+    def __init__(self, answers: dict[tuple[str, str], OpResult], log: list, metadata: dict[str, str] | None = None):
         self.answers = answers
         self.log = log
+        self.metadata = metadata or {}
         self.recurring: dict[tuple[str, str, int], object] = {}
 
     async def execute(self, operation: Operation) -> OpResult:
+        if operation.action == "meta-data":
+            xml = self.metadata.get(operation.agent.type)
+            return OpResult(ExecStatus.DONE, 0, xml) if xml else OpResult(ExecStatus.DONE, 5)
         self.log.append((operation.resource, operation.action, operation.interval_ms))
         if operation.action == "monitor" and operation.interval_ms == 0:
             return self.answers.get((operation.resource, "probe"), NOT_RUNNING)
@@ -357,10 +365,10 @@ def test_a_resource_started_with_other_parameters_is_restarted_in_place():
                                   cluster_options=Attributes.of({"stonith-enabled": "false"}))
     status = records.record_result(node_up(Status()), outcome("start", OK))
     entry = status.history[0]
-    started_with = records.set_extra(status, entry, entry.ops[-1], "drover-params", '{"fake": "1"}')
+    started_with = records.set_extras(status, entry, entry.ops[-1], {"drover-params": '{"fake": "1"}'})
     restart = schedule(Cib(configuration, started_with))
     assert [(a.task, a.node) for a in restart.actions] == [("stop", "node1"), ("start", "node1")]
-    same = records.set_extra(status, entry, entry.ops[-1], "drover-params", '{"fake": "2"}')
+    same = records.set_extras(status, entry, entry.ops[-1], {"drover-params": '{"fake": "2"}'})
     assert schedule(Cib(configuration, same)).actions == ()
     # the parameters stay known while later operations (a monitor, a promote) replace the last record
     later = records.record_result(started_with, outcome("monitor", OK))

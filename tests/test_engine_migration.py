@@ -41,7 +41,7 @@ def _prefer(cib: Cib, rid: str, node: str) -> Cib:
 
 
 def _one_off(seen: list[tuple[str, Operation]]) -> list[tuple[str, str, str]]:
-    return [(node, op.resource, op.action) for node, op in seen if op.action != "monitor"]
+    return [(node, op.resource, op.action) for node, op in seen if op.action not in ("monitor", "meta-data")]
 
 
 def test_a_move_of_a_migratable_resource_is_a_live_migration():

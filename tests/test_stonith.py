@@ -3,6 +3,7 @@ after the real fence_ipmilan reached its BMC (OpenIPMI's ipmi_sim), monitored, f
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -195,4 +196,32 @@ def test_stonith_fence_powers_the_node_off_through_its_bmc_and_history_tells_how
         assert drover(tmp_path, "stonith", "history", "cleanup").returncode == 0
         assert drover(tmp_path, "stonith", "history").stdout == "0 events found\n"
     finally:
+        bmc.close()
+
+
+def test_unfencing_powers_the_host_on_through_its_bmc_before_its_resources_are_probed_or_started(
+        tmp_path: Path, guest: GuestDaemon):
+    bmc = IpmiSim(tmp_path / "bmc").start(powered=False)        # the host's access is cut off until unfenced
+    appliance = Appliance(tmp_path, guest)
+    log = tmp_path / "r1.log"
+    try:
+        params = [f"{k}={v}" for k, v in bmc.params.items()]
+        appliance.drover("property", "set", "stonith-enabled=true")
+        appliance.drover("stonith", "create", "ipmi-node1", "fence_ipmilan", *params, "pcmk_host_list=node1",
+                         "meta", "provides=unfencing", "--force")
+        appliance.drover("resource", "create", "r1", "ocf:test:counted", f"log={log}")
+        appliance.start_process()
+        wait(lambda: appliance.placement().get("r1") == [("node1", "Started")], "r1 to start")
+        assert bmc.powered()                                 # the device's "on" really reached the BMC
+        history = appliance.drover("stonith", "history", "node1").stdout
+        assert history.startswith("on of node1 successful: delegate=node1"), history
+        assert "#node-unfenced" in appliance.drover("cib", "export").stdout
+        lines = appliance.log().splitlines()
+        unfenced = next(i for i, line in enumerate(lines) if "node1 fenced (on) by ipmi-node1 from node1" in line)
+        probed = next(i for i, line in enumerate(lines) if "r1_monitor_0" in line)
+        assert unfenced < probed, "\n".join(lines)
+        assert log.read_text().split() == ["start"]
+        assert json.loads(appliance.drover("simulate", "--output-as=json").stdout)["actions"] == []
+    finally:
+        appliance.kill_process()
         bmc.close()

@@ -159,7 +159,7 @@ class _Runner:
         entry = next(h for h in status.history if h.node == node and h.resource == name)
         record = next(op for op in entry.ops if op.id == f"{name}_last_0")
         digest = pacemaker_digest(primitive.params_on(where.attrs, self.moment))
-        return records.set_extra(status, entry, record, "op-digest", digest)
+        return records.set_extras(status, entry, record, {"op-digest": digest})
 
     def _record_failure(self, outcome: records.Outcome) -> Status:
         """The result as recorded, with crm_simulate's fail count: one more, whatever the operation."""

@@ -24,13 +24,22 @@ from datetime import UTC, datetime
 
 from appliance.engine import records
 from appliance.engine.env import Env, NodeExecutor
-from appliance.engine.resolve import DEFAULT_CONNECT_TIMEOUT, PARAMS_KEY, Runnable, on_node, operation, resolve
+from appliance.engine.reloads import ReloadSupport
+from appliance.engine.resolve import (
+    DEFAULT_CONNECT_TIMEOUT,
+    PARAMS_KEY,
+    Runnable,
+    as_started,
+    on_node,
+    operation,
+    resolve,
+)
 from appliance.model import fence_history
 from appliance.model.cluster import Cib
 from appliance.model.constraints import Location
 from appliance.model.history import base_id
 from appliance.model.resources import primitives
-from appliance.model.status import encode_params
+from appliance.model.status import FORCE_RESTART_EXTRA, encode_params
 from appliance.model.values import is_true
 from appliance.scheduler import graph
 from appliance.scheduler.failures import expired_fail_counts
@@ -42,7 +51,7 @@ from guest.agents.results import ExecStatus, Operation, OpResult
 from guest.common.aio import settle, within
 
 # what leaves the resource running with the configured parameters (kept in its history)
-_APPLIES_PARAMS = ("start", "migrate_from", "reload-agent")
+_APPLIES_PARAMS = ("start", "migrate_from", "reload-agent", "reload")
 log = logging.getLogger(__name__)
 IDLE_WAKE_S = 30.0
 STUCK_WAKE_S = 5.0
@@ -70,6 +79,7 @@ class Controller:
         self._in_flight: set[tuple[str, str]] = set()     # (node, history id) with an operation running now
         self._recheck_at: float | None = None
         self._fence_allowed: dict[str, tuple[int, int]] = {}   # target: (epoch, failures in a row allowed)
+        self._reloads = ReloadSupport()
 
     # -- the loop -----------------------------------------------------------------------------------------
 
@@ -364,31 +374,41 @@ class Controller:
             log.warning("%s %s on %s: %s is not reachable", action, runnable.history_id, node, node)
             return None
         runnable = on_node(cib, runnable, node)       # instance attributes whose rules hold on this node
+        if action == "stop":
+            runnable = as_started(cib.status, runnable, node)
         op = operation(cib.configuration, runnable, action, interval_ms, role)
         if migration is not None:
             op = dataclasses.replace(op, meta={**op.meta, "migrate_source": migration[0],
                                                "migrate_target": migration[1]})
-        if action in ("stop", "migrate_to"):       # a monitor of the source must not see the VM leave
+        if action == "reload-agent":                 # an agent older than OCF 1.1 has "reload" instead
+            op = dataclasses.replace(op, action=await self._reloads.action(node, executor, op))
+        force_restart = None
+        if op.action in _APPLIES_PARAMS or (action == "monitor" and interval_ms == 0):
+            force_restart = await self._reloads.restart_list(node, executor, op)
+        # a monitor of the source must not see the VM leave; a reloaded one's monitors start again with the new
+        # parameters
+        if action in ("stop", "migrate_to", "reload-agent"):
             await self._cancel_monitors(node, runnable.history_id, executor)
         key = (node, runnable.history_id)
         if action != "monitor":
             token = uuid.uuid4().hex
             op = dataclasses.replace(op, meta={**op.meta, "drover_op": token})
-            params = encode_params(runnable.params) if action in _APPLIES_PARAMS else None
+            params = encode_params(runnable.params) if op.action in _APPLIES_PARAMS else None
             self.env.edit_status(lambda s: records.record_pending(s, node, runnable.history_id, runnable.agent,
-                                                                  action, int(self.env.now()), runnable.container,
-                                                                  token, params, migration))
+                                                                  op.action, int(self.env.now()),
+                                                                  runnable.container, token, params, migration))
             await self.env.durable()              # a successor must know it was in flight before it runs
         self._in_flight.add(key)
         try:
             result = await executor.execute(op)
         finally:
             self._in_flight.discard(key)
-        self._record(cib, node, runnable, op, result, role, migration)
+        self._record(cib, node, runnable, op, result, role, migration, force_restart)
         return result
 
     def _record(self, cib: Cib, node: str, runnable: Runnable, op: Operation, result: OpResult,
-                role: str | None, migration: tuple[str, str] | None = None) -> None:
+                role: str | None, migration: tuple[str, str] | None = None, force_restart: str | None = None) -> None:
+        """`force_restart`: what the agent cannot reload (kept beside the parameters it runs with)."""
         outcome = records.Outcome(node, runnable.history_id, runnable.agent, op.action, op.interval_ms, result,
                                   int(self.env.now()), role, runnable.container, migration)
         fatal = is_true(cib.configuration.cluster_options.get("start-failure-is-fatal", "true"))
@@ -404,7 +424,8 @@ class Controller:
                 return status
             entry = next(h for h in status.history if h.node == node and h.resource == runnable.history_id)
             last = next(o for o in entry.ops if o.id.endswith("_last_0"))
-            return records.set_extra(status, entry, last, PARAMS_KEY, params)
+            extras = {PARAMS_KEY: params} | ({FORCE_RESTART_EXTRA: force_restart} if force_restart is not None else {})
+            return records.set_extras(status, entry, last, extras)
         self.env.edit_status(edit)
         if records.is_failure(op.action, op.interval_ms, result, role):
             log.warning("%s on %s failed: %s rc=%d %s", op.key, node, result.exec_status.value, result.rc,
@@ -480,6 +501,7 @@ class Controller:
         """A node's connection is gone: its monitors died with it."""
         for key in [k for k in self._monitors if k[0] == node]:
             self._monitors.pop(key, None)
+        self._reloads.forget(node)
 
 
 def _promotable(primitive) -> bool:

@@ -15,7 +15,15 @@ import dataclasses
 
 from appliance.model.attributes import Attributes
 from appliance.model.resources import AgentRef
-from appliance.model.status import PARAMS_EXTRA, FailCount, NodeState, OpRecord, ResourceHistory, Status
+from appliance.model.status import (
+    FORCE_RESTART_EXTRA,
+    PARAMS_EXTRA,
+    FailCount,
+    NodeState,
+    OpRecord,
+    ResourceHistory,
+    Status,
+)
 from appliance.model.values import INFINITY
 from guest.agents.results import ExecStatus, OcfRc, OpResult
 
@@ -114,6 +122,9 @@ def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool
         kept = previous.extra.get(PARAMS_EXTRA) if previous is not None else None
         if kept and outcome.action not in ("start", "stop"):      # still running with those parameters
             record = dataclasses.replace(record, extra=record.extra.set(PARAMS_EXTRA, kept))
+            restart = previous.extra.get(FORCE_RESTART_EXTRA)
+            if restart is not None:                                # (and what of them it cannot reload)
+                record = dataclasses.replace(record, extra=record.extra.set(FORCE_RESTART_EXTRA, restart))
         ops = [op for op in ops if op.id != f"{outcome.resource}_last_0"]
         if outcome.action == "stop" and not failure:
             ops = [op for op in ops if op.interval_ms == 0 or op.id.endswith("_last_failure_0")]
@@ -254,9 +265,12 @@ def remove_recurring(status: Status, node: str, resource: str, interval_ms: int)
     return dataclasses.replace(status, history=history)
 
 
-def set_extra(status: Status, entry: ResourceHistory, record: OpRecord, name: str, value: str) -> Status:
-    """Keep a drover-specific attribute on one history record (the parameters a resource was started with)."""
-    updated_record = dataclasses.replace(record, extra=record.extra.set(name, value))
+def set_extras(status: Status, entry: ResourceHistory, record: OpRecord, values: dict[str, str]) -> Status:
+    """Keep attributes on one history record (the parameters a resource was started with, its digest)."""
+    extra = record.extra
+    for name, value in values.items():
+        extra = extra.set(name, value)
+    updated_record = dataclasses.replace(record, extra=extra)
     ops = tuple(updated_record if op is record else op for op in entry.ops)
     history = tuple(dataclasses.replace(h, ops=ops) if h is entry else h for h in status.history)
     return dataclasses.replace(status, history=history)

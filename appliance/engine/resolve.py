@@ -121,6 +121,17 @@ def _orphan(status: Status, resource_id: str, node: str | None) -> Runnable | No
     return Runnable(entry.resource, entry.agent, params, {}, (), container=entry.container)
 
 
+def as_started(status: Status, runnable: Runnable, node: str) -> Runnable:
+    """`runnable` with the parameters it was started with on `node`, where its history recorded them: as
+    Pacemaker stops a resource (a restart for changed parameters stops what the old ones started)."""
+    entry = next((h for h in status.history if h.node == node and h.resource == runnable.history_id), None)
+    recorded = [op for op in entry.ops if op.extra.get(PARAMS_KEY)] if entry is not None else []
+    if not recorded:
+        return runnable
+    newest = max(recorded, key=lambda op: op.call_id)
+    return dataclasses.replace(runnable, params=json.loads(newest.extra.get(PARAMS_KEY)))
+
+
 def on_node(cib: Cib, runnable: Runnable, node: str) -> Runnable:
     """`runnable` with the parameters it has on `node`: its instance attribute sets whose rules hold there (the
     node's attributes as the scheduler reads them); unchanged when it has none."""
@@ -174,4 +185,4 @@ def operation(configuration: Configuration, runnable: Runnable, action: str, int
                                                                                 interval_ms), params, meta)
 
 
-__all__ = ["Runnable", "base_id", "operation", "resolve", "timeout_ms"]
+__all__ = ["Runnable", "as_started", "base_id", "operation", "resolve", "timeout_ms"]

@@ -115,6 +115,8 @@ class Status:
 
 
 PARAMS_EXTRA = "drover-params"     # history extra: the parameters a resource was started with (JSON)
+# beside it, for an agent that can reload: Pacemaker's list of the parameters whose change needs a restart
+FORCE_RESTART_EXTRA = "op-force-restart"
 
 
 def pacemaker_digest(params) -> str:

@@ -21,6 +21,7 @@ from appliance.model.bundles import Bundle, in_resource_order
 from appliance.model.cluster import Cib
 from appliance.model.nodes import KIND_ATTRIBUTE
 from appliance.model.status import (
+    FORCE_RESTART_EXTRA,
     PARAMS_EXTRA,
     OpRecord,
     ResourceHistory,
@@ -238,6 +239,8 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
                     result.role = "Promoted"
                 elif result.role == "Stopped":
                     result.role = "Started"
+            elif result.role == "Stopped":           # reload-agent, notify, ...: Pacemaker's set_active
+                result.role = "Started"
             continue
         on_fail = _on_fail(rsc, op, options)
         # Pacemaker's PCMK_EXEC_ERROR_FATAL and _HARD: banned (everywhere / from this node) whatever on-fail says
@@ -284,7 +287,7 @@ def _digest_change(entry: ResourceHistory, params: dict[str, str], fence_device:
     if not recorded:
         return None
     last = max(recorded, key=lambda op: op.call_id)
-    restart_digest, force_restart = last.extra.get("op-restart-digest"), last.extra.get("op-force-restart")
+    restart_digest, force_restart = last.extra.get("op-restart-digest"), last.extra.get(FORCE_RESTART_EXTRA)
     matches = recorded_digest_matches(last.extra, params, fence_device)
     if restart_digest is not None and force_restart is not None:
         restart = {name: value for name, value in params.items() if name in force_restart.split()}
@@ -292,6 +295,16 @@ def _digest_change(entry: ResourceHistory, params: dict[str, str], fence_device:
             return "restart"
         return None if matches else "reload"
     return None if matches else "restart"
+
+
+def _reloadable_change(force_restart: str | None, started_with: str, wanted: str) -> bool:
+    """Whether only parameters outside the recorded op-force-restart list changed (a list is recorded only for
+    agents that can reload)."""
+    if force_restart is None:
+        return False
+    restart = force_restart.split()
+    before, after = json.loads(started_with), json.loads(wanted)
+    return all(before.get(name) == after.get(name) for name in restart)
 
 
 def _base(resource_id: str) -> str:
@@ -391,13 +404,17 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         node.must_be_fenced(f"{rsc.id} is thought to be active there")
     if node not in rsc.running_on:
         rsc.running_on.append(node)
-    started_with = next((op.extra.get(PARAMS_EXTRA) for op in entry.ops if op.extra.get(PARAMS_EXTRA)), None)
+    with_params = next((op for op in entry.ops if op.extra.get(PARAMS_EXTRA)), None)
+    started_with = with_params.extra.get(PARAMS_EXTRA) if with_params is not None else None
     wanted = rsc.params
     if rsc.param_rules:
         now = datetime.fromtimestamp(working.now, UTC).replace(tzinfo=None) if working.now else None
         wanted = encode_params(tuple(rsc.params_on(node.attrs, now).items()))
     if started_with is not None and wanted is not None and started_with != wanted:
-        rsc.changed_on.add(node.name)       # Pacemaker: "restart due to resource definition change"
+        if _reloadable_change(with_params.extra.get(FORCE_RESTART_EXTRA), started_with, wanted):
+            rsc.reload_on.add(node.name)    # only parameters the agent reloads changed: reload-agent, no restart
+        else:
+            rsc.changed_on.add(node.name)   # Pacemaker: "restart due to resource definition change"
     elif started_with is None and rsc.params is not None and node.available():
         change = _digest_change(entry, json.loads(wanted or "{}"),
                                 rsc.agent is not None and rsc.agent.standard == "stonith")

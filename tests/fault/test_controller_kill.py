@@ -88,8 +88,10 @@ def test_kill_9_at_random_moments_loses_nothing_and_runs_nothing_twice(tmp_path:
         worker.join(60)
     try:
         began = time.monotonic()
-        wait_for_sync(lambda: _converged(appliance, driver.expected, logs), 90, "converged after the last kill",
-                      appliance.log)
+        divergence: list[str] = []
+        wait_for_sync(lambda: _converged(appliance, driver.expected, logs, divergence), 90,
+                      "converged after the last kill",
+                      lambda: f"last difference: {divergence[-1:]}\n" + "\n".join(appliance.log().splitlines()[-150:]))
         converged_in = time.monotonic() - began
     finally:
         appliance.kill_process(signal.SIGTERM)
@@ -111,15 +113,20 @@ def test_kill_9_at_random_moments_loses_nothing_and_runs_nothing_twice(tmp_path:
     assert doubles == 0, {name: (logs / name).read_text().split() for name in RESOURCES if (logs / name).exists()}
 
 
-def _converged(appliance: Appliance, expected: dict[str, dict], logs: Path) -> bool:
+def _converged(appliance: Appliance, expected: dict[str, dict], logs: Path, divergence: list[str]) -> bool:
+    """Whether the daemon has reached `expected`; if not, why not is appended to `divergence`."""
     placement = appliance.placement()
     for name in RESOURCES:
         want = expected.get(name)
         running = (logs / f"{name}.state").exists()
-        if want is not None and want["enabled"]:
-            if placement.get(name) != [(NODE, "Started")] or not running:
-                return False
-        elif running or placement.get(name):
-            return False
+        wanted_running = want is not None and want["enabled"]
+        if (placement.get(name) == [(NODE, "Started")] if wanted_running else not placement.get(name)) and \
+                running == wanted_running:
+            continue
+        divergence.append(f"{name}: wanted {want}, status {placement.get(name)}, agent running {running}")
+        return False
     plan = json.loads(appliance.drover("simulate", "--output-as=json").stdout)
-    return plan.get("actions", []) == []
+    if plan.get("actions", []):
+        divergence.append(f"still planned: {plan['actions']}")
+        return False
+    return True
