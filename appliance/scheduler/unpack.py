@@ -224,7 +224,9 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         if not ok and expired(rsc, op, options.stonith_enabled, now):
             continue                                     # Pacemaker: "Ignoring expired ... failure"
         if ok:
-            if op.operation in ("start", "migrate_from", "migrate_to"):
+            if rc == 7 and op.operation != "monitor":      # expected "not running": Pacemaker's remap says stopped
+                result.role = "Stopped"
+            elif op.operation in ("start", "migrate_from", "migrate_to"):
                 result.role, result.failed = "Started", False   # (where a migrate_to leaves it: migration.py)
             elif op.operation == "stop":
                 result.role, result.failed = "Stopped", False

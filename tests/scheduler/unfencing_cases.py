@@ -32,11 +32,12 @@ def _dummy(rid: str, meta: str = "") -> str:
     return f'<primitive id="{rid}" class="ocf" provider="pacemaker" type="Dummy">{block}</primitive>'
 
 
-def _probed(rid: str, agent: str, standard: str = "ocf") -> str:
+def _probed(rid: str, agent: str, standard: str = "ocf", operation: str = "monitor") -> str:
+    """A history whose last operation found `rid` not running, as it was expected to (rc 7, target 7)."""
     provider = ' provider="pacemaker"' if standard == "ocf" else ""
     key = "0:0:7:d4c0de00-0000-4000-8000-000000000000"
     return (f'<lrm_resource id="{rid}" class="{standard}"{provider} type="{agent}">'
-            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_monitor_0" operation="monitor" call-id="1" '
+            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_{operation}_0" operation="{operation}" call-id="1" '
             f'rc-code="7" op-status="0" interval="0" last-rc-change="1500000000" transition-key="{key}" '
             f'transition-magic="0:7;{key}"/></lrm_resource>')
 
@@ -68,6 +69,11 @@ def cases() -> dict[str, str]:
                                               + _dummy("web", _nv("web", "requires", "unfencing"))),
         # without fencing, a resource's requires=unfencing means quorum; the device's probes still unfence
         "no-unfencing-without-fencing": _cib(scsi + _dummy("web"), fencing=False),
+        # a start recorded as "not running" where that was its expected result is a stopped device (Pacemaker's
+        # remap of rc 7), not one active everywhere to recover
+        "a-start-expected-not-running-is-stopped": _cib(
+            scsi + _dummy("web"), unfenced=(1, 2, 3),
+            probed=_probed("scsi", "fence_scsi", "stonith", "start") + _probed("web", "Dummy")),
     }
 
 
