@@ -13,12 +13,15 @@ safe side) and is asked again once the node's connection is new.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from appliance.engine.env import NodeExecutor
 from guest.agents.metadata import AgentMetadata, MetadataError, parse_metadata
-from guest.agents.results import ExecStatus, Operation
+from guest.agents.results import AgentSpec, ExecStatus, Operation
 
+log = logging.getLogger(__name__)
 METADATA_TIMEOUT_MS = 5_000
+REMOTE_CONNECTION = AgentSpec("ocf", "remote", "pacemaker")     # drover's own guest connections: nothing to reload
 
 
 class ReloadSupport:
@@ -26,13 +29,17 @@ class ReloadSupport:
         self._known: dict[tuple[str, str], AgentMetadata | None] = {}
 
     async def _metadata(self, node: str, executor: NodeExecutor, op: Operation) -> AgentMetadata | None:
-        if op.agent.standard != "ocf":
+        if op.agent.standard != "ocf" or op.agent == REMOTE_CONNECTION:
             return None
         key = (node, f"{op.agent.standard}:{op.agent.provider}:{op.agent.type}")
         if key not in self._known:
             asked = dataclasses.replace(op, action="meta-data", interval_ms=0, timeout_ms=METADATA_TIMEOUT_MS,
                                         params={}, meta={})
-            result = await executor.execute(asked)
+            try:
+                result = await executor.execute(asked)
+            except Exception as error:           # (never a cancellation) asked again next time
+                log.warning("meta-data of %s on %s: %s; it is restarted for any change", key[1], node, error)
+                return None
             metadata = None
             if result.exec_status == ExecStatus.DONE and result.rc == 0:
                 try:
