@@ -122,14 +122,16 @@ def _orphan(status: Status, resource_id: str, node: str | None) -> Runnable | No
 
 
 def as_started(status: Status, runnable: Runnable, node: str) -> Runnable:
-    """`runnable` with the parameters it was started with on `node`, where its history recorded them: as
-    Pacemaker stops a resource (a restart for changed parameters stops what the old ones started)."""
+    """`runnable` as it was started on `node`: the agent its history names there and the parameters it recorded,
+    as Pacemaker stops a resource (a restart for a changed agent or parameters stops what the old ones
+    started)."""
     entry = next((h for h in status.history if h.node == node and h.resource == runnable.history_id), None)
-    recorded = [op for op in entry.ops if op.extra.get(PARAMS_KEY)] if entry is not None else []
-    if not recorded:
+    if entry is None:
         return runnable
-    newest = max(recorded, key=lambda op: op.call_id)
-    return dataclasses.replace(runnable, params=json.loads(newest.extra.get(PARAMS_KEY)))
+    recorded = [op for op in entry.ops if op.extra.get(PARAMS_KEY)]
+    params = json.loads(max(recorded, key=lambda op: op.call_id).extra.get(PARAMS_KEY)) if recorded else \
+        runnable.params
+    return dataclasses.replace(runnable, agent=entry.agent, params=params)
 
 
 def on_node(cib: Cib, runnable: Runnable, node: str) -> Runnable:

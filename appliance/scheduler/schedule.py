@@ -178,6 +178,7 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
     orders = relations.build(working, cib)
     _next_roles(working)
     assign.assign_all(working, working.options.placement_strategy)
+    _restarts_for_unfencing(working)
     outcome = transition.plan(working, orders)
     resources = _by_resource(working, outcome.placement)
     _revive_stale_history(working, outcome, resources)
@@ -208,20 +209,50 @@ def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tu
     and not leaving."""
     if not working.options.unfencing or not working.options.stonith_enabled:
         return []
-    needing = {p.id for p in working.all_primitives if p.requires == "unfencing"
-               or (p.agent is not None and p.agent.standard == "stonith")}
+    needing = {p.id for p in working.all_primitives if _needs_unfencing(p)}
     # (probes are planned first: the first that requires a host's unfencing names it, as in Pacemaker)
     wanted = [(node, f"required by {rid} monitor") for rid, node in planned_probes if rid in needing]
     wanted += [(a.node, f"required by {a.resource} start") for a in actions
                if a.task in ("start", "migrate_from") and a.resource in needing]
-    reasons: dict[str, str] = {}
+    # a fence device's changed definition first (Pacemaker sees it before probing): unfenced again, whether it
+    # was or not
+    reasons: dict[str, str] = _device_changes(working)
     for name, reason in wanted:
-        node = working.node(name)
-        if node is None or node.kind != "cluster" or not node.online or node.unclean or node.shutdown:
-            continue
-        if not node.unfenced():
+        if _unfenceable(working, name) and not working.node(name).unfenced():
             reasons.setdefault(name, reason)
     return [Action("fence", "", name, fence_type="on", reason=reason) for name, reason in reasons.items()]
+
+
+def _needs_unfencing(rsc: WRsc) -> bool:
+    return rsc.requires == "unfencing" or (rsc.agent is not None and rsc.agent.standard == "stonith")
+
+
+def _unfenceable(working: Working, name: str) -> bool:
+    node = working.node(name)
+    return node is not None and node.kind == "cluster" and node.online and not node.unclean and not node.shutdown
+
+
+def _device_changes(working: Working) -> dict[str, str]:
+    """Hosts where a fence device restarts for a changed definition, and why (Pacemaker's trigger_unfencing)."""
+    if not working.options.unfencing or not working.options.stonith_enabled:
+        return {}
+    found: dict[str, str] = {}
+    for rsc in working.all_primitives:
+        for name, reason in rsc.unfence_reasons.items():
+            if _unfenceable(working, name):
+                found.setdefault(name, reason)
+    return found
+
+
+def _restarts_for_unfencing(working: Working) -> None:
+    """A host unfenced again for a fence device's changed definition: what requires unfencing and stays there
+    starts again after it (Pacemaker orders unfencing before such starts with implies-then: "Restart ... due to
+    required stonith")."""
+    hosts = _device_changes(working)
+    for rsc in working.all_primitives:
+        if hosts and _needs_unfencing(rsc) and rsc.assigned is not None and rsc.assigned.name in hosts \
+                and rsc.assigned in rsc.running_on:
+            rsc.changed_on.add(rsc.assigned.name)
 
 
 def _anti_colocations(working: Working) -> list[graph.AntiColocation]:

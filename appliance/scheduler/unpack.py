@@ -11,7 +11,6 @@ Time enters only as `now` (epoch seconds), for failure expiry (failures.py).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,16 +20,11 @@ from appliance.model.bundles import Bundle, in_resource_order
 from appliance.model.cluster import Cib
 from appliance.model.nodes import KIND_ATTRIBUTE
 from appliance.model.status import (
-    FORCE_RESTART_EXTRA,
-    PARAMS_EXTRA,
     OpRecord,
     ResourceHistory,
-    encode_params,
-    pacemaker_digest,
-    recorded_digest_matches,
 )
 from appliance.model.values import INFINITY, is_true, parse_interval_ms
-from appliance.scheduler import migration, utilization
+from appliance.scheduler import definition, migration, utilization
 from appliance.scheduler.build import REMOTE_AGENT, Builder, Options, options_of
 from appliance.scheduler.failures import (
     EXEC_ERROR,
@@ -279,36 +273,6 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
     return result
 
 
-def _digest_change(entry: ResourceHistory, params: dict[str, str], fence_device: bool) -> str | None:
-    """How the newest one-time operation Pacemaker recorded differs from `params`: "restart" when its
-    op-restart-digest (over the op-force-restart parameters) differs, or, without one, its op-digest (and its
-    secure digest: crm_simulate assumes masked secrets) does; "reload" when only parameters the agent can
-    reload changed (Pacemaker's reload-agent); None when it ran with these."""
-    recorded = [op for op in entry.ops if op.interval_ms == 0 and op.operation != "stop" and op.op_status == 0
-                and op.extra.get("op-digest")]
-    if not recorded:
-        return None
-    last = max(recorded, key=lambda op: op.call_id)
-    restart_digest, force_restart = last.extra.get("op-restart-digest"), last.extra.get(FORCE_RESTART_EXTRA)
-    matches = recorded_digest_matches(last.extra, params, fence_device)
-    if restart_digest is not None and force_restart is not None:
-        restart = {name: value for name, value in params.items() if name in force_restart.split()}
-        if restart_digest != pacemaker_digest(restart):
-            return "restart"
-        return None if matches else "reload"
-    return None if matches else "restart"
-
-
-def _reloadable_change(force_restart: str | None, started_with: str, wanted: str) -> bool:
-    """Whether only parameters outside the recorded op-force-restart list changed (a list is recorded only for
-    agents that can reload)."""
-    if force_restart is None:
-        return False
-    restart = force_restart.split()
-    before, after = json.loads(started_with), json.loads(wanted)
-    return all(before.get(name) == after.get(name) for name in restart)
-
-
 def _base(resource_id: str) -> str:
     head, sep, tail = resource_id.rpartition(":")
     return head if sep and tail.isdigit() else resource_id
@@ -406,24 +370,7 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         node.must_be_fenced(f"{rsc.id} is thought to be active there")
     if node not in rsc.running_on:
         rsc.running_on.append(node)
-    with_params = next((op for op in entry.ops if op.extra.get(PARAMS_EXTRA)), None)
-    started_with = with_params.extra.get(PARAMS_EXTRA) if with_params is not None else None
-    wanted = rsc.params
-    if rsc.param_rules:
-        now = datetime.fromtimestamp(working.now, UTC).replace(tzinfo=None) if working.now else None
-        wanted = encode_params(tuple(rsc.params_on(node.attrs, now).items()))
-    if started_with is not None and wanted is not None and started_with != wanted:
-        if _reloadable_change(with_params.extra.get(FORCE_RESTART_EXTRA), started_with, wanted):
-            rsc.reload_on.add(node.name)    # only parameters the agent reloads changed: reload-agent, no restart
-        else:
-            rsc.changed_on.add(node.name)   # Pacemaker: "restart due to resource definition change"
-    elif started_with is None and rsc.params is not None and node.available():
-        change = _digest_change(entry, json.loads(wanted or "{}"),
-                                rsc.agent is not None and rsc.agent.standard == "stonith")
-        if change == "restart":
-            rsc.changed_on.add(node.name)   # a history Pacemaker wrote: its op-digest says so
-        elif change == "reload":
-            rsc.reload_on.add(node.name)    # only what the agent can reload changed: reload-agent, no restart
+    definition.note_changes(working.now, rsc, node, entry)
     if _role_rank(history.role) > _role_rank(rsc.role):
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced

@@ -103,6 +103,7 @@ class WRsc:
     params: str | None = None           # canonical parameters (status.encode_params) of a configured primitive
     changed_on: set[str] = field(default_factory=set)    # nodes where it runs with other parameters
     reload_on: set[str] = field(default_factory=set)     # nodes where only reloadable parameters changed
+    unfence_reasons: dict[str, str] = field(default_factory=dict)   # a fence device's changed definition: node -> why
     utilization: dict[str, int] = field(default_factory=dict)   # what a primitive needs of a node's capacity
     requires: str = "quorum"            # the requires meta attribute: nothing starts even without quorum
     clone_name: str | None = None       # an anonymous instance's name in the history it was matched to

@@ -40,7 +40,8 @@ def _op(rid: str, task: str, rc: int, call: int, interval: int = 0, target: int 
 
 
 def _history(rid: str, agent: str, *ops: str) -> str:
-    return f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="{agent}">{"".join(ops)}</lrm_resource>'
+    kind = 'class="stonith"' if agent.startswith("fence_") else 'class="ocf" provider="pacemaker"'
+    return f'<lrm_resource id="{rid}" {kind} type="{agent}">{"".join(ops)}</lrm_resource>'
 
 
 def _state(number: int, lrm: str = "", attrs: str = "") -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from tests.scheduler.golden import document, write_all
 
 OUT = Path(__file__).resolve().parent / "unfencing"
+NO_PARAMETERS = "f2317cad3d54cec5d7d7aa7d0bf35cf8"      # the op-digest of no parameters at all
 
 
 def _nv(owner: str, name: str, value: str) -> str:
@@ -42,23 +43,44 @@ def _probed(rid: str, agent: str, standard: str = "ocf", operation: str = "monit
             f'transition-magic="0:7;{key}"/></lrm_resource>')
 
 
-def _cib(resources: str, unfenced: tuple[int, ...] = (), probed: str = "", fencing: bool = True) -> str:
+def _started(rid: str, agent: str, standard: str = "ocf", digest: str = "") -> str:
+    """A history whose last operation started `rid` (with parameters of op-digest `digest`, when given)."""
+    provider = ' provider="pacemaker"' if standard == "ocf" else ""
+    key = "0:0:0:d4c0de00-0000-4000-8000-000000000000"
+    recorded = f' op-digest="{digest}"' if digest else ""
+    return (f'<lrm_resource id="{rid}" class="{standard}"{provider} type="{agent}">'
+            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_start_0" operation="start" call-id="2" '
+            f'rc-code="0" op-status="0" interval="0" last-rc-change="1500000000" transition-key="{key}" '
+            f'transition-magic="0:0;{key}"{recorded}/></lrm_resource>')
+
+
+def _cib(resources: str, unfenced: tuple[int, ...] = (), probed: str = "", fencing: bool = True,
+         node1: str | None = None) -> str:
+    """`probed`: the history of each unfenced host (`node1`: node1's own instead)."""
     nodes = "".join(f'<node id="{n}" uname="node{n}"/>' for n in (1, 2, 3))
     states = "".join(
         f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" expected="member">'
         + (f'<transient_attributes id="{n}"><instance_attributes id="status-{n}">'
            f'{_nv(f"status-{n}", "#node-unfenced", "1500000000")}</instance_attributes></transient_attributes>'
            if n in unfenced else "")
-        + f'<lrm id="{n}"><lrm_resources>{probed if n in unfenced else ""}</lrm_resources></lrm></node_state>'
+        + f'<lrm id="{n}"><lrm_resources>{_history(n, unfenced, probed, node1)}</lrm_resources></lrm></node_state>'
         for n in (1, 2, 3))
     text = document(nodes, resources, "", states)
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"') \
         if fencing else text
 
 
+def _history(n: int, unfenced: tuple[int, ...], probed: str, node1: str | None) -> str:
+    if n == 1 and node1 is not None:
+        return node1
+    return probed if n in unfenced else ""
+
+
 def cases() -> dict[str, str]:
     scsi = _device("scsi", "fence_scsi", _nv("scsi", "provides", "unfencing"))
     known = _probed("scsi", "fence_scsi", "stonith") + _probed("web", "Dummy")
+    sticky = _dummy("web", _nv("web", "resource-stickiness", "100"))          # stays where it runs
+    web_running = _started("web", "Dummy", digest=NO_PARAMETERS)
     return {
         # a device that provides unfencing: every host is unfenced before anything is probed there
         "every-host-unfenced-first": _cib(scsi + _dummy("web")),
@@ -74,6 +96,19 @@ def cases() -> dict[str, str]:
         "a-start-expected-not-running-is-stopped": _cib(
             scsi + _dummy("web"), unfenced=(1, 2, 3),
             probed=_probed("scsi", "fence_scsi", "stonith", "start") + _probed("web", "Dummy")),
+        # a device whose agent changed restarts, its host is unfenced again first, and what requires unfencing
+        # there restarts after that ("due to required stonith")
+        "a-changed-device-agent-unfences-again": _cib(
+            scsi + sticky, unfenced=(1, 2, 3), probed=known,
+            node1=_started("scsi", "fence_virt", "stonith") + web_running),
+        # the same for parameters other than those it was started with (its op-digest)
+        "changed-device-parameters-unfence-again": _cib(
+            scsi + sticky, unfenced=(1, 2, 3), probed=known,
+            node1=_started("scsi", "fence_scsi", "stonith", digest="0" * 32) + web_running),
+        # a device that did not change leaves its host and what runs there alone
+        "an-unchanged-device-unfences-nothing": _cib(
+            scsi + sticky, unfenced=(1, 2, 3), probed=known,
+            node1=_started("scsi", "fence_scsi", "stonith", digest=NO_PARAMETERS) + web_running),
     }
 
 
