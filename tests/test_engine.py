@@ -473,3 +473,33 @@ def test_hosts_are_unfenced_once_before_anything_is_probed_or_started_there():
     assert ("fence", "node2", "on") in {(a.task, a.node, a.fence_type)
                                         for a in schedule(dataclasses.replace(env.cib, status=node_up(refenced,
                                                                                                    "node2"))).actions}
+
+
+class AgentRecording(ScriptedExecutor):
+    """Also keeps (action, agent type, parameters) of every operation."""
+
+    def __init__(self, log: list, seen: list):
+        super().__init__({}, log)
+        self.seen = seen
+
+    async def execute(self, operation: Operation) -> OpResult:
+        if operation.action != "meta-data":
+            self.seen.append((operation.action, operation.agent.type, dict(operation.params)))
+        return await super().execute(operation)
+
+
+def test_a_changed_agent_or_parameters_restart_stopping_what_was_started():
+    started_as = Primitive("web", AgentRef("ocf", "Stateful", "pacemaker"), Attributes.of({"state": "/old"}))
+    now_as = Primitive("web", DUMMY, Attributes.of({"state": "/new"}))
+    status = records.record_result(node_up(Status()), records.Outcome("node1", "web", started_as.agent, "start", 0,
+                                                                      OK, 100))
+    entry = status.history[-1]
+    status = records.set_extras(status, entry, entry.ops[-1], {"drover-params": '{"state": "/old"}'})
+    configuration = Configuration(nodes=(Node("node1", "1"),), resources=(now_as,),
+                                  cluster_options=Attributes.of({"stonith-enabled": "false"}))
+    log, seen = [], []
+    env = MemoryEnv(Cib(configuration, status), {"node1": AgentRecording(log, seen)})
+    converge(env)
+    one_off = [call for call in seen if call[0] in ("stop", "start")]
+    assert one_off == [("stop", "Stateful", {"state": "/old"}), ("start", "Dummy", {"state": "/new"})]
+    assert schedule(env.cib).actions == ()

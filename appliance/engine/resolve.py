@@ -131,7 +131,9 @@ def as_started(status: Status, runnable: Runnable, node: str) -> Runnable:
     recorded = [op for op in entry.ops if op.extra.get(PARAMS_KEY)]
     params = json.loads(max(recorded, key=lambda op: op.call_id).extra.get(PARAMS_KEY)) if recorded else \
         runnable.params
-    return dataclasses.replace(runnable, agent=entry.agent, params=params)
+    agent = entry.agent
+    complete = agent.type and agent.standard and (agent.standard != "ocf" or agent.provider)
+    return dataclasses.replace(runnable, agent=agent if complete else runnable.agent, params=params)
 
 
 def on_node(cib: Cib, runnable: Runnable, node: str) -> Runnable:
