@@ -63,7 +63,8 @@ def _digest_change(entry: ResourceHistory, params: dict[str, str], fence_device:
     """How the newest one-time operation Pacemaker recorded differs from `params`: "restart" when its
     op-restart-digest (over the op-force-restart parameters) differs, or, without one, its op-digest (and its
     secure digest: crm_simulate assumes masked secrets) does; "reload" when only parameters the agent can
-    reload changed (Pacemaker's reload-agent); None when it ran with these."""
+    reload changed (Pacemaker's reload-agent; a recorded restart digest says the agent can reload); None when
+    it ran with these."""
     recorded = [op for op in entry.ops if op.interval_ms == 0 and op.operation != "stop" and op.op_status == 0
                 and op.extra.get("op-digest")]
     if not recorded:
@@ -71,12 +72,14 @@ def _digest_change(entry: ResourceHistory, params: dict[str, str], fence_device:
     last = max(recorded, key=lambda op: op.call_id)
     restart_digest, force_restart = last.extra.get("op-restart-digest"), last.extra.get(FORCE_RESTART_EXTRA)
     matches = recorded_digest_matches(last.extra, params, fence_device)
-    if restart_digest is not None and force_restart is not None:
-        restart = {name: value for name, value in params.items() if name in force_restart.split()}
-        if restart_digest != pacemaker_digest(restart):
-            return "restart"
-        return None if matches else "reload"
-    return None if matches else "restart"
+    if restart_digest is None:                   # an agent that cannot reload
+        return None if matches else "restart"
+    # the restart digest is over the op-force-restart parameters (over them all without that list)
+    restart = params if force_restart is None else {name: value for name, value in params.items()
+                                                    if name in force_restart.split()}
+    if restart_digest != pacemaker_digest(restart):
+        return "restart"
+    return None if matches else "reload"
 
 
 def _reloadable_change(force_restart: str | None, started_with: str, wanted: str) -> bool:
