@@ -302,7 +302,7 @@ def test_relocate_run_moves_what_stickiness_holds_and_removes_its_pins(tmp_path:
         assert cluster.placement(h2)["r1"] == ["h1"]
         dry = cluster.drover(h2, "resource", "relocate", "dry-run").stdout
         assert "Creating location constraint: r1 prefers h3=INFINITY" in dry and "( h1 -> h3 )" in dry, dry
-        done = cluster.drover(h3, "resource", "relocate", "run", "r1", "--wait=60s").stdout
+        done = cluster.drover(h3, "resource", "relocate", "run", "r1", "--wait=45s").stdout
         assert "Waiting for resources to move..." in done and "Removing constraint pcs-relocate-r1" in done
         assert cluster.placement(h1)["r1"] == ["h3"]
         _version, configuration = cluster.version(h1)

@@ -102,7 +102,8 @@ def test_a_host_whose_disk_is_full_leaves_instead_of_diverging_and_catches_up_on
             cluster.drover(h2, "resource", "create", "r1", "ocf:test:hostlocal", f"log={cluster.log}")
             one_state(cluster)
             filler = state_dir / "filler"
-            with open(filler, "wb") as stuffing, contextlib.suppress(OSError):
+            # (the daemon's own writes may fill it first: then even creating the filler fails, as wanted)
+            with contextlib.suppress(OSError), open(filler, "wb") as stuffing:
                 while True:
                     stuffing.write(b"\0" * 65536)
                     stuffing.flush()
