@@ -18,7 +18,7 @@ from appliance.model.references import expand_constraints
 from appliance.model.values import INFINITY
 from appliance.scheduler import assign, graph, monitors, probes, relations, scores, tickets, transition
 from appliance.scheduler.transition import Action
-from appliance.scheduler.unpack import Working, next_expiry, unpack
+from appliance.scheduler.unpack import Working, multiple_active, next_expiry, unpack
 from appliance.scheduler.working import WRsc
 
 
@@ -193,11 +193,12 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
     before = _states_now(working)
     planned_probes = probes.plan(working)
     actions = (*_unfencing(working, outcome.actions, planned_probes), *outcome.actions)
+    planned_monitors = monitors.plan(working, cib, actions, outcome.placement)
+    actions, planned_monitors = _left_where_expected(working, actions, planned_monitors)
     edges = graph.orderings(actions, orders, working.nodes, {p.id: _collections(p) for p in working.all_primitives},
                             _anti_colocations(working))
     return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges,
-                      next_expiry(working), planned_probes,
-                      monitors.plan(working, cib, actions, outcome.placement), tuple(working.score_lines or ()),
+                      next_expiry(working), planned_probes, planned_monitors, tuple(working.score_lines or ()),
                       {(p.id, node): name for p in working.all_primitives for node, name in p.history_names.items()},
                       tuple(p.id for p in working.all_primitives))
 
@@ -221,6 +222,28 @@ def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tu
         if _unfenceable(working, name) and not working.node(name).unfenced():
             reasons.setdefault(name, reason)
     return [Action("fence", "", name, fence_type="on", reason=reason) for name, reason in reasons.items()]
+
+
+def _left_where_expected(working: Working, actions: tuple[Action, ...], planned: tuple[monitors.Monitor, ...]
+                         ) -> tuple[tuple[Action, ...], tuple[monitors.Monitor, ...]]:
+    """multiple-active=stop_unexpected: a multiply active resource that stays on one of its nodes is stopped on
+    the others only; its restart where it stays is Pacemaker's pseudo start (no agent runs; its monitors are
+    issued again once the other copies are stopped; what depends on it restarts)."""
+    kept = {(rsc.id, rsc.assigned.name) for rsc in working.all_primitives
+            if len(rsc.running_on) > 1 and multiple_active(rsc) == "stop_unexpected" and rsc.assigned is not None
+            and rsc.assigned in rsc.running_on and rsc.next_role != "Stopped"}
+    if not kept:
+        return actions, planned
+    left = [index for index, a in enumerate(actions)
+            if not (a.task in ("stop", "start") and (a.resource, a.node) in kept)]
+    moved = {old: new for new, old in enumerate(left)}
+    last_stop = {a.resource: moved[index] for index, a in enumerate(actions) if index in moved and a.task == "stop"}
+
+    def after(monitor: monitors.Monitor) -> int | None:
+        if monitor.after is None or monitor.after in moved:
+            return None if monitor.after is None else moved[monitor.after]
+        return last_stop.get(monitor.resource)
+    return tuple(actions[index] for index in left), tuple(replace(m, after=after(m)) for m in planned)
 
 
 def _needs_unfencing(rsc: WRsc) -> bool:

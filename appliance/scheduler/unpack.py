@@ -370,11 +370,30 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         node.must_be_fenced(f"{rsc.id} is thought to be active there")
     if node not in rsc.running_on:
         rsc.running_on.append(node)
+        if len(rsc.running_on) > 1 and rsc.variant == "primitive" and rsc.managed:
+            _multiply_active(working, rsc)
     definition.note_changes(working.now, rsc, node, entry)
     if _role_rank(history.role) > _role_rank(rsc.role):
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced
         _apply_failure(working, rsc, node, history)
+
+
+def _multiply_active(working: Working, rsc: WRsc) -> None:
+    """Pacemaker's multiple-active recovery (native_add_running): stop_only keeps it stopped everywhere, block
+    leaves it unmanaged (a group set to block: all its members); stop_start, the default, restarts it where it
+    is placed, and stop_unexpected leaves it running there (transition.py)."""
+    recovery = multiple_active(rsc)
+    if recovery == "stop_only":
+        working.bans.extend((rsc, node.name) for node in working.nodes)
+    elif recovery == "block":
+        group = rsc.parent if rsc.parent is not None and rsc.parent.variant == "group" else None
+        for member in group.children if group is not None and multiple_active(group) == "block" else [rsc]:
+            member.managed, member.blocked = False, True
+
+
+def multiple_active(rsc: WRsc) -> str:
+    return (rsc.meta.get("multiple-active") or "stop_start").strip().lower()
 
 
 def _legacy_fail_counts(cib: Cib) -> bool:
