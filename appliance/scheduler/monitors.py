@@ -49,8 +49,10 @@ def _recorded(cib: Cib) -> dict[tuple[str, str], dict[int, Attributes | None]]:
                           and op.rc_code == 0),
                          default=-1)
         for op in history.ops:
-            if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 7, 8) and op.op_status == 0 \
-                    and op.call_id > stopped_at:
+            # (a result reported as an error counts as its rc says, as Pacemaker remaps it; a timed-out one is
+            # rescheduled once its failure expires, the other failures are recovered anyway)
+            if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 7, 8) \
+                    and op.op_status in (0, 4) and op.call_id > stopped_at:
                 recorded.setdefault((base_id(history.resource), history.node), {})[op.interval_ms] = \
                     op.extra if op.extra.get("op-digest") else None
     return recorded

@@ -21,14 +21,15 @@ OUT = Path(__file__).resolve().parent / "monitors"
 
 _OP = ('<lrm_rsc_op id="{rid}_{key}" operation_key="{rid}_{op}_{interval}" operation="{op}" '
        'crm-debug-origin="test" crm_feature_set="3.16.1" transition-key="{call}:-1:{target}:x" '
-       'transition-magic="0:{rc};{call}:-1:{target}:x" call-id="{call}" rc-code="{rc}" op-status="0" '
+       'transition-magic="0:{rc};{call}:-1:{target}:x" call-id="{call}" rc-code="{rc}" op-status="{status}" '
        'interval="{interval}" last-rc-change="1795561600" exec-time="0" queue-time="0" op-digest="{digest}"{extra}/>')
 # Dummy's parameters a change of which needs a restart (Pacemaker records them with a start)
 FORCE_RESTART = "  envfile op_sleep passwd state  "
 
 
 def op(rid: str, key: str, name: str, call: int, rc: int = 0, interval: int = 0, target: int = 0,
-       timeout_ms: int = 20000, digest: str | None = None, params: dict[str, str] | None = None) -> str:
+       timeout_ms: int = 20000, digest: str | None = None, params: dict[str, str] | None = None,
+       status: int = 0) -> str:
     """`params`: a start's parameters, recorded with the restart digest as Pacemaker records an agent that can
     reload the others."""
     extra = ""
@@ -38,7 +39,7 @@ def op(rid: str, key: str, name: str, call: int, rc: int = 0, interval: int = 0,
         digest = digest or pacemaker_digest(params)
     timeout = {"CRM_meta_timeout": str(timeout_ms)} if interval else {}
     return _OP.format(rid=rid, key=key, op=name, interval=interval, call=call, rc=rc, target=target,
-                      digest=digest or pacemaker_digest(timeout), extra=extra)
+                      digest=digest or pacemaker_digest(timeout), extra=extra, status=status)
 
 
 def _history(node: int, rid: str, *ops: str) -> str:
@@ -94,6 +95,13 @@ def cases() -> dict[str, str]:
             _dummy("web", MONITOR.format(rid="web") + STOPPED.format(rid="web"), _nv("web", "target-role", "Stopped")),
             {1: _history(1, "web", probe, op("web", "monitor_20000", "monitor", 2, rc=0, interval=20000, target=7)),
              2: _history(2, "web", probe, op("web", "monitor_20000", "monitor", 2, rc=7, interval=20000, target=7))}),
+        # its monitor's result was reported as an error with the rc it expected (Pacemaker remaps it to done):
+        # it runs, nothing to schedule again
+        "monitor-reported-as-error-with-its-expected-rc-runs-on": _cib(
+            _dummy("web", MONITOR.format(rid="web")),
+            {1: _history(1, "web", op("web", "last_0", "start", 2),
+                         op("web", "monitor_10000", "monitor", 3, interval=10000, status=4)),
+             2: _history(2, "web", probe)}),
         # unmanaged and active on both nodes: monitored on the one it is assigned to only
         "unmanaged-active-twice": _cib(
             _dummy("web", MONITOR.format(rid="web") + STOPPED.format(rid="web"), _nv("web", "is-managed", "false")),
