@@ -240,9 +240,7 @@ def _left_where_expected(working: Working, actions: tuple[Action, ...], planned:
     last_stop = {a.resource: moved[index] for index, a in enumerate(actions) if index in moved and a.task == "stop"}
 
     def after(monitor: monitors.Monitor) -> int | None:
-        if monitor.after is None or monitor.after in moved:
-            return None if monitor.after is None else moved[monitor.after]
-        return last_stop.get(monitor.resource)
+        return None if monitor.after is None else moved.get(monitor.after, last_stop.get(monitor.resource))
     return tuple(actions[index] for index in left), tuple(replace(m, after=after(m)) for m in planned)
 
 

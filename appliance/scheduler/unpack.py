@@ -331,6 +331,8 @@ def _orphan(working: Working, entry: ResourceHistory) -> WRsc:
 
 
 def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHistory, node: WNode) -> None:
+    if not any(_tells_state(op) for op in entry.ops):
+        return                   # Pacemaker: its role stays unknown there (so it is probed again)
     working.known_on.setdefault(_base(entry.resource), set()).add(node.name)
     template = mapper.plain.get(entry.resource) or next(iter(mapper.instances.get(_base(entry.resource), [])), None)
     history = read_history(template, entry, working.options, working.now) if template is not None else None
@@ -377,6 +379,14 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced
         _apply_failure(working, rsc, node, history)
+
+
+def _tells_state(op: OpRecord) -> bool:
+    """Whether a record says anything of the resource's state: not a cancelled one nor one in flight, unless a
+    start or promotion (which may have happened already)."""
+    if op.op_status == -1:
+        return op.operation in ("start", "promote")
+    return op.op_status != 1
 
 
 def _multiply_active(working: Working, rsc: WRsc) -> None:

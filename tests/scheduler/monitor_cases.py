@@ -102,6 +102,11 @@ def cases() -> dict[str, str]:
             {1: _history(1, "web", op("web", "last_0", "start", 2),
                          op("web", "monitor_10000", "monitor", 3, interval=10000, status=4)),
              2: _history(2, "web", probe)}),
+        # a probe still in flight when the history was written tells nothing: it is probed again there
+        "a-probe-in-flight-is-probed-again": _cib(
+            _dummy("web", MONITOR.format(rid="web")),
+            {1: _history(1, "web", *running),
+             2: _history(2, "web", op("web", "last_0", "monitor", -1, rc=-1, target=7, status=-1))}),
         # unmanaged and active on both nodes: monitored on the one it is assigned to only
         "unmanaged-active-twice": _cib(
             _dummy("web", MONITOR.format(rid="web") + STOPPED.format(rid="web"), _nv("web", "is-managed", "false")),
