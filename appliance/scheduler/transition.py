@@ -346,6 +346,8 @@ class _Planner:
                     return False
             elif not self.order_first_ok(order):
                 return False
+            elif self.order_first_blocked(order):
+                return False        # Pacemaker: "due to unrunnable FIRST start (blocked)"
         for colocation in scores.this_with_list(rsc):
             if colocation.score >= 1_000_000 and colocation.dependent_role in ("Unknown", None) \
                     and (not self.active_after(colocation.primary) or self.every_start_blocked(colocation.primary)):

@@ -1,0 +1,60 @@
+"""Write the golden cases of a resource blocked by a failed stop (tests/scheduler/blocked/) with real Pacemaker's
+results; tests/test_scheduler_actions.py compares each transition with crm_simulate's.
+
+    python -m tests.scheduler.blocked_cases [OUT_DIR]
+
+Without fencing, a stop that failed leaves the resource blocked where it is: it will not start (nor be
+recovered) anywhere, so what must start after it (a mandatory order) does not start either, while what is only
+optionally ordered after it does.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tests.scheduler.golden import document, write_all
+
+OUT = Path(__file__).resolve().parent / "blocked"
+KEY = "0:0:0:d4c0de00-0000-4000-8000-000000000000"
+
+
+def _dummy(rid: str) -> str:
+    return f'<primitive id="{rid}" class="ocf" provider="pacemaker" type="Dummy"/>'
+
+
+def _failed_stop(rid: str) -> str:
+    return (f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="Dummy">'
+            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_stop_0" operation="stop" call-id="3" rc-code="1" '
+            f'op-status="0" interval="0" last-rc-change="1500000000" transition-key="{KEY}" '
+            f'transition-magic="0:1;{KEY}"/></lrm_resource>')
+
+
+def _order(oid: str, first: str, then: str, kind: str = "") -> str:
+    extra = f' kind="{kind}"' if kind else ""
+    return f'<rsc_order id="{oid}" first="{first}" first-action="start" then="{then}" then-action="start"{extra}/>'
+
+
+def _cib(constraints: str) -> str:
+    nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
+    states = "".join(
+        f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" expected="member">'
+        f'<lrm id="{n}"><lrm_resources>{_failed_stop("db") if n == 1 else ""}</lrm_resources></lrm></node_state>'
+        for n in (1, 2))
+    return document(nodes, _dummy("db") + _dummy("web") + _dummy("cache"), constraints, states)
+
+
+def cases() -> dict[str, str]:
+    return {
+        # web must start after db (mandatory), cache only optionally: web stays stopped, cache starts
+        "a-blocked-first-keeps-its-mandatory-then-stopped": _cib(
+            _order("db-then-web", "db", "web") + _order("db-then-cache", "db", "cache", "Optional")),
+    }
+
+
+def main() -> int:
+    return write_all(cases(), OUT, "blocked", "blocked_cases.py")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
