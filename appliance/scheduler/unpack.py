@@ -323,6 +323,7 @@ class _HistoryMapper:
 
 def _orphan(working: Working, entry: ResourceHistory) -> WRsc:
     rsc = WRsc(entry.resource, "primitive", agent=entry.agent, orphan=True)
+    rsc.managed = working.options.stop_orphan_resources     # (else left as it is, unmanaged)
     rsc.stickiness = 0
     rsc.migration_threshold = INFINITY
     working.resources.append(rsc)

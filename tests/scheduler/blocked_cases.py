@@ -1,11 +1,12 @@
-"""Write the golden cases of a resource blocked by a failed stop (tests/scheduler/blocked/) with real Pacemaker's
+"""Write the golden cases of resources left where they are (tests/scheduler/blocked/) with real Pacemaker's
 results; tests/test_scheduler_actions.py compares each transition with crm_simulate's.
 
     python -m tests.scheduler.blocked_cases [OUT_DIR]
 
 Without fencing, a stop that failed leaves the resource blocked where it is: it will not start (nor be
 recovered) anywhere, so what must start after it (a mandatory order) does not start either, while what is only
-optionally ordered after it does.
+optionally ordered after it does. With stop-orphan-resources=false a deleted resource still running is left
+running, unmanaged.
 """
 
 from __future__ import annotations
@@ -35,20 +36,34 @@ def _order(oid: str, first: str, then: str, kind: str = "") -> str:
     return f'<rsc_order id="{oid}" first="{first}" first-action="start" then="{then}" then-action="start"{extra}/>'
 
 
-def _cib(constraints: str) -> str:
+def _running(rid: str) -> str:
+    return (f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="Dummy">'
+            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_start_0" operation="start" call-id="2" rc-code="0" '
+            f'op-status="0" interval="0" last-rc-change="1500000000" transition-key="{KEY}" '
+            f'transition-magic="0:0;{KEY}"/></lrm_resource>')
+
+
+def _cib(constraints: str, on_node1: str = "", options: str = "", resources: str = "") -> str:
     nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
     states = "".join(
         f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" expected="member">'
-        f'<lrm id="{n}"><lrm_resources>{_failed_stop("db") if n == 1 else ""}</lrm_resources></lrm></node_state>'
+        f'<lrm id="{n}"><lrm_resources>{on_node1 if n == 1 else ""}</lrm_resources></lrm></node_state>'
         for n in (1, 2))
-    return document(nodes, _dummy("db") + _dummy("web") + _dummy("cache"), constraints, states)
+    return document(nodes, resources or _dummy("db") + _dummy("web") + _dummy("cache"), constraints, states, options)
 
 
 def cases() -> dict[str, str]:
     return {
         # web must start after db (mandatory), cache only optionally: web stays stopped, cache starts
         "a-blocked-first-keeps-its-mandatory-then-stopped": _cib(
-            _order("db-then-web", "db", "web") + _order("db-then-cache", "db", "cache", "Optional")),
+            _order("db-then-web", "db", "web") + _order("db-then-cache", "db", "cache", "Optional"),
+            _failed_stop("db")),
+        # "old" is no longer configured but runs on node1: with stop-orphan-resources=false it is left running
+        "an-orphan-is-left-running-when-orphans-are-kept": _cib(
+            "", _running("old"), '<nvpair id="opts-sor" name="stop-orphan-resources" value="false"/>',
+            _dummy("web")),
+        # ... and stopped by default
+        "an-orphan-is-stopped-by-default": _cib("", _running("old"), "", _dummy("web")),
     }
 
 
