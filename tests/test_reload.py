@@ -7,25 +7,18 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.appliance_harness import Appliance
+from tests.appliance_harness import Appliance, wait_for_sync
 from tests.guestd import GuestDaemon
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def wait(predicate, what: str, timeout_s: float = 40.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait(predicate, what: str) -> None:
+    wait_for_sync(predicate, 40, what)
 
 
 def calls(envfile: Path) -> list[tuple[str, str]]:

@@ -24,23 +24,17 @@ def _dummy(rid: str) -> str:
     return f'<primitive id="{rid}" class="ocf" provider="pacemaker" type="Dummy"/>'
 
 
-def _failed_stop(rid: str) -> str:
+def _recorded(rid: str, task: str, rc: int) -> str:
+    """A history whose last operation, `task`, returned `rc` (expecting 0)."""
     return (f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="Dummy">'
-            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_stop_0" operation="stop" call-id="3" rc-code="1" '
-            f'op-status="0" interval="0" last-rc-change="1500000000" transition-key="{KEY}" '
-            f'transition-magic="0:1;{KEY}"/></lrm_resource>')
+            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_{task}_0" operation="{task}" call-id="3" '
+            f'rc-code="{rc}" op-status="0" interval="0" last-rc-change="1500000000" transition-key="{KEY}" '
+            f'transition-magic="0:{rc};{KEY}"/></lrm_resource>')
 
 
 def _order(oid: str, first: str, then: str, kind: str = "") -> str:
     extra = f' kind="{kind}"' if kind else ""
     return f'<rsc_order id="{oid}" first="{first}" first-action="start" then="{then}" then-action="start"{extra}/>'
-
-
-def _running(rid: str) -> str:
-    return (f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="Dummy">'
-            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_start_0" operation="start" call-id="2" rc-code="0" '
-            f'op-status="0" interval="0" last-rc-change="1500000000" transition-key="{KEY}" '
-            f'transition-magic="0:0;{KEY}"/></lrm_resource>')
 
 
 def _cib(constraints: str, on_node1: str = "", options: str = "", resources: str = "") -> str:
@@ -57,13 +51,13 @@ def cases() -> dict[str, str]:
         # web must start after db (mandatory), cache only optionally: web stays stopped, cache starts
         "a-blocked-first-keeps-its-mandatory-then-stopped": _cib(
             _order("db-then-web", "db", "web") + _order("db-then-cache", "db", "cache", "Optional"),
-            _failed_stop("db")),
+            _recorded("db", "stop", 1)),
         # "old" is no longer configured but runs on node1: with stop-orphan-resources=false it is left running
         "an-orphan-is-left-running-when-orphans-are-kept": _cib(
-            "", _running("old"), '<nvpair id="opts-sor" name="stop-orphan-resources" value="false"/>',
+            "", _recorded("old", "start", 0), '<nvpair id="opts-sor" name="stop-orphan-resources" value="false"/>',
             _dummy("web")),
         # ... and stopped by default
-        "an-orphan-is-stopped-by-default": _cib("", _running("old"), "", _dummy("web")),
+        "an-orphan-is-stopped-by-default": _cib("", _recorded("old", "start", 0), "", _dummy("web")),
     }
 
 
