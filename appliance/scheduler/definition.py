@@ -75,9 +75,7 @@ def _digest_change(entry: ResourceHistory, params: dict[str, str], fence_device:
     if restart_digest is None:                   # an agent that cannot reload
         return None if matches else "restart"
     # the restart digest is over the op-force-restart parameters (over them all without that list)
-    restart = params if force_restart is None else {name: value for name, value in params.items()
-                                                    if name in force_restart.split()}
-    if restart_digest != pacemaker_digest(restart):
+    if restart_digest != pacemaker_digest(_restart_part(params, force_restart)):
         return "restart"
     return None if matches else "reload"
 
@@ -87,6 +85,12 @@ def _reloadable_change(force_restart: str | None, started_with: str, wanted: str
     agents that can reload)."""
     if force_restart is None:
         return False
-    restart = force_restart.split()
-    before, after = json.loads(started_with), json.loads(wanted)
-    return all(before.get(name) == after.get(name) for name in restart)
+    return _restart_part(json.loads(started_with), force_restart) == _restart_part(json.loads(wanted), force_restart)
+
+
+def _restart_part(params: dict[str, str], force_restart: str | None) -> dict[str, str]:
+    """The parameters named in an op-force-restart list (all of them without one)."""
+    if force_restart is None:
+        return params
+    names = set(force_restart.split())
+    return {name: value for name, value in params.items() if name in names}

@@ -20,6 +20,7 @@ from appliance.model.history import base_id
 from appliance.model.resources import Op, monitors_for_role
 from appliance.model.status import recorded_digest_matches
 from appliance.model.values import ModelError, is_true, parse_interval_ms
+from appliance.scheduler.failures import EXEC_ERROR
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WRsc
@@ -52,7 +53,7 @@ def _recorded(cib: Cib) -> dict[tuple[str, str], dict[int, Attributes | None]]:
             # (a result reported as an error counts as its rc says, as Pacemaker remaps it; a timed-out one is
             # rescheduled once its failure expires, the other failures are recovered anyway)
             if op.operation == "monitor" and op.interval_ms > 0 and op.rc_code in (0, 7, 8) \
-                    and op.op_status in (0, 4) and op.call_id > stopped_at:
+                    and op.op_status in (0, EXEC_ERROR) and op.call_id > stopped_at:
                 recorded.setdefault((base_id(history.resource), history.node), {})[op.interval_ms] = \
                     op.extra if op.extra.get("op-digest") else None
     return recorded

@@ -178,7 +178,8 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
     orders = relations.build(working, cib)
     _next_roles(working)
     assign.assign_all(working, working.options.placement_strategy)
-    _restarts_for_unfencing(working)
+    device_changes = _device_changes(working)
+    _restarts_for_unfencing(working, device_changes)
     outcome = transition.plan(working, orders)
     resources = _by_resource(working, outcome.placement)
     _revive_stale_history(working, outcome, resources)
@@ -192,7 +193,7 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
                     for p in working.all_primitives)
     before = _states_now(working)
     planned_probes = probes.plan(working)
-    actions = (*_unfencing(working, outcome.actions, planned_probes), *outcome.actions)
+    actions = (*_unfencing(working, outcome.actions, planned_probes, device_changes), *outcome.actions)
     planned_monitors = monitors.plan(working, cib, actions, outcome.placement)
     actions, planned_monitors = _left_where_expected(working, actions, planned_monitors)
     edges = graph.orderings(actions, orders, working.nodes, {p.id: _collections(p) for p in working.all_primitives},
@@ -203,7 +204,8 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
                       tuple(p.id for p in working.all_primitives))
 
 
-def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tuple[str, str], ...]) -> list[Action]:
+def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tuple[str, str], ...],
+               device_changes: dict[str, str]) -> list[Action]:
     """Pacemaker's unfencing ("stonith on"): a host never unfenced (no #node-unfenced) is unfenced before a
     resource that requires unfencing (the default once a device provides it) starts or is probed there, and
     before a fence device does, when unfencing is in use (and fencing enabled); only a host that is up, clean
@@ -217,7 +219,7 @@ def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tu
                if a.task in ("start", "migrate_from") and a.resource in needing]
     # a fence device's changed definition first (Pacemaker sees it before probing): unfenced again, whether it
     # was or not
-    reasons: dict[str, str] = _device_changes(working)
+    reasons = dict(device_changes)
     for name, reason in wanted:
         if _unfenceable(working, name) and not working.node(name).unfenced():
             reasons.setdefault(name, reason)
@@ -265,11 +267,10 @@ def _device_changes(working: Working) -> dict[str, str]:
     return found
 
 
-def _restarts_for_unfencing(working: Working) -> None:
+def _restarts_for_unfencing(working: Working, hosts: dict[str, str]) -> None:
     """A host unfenced again for a fence device's changed definition: what requires unfencing and stays there
     starts again after it (Pacemaker orders unfencing before such starts with implies-then: "Restart ... due to
     required stonith")."""
-    hosts = _device_changes(working)
     for rsc in working.all_primitives:
         if hosts and _needs_unfencing(rsc) and rsc.assigned is not None and rsc.assigned.name in hosts \
                 and rsc.assigned in rsc.running_on:
