@@ -19,6 +19,7 @@ from appliance.cli.status_view import build
 from appliance.model.cib_read import SIMULATED, read_cib
 from appliance.model.cib_write import cib_element
 from appliance.model.cluster import Cib
+from appliance.model.collector import collector_paused
 from appliance.scheduler.schedule import Transition, current_state, execution_date, schedule
 from appliance.scheduler.unpack import Working, unpack
 from guest.common.cli import Command, Context
@@ -77,6 +78,11 @@ Options:
 
 
 def run(args: dict, context: Context) -> int:
+    with collector_paused():           # one large computation; its objects live until it has printed
+        return _run(args, context)
+
+
+def _run(args: dict, context: Context) -> int:
     form = state.output_format(args, ("text", "json"))
     fail_specs = tuple(args["--op-fail"])
     simulate_execute.check_specs(fail_specs)

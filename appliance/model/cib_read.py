@@ -16,6 +16,7 @@ from appliance.model.alerts import Alert
 from appliance.model.attributes import Attributes
 from appliance.model.bundles import Bundle
 from appliance.model.cluster import Cib, Configuration, validate
+from appliance.model.collector import collector_paused
 from appliance.model.constraints import (
     Colocation,
     Constraint,
@@ -545,12 +546,13 @@ def _validated(configuration: Configuration, source: str) -> Configuration:
 
 def read_cib(data: bytes, source: str, skipped: tuple[str, ...] = ()) -> Cib:
     """A whole <cib> document; `skipped`: what an import would refuse but a simulation reads (SIMULATED)."""
-    document = parse(data, source)
-    if document.root.tag != "cib":
-        raise ModelError(f"{source}: expected a <cib> document, found <{document.root.tag}>")
-    cib = _Reader(document, source, skipped).cib(document.root)
-    _validated(cib.configuration, source)
-    return cib
+    with collector_paused():
+        document = parse(data, source)
+        if document.root.tag != "cib":
+            raise ModelError(f"{source}: expected a <cib> document, found <{document.root.tag}>")
+        cib = _Reader(document, source, skipped).cib(document.root)
+        _validated(cib.configuration, source)
+        return cib
 
 
 def read_fragment(data: bytes, source: str, known_templates: tuple[Template, ...] = ()) -> Fragment:

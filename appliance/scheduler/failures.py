@@ -64,7 +64,7 @@ def failcount(working: Working, rsc: WRsc, node: str, effective: bool = True, fi
     connection), as pcmk__threshold_reached counts them."""
     clone = rsc.clone_parent()
     names = {rsc.id} if clone is not None and clone.unique else {rsc.id, base_id(rsc.id)}
-    keys = [key for key in working.fail_counts if key[1] == node and key[0] in names]
+    keys = [key for key in ((name, node) for name in names) if key in working.fail_counts]
     total = sum(working.fail_counts[key] for key in keys)
     last = max((working.last_failures.get(key, 0) for key in keys), default=0)
     if effective and total > 0 and last > 0 and rsc.failure_timeout_s and working.now > last + rsc.failure_timeout_s:

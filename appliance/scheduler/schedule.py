@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from appliance.model.cluster import Cib
+from appliance.model.collector import collector_paused
 from appliance.model.constraints import Location, Order
 from appliance.model.references import expand_constraints
 from appliance.model.values import INFINITY
@@ -165,6 +166,11 @@ def _prepared(cib: Cib, now: datetime | None) -> tuple[Cib, datetime]:
 
 
 def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -> Transition:
+    with collector_paused():
+        return _schedule(cib, now, show_scores)
+
+
+def _schedule(cib: Cib, now: datetime | None, show_scores: bool) -> Transition:
     cib, now = _prepared(cib, now)
     working = unpack(cib, now)
     working.score_lines = [] if show_scores else None

@@ -63,6 +63,11 @@ class _Planner:
     def __init__(self, working: Working, orders: list[Order]):
         self.working = working
         self.orders = [o for o in orders if o.mandatory]
+        self.start_orders: dict[str, list[Order]] = {}       # primitive id -> the orders whose 'then' starts it
+        for order in self.orders:
+            if order.then_action == "start":
+                for member in order.then.primitives():
+                    self.start_orders.setdefault(member.id, []).append(order)
         self.fenced = {n.name for n in working.nodes if n.unclean and n.kind != "guest" and _fenceable(working, n)}
         self.fenced |= self._unrecoverable_remotes()
         self.migrations = {rsc.id: move for rsc in working.all_primitives
@@ -338,9 +343,7 @@ class _Planner:
                    for instance in first.children)
 
     def _prerequisites_met(self, rsc: WRsc) -> bool:
-        for order in self.orders:
-            if order.then_action != "start" or rsc not in order.then.primitives():
-                continue
+        for order in self.start_orders.get(rsc.id, ()):
             if self._interleaved(order) and rsc.assigned is not None and order.first_action == "start":
                 if not self._first_active_on(order.first, rsc.assigned):
                     return False
