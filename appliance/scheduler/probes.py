@@ -19,8 +19,9 @@ from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
 
 
-def plan(working: Working) -> tuple[tuple[str, str], ...]:
-    """(primitive or instance id, node) of each probe, nodes in order, resources in configuration order."""
+def plan(working: Working, starting: frozenset[str] = frozenset()) -> tuple[tuple[str, str], ...]:
+    """(primitive or instance id, node) of each probe, nodes in order, resources in configuration order;
+    `starting`: the primitives the transition starts."""
     if not is_true(working.options.cluster_options.get("enable-startup-probes") or "true"):
         return ()
     fillers = {filler.id for members in working.fillers.values() for filler in members}
@@ -34,7 +35,7 @@ def plan(working: Working) -> tuple[tuple[str, str], ...]:
         if node.kind != "cluster" and not is_true(discovery or "true"):
             continue
         for top in working.resources:
-            _probe(working, top, top, node, fillers, probes)
+            _probe(working, top, top, node, fillers, probes, starting)
     return tuple(probes)
 
 
@@ -59,7 +60,7 @@ def _placed_on(rsc: WRsc, node: WNode) -> bool:
 
 
 def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str],
-           probes: list[tuple[str, str]]) -> None:
+           probes: list[tuple[str, str]], starting: frozenset[str]) -> None:
     # Pacemaker: a bundle's guest node discovers only its own replica's instance (discovery never for the rest,
     # exclusive for it), and that instance is probed nowhere else
     owner = working.bundle_nodes.get(node.name)
@@ -78,21 +79,21 @@ def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str
             return
         if rsc.unique or rsc.bundle:          # (a bundle's containers and IPs are resources of their own)
             for child in rsc.children:
-                _probe(working, child, top, node, fillers, probes)
+                _probe(working, child, top, node, fillers, probes, starting)
             return
         chosen = next((child for child in rsc.children if _known_on(working, child, node)), None) or \
             next((child for child in rsc.children if _placed_on(child, node)), None) or \
             (rsc.children[0] if rsc.children else None)
         if chosen is not None:
-            _probe(working, chosen, top, node, fillers, probes)
+            _probe(working, chosen, top, node, fillers, probes, starting)
         return
     if rsc.children:
         for child in rsc.children:
-            _probe(working, child, top, node, fillers, probes)
+            _probe(working, child, top, node, fillers, probes, starting)
         return
     if (rsc.id in fillers and not rsc.is_remote_connection) or rsc.orphan or _known_on(working, rsc, node):
         return
-    if rsc.is_remote_connection and _container_stays_down(working, rsc):
+    if rsc.is_remote_connection and _container_stays_down(working, rsc, starting):
         return                     # Pacemaker orders a bundle connection's probe after its container's start
     mode = working.discovery.get(rsc.id, {}).get(node.name)
     exclusive = rsc.id in working.exclusive_discover or top.id in working.exclusive_discover
@@ -105,9 +106,12 @@ def _probe(working: Working, rsc: WRsc, top: WRsc, node: WNode, fillers: set[str
     probes.append((rsc.id, node.name))
 
 
-def _container_stays_down(working: Working, connection: WRsc) -> bool:
+def _container_stays_down(working: Working, connection: WRsc, starting: frozenset[str]) -> bool:
+    """Pacemaker orders the probe after the container's start (pe_order_probe): an unrunnable start makes the
+    probe unrunnable too, unless the container is active somewhere (stopping), when the order is ignored."""
     container = working.container_of(connection)
-    return container is not None and container.top().bundle and container.assigned is None
+    return container is not None and container.top().bundle and container.id not in starting \
+        and not container.running_on
 
 
 def _guest_will_stop(node: WNode, container: WRsc) -> bool:

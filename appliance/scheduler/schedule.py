@@ -198,7 +198,7 @@ def _schedule(cib: Cib, now: datetime | None, show_scores: bool) -> Transition:
                            tuple(outcome.placement.get(p.id, [])), p.failed, p.id in migrating)
                     for p in working.all_primitives)
     before = _states_now(working)
-    planned_probes = probes.plan(working)
+    planned_probes = probes.plan(working, frozenset(a.resource for a in outcome.actions if a.task == "start"))
     actions = (*_unfencing(working, outcome.actions, planned_probes, device_changes), *outcome.actions)
     planned_monitors = monitors.plan(working, cib, actions, outcome.placement)
     actions, planned_monitors = _left_where_expected(working, actions, planned_monitors)

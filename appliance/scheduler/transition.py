@@ -260,6 +260,10 @@ class _Planner:
                 if self.start_ok.get(rsc.id) and not self._prerequisites_met(rsc):
                     self.start_ok[rsc.id] = False
                     changed = True
+                if self._guest_going_away(rsc):
+                    self.forced.add(rsc.id)
+                    self.start_ok[rsc.id] = False
+                    changed = True
             for order in self.orders:
                 # "first then then", mandatory: then may only be active where first will be (Pacemaker stops it)
                 blocked = self.order_first_blocked(order)
@@ -276,6 +280,16 @@ class _Planner:
                         if self.promote_ok.get(member.id, True):
                             self.promote_ok[member.id] = False
                             changed = True
+
+    def _guest_going_away(self, rsc: WRsc) -> bool:
+        """A resource staying in a guest whose connection will not be up afterwards (its VM or container cannot
+        start) stops there first: Pacemaker orders its start after the connection's and the container's with
+        runnable_left, so that start is unrunnable ("due to unrunnable CONTAINER start")."""
+        node = rsc.assigned
+        if node is None or node.kind != "guest" or node.name in self.fenced or node not in rsc.running_on \
+                or rsc.id in self.forced or not rsc.managed or rsc.blocked or node.remote_rsc is None:
+            return False
+        return not self.active_after(node.remote_rsc)
 
     def _restarts_implied(self) -> bool:
         """Mandatory orders restart a running 'then' (Pacemaker's implies_then / restart flags): when a

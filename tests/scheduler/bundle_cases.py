@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests.scheduler.golden import document, write_all
+from tests.scheduler.golden import document, settled, write_all
 
 OUT = Path(__file__).resolve().parent / "bundles"
 
@@ -62,6 +62,21 @@ def _cib(resources: str, constraints: str = "", node_attrs: dict[int, str] | Non
     return document(nodes, resources, constraints, states, options)
 
 
+def _storage_clone() -> str:
+    return ('<clone id="storage-clone"><primitive id="storage" class="ocf" provider="pacemaker" type="Dummy"/>'
+            '</clone>')
+
+
+def _web_needing_storage(forgotten: tuple[tuple[str, str], ...] = ()) -> str:
+    """Two hosts, each with storage and one replica of web running, which needs storage where it runs; then
+    storage is kept off node1."""
+    return settled(
+        _cib(_storage_clone() + _bundle("web", ip=None),
+             '<rsc_colocation id="web-with-storage" rsc="web" with-rsc="storage-clone" score="INFINITY"/>'
+             '<rsc_order id="storage-then-web" first="storage-clone" then="web"/>', count=2),
+        '<rsc_location id="storage-avoids-node1" rsc="storage-clone" node="node1" score="-INFINITY"/>', forgotten)
+
+
 def cases() -> dict[str, str]:
     host_scores = {1: _nv("node1", "master-db-rsc", "5"), 2: _nv("node2", "master-db-rsc", "10")}
     return {
@@ -99,6 +114,20 @@ def cases() -> dict[str, str]:
             '<rsc_location id="db-promote-where" rsc="db" role="Promoted" node="db-2" score="100"/>'),
         # a primitive before the bundle is placed first (CIB order), the bundle's connections with its replicas
         "placed-in-configuration-order": _cib(_ip("vip") + _bundle("web")),
+        # the clone a bundle needs leaves node1, the only host its replica could use: the replica stops there,
+        # the wrapped instance inside it first (its start is unrunnable once its container's is)
+        "replica-stops-with-the-clone-it-needs": _web_needing_storage(),
+        # the same, node2's history of the stopping replica's connection cleaned up: it is probed there (its
+        # probe waits for a container start only when the container is not active anywhere)
+        "stopping-replica-connection-probed": _web_needing_storage(forgotten=(("node2", "web-0"),)),
+        # the bundle must start after a resource that cannot: its containers are placed but cannot start, so
+        # their connections are not probed anywhere
+        "containers-placed-but-unable-to-start": _cib(
+            '<primitive id="gate" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="gate-meta">'
+            + _nv("gate", "target-role", "Stopped") + '</meta_attributes></primitive>'
+            '<primitive id="storage" class="ocf" provider="pacemaker" type="Dummy"/>' + _bundle("web", ip=None),
+            '<rsc_order id="gate-then-storage" first="gate" then="storage"/>'
+            '<rsc_order id="storage-then-web" first="storage" then="web"/>'),
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +45,23 @@ def document(nodes: str, resources: str, constraints: str, states: str, options:
   <status>{states}</status>
 </cib>
 """
+
+
+def settled(text: str, constraints: str = "", forgotten: tuple[tuple[str, str], ...] = ()) -> str:
+    """The CIB `text` once crm_simulate has run its transition (its status as a running cluster records it, with
+    Pacemaker's own operation digests), with `constraints` (XML elements) then added: a change to that cluster.
+    `forgotten`: (node, resource) whose history is then removed there, as a cleanup does."""
+    with tempfile.TemporaryDirectory() as scratch:
+        before, after = Path(scratch) / "before.xml", Path(scratch) / "after.xml"
+        before.write_text(text)
+        oracle.run_crm_simulate(str(before), str(after))
+        root = ET.fromstring(after.read_text())
+    for node, resource in forgotten:
+        entries = root.find(f"status/node_state[@uname='{node}']/lrm/lrm_resources")
+        entries.remove(entries.find(f"lrm_resource[@id='{resource}']"))
+    section = root.find("configuration/constraints")
+    section.extend(ET.fromstring(f"<constraints>{constraints}</constraints>"))
+    return ET.tostring(root, encoding="unicode") + "\n"
 
 
 def stored(cib, directory: Path):
