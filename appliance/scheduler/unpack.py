@@ -371,6 +371,9 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         return
     if node.kind == "cluster" and not node.online and not node.unclean and rsc.managed and not node.maintenance:
         node.must_be_fenced(f"{rsc.id} is thought to be active there")
+    elif node.kind == "remote" and not node.online and rsc.managed and not node.maintenance \
+            and working.options.stonith_enabled:
+        _active_on_offline_remote(node, rsc)
     if node not in rsc.running_on:
         rsc.running_on.append(node)
         if len(rsc.running_on) > 1 and rsc.variant == "primitive" and rsc.managed:
@@ -380,6 +383,19 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced
         _apply_failure(working, rsc, node, history)
+
+
+def _active_on_offline_remote(node: WNode, rsc: WRsc) -> None:
+    """A remote node whose connection is down, with something thought active there, is fenced (its history is
+    read only when fencing is enabled); unless its connection can start again elsewhere, which revokes that
+    fencing (Pacemaker's unseen remote node)."""
+    connection = node.remote_rsc
+    if connection is not None and not connection.failed:
+        node.unseen = True
+        node.must_be_fenced(f"{rsc.id} is active there (fencing will be revoked if remote connection can be "
+                            "re-established elsewhere)")
+    else:
+        node.must_be_fenced(f"{rsc.id} is thought to be active there")
 
 
 def _tells_state(op: OpRecord) -> bool:
@@ -562,11 +578,16 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
                 _apply_history(working, mapper, entry, node)
     migration.resolve(working.migrate_tos, cib.status.history, working.node)
     _remote_states(working)
-    for node in in_status_order:
-        if node.kind != "cluster" and (node.online or node.unclean or node.requires_reset or node.remote_was_running):
-            for entry in by_node.get(node.name, []):
-                _apply_history(working, mapper, entry, node)
-        elif node.kind == "guest":      # a remote node's history is wiped when its connection starts again
+    # with fencing, a remote node whose connection is down is read last, as Pacemaker's fencing pass does
+    remotes = [n for n in in_status_order if n.kind != "cluster"]
+    up = [n for n in remotes if n.online or n.unclean or n.requires_reset or n.remote_was_running]
+    read = {n.name for n in up}
+    down = [n for n in remotes if n.name not in read and n.kind == "remote" and options.stonith_enabled]
+    for node in up + down:
+        for entry in by_node.get(node.name, []):
+            _apply_history(working, mapper, entry, node)
+    for node in remotes:
+        if node.kind == "guest" and node.name not in read:   # its history is wiped when its connection starts again
             for entry in by_node.get(node.name, []):
                 template = mapper.plain.get(entry.resource) or next(
                     iter(mapper.instances.get(_base(entry.resource), [])), None)

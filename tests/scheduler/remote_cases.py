@@ -7,7 +7,8 @@ The connection's host must be fenced. When the connection can run elsewhere it m
 remote node is monitored anew over it; when it can run nowhere, the remote node is fenced too (what is active
 there can neither be stopped nor trusted). A remote node whose own attribute disables resource discovery is not
 probed. A host that left cleanly but whose history says something still runs there is fenced before that runs
-elsewhere.
+elsewhere; so is a remote node whose connection is down and whose history says so, unless that connection can
+start again (Pacemaker revokes that fencing).
 """
 
 from __future__ import annotations
@@ -107,6 +108,26 @@ def _offline_host_still_running() -> str:
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
 
 
+def _remote_down_history_says_running(constraints: str) -> str:
+    """remote1's connection is down (probed not running on both hosts), yet remote1's own history says web runs
+    there."""
+    nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/><node id="remote1" uname="remote1" ' \
+            'type="remote"/>'
+    probed = "".join(_history(rid, agent, provider, standard, _op(rid, "monitor", 1, 7, target=7))
+                     for rid, agent, provider, standard in (("remote1", "remote", "pacemaker", "ocf"),
+                                                            ("web", "Dummy", "pacemaker", "ocf")))
+    fencer = _history("fencer", "fence_dummy", "", "stonith", _op("fencer", "start", 2))
+    states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
+                     f'expected="member"><lrm id="{n}"><lrm_resources>{probed}{fencer if n == 1 else ""}'
+                     '</lrm_resources></lrm></node_state>' for n in (1, 2))
+    remote = _history("web", "Dummy", "pacemaker", "ocf", _op("web", "start", 2),
+                      _op("web", "monitor", 3, interval=10000))
+    states += (f'<node_state id="remote1" uname="remote1" remote_node="true" in_ccm="false">'
+               f'<lrm id="remote1"><lrm_resources>{remote}</lrm_resources></lrm></node_state>')
+    text = document(nodes, RESOURCES, constraints, states)
+    return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+
+
 def cases() -> dict[str, str]:
     web_stays = '<rsc_location id="web-on-remote1" rsc="web" node="remote1" score="INFINITY"/>'
     return {
@@ -117,6 +138,13 @@ def cases() -> dict[str, str]:
             web_stays + '<rsc_location id="remote1-not-node2" rsc="remote1" node="node2" score="-INFINITY"/>'),
         # a host that left cleanly but whose history says web still runs there: fenced before web runs elsewhere
         "offline-host-thought-to-run-it-is-fenced": _offline_host_still_running(),
+        # remote1's connection is down but its history says web runs there: fencing it is revoked because the
+        # connection can start again, and web is then found running there
+        "remote-down-history-running-connection-restarts": _remote_down_history_says_running(""),
+        # the same with the connection allowed nowhere: remote1 is fenced before web starts elsewhere
+        "remote-down-history-running-is-fenced": _remote_down_history_says_running(
+            '<rsc_location id="remote1-not-node1" rsc="remote1" node="node1" score="-INFINITY"/>'
+            '<rsc_location id="remote1-not-node2" rsc="remote1" node="node2" score="-INFINITY"/>'),
         # a remote node that says resource-discovery-enabled=false is not probed when its connection starts
         "no-probes-where-discovery-is-disabled": _discovery_disabled(),
     }
