@@ -374,6 +374,9 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
     elif node.kind == "remote" and not node.online and rsc.managed and not node.maintenance \
             and working.options.stonith_enabled:
         _active_on_offline_remote(node, rsc)
+    elif node.kind == "guest" and not node.online and rsc.managed and not node.maintenance:
+        rsc.failed = rsc.stop_required = True
+        _fence_guest(working, node)
     if node not in rsc.running_on:
         rsc.running_on.append(node)
         if len(rsc.running_on) > 1 and rsc.variant == "primitive" and rsc.managed:
@@ -383,6 +386,15 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced
         _apply_failure(working, rsc, node, history)
+
+
+def _fence_guest(working: Working, node: WNode) -> None:
+    """Pacemaker's pe_fence_node for a guest node: its container is recovered (marked failed), the node is not
+    made unclean, so it can run resources again in this transition once that recovery succeeds."""
+    container = working.container_of(node.remote_rsc) if node.remote_rsc is not None else None
+    if container is not None and not container.failed and container.managed:
+        node.requires_reset = True
+        container.failed = container.stop_required = True
 
 
 def _active_on_offline_remote(node: WNode, rsc: WRsc) -> None:
@@ -482,13 +494,15 @@ def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistor
         rsc.failed = True
 
 
-def _remote_states(working: Working) -> None:
-    for node in working.nodes:
-        if node.kind == "cluster":
-            continue
-        connection = node.remote_rsc
-        if connection is None:
-            continue
+def _container_not_known_running(working: Working, node: WNode) -> bool:
+    container = working.container_of(node.remote_rsc) if node.kind == "guest" and node.remote_rsc else None
+    return container is not None and container.role == "Stopped"
+
+
+def _remote_state(working: Working, node: WNode) -> None:
+    """A remote or guest node's state from its connection's (and container's) as unpacked so far."""
+    connection = node.remote_rsc
+    if connection is not None:
         container = working.container_of(connection) if node.kind == "guest" else None
         online = connection.role != "Stopped" and bool(connection.running_on)
         if container is not None and (container.failed or container.role == "Stopped"):
@@ -510,12 +524,19 @@ def _remote_states(working: Working) -> None:
                     connection.next_role = "Stopped"     # Pacemaker: stays down until the reconnect delay passes
         node.online = online
         node.remote_was_running = connected   # its history is current: the connection is (or was just) up
-        if connected and node.pending_attrs is not None:
-            # Pacemaker reads a remote node's attributes from its status only while its connection is up
-            node.attrs = node.pending_attrs
-            node.standby = is_true(node.attrs.get("standby"))
-            # Pacemaker's unpack_handle_remote_attrs: an unmanaged connection puts its node in maintenance
-            node.maintenance = node.maintenance or is_true(node.attrs.get("maintenance")) or not connection.managed
+        if connected:
+            # Pacemaker reads a remote node's attributes from its status only when it reads its history
+            _remote_attributes(node)
+
+
+def _remote_attributes(node: WNode) -> None:
+    """Pacemaker's unpack_handle_remote_attrs: the status's attributes; an unmanaged connection puts its node in
+    maintenance."""
+    if node.pending_attrs is not None:
+        node.attrs = node.pending_attrs
+        node.standby = is_true(node.attrs.get("standby"))
+        node.maintenance = node.maintenance or is_true(node.attrs.get("maintenance")) or \
+            (node.remote_rsc is not None and not node.remote_rsc.managed)
 
 
 def unpack(cib: Cib, now: datetime | None = None) -> Working:
@@ -577,15 +598,35 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
     migration.resolve(working.migrate_tos, cib.status.history, working.node)
-    _remote_states(working)
-    # with fencing, a remote node whose connection is down is read last, as Pacemaker's fencing pass does
     remotes = [n for n in in_status_order if n.kind != "cluster"]
-    up = [n for n in remotes if n.online or n.unclean or n.requires_reset or n.remote_was_running]
-    read = {n.name for n in up}
-    down = [n for n in remotes if n.name not in read and n.kind == "remote" and options.stonith_enabled]
-    for node in up + down:
-        for entry in by_node.get(node.name, []):
-            _apply_history(working, mapper, entry, node)
+    read: set[str] = set()
+    # passes as Pacemaker makes them: a node whose connection (and container) is up is read; that may bring up
+    # another (a bundle whose containers run on remote nodes); a guest whose container is not known to run waits
+    # until nothing else can be read
+    waiting_allowed = True
+    while True:
+        progress = False
+        for node in remotes:
+            if node.name in read:
+                continue
+            _remote_state(working, node)
+            if not (node.online or node.unclean or node.requires_reset or node.remote_was_running) or \
+                    (waiting_allowed and _container_not_known_running(working, node)):
+                continue
+            read.add(node.name)
+            progress = True
+            for entry in by_node.get(node.name, []):
+                _apply_history(working, mapper, entry, node)
+        if not progress and not waiting_allowed:
+            break
+        waiting_allowed = progress
+    # with fencing, a remote node whose connection is down is read last, as Pacemaker's fencing pass does
+    for node in remotes:
+        if node.name not in read and options.stonith_enabled:
+            read.add(node.name)
+            _remote_attributes(node)
+            for entry in by_node.get(node.name, []):
+                _apply_history(working, mapper, entry, node)
     for node in remotes:
         if node.kind == "guest" and node.name not in read:   # its history is wiped when its connection starts again
             for entry in by_node.get(node.name, []):

@@ -11,6 +11,7 @@ comes from crm_simulate (tests/scheduler/oracle.py).
 from __future__ import annotations
 
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tests.scheduler.golden import document, settled, write_all
@@ -77,6 +78,27 @@ def _web_needing_storage(forgotten: tuple[tuple[str, str], ...] = ()) -> str:
         '<rsc_location id="storage-avoids-node1" rsc="storage-clone" node="node1" score="-INFINITY"/>', forgotten)
 
 
+def _on_a_remote_node() -> str:
+    """Two hosts and remote node remote1; bundle web may only run on remote1 (its containers there, their
+    connections on the hosts), all running once crm_simulate has run the first transition; remote1's status
+    comes last."""
+    nodes = ('<node id="1" uname="node1"/><node id="2" uname="node2"/>'
+             '<node id="remote1" uname="remote1" type="remote"/>')
+    resources = ('<primitive id="remote1" class="ocf" provider="pacemaker" type="remote">'
+                 '<operations><op id="remote1-monitor" name="monitor" interval="30s"/></operations></primitive>'
+                 + _bundle("web", replicas=1, ip=None))
+    states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
+                     'expected="member"/>' for n in (1, 2))
+    constraints = ('<rsc_location id="web-on-remote1" rsc="web" node="remote1" score="INFINITY"/>'
+                   '<rsc_location id="remote1-on-node1" rsc="remote1" node="node1" score="100"/>')
+    root = ET.fromstring(settled(settled(document(nodes, resources, constraints, states))))
+    status = root.find("status")
+    remote = status.find("node_state[@uname='remote1']")
+    status.remove(remote)
+    status.append(remote)          # after the guest node's: its container is known to run only in a later pass
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
 def cases() -> dict[str, str]:
     host_scores = {1: _nv("node1", "master-db-rsc", "5"), 2: _nv("node2", "master-db-rsc", "10")}
     return {
@@ -120,6 +142,9 @@ def cases() -> dict[str, str]:
         # the same, node2's history of the stopping replica's connection cleaned up: it is probed there (its
         # probe waits for a container start only when the container is not active anywhere)
         "stopping-replica-connection-probed": _web_needing_storage(forgotten=(("node2", "web-0"),)),
+        # a bundle whose container runs on a remote node: its guest node is up once the remote node's history
+        # says the container runs (read in a later pass), so nothing is recovered
+        "replica-on-a-remote-node": _on_a_remote_node(),
         # the bundle must start after a resource that cannot: its containers are placed but cannot start, so
         # their connections are not probed anywhere
         "containers-placed-but-unable-to-start": _cib(

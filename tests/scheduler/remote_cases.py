@@ -108,9 +108,9 @@ def _offline_host_still_running() -> str:
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
 
 
-def _remote_down_history_says_running(constraints: str) -> str:
+def _remote_down_history_says_running(constraints: str, remote_attrs: str = "") -> str:
     """remote1's connection is down (probed not running on both hosts), yet remote1's own history says web runs
-    there."""
+    there; `remote_attrs`: nvpairs of remote1's transient attributes."""
     nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/><node id="remote1" uname="remote1" ' \
             'type="remote"/>'
     probed = "".join(_history(rid, agent, provider, standard, _op(rid, "monitor", 1, 7, target=7))
@@ -122,9 +122,37 @@ def _remote_down_history_says_running(constraints: str) -> str:
                      '</lrm_resources></lrm></node_state>' for n in (1, 2))
     remote = _history("web", "Dummy", "pacemaker", "ocf", _op("web", "start", 2),
                       _op("web", "monitor", 3, interval=10000))
-    states += (f'<node_state id="remote1" uname="remote1" remote_node="true" in_ccm="false">'
+    attrs = (f'<transient_attributes id="remote1"><instance_attributes id="status-remote1">{remote_attrs}'
+             '</instance_attributes></transient_attributes>') if remote_attrs else ""
+    states += (f'<node_state id="remote1" uname="remote1" remote_node="true" in_ccm="false">{attrs}'
                f'<lrm id="remote1"><lrm_resources>{remote}</lrm_resources></lrm></node_state>')
     text = document(nodes, RESOURCES, constraints, states)
+    return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+
+
+def _guest_down_history_says_running() -> str:
+    """vm1 (a Dummy holding guest node guest1) runs on node1; guest1's connection is not running anywhere
+    (probed), guest1's own history says web runs there."""
+    nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
+    resources = ('<primitive id="fencer" class="stonith" type="fence_dummy"/>'
+                 '<primitive id="vm1" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="vm1-meta">'
+                 '<nvpair id="vm1-remote-node" name="remote-node" value="guest1"/></meta_attributes></primitive>'
+                 '<primitive id="web" class="ocf" provider="pacemaker" type="Dummy">'
+                 '<operations><op id="web-monitor" name="monitor" interval="10s"/></operations></primitive>')
+    probed = "".join(_history(rid, agent, provider, standard, _op(rid, "monitor", 1, 7, target=7))
+                     for rid, agent, provider, standard in (("guest1", "remote", "pacemaker", "ocf"),
+                                                            ("web", "Dummy", "pacemaker", "ocf")))
+    vm1 = _history("vm1", "Dummy", "pacemaker", "ocf", _op("vm1", "start", 2))
+    fencer = _history("fencer", "fence_dummy", "", "stonith", _op("fencer", "start", 3))
+    states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
+                     f'expected="member"><lrm id="{n}"><lrm_resources>{probed}'
+                     f'{vm1 + fencer if n == 1 else _history("vm1", "Dummy", "pacemaker", "ocf", _op("vm1", "monitor", 1, 7, target=7)) + _history("fencer", "fence_dummy", "", "stonith", _op("fencer", "monitor", 1, 7, target=7))}'  # noqa: E501
+                     '</lrm_resources></lrm></node_state>' for n in (1, 2))
+    web = _history("web", "Dummy", "pacemaker", "ocf", _op("web", "start", 2), _op("web", "monitor", 3, interval=10000))
+    states += (f'<node_state id="guest1" uname="guest1" remote_node="true" in_ccm="false">'
+               f'<lrm id="guest1"><lrm_resources>{web}</lrm_resources></lrm></node_state>')
+    text = document(nodes, resources, '<rsc_location id="web-on-guest1" rsc="web" node="guest1" score="100"/>',
+                    states)
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
 
 
@@ -145,6 +173,13 @@ def cases() -> dict[str, str]:
         "remote-down-history-running-is-fenced": _remote_down_history_says_running(
             '<rsc_location id="remote1-not-node1" rsc="remote1" node="node1" score="-INFINITY"/>'
             '<rsc_location id="remote1-not-node2" rsc="remote1" node="node2" score="-INFINITY"/>'),
+        # the same, remote1's status saying standby=on: read with its history, so web moves away once its
+        # connection is back
+        "remote-down-history-read-with-its-attributes": _remote_down_history_says_running(
+            "", '<nvpair id="status-remote1-standby" name="standby" value="on"/>'),
+        # a guest whose connection is down while its VM runs, its history saying web runs there: with fencing
+        # that history is read last, web is failed there and the guest is "fenced" by recovering its VM
+        "guest-down-history-running-recovers-its-vm": _guest_down_history_says_running(),
         # a remote node that says resource-discovery-enabled=false is not probed when its connection starts
         "no-probes-where-discovery-is-disabled": _discovery_disabled(),
     }
