@@ -26,7 +26,7 @@ from appliance.scheduler.schedule import schedule
 CORPUS = Path(__file__).parent / "scheduler" / "corpus"
 KNOWN = {line.split()[0] for line in (Path(__file__).parent / "scheduler" / "known_action_differences.txt")
          .read_text().splitlines() if line.strip() and not line.startswith("#")}
-GENERATED = ("bundles", "monitors", "unfencing", "remotes", "multiple_active",
+GENERATED = ("bundles", "monitors", "unfencing", "remotes", "multiple_active", "node_states",
              "blocked")  # each by its *_cases.py
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists()) + \
     sorted(f"{kind}/{p.name}" for kind in GENERATED for p in (CORPUS.parent / kind).iterdir()

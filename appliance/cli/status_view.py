@@ -123,6 +123,8 @@ def _state(node) -> str:
         return "unclean"
     if not node.online:
         return "offline"
+    if node.pending:
+        return "pending"
     if node.maintenance or node.declared_maintenance:
         return "maintenance"
     if node.standby or node.declared_standby:

@@ -29,7 +29,7 @@ class AlertEvent:
 def _up(state: NodeState | None) -> bool:
     """A cluster node is up while in membership with its controller online; a guest or remote node while its
     connection is (records.remote_node_state)."""
-    if state is None or state.in_ccm in _DOWN:
+    if state is None or state.in_ccm is None or state.in_ccm in _DOWN:
         return False
     return state.extra.get("remote_node") == "true" or state.crmd not in _DOWN
 

@@ -333,8 +333,9 @@ def _implied_states(status: Status, configuration: Configuration) -> tuple[NodeS
 def _status(parent: ET.Element, status: Status, configuration: Configuration) -> None:
     element = ET.SubElement(parent, "status")
     for state in _implied_states(status, configuration):
-        node = ET.SubElement(element, "node_state", id=state.id, uname=state.name, in_ccm=state.in_ccm,
-                             crmd=state.crmd)
+        node = ET.SubElement(element, "node_state", id=state.id, uname=state.name)
+        _put(node, "in_ccm", state.in_ccm)
+        node.set("crmd", state.crmd)
         _put(node, "join", state.join)
         _put(node, "expected", state.expected)
         for name, value in state.extra:

@@ -23,7 +23,7 @@ from appliance.model.resources import AgentRef
 class NodeState:
     name: str
     id: str
-    in_ccm: str = "false"
+    in_ccm: str | None = "false"      # None: the node_state has no in_ccm (never seen by the cluster layer)
     crmd: str = "offline"
     join: str | None = None
     expected: str | None = None

@@ -88,7 +88,7 @@ def read_status(element: ET.Element, fail: Fail, skip_unnamed: bool = False) -> 
             raise fail(state, "node_state needs an id")
         name = state.get("uname") or node_id
         extra = Attributes.of((k, v) for k, v in state.attrib.items() if k not in _STATE_KNOWN)
-        states.append(NodeState(name, node_id, state.get("in_ccm", "false"), state.get("crmd", "offline"),
+        states.append(NodeState(name, node_id, state.get("in_ccm"), state.get("crmd", "offline"),
                                 state.get("join"), state.get("expected"), extra))
         plain: list[tuple[str, str]] = []
         for pair in state.findall("transient_attributes/instance_attributes/nvpair"):

@@ -21,13 +21,31 @@ from appliance.scheduler.working import WNode, WRsc
 
 def plan(working: Working, starting: frozenset[str] = frozenset()) -> tuple[tuple[str, str], ...]:
     """(primitive or instance id, node) of each probe, nodes in order, resources in configuration order;
-    `starting`: the primitives the transition starts."""
+    `starting`: the primitives the transition starts. None on a pending node (actions there cannot run)."""
+    return _planned(working, starting, pending=False)
+
+
+def blocked_starts(working: Working) -> frozenset[str]:
+    """The primitives that cannot start because a probe they need is on a pending node, where it cannot run
+    (Pacemaker orders a start after the probes of a resource not active anywhere, runnable_left): the probed
+    primitive itself, or every instance of the clone it belongs to."""
+    blocked: set[str] = set()
+    for rid, _node in _planned(working, frozenset(), pending=True):
+        rsc = working.by_id.get(rid)
+        if rsc is None or rsc.running_on:
+            continue
+        top = rsc.top()
+        blocked.update(p.id for p in (top.primitives() if top.variant == "clone" else [rsc]))
+    return frozenset(blocked)
+
+
+def _planned(working: Working, starting: frozenset[str], pending: bool) -> tuple[tuple[str, str], ...]:
     if not is_true(working.options.cluster_options.get("enable-startup-probes") or "true"):
         return ()
     fillers = {filler.id for members in working.fillers.values() for filler in members}
     probes: list[tuple[str, str]] = []
     for node in working.nodes:
-        if not node.online or node.unclean:
+        if not node.online or node.unclean or node.pending != pending:
             continue
         # (a remote node's own attribute, read even before its connection comes up; ignored on cluster nodes)
         discovery = node.attrs.get("resource-discovery-enabled") or (node.pending_attrs or {}).get(

@@ -251,7 +251,7 @@ class _Planner:
         primitives = self.working.all_primitives
         for rsc in primitives:
             self.start_ok[rsc.id] = self.needs_start(rsc) and _may_start(self.working, rsc) and \
-                rsc.assigned is not None and rsc.assigned.available()
+                rsc.assigned is not None and rsc.assigned.available() and rsc.id not in self.working.probe_blocked
             self.promote_ok[rsc.id] = True
         changed = True
         while changed:

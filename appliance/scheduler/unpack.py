@@ -56,6 +56,7 @@ class Working:
     # history on remote/guest nodes that were down: ignored for scheduling, but it is still there (and shown as
     # active) once the node is back, because nothing erased it: (node, resource id, role)
     stale: list[tuple[str, str, str]] = field(default_factory=list)
+    probe_blocked: frozenset[str] = frozenset()     # primitives whose needed probe cannot run (probes.py)
     known_on: dict[str, set[str]] = field(default_factory=dict)      # base resource id -> nodes with any history
     instance_known_on: dict[str, set[str]] = field(default_factory=dict)   # primitive (instance) id -> nodes
     migrate_tos: list[tuple[WRsc, WNode, OpRecord]] = field(default_factory=list)   # newest op is a migrate_to
@@ -81,23 +82,66 @@ class Working:
 # -- nodes -----------------------------------------------------------------------------------------------------------
 
 def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
+    """Pacemaker's determine_online_status (node attributes, shutdown and standby already read)."""
     state = cib.status.node_state(node.name)
     if state is None:
         node.unseen = True
         # Pacemaker's handle_startup_fencing: a host never seen is unclean (startup-fencing, the default)
         node.unclean = options.stonith_enabled and options.startup_fencing
         return
-    in_cluster = is_true(state.in_ccm) or (state.in_ccm not in ("false", "") and state.in_ccm.isdigit())
+    in_cluster = state.in_ccm is not None and (is_true(state.in_ccm) or state.in_ccm.isdigit())
     peer = state.crmd == "online"
-    joined = state.join == "member"
-    if in_cluster and peer and joined:
-        node.online = True
-    elif options.stonith_enabled and state.expected == "member" and not (in_cluster and peer):
-        # it left without saying goodbye: must be fenced
-        node.must_be_fenced("peer is no longer part of the cluster" if not in_cluster
-                            else "peer process is no longer available")
-    elif options.stonith_enabled and in_cluster and not peer and state.expected == "member":
+    expected_up = not node.shutdown and state.expected == "member"
+    if not options.stonith_enabled:
+        node.online = _online_without_fencing(node, state.join, in_cluster, peer, expected_up)
+    else:
+        node.online = _online_with_fencing(node, state, in_cluster, peer)
+
+
+def _not_ready(node: WNode) -> None:
+    node.standby = node.pending = True
+
+
+def _online_without_fencing(node: WNode, join: str | None, in_cluster: bool, peer: bool, expected_up: bool) -> bool:
+    if not in_cluster:
+        return False
+    if peer:
+        if join == "member":
+            return True
+        _not_ready(node)
+    elif expected_up:
+        node.must_be_fenced("peer is unexpectedly down")
+    return False
+
+
+def _online_with_fencing(node: WNode, state, in_cluster: bool, peer: bool) -> bool:
+    terminate = node.attrs.get("terminate") or ""
+    do_terminate = is_true(terminate) or (terminate[:1].isdigit() and terminate[0] != "0")
+    expected = state.expected or "down"
+    if node.shutdown:
+        return peer                       # a dead peer cannot be shut down: only whether it still answers
+    if state.in_ccm is None:
+        node.must_be_fenced("peer has not been seen by the cluster")
+    elif state.join == "banned":
+        node.must_be_fenced("peer failed Pacemaker membership criteria")
+    elif not do_terminate and expected == "down":
+        if in_cluster or peer:
+            _not_ready(node)
+    elif do_terminate and state.join == "down" and not in_cluster and not peer:
+        pass                              # it was just shot
+    elif not in_cluster:
+        node.must_be_fenced("peer is no longer part of the cluster")
+    elif not peer:
         node.must_be_fenced("peer process is no longer available")
+    elif do_terminate:
+        node.must_be_fenced("termination was requested")
+    elif state.join == "member":
+        return in_cluster
+    elif state.join in ("pending", "down"):
+        _not_ready(node)
+    else:
+        node.must_be_fenced("peer was in an unknown state")
+    return in_cluster
 
 
 def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNode]:
@@ -129,9 +173,7 @@ def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNod
                 node.attrs = {"#uname": info.name, "#id": node.id, "#kind": "remote", "#is_dc": "false",
                               **configured.attributes.as_dict()}
             node.pending_attrs = full if seen else None
-        if info.kind == "cluster":
-            _cluster_node_state(node, cib, options)
-        elif info.kind == "remote" and not seen:
+        if info.kind == "remote" and not seen:
             node.unseen = True
             node.unclean = options.stonith_enabled      # startup fencing: unclean until its status is seen
         elif not seen:
@@ -143,6 +185,7 @@ def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNod
             node.shutdown = (node.attrs.get("shutdown") or "0") != "0"
             node.standby = is_true(node.attrs.get("standby"))
             node.maintenance = is_true(node.attrs.get("maintenance"))
+            _cluster_node_state(node, cib, options)
         # (maintenance-mode leaves every resource unmanaged, build.py; the nodes themselves are not in maintenance)
         nodes.append(node)
     return nodes
@@ -594,7 +637,7 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
     for node in in_status_order:
         # with fencing, Pacemaker reads an offline host's history too: what it believes still runs there means
         # the host must be fenced before that runs anywhere else
-        if node.kind == "cluster" and (node.online or node.unclean or options.stonith_enabled):
+        if node.kind == "cluster" and (node.online or options.stonith_enabled):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
     migration.resolve(working.migrate_tos, cib.status.history, working.node)
