@@ -260,7 +260,7 @@ class _Planner:
                 if self.start_ok.get(rsc.id) and not self._prerequisites_met(rsc):
                     self.start_ok[rsc.id] = False
                     changed = True
-                if self._guest_going_away(rsc):
+                if self._guest_going_away(rsc) or self._colocated_start_blocked(rsc):
                     self.forced.add(rsc.id)
                     self.start_ok[rsc.id] = False
                     changed = True
@@ -280,6 +280,14 @@ class _Planner:
                         if self.promote_ok.get(member.id, True):
                             self.promote_ok[member.id] = False
                             changed = True
+
+    def _colocated_start_blocked(self, rsc: WRsc) -> bool:
+        """A resource staying where it runs whose mandatory primary cannot start anywhere stops (Pacemaker's
+        pcmk__block_colocation_dependents makes its start unrunnable: "due to colocation with PRIMARY")."""
+        if not rsc.running_on or rsc.id in self.forced or not rsc.managed or rsc.blocked or self.needs_start(rsc):
+            return False
+        return any(colocation.score >= 1_000_000 and colocation.dependent_role in ("Unknown", None)
+                   and self.every_start_blocked(colocation.primary) for colocation in scores.this_with_list(rsc))
 
     def _guest_going_away(self, rsc: WRsc) -> bool:
         """A resource staying in a guest whose connection will not be up afterwards (its VM or container cannot

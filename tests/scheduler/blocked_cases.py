@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from appliance.model.status import pacemaker_digest
 from tests.scheduler.golden import document, write_all
 
 OUT = Path(__file__).resolve().parent / "blocked"
@@ -24,12 +25,14 @@ def _dummy(rid: str) -> str:
     return f'<primitive id="{rid}" class="ocf" provider="pacemaker" type="Dummy"/>'
 
 
-def _recorded(rid: str, task: str, rc: int) -> str:
-    """A history whose last operation, `task`, returned `rc` (expecting 0)."""
+def _recorded(rid: str, task: str, rc: int, digest: bool = False) -> str:
+    """A history whose last operation, `task`, returned `rc` (expecting 0); `digest`: with Pacemaker's digest of
+    the (parameterless) definition, so nothing counts as changed."""
+    recorded = f' op-digest="{pacemaker_digest({})}"' if digest else ""
     return (f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="Dummy">'
             f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_{task}_0" operation="{task}" call-id="3" '
             f'rc-code="{rc}" op-status="0" interval="0" last-rc-change="1500000000" transition-key="{KEY}" '
-            f'transition-magic="0:{rc};{KEY}"/></lrm_resource>')
+            f'transition-magic="0:{rc};{KEY}"{recorded}/></lrm_resource>')
 
 
 def _order(oid: str, first: str, then: str, kind: str = "") -> str:
@@ -52,6 +55,16 @@ def cases() -> dict[str, str]:
         "a-blocked-first-keeps-its-mandatory-then-stopped": _cib(
             _order("db-then-web", "db", "web") + _order("db-then-cache", "db", "cache", "Optional"),
             _recorded("db", "stop", 1)),
+        # central must start after gate, which is kept stopped, so central stops; engine, colocated with central
+        # (INFINITY), stops too although it could stay: its start is unrunnable ("due to colocation with
+        # central")
+        "a-dependent-stops-with-a-primary-that-cannot-start": _cib(
+            _order("gate-then-central", "gate", "central")
+            + '<rsc_colocation id="engine-with-central" rsc="engine" with-rsc="central" score="INFINITY"/>',
+            _recorded("central", "start", 0, digest=True) + _recorded("engine", "start", 0, digest=True), "",
+            '<primitive id="gate" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="gate-meta">'
+            '<nvpair id="gate-role" name="target-role" value="Stopped"/></meta_attributes></primitive>'
+            + _dummy("central") + _dummy("engine")),
         # "old" is no longer configured but runs on node1: with stop-orphan-resources=false it is left running
         "an-orphan-is-left-running-when-orphans-are-kept": _cib(
             "", _recorded("old", "start", 0), '<nvpair id="opts-sor" name="stop-orphan-resources" value="false"/>',
