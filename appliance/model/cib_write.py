@@ -359,6 +359,7 @@ def _status(parent: ET.Element, status: Status, configuration: Configuration) ->
                 _put(resource, "provider", entry.agent.provider)
                 resource.set("type", entry.agent.type)
                 _put(resource, "container", entry.container)
+                _put(resource, "shutdown-lock", entry.shutdown_lock)
                 for op in entry.ops:
                     op_element = ET.SubElement(resource, "lrm_rsc_op", id=op.id)
                     _put(op_element, "operation_key", op.operation_key)

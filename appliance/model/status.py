@@ -65,6 +65,7 @@ class ResourceHistory:
     agent: AgentRef
     ops: tuple[OpRecord, ...] = ()
     container: str | None = None
+    shutdown_lock: int | None = None      # when its node shut down with shutdown-lock (epoch seconds)
 
 
 @dataclass(frozen=True)

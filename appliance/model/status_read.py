@@ -70,7 +70,9 @@ def _history(node: str, lrm: ET.Element, fail: Fail) -> list[ResourceHistory]:
             raise fail(resource, "lrm_resource needs id, class and type")
         agent = AgentRef(resource.get("class", ""), resource.get("type", ""), resource.get("provider"))
         ops = tuple(_op(op, fail) for op in resource.findall("lrm_rsc_op"))
-        entries.append(ResourceHistory(node, resource.get("id", ""), agent, ops, resource.get("container")))
+        lock = resource.get("shutdown-lock")
+        entries.append(ResourceHistory(node, resource.get("id", ""), agent, ops, resource.get("container"),
+                                       _int(resource, "shutdown-lock", fail) if lock is not None else None))
     return entries
 
 

@@ -41,6 +41,8 @@ class Options:
     placement_strategy: str = "default"
     cluster_options: Attributes = field(default_factory=Attributes)     # as they hold now (node health, ...)
     unfencing: bool = False          # a resource (or rsc_defaults) says provides= or requires=unfencing
+    shutdown_lock: bool = False      # what ran on a host shut down cleanly waits for it (shutdown-lock)
+    shutdown_lock_limit_s: int = 0   # ... at most this long (shutdown-lock-limit; 0: until it is back)
 
     @property
     def quorate(self) -> bool:
@@ -67,7 +69,8 @@ def options_of(cib: Cib, now: datetime | None = None) -> Options:
                    startup_fencing=_flag(o, "startup-fencing", True),
                    stop_orphan_resources=_flag(o, "stop-orphan-resources", True),
                    placement_strategy=_strategy(o.get("placement-strategy")), cluster_options=o,
-                   unfencing=_unfencing_enabled(configuration))
+                   unfencing=_unfencing_enabled(configuration), shutdown_lock=_flag(o, "shutdown-lock", False),
+                   shutdown_lock_limit_s=interval_seconds(o.get("shutdown-lock-limit")))
 
 
 def _unfencing_enabled(configuration: Configuration) -> bool:

@@ -1,9 +1,8 @@
 """Build the working state from a CIB: options, nodes and their states, resources and what the history says.
 
 Rules: follows Pacemaker 2.1's status unpacking for the features drover
-models: node membership (with or without fencing), standby/maintenance
-attributes, guest and remote nodes (implicit connection resources for
-guests), resources as build.py makes them, clone
+models: node states (node_states.py), guest and remote nodes (implicit connection resources for
+guests, histories read in passes as their connections come up), resources as build.py makes them, clone
 instances (anonymous history entries are matched to free instances), role
 and failure from the operation history in call-id order, fail counts, orphans.
 Time enters only as `now` (epoch seconds), for failure expiry (failures.py).
@@ -14,17 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from appliance.model import rule_sets
 from appliance.model.attributes import Attributes
 from appliance.model.bundles import Bundle, in_resource_order
 from appliance.model.cluster import Cib
-from appliance.model.nodes import KIND_ATTRIBUTE
 from appliance.model.status import (
     OpRecord,
     ResourceHistory,
 )
-from appliance.model.values import INFINITY, is_true, parse_interval_ms
-from appliance.scheduler import definition, migration, utilization
+from appliance.model.values import INFINITY, parse_interval_ms
+from appliance.scheduler import definition, migration, node_states
 from appliance.scheduler.build import REMOTE_AGENT, Builder, Options, options_of
 from appliance.scheduler.failures import (
     EXEC_ERROR,
@@ -77,118 +74,6 @@ class Working:
         if len(self._by_name) != len(self.nodes):       # nodes are fixed once unpacked; index them lazily
             self._by_name = {n.name: n for n in self.nodes}
         return self._by_name.get(name)
-
-
-# -- nodes -----------------------------------------------------------------------------------------------------------
-
-def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
-    """Pacemaker's determine_online_status (node attributes, shutdown and standby already read)."""
-    state = cib.status.node_state(node.name)
-    if state is None:
-        node.unseen = True
-        # Pacemaker's handle_startup_fencing: a host never seen is unclean (startup-fencing, the default)
-        node.unclean = options.stonith_enabled and options.startup_fencing
-        return
-    in_cluster = state.in_ccm is not None and (is_true(state.in_ccm) or state.in_ccm.isdigit())
-    peer = state.crmd == "online"
-    expected_up = not node.shutdown and state.expected == "member"
-    if not options.stonith_enabled:
-        node.online = _online_without_fencing(node, state.join, in_cluster, peer, expected_up)
-    else:
-        node.online = _online_with_fencing(node, state, in_cluster, peer)
-
-
-def _not_ready(node: WNode) -> None:
-    node.standby = node.pending = True
-
-
-def _online_without_fencing(node: WNode, join: str | None, in_cluster: bool, peer: bool, expected_up: bool) -> bool:
-    if not in_cluster:
-        return False
-    if peer:
-        if join == "member":
-            return True
-        _not_ready(node)
-    elif expected_up:
-        node.must_be_fenced("peer is unexpectedly down")
-    return False
-
-
-def _online_with_fencing(node: WNode, state, in_cluster: bool, peer: bool) -> bool:
-    terminate = node.attrs.get("terminate") or ""
-    do_terminate = is_true(terminate) or (terminate[:1].isdigit() and terminate[0] != "0")
-    expected = state.expected or "down"
-    if node.shutdown:
-        return peer                       # a dead peer cannot be shut down: only whether it still answers
-    if state.in_ccm is None:
-        node.must_be_fenced("peer has not been seen by the cluster")
-    elif state.join == "banned":
-        node.must_be_fenced("peer failed Pacemaker membership criteria")
-    elif not do_terminate and expected == "down":
-        if in_cluster or peer:
-            _not_ready(node)
-    elif do_terminate and state.join == "down" and not in_cluster and not peer:
-        pass                              # it was just shot
-    elif not in_cluster:
-        node.must_be_fenced("peer is no longer part of the cluster")
-    elif not peer:
-        node.must_be_fenced("peer process is no longer available")
-    elif do_terminate:
-        node.must_be_fenced("termination was requested")
-    elif state.join == "member":
-        return in_cluster
-    elif state.join in ("pending", "down"):
-        _not_ready(node)
-    else:
-        node.must_be_fenced("peer was in an unknown state")
-    return in_cluster
-
-
-def _nodes(cib: Cib, options: Options, now: datetime | None = None) -> list[WNode]:
-    """Pacemaker only knows the attributes of a remote or guest node once it has a node_state in the status:
-    before that #uname (and for guests everything but #kind) is missing, and standby/maintenance are not read."""
-    configuration = cib.configuration
-    nodes: list[WNode] = []
-    for info in configuration.node_infos():
-        configured = configuration.node(info.name)
-        node = WNode(info.name, configured.id if configured else info.name, info.kind)
-        seen = cib.status.node_state(info.name) is not None
-        kind_attr = KIND_ATTRIBUTE[info.kind]
-        is_dc = "true" if info.kind == "cluster" and cib.dc_uuid is not None and cib.dc_uuid == node.id else "false"
-        full = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": is_dc}
-        if configured is not None:
-            context = rule_sets.Context(now=now)
-            owner = rule_sets.node_owner(info.name)
-            full.update(rule_sets.conditional(configuration.rule_sets, configured.attributes, owner,
-                                              "instance_attributes", context).items)
-            capacity = rule_sets.conditional(configuration.rule_sets, configured.utilization, owner, "utilization",
-                                             context)
-            node.utilization = {name: utilization.value(text) for name, text in capacity}
-        full.update(cib.status.transient(info.name).items)
-        node.attrs = dict(full)
-        if info.kind != "cluster":
-            # a <node> entry gives its attributes at once (unpack_nodes); the status ones come with the connection
-            node.attrs = {"#kind": "remote"}
-            if configured is not None:
-                node.attrs = {"#uname": info.name, "#id": node.id, "#kind": "remote", "#is_dc": "false",
-                              **configured.attributes.as_dict()}
-            node.pending_attrs = full if seen else None
-        if info.kind == "remote" and not seen:
-            node.unseen = True
-            node.unclean = options.stonith_enabled      # startup fencing: unclean until its status is seen
-        elif not seen:
-            node.unseen = True
-        node.declared_standby = is_true(full.get("standby"))
-        node.declared_maintenance = is_true(full.get("maintenance"))
-        if info.kind == "cluster":
-            # Pacemaker's pe__shutdown_requested: a host leaving cleanly runs nothing more
-            node.shutdown = (node.attrs.get("shutdown") or "0") != "0"
-            node.standby = is_true(node.attrs.get("standby"))
-            node.maintenance = is_true(node.attrs.get("maintenance"))
-            _cluster_node_state(node, cib, options)
-        # (maintenance-mode leaves every resource unmanaged, build.py; the nodes themselves are not in maintenance)
-        nodes.append(node)
-    return nodes
 
 
 # -- history ---------------------------------------------------------------------------------------------------------
@@ -416,10 +301,10 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         node.must_be_fenced(f"{rsc.id} is thought to be active there")
     elif node.kind == "remote" and not node.online and rsc.managed and not node.maintenance \
             and working.options.stonith_enabled:
-        _active_on_offline_remote(node, rsc)
+        node_states.active_on_offline_remote(node, rsc)
     elif node.kind == "guest" and not node.online and rsc.managed and not node.maintenance:
         rsc.failed = rsc.stop_required = True
-        _fence_guest(working, node)
+        node_states.fence_guest(working, node)
     if node not in rsc.running_on:
         rsc.running_on.append(node)
         if len(rsc.running_on) > 1 and rsc.variant == "primitive" and rsc.managed:
@@ -429,28 +314,6 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc.role = history.role
     if history.failed and not node.unclean:    # on an unclean node the failure is moot: it will be fenced
         _apply_failure(working, rsc, node, history)
-
-
-def _fence_guest(working: Working, node: WNode) -> None:
-    """Pacemaker's pe_fence_node for a guest node: its container is recovered (marked failed), the node is not
-    made unclean, so it can run resources again in this transition once that recovery succeeds."""
-    container = working.container_of(node.remote_rsc) if node.remote_rsc is not None else None
-    if container is not None and not container.failed and container.managed:
-        node.requires_reset = True
-        container.failed = container.stop_required = True
-
-
-def _active_on_offline_remote(node: WNode, rsc: WRsc) -> None:
-    """A remote node whose connection is down, with something thought active there, is fenced (its history is
-    read only when fencing is enabled); unless its connection can start again elsewhere, which revokes that
-    fencing (Pacemaker's unseen remote node)."""
-    connection = node.remote_rsc
-    if connection is not None and not connection.failed:
-        node.unseen = True
-        node.must_be_fenced(f"{rsc.id} is active there (fencing will be revoked if remote connection can be "
-                            "re-established elsewhere)")
-    else:
-        node.must_be_fenced(f"{rsc.id} is thought to be active there")
 
 
 def _tells_state(op: OpRecord) -> bool:
@@ -537,55 +400,10 @@ def _apply_failure(working: Working, rsc: WRsc, node: WNode, history: NodeHistor
         rsc.failed = True
 
 
-def _container_not_known_running(working: Working, node: WNode) -> bool:
-    container = working.container_of(node.remote_rsc) if node.kind == "guest" and node.remote_rsc else None
-    return container is not None and container.role == "Stopped"
-
-
-def _remote_state(working: Working, node: WNode) -> None:
-    """A remote or guest node's state from its connection's (and container's) as unpacked so far."""
-    connection = node.remote_rsc
-    if connection is not None:
-        container = working.container_of(connection) if node.kind == "guest" else None
-        online = connection.role != "Stopped" and bool(connection.running_on)
-        if container is not None and (container.failed or container.role == "Stopped"):
-            online = False
-            if container.failed:
-                node.requires_reset = True
-        host = connection.running_on[0] if container is not None and len(connection.running_on) == 1 else None
-        if online and not connection.failed and host is not None and not host.online and host.unclean:
-            online = False                    # Pacemaker: "Guest node UNCLEAN because host is unclean"
-            node.requires_reset = True
-        connected = connection.role != "Stopped" and bool(connection.running_on)
-        if connection.failed:
-            online = False
-            if node.kind == "guest":
-                node.requires_reset = True
-            elif working.options.stonith_enabled:
-                node.must_be_fenced("remote connection is unrecoverable")  # before its resources move
-                if connection.reconnect_interval_s:
-                    connection.next_role = "Stopped"     # Pacemaker: stays down until the reconnect delay passes
-        node.online = online
-        node.remote_was_running = connected   # its history is current: the connection is (or was just) up
-        if connected:
-            # Pacemaker reads a remote node's attributes from its status only when it reads its history
-            _remote_attributes(node)
-
-
-def _remote_attributes(node: WNode) -> None:
-    """Pacemaker's unpack_handle_remote_attrs: the status's attributes; an unmanaged connection puts its node in
-    maintenance."""
-    if node.pending_attrs is not None:
-        node.attrs = node.pending_attrs
-        node.standby = is_true(node.attrs.get("standby"))
-        node.maintenance = node.maintenance or is_true(node.attrs.get("maintenance")) or \
-            (node.remote_rsc is not None and not node.remote_rsc.managed)
-
-
 def unpack(cib: Cib, now: datetime | None = None) -> Working:
     """`now`: naive UTC (the scheduler's clock); without it, failures never expire."""
     options = options_of(cib, now)
-    nodes = _nodes(cib, options, now)
+    nodes = node_states.nodes_of(cib, options, now)
     # Pacemaker makes a bundle's guest nodes as it unpacks the bundle: a clone before it does not count them
     # (clone-max's default) unless <nodes> lists them
     listed = {n.name for n in cib.configuration.nodes}
@@ -652,9 +470,9 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
         for node in remotes:
             if node.name in read:
                 continue
-            _remote_state(working, node)
+            node_states.remote_state(working, node)
             if not (node.online or node.unclean or node.requires_reset or node.remote_was_running) or \
-                    (waiting_allowed and _container_not_known_running(working, node)):
+                    (waiting_allowed and node_states.container_not_known_running(working, node)):
                 continue
             read.add(node.name)
             progress = True
@@ -667,7 +485,7 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
     for node in remotes:
         if node.name not in read and options.stonith_enabled:
             read.add(node.name)
-            _remote_attributes(node)
+            node_states.remote_attributes(node)
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
     for node in remotes:
