@@ -111,7 +111,7 @@ class _Writer:
     def primitive(self, rsc: WRsc, indent: str, show_only: bool = False, name: str | None = None,
                   where: WNode | None = None) -> list[str]:
         """`name` and `where`: a bundle replica's, shown for its instance or container (the container's node)."""
-        node = rsc.running_on[0] if rsc.running_on else rsc.pending_node
+        node = rsc.running_on[0] if rsc.running_on else rsc.pending_node or rsc.lock_node
         if name is not None:
             node = where
         elif show_only or len(rsc.running_on) > 1:
@@ -135,6 +135,8 @@ class _Writer:
         flags = []
         if node is not None and not node.online and node.unclean:
             flags.append("UNCLEAN")
+        if node is not None and node is rsc.lock_node:
+            flags.append("LOCKED")
         target_role = self._meta_target_role(rsc)
         if target_role is not None:
             if target_role.capitalize() == "Stopped":

@@ -285,7 +285,8 @@ class Controller:
         role = {"promote": "Promoted", "demote": "Unpromoted"}.get(action.task)
         migration = {"migrate_to": (action.node, action.peer),
                      "migrate_from": (action.peer, action.node)}.get(action.task)
-        result = await self._run(cib, action.node, runnable, action.task, role=role, migration=migration)
+        result = await self._run(cib, action.node, runnable, action.task, role=role, migration=migration,
+                                 shutdown_lock=action.shutdown_lock or None)
         if result is None:
             return False
         ok = not records.is_failure(action.task, 0, result)
@@ -365,10 +366,11 @@ class Controller:
         return True
 
     async def _run(self, cib: Cib, node: str, runnable: Runnable, action: str, interval_ms: int = 0,
-                   role: str | None = None, migration: tuple[str, str] | None = None) -> OpResult | None:
+                   role: str | None = None, migration: tuple[str, str] | None = None,
+                   shutdown_lock: int | None = None) -> OpResult | None:
         """`migration`: (source, target) of a migrate_to/migrate_from, given to the agent as Pacemaker gives
         them (CRM_meta_migrate_source/target) and kept in the history (an interrupted migration is read
-        from it)."""
+        from it). `shutdown_lock`: a stop that locks the resource to its node (kept in its history)."""
         executor = self.env.executor(node)
         if executor is None:
             log.warning("%s %s on %s: %s is not reachable", action, runnable.history_id, node, node)
@@ -403,14 +405,15 @@ class Controller:
             result = await executor.execute(op)
         finally:
             self._in_flight.discard(key)
-        self._record(cib, node, runnable, op, result, role, migration, force_restart)
+        self._record(cib, node, runnable, op, result, role, migration, force_restart, shutdown_lock)
         return result
 
     def _record(self, cib: Cib, node: str, runnable: Runnable, op: Operation, result: OpResult,
-                role: str | None, migration: tuple[str, str] | None = None, force_restart: str | None = None) -> None:
+                role: str | None, migration: tuple[str, str] | None = None, force_restart: str | None = None,
+                shutdown_lock: int | None = None) -> None:
         """`force_restart`: what the agent cannot reload (kept beside the parameters it runs with)."""
         outcome = records.Outcome(node, runnable.history_id, runnable.agent, op.action, op.interval_ms, result,
-                                  int(self.env.now()), role, runnable.container, migration)
+                                  int(self.env.now()), role, runnable.container, migration, shutdown_lock)
         fatal = is_true(cib.configuration.cluster_options.get("start-failure-is-fatal", "true"))
         # the parameters it runs with: what a later stop of it as an orphan needs (a probe that finds it
         # running vouches for the configured ones, as Pacemaker's probe digest does)

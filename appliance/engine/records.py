@@ -89,6 +89,7 @@ class Outcome:
     role: str | None = None     # the role a recurring monitor checks
     container: str | None = None
     migration: tuple[str, str] | None = None    # migrate_to/migrate_from: (source, target)
+    shutdown_lock: int | None = None            # a stop that locks it to its node, which shuts down (since)
 
 
 def _with_migration(extra: Attributes, migration: tuple[str, str] | None) -> Attributes:
@@ -133,8 +134,14 @@ def record_result(status: Status, outcome: Outcome, start_failure_is_fatal: bool
         ops = [op for op in ops if op.id != f"{outcome.resource}_last_failure_0"]
         ops.append(dataclasses.replace(record, id=f"{outcome.resource}_last_failure_0", call_id=call_id))
     ops.sort(key=lambda op: op.call_id)
+    # the lock a stop for a shutdown leaves stays until the resource starts again
+    lock = entry.shutdown_lock if entry is not None else None
+    if outcome.action == "stop" and not failure and outcome.shutdown_lock:
+        lock = outcome.shutdown_lock
+    elif outcome.action in ("start", "migrate_from"):
+        lock = None
     updated = ResourceHistory(outcome.node, outcome.resource, outcome.agent, tuple(ops),
-                              outcome.container if entry is None else entry.container)
+                              outcome.container if entry is None else entry.container, lock)
     history = (*tuple(h for h in status.history if h is not entry), updated)
     status = dataclasses.replace(status, history=history)
     if failure:
@@ -215,8 +222,9 @@ def cluster_node_up(status: Status, name: str, node_id: str) -> Status:
 
 def forget_hosts(status: Status, hosts: frozenset[str]) -> Status:
     """Hosts that (re)joined: their history is learned again by probing them (what they run now), as Pacemaker's
-    DC has a joining node's controller upload its own state. Fail counts are kept."""
-    history = tuple(h for h in status.history if h.node not in hosts)
+    DC has a joining node's controller upload its own state. Fail counts are kept, and so are entries that lock
+    a resource to the host (shutdown-lock), as Pacemaker's DC erases only unlocked ones."""
+    history = tuple(h for h in status.history if h.node not in hosts or h.shutdown_lock)
     if len(history) != len(status.history):
         status = dataclasses.replace(status, history=history)
     for host in hosts:                      # a shutdown it asked for before it was restarted is over

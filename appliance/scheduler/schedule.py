@@ -17,7 +17,7 @@ from appliance.model.collector import collector_paused
 from appliance.model.constraints import Location, Order
 from appliance.model.references import expand_constraints
 from appliance.model.values import INFINITY
-from appliance.scheduler import assign, graph, monitors, probes, relations, scores, tickets, transition
+from appliance.scheduler import assign, graph, monitors, probes, relations, scores, shutdown_locks, tickets, transition
 from appliance.scheduler.transition import Action
 from appliance.scheduler.unpack import Working, multiple_active, next_expiry, unpack
 from appliance.scheduler.working import WRsc
@@ -175,6 +175,7 @@ def schedule(cib: Cib, now: datetime | None = None, show_scores: bool = False) -
 def _schedule(cib: Cib, now: datetime | None, show_scores: bool) -> Transition:
     cib, now = _prepared(cib, now)
     working = unpack(cib, now)
+    shutdown_locks.apply(working)
     working.score_lines = [] if show_scores else None
     tickets.apply(working, cib)
     scores.initial_scores(working)
@@ -207,10 +208,15 @@ def _schedule(cib: Cib, now: datetime | None, show_scores: bool) -> Transition:
     actions, planned_monitors = _left_where_expected(working, actions, planned_monitors)
     edges = graph.orderings(actions, orders, working.nodes, {p.id: _collections(p) for p in working.all_primitives},
                             _anti_colocations(working))
+    recheck = _earliest(next_expiry(working), shutdown_locks.expiry(working))
     return Transition(actions, resources, _node_state(working, outcome, resources), changes, before, edges,
-                      next_expiry(working), planned_probes, planned_monitors, tuple(working.score_lines or ()),
+                      recheck, planned_probes, planned_monitors, tuple(working.score_lines or ()),
                       {(p.id, node): name for p in working.all_primitives for node, name in p.history_names.items()},
                       tuple(p.id for p in working.all_primitives))
+
+
+def _earliest(*times: int | None) -> int | None:
+    return min((t for t in times if t is not None), default=None)
 
 
 def _unfencing(working: Working, actions: list[Action], planned_probes: tuple[tuple[str, str], ...],

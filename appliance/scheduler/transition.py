@@ -31,6 +31,7 @@ class Action:
     #                       or "on": unfencing
     reason: str = ""      # fence: why ("peer is no longer part of the cluster", "required by RSC start", ...)
     container: str = ""   # fence of a guest node: the VM or container whose recovery fences it
+    shutdown_lock: int = 0  # stop: the resource waits for this node, which shuts down (since then, epoch seconds)
 
 
 @dataclass
@@ -414,7 +415,8 @@ def plan(working: Working, orders: list[Order]) -> Outcome:
             if planner.needs_stop(rsc, node):
                 if rsc.role == "Promoted":         # Pacemaker demotes before it stops
                     outcome.actions.append(Action("demote", rsc.id, node.name))
-                outcome.actions.append(Action("stop", rsc.id, node.name))
+                outcome.actions.append(Action("stop", rsc.id, node.name, shutdown_lock=rsc.lock_time
+                                              if rsc.lock_node is node else 0))
                 continue
             if node.name in planner.fenced:
                 # a guest whose container is recovered keeps its history, unless the resource starts there again

@@ -21,7 +21,7 @@ from appliance.model.status import (
     ResourceHistory,
 )
 from appliance.model.values import INFINITY, parse_interval_ms
-from appliance.scheduler import definition, migration, node_states
+from appliance.scheduler import definition, migration, node_states, shutdown_locks
 from appliance.scheduler.build import REMOTE_AGENT, Builder, Options, options_of
 from appliance.scheduler.failures import (
     EXEC_ERROR,
@@ -260,6 +260,7 @@ def _orphan(working: Working, entry: ResourceHistory) -> WRsc:
 
 
 def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHistory, node: WNode) -> None:
+    shutdown_locks.note_recorded(working, mapper.plain.get(entry.resource), entry, node)
     if not any(_tells_state(op) for op in entry.ops):
         return                   # Pacemaker: its role stays unknown there (so it is probed again)
     working.known_on.setdefault(_base(entry.resource), set()).add(node.name)
@@ -455,7 +456,7 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
     for node in in_status_order:
         # with fencing, Pacemaker reads an offline host's history too: what it believes still runs there means
         # the host must be fenced before that runs anywhere else
-        if node.kind == "cluster" and (node.online or options.stonith_enabled):
+        if node.kind == "cluster" and (node.online or options.stonith_enabled or options.shutdown_lock):
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
     migration.resolve(working.migrate_tos, cib.status.history, working.node)

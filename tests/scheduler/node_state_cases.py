@@ -8,7 +8,8 @@ As Pacemaker 2.1.5's determine_online_status reads a <node_state>: with fencing,
 never seen (no in_ccm), one refused at join (join=banned), one asked to terminate, one gone while expected up are
 fenced; a host still joining (join=pending, or up while expected down) is online but runs nothing and is not
 probed; one shutting down cleanly is simply offline. Without fencing, a host expected up whose controller is gone
-is unclean ("peer is unexpectedly down") and what its history says runs there is not read.
+is unclean ("peer is unexpectedly down") and what its history says runs there is not read. With shutdown-lock,
+what ran on a host shutting down cleanly waits for it (unless the lock expired), clone instances aside.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ KEY = "0:0:0:d4c0de00-0000-4000-8000-000000000000"
 PROBE_KEY = "0:0:7:d4c0de00-0000-4000-8000-000000000000"
 
 
-def _started(rid: str) -> str:
-    return (f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="Dummy">'
-            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_start_0" operation="start" call-id="2" '
+def _started(rid: str, task: str = "start", lock: int | None = None) -> str:
+    """`task`'s success recorded (start, or stop); `lock`: the shutdown-lock the entry records."""
+    locked = f' shutdown-lock="{lock}"' if lock is not None else ""
+    return (f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" type="Dummy"{locked}>'
+            f'<lrm_rsc_op id="{rid}_last_0" operation_key="{rid}_{task}_0" operation="{task}" call-id="2" '
             f'rc-code="0" op-status="0" interval="0" last-rc-change="1500000000" transition-key="{KEY}" '
             f'transition-magic="0:0;{KEY}" op-digest="{pacemaker_digest({})}"/></lrm_resource>')
 
@@ -38,13 +41,14 @@ def _probed(rid: str, agent: str = 'class="ocf" provider="pacemaker" type="Dummy
             f'transition-magic="0:7;{PROBE_KEY}"/></lrm_resource>')
 
 
-def _cib(node3: str, fencing: bool = True, node3_history: str = "", node3_attrs: str = "") -> str:
+def _cib(node3: str, fencing: bool = True, node3_history: str = "", node3_attrs: str = "", options: str = "",
+         extra_resources: str = "") -> str:
     """node1 and node2 up (node1 runs the fence device, both probed everything); node3's <node_state> opens with
     `node3` (its attributes), with `node3_history` and transient `node3_attrs` (nvpairs)."""
     nodes = "".join(f'<node id="{n}" uname="node{n}"/>' for n in (1, 2, 3))
     resources = ('<primitive id="fencer" class="stonith" type="fence_dummy"/>'
                  '<primitive id="web" class="ocf" provider="pacemaker" type="Dummy"/>'
-                 '<primitive id="db" class="ocf" provider="pacemaker" type="Dummy"/>')
+                 '<primitive id="db" class="ocf" provider="pacemaker" type="Dummy"/>' + extra_resources)
     fencer = 'class="stonith" type="fence_dummy"'
     states = "".join(
         f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" expected="member">'
@@ -57,9 +61,13 @@ def _cib(node3: str, fencing: bool = True, node3_history: str = "", node3_attrs:
                '</lrm_resources></lrm></node_state>')
     # web prefers node3, so where it goes says whether node3 can run it
     constraints = '<rsc_location id="web-prefers-node3" rsc="web" node="node3" score="100"/>'
-    text = document(nodes, resources, constraints, states)
+    text = document(nodes, resources, constraints, states, options)
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"') \
         if fencing else text
+
+
+LOCK = '<nvpair id="opts-lock" name="shutdown-lock" value="true"/>'
+CLONE = '<clone id="cl-clone"><primitive id="cl" class="ocf" provider="pacemaker" type="Dummy"/></clone>'
 
 
 def cases() -> dict[str, str]:
@@ -80,6 +88,23 @@ def cases() -> dict[str, str]:
         "host-shut-down-cleanly-is-offline": _cib(
             'in_ccm="false" crmd="offline" join="down" expected="member"', node3_history=_started("db"),
             node3_attrs='<nvpair id="status-3-shutdown" name="shutdown" value="1500000000"/>'),
+        # shutdown-lock: node3 shuts down cleanly; db (a primitive) stops and waits for it, an instance of the
+        # clone is not locked
+        "shutdown-lock-keeps-a-resource-for-its-host": _cib(
+            'in_ccm="true" crmd="online" join="member" expected="member"',
+            node3_history=_started("db") + _started("cl"), options=LOCK, extra_resources=CLONE,
+            node3_attrs='<nvpair id="status-3-shutdown" name="shutdown" value="1500000000"/>'),
+        # node3 is down; db's entry there records its lock: db stays stopped, waiting for node3
+        "shutdown-locked-resource-waits-for-its-host": _cib(
+            'in_ccm="false" crmd="offline" join="down" expected="down"', options=LOCK,
+            node3_history=_started("db", "stop", lock=1500000000)),
+        # the same with shutdown-lock-limit=10min, long past: the lock expired, db starts elsewhere
+        # (scheduled as of the CIB's execution-date, 2020)
+        "expired-shutdown-lock-lets-it-start-elsewhere": _cib(
+            'in_ccm="false" crmd="offline" join="down" expected="down"',
+            options=LOCK + '<nvpair id="opts-lock-limit" name="shutdown-lock-limit" value="10min"/>',
+            node3_history=_started("db", "stop", lock=1500000000)).replace(
+                'have-quorum="1"', 'have-quorum="1" execution-date="1600000000"'),
         # without fencing: its controller gone while expected up, it is unclean and its history is not read, so
         # db starts elsewhere
         "controller-gone-without-fencing-is-unclean": _cib(
