@@ -136,4 +136,6 @@ def _guest_will_stop(node: WNode, container: WRsc) -> bool:
     """Pacemaker's guest_resource_will_stop: an approximation made before the stops are known."""
     moving = container.role != "Stopped" and container.assigned is not None and \
         container.assigned not in container.running_on
-    return node.requires_reset or node.unclean or container.failed or container.next_role == "Stopped" or moving
+    # (placed nowhere: Pacemaker's assignment has made its next role Stopped)
+    return node.requires_reset or node.unclean or container.failed or container.next_role == "Stopped" or moving \
+        or container.assigned is None

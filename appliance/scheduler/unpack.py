@@ -256,7 +256,28 @@ def _orphan(working: Working, entry: ResourceHistory) -> WRsc:
     rsc.migration_threshold = INFINITY
     working.resources.append(rsc)
     working.by_id[rsc.id] = rsc
+    node = working.node(rsc.id) if entry.agent == REMOTE_AGENT else None
+    if node is not None and node.kind != "cluster" and node.remote_rsc is None:
+        rsc.is_remote_connection = True
+        node.remote_rsc = rsc
+        if entry.container:
+            rsc.meta["container"] = entry.container
     return rsc
+
+
+def _orphaned_remote_nodes(working: Working, cib: Cib) -> None:
+    """A remote connection no longer configured still has its node (Pacemaker's create_fake_resource), shutting
+    down: what runs there stops, then the connection."""
+    for entry in cib.status.history:
+        if entry.agent != REMOTE_AGENT or entry.resource in working.by_id or working.node(entry.resource):
+            continue
+        node = WNode(entry.resource, entry.resource, "guest" if entry.container else "remote")
+        node.attrs = {"#kind": "remote"}
+        base = {"#uname": node.name, "#id": node.id, "#kind": "remote", "#is_dc": "false"}
+        node.pending_attrs = {**base, **cib.status.transient(node.name).as_dict()} \
+            if cib.status.node_state(node.name) is not None else None
+        node.shutdown = True
+        working.nodes.append(node)
 
 
 def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHistory, node: WNode) -> None:
@@ -439,6 +460,7 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
     for rsc in working.resources:
         for item in [rsc, *rsc.children, *(p for c in rsc.children for p in c.children)]:
             working.by_id[item.id] = item
+    _orphaned_remote_nodes(working, cib)
     for node in nodes:
         if node.kind != "cluster":
             node.remote_rsc = working.by_id.get(node.name)
@@ -460,7 +482,9 @@ def unpack(cib: Cib, now: datetime | None = None) -> Working:
             for entry in by_node.get(node.name, []):
                 _apply_history(working, mapper, entry, node)
     migration.resolve(working.migrate_tos, cib.status.history, working.node)
-    remotes = [n for n in in_status_order if n.kind != "cluster"]
+    # (with the nodes of orphaned connections)
+    remotes = [n for n in sorted(working.nodes, key=lambda n: status_order.get(n.name, len(status_order)))
+               if n.kind != "cluster"]
     read: set[str] = set()
     # passes as Pacemaker makes them: a node whose connection (and container) is up is read; that may bring up
     # another (a bundle whose containers run on remote nodes); a guest whose container is not known to run waits
