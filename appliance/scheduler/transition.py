@@ -288,7 +288,7 @@ class _Planner:
         if not rsc.running_on or rsc.id in self.forced or not rsc.managed or rsc.blocked or self.needs_start(rsc):
             return False
         return any(colocation.score >= 1_000_000 and colocation.dependent_role in ("Unknown", None)
-                   and self.every_start_blocked(colocation.primary) for colocation in scores.this_with_list(rsc))
+                   and self.every_start_blocked(colocation.primary) for colocation in _blocking_colocations(rsc))
 
     def _guest_going_away(self, rsc: WRsc) -> bool:
         """A resource staying in a guest whose connection will not be up afterwards (its VM or container cannot
@@ -374,7 +374,7 @@ class _Planner:
                 return False
             elif self.order_first_blocked(order):
                 return False        # Pacemaker: "due to unrunnable FIRST start (blocked)"
-        for colocation in scores.this_with_list(rsc):
+        for colocation in _blocking_colocations(rsc):
             if colocation.score >= 1_000_000 and colocation.dependent_role in ("Unknown", None) \
                     and (not self.active_after(colocation.primary) or self.every_start_blocked(colocation.primary)):
                 return False
@@ -387,6 +387,16 @@ class _Planner:
             if connection is not None and not self.active_after(connection):
                 return False
         return True
+
+
+def _blocking_colocations(rsc: WRsc) -> list:
+    """The colocations whose primary, unable to start, blocks rsc's start: its own (a group's first member has
+    its group's), and its group's for every other member (Pacemaker blocks the group's start, so all of them)."""
+    found = scores.this_with_list(rsc)
+    group = rsc.parent
+    if group is not None and group.variant == "group" and group.children and group.children[0] is not rsc:
+        found = found + list(group.this_with)
+    return found
 
 
 def plan(working: Working, orders: list[Order]) -> Outcome:

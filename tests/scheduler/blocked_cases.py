@@ -65,6 +65,19 @@ def cases() -> dict[str, str]:
             '<primitive id="gate" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="gate-meta">'
             '<nvpair id="gate-role" name="target-role" value="Stopped"/></meta_attributes></primitive>'
             + _dummy("central") + _dummy("engine")),
+        # group app must be with db's promoted instance, but db can run nowhere: app's first member, unmanaged,
+        # stays where it runs, the others do not start (the group's start is blocked, not only its first member's)
+        "a-group-stays-stopped-with-a-primary-that-cannot-run": _cib(
+            '<rsc_location id="db-not-node1" rsc="db-clone" node="node1" score="-INFINITY"/>'
+            '<rsc_location id="db-not-node2" rsc="db-clone" node="node2" score="-INFINITY"/>'
+            '<rsc_colocation id="app-with-db" rsc="app" with-rsc="db-clone" with-rsc-role="Promoted" '
+            'score="INFINITY"/>',
+            _recorded("a1", "start", 0, digest=True), "",
+            '<clone id="db-clone"><meta_attributes id="db-clone-meta"><nvpair id="db-promotable" name="promotable" '
+            'value="true"/></meta_attributes><primitive id="db" class="ocf" provider="pacemaker" type="Stateful"/>'
+            '</clone><group id="app"><primitive id="a1" class="ocf" provider="pacemaker" type="Dummy">'
+            '<meta_attributes id="a1-meta"><nvpair id="a1-managed" name="is-managed" value="false"/>'
+            '</meta_attributes></primitive>' + _dummy("a2") + _dummy("a3") + '</group>'),
         # "old" is no longer configured but runs on node1: with stop-orphan-resources=false it is left running
         "an-orphan-is-left-running-when-orphans-are-kept": _cib(
             "", _recorded("old", "start", 0), '<nvpair id="opts-sor" name="stop-orphan-resources" value="false"/>',
