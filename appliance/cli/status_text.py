@@ -147,6 +147,8 @@ class _Writer:
             flags.append("blocked")
         elif not rsc.managed:
             flags.append("unmanaged")
+        if rsc.failure_ignored:
+            flags.append("failure ignored")
         if flags:
             text += f" ({', '.join(flags)})"
         if len(rsc.running_on) > 1:

@@ -203,7 +203,7 @@ def apply_failure_bans(working: Working) -> None:
     for rsc, node in working.bans:
         add_location(_ban_target(rsc), node, -INFINITY)
     for primitive in working.all_primitives:
-        if primitive.migration_threshold <= 0 or primitive.orphan:
+        if primitive.migration_threshold <= 0 or primitive.orphan or primitive.failure_ignored:
             continue
         for node in working.nodes:
             count = failcount(working, primitive, node.name)

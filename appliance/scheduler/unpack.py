@@ -116,6 +116,7 @@ class NodeHistory:
     masked_probe: bool = False            # a probe found the agent missing here: not running, and banned here
     hard_error: bool = False              # not installed, invalid parameters, ...: banned from this node
     fatal_error: bool = False             # not configured (rc 6): banned from every node
+    failure_ignored: bool = False         # a failure on-fail=ignore turned into success
 
 
 def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int = 0) -> NodeHistory:
@@ -175,6 +176,7 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         if on_fail == "ignore" and not (fatal or hard):
             if result.role == "Stopped" and op.operation != "stop":
                 result.role = "Started"
+            result.failure_ignored = True
             continue
         result.failed = True
         result.on_fail = on_fail
@@ -313,6 +315,7 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
                 rsc.clone_name = entry.resource      # the name its history has (find_anonymous_clone's clone_name)
             rsc.history_names[node.name] = entry.resource
     working.instance_known_on.setdefault(rsc.id, set()).add(node.name)
+    rsc.failure_ignored = rsc.failure_ignored or history.failure_ignored
     if history.last is not None and history.last.operation == "migrate_to" and rsc.clone_parent() is None:
         working.migrate_tos.append((rsc, node, history.last))
     if history.pending and history.last is not None and history.last.operation == "start":

@@ -134,6 +134,7 @@ class WRsc:
     sort_index: int = 0
     instance_number: int = -1
     bundle: bool = False                # a bundle: its instances are replicas (container and IP)
+    failure_ignored: bool = False       # a failure on-fail=ignore pretended away: no migration-threshold either
     lock_node: WNode | None = None      # shutdown-lock: the host it waits for (shutdown_locks.py)
     lock_time: int = 0                  # ... since its shutdown (epoch seconds)
     bundled_in: str | None = None       # a bundle's wrapped primitive's clone: the bundle's id

@@ -187,6 +187,13 @@ def cases() -> dict[str, str]:
         "monitor-failure-not-yet-expired": _cib(web_moves, "", _web_failed_monitor(FUTURE),
                                                 _fail("1", "webserver", "monitor_30000", "1", FUTURE), NODE2,
                                                 nodes=TWO_NODES),
+        # a monitor with on-fail=ignore failed (fail count at migration-threshold): the failure is ignored, and
+        # so is the threshold, so it stays ("failure ignored")
+        "ignored-failure-ignores-the-threshold": _cib(
+            WEB.format(meta='<nvpair id="web-mt" name="migration-threshold" value="1"/>').replace(
+                'interval="30s"/>', 'interval="30s" on-fail="ignore"/>'),
+            "", _web_failed_monitor(FUTURE), _fail("1", "webserver", "monitor_30000", "1", FUTURE), NODE2,
+            nodes=TWO_NODES),
         # a remote node's reconnect_interval works as its connection's failure timeout
         "remote-reconnect-interval-passed": _cib(
             REMOTE.format(params='<nvpair id="r1-ri" name="reconnect_interval" value="60s"/>'), "", remote_lrm,
