@@ -15,9 +15,10 @@ from appliance.model.cib_read import SIMULATED, read_cib
 
 CORPUS = Path(__file__).parent / "scheduler" / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "cib.xml").exists())
-# generated cases whose current status has something of its own to print (pending hosts, locked resources)
-STATES = sorted(f"../node_states/{p.name}" for p in (CORPUS.parent / "node_states").iterdir()
-                if (p / "cib.xml").exists()) + ["../failures/ignored-failure-ignores-the-threshold"]
+# generated cases whose current status has something of its own to print
+# (pending hosts, locked resources, an ignored failure)
+STATES = [*sorted(f"../node_states/{p.name}" for p in (CORPUS.parent / "node_states").iterdir()
+                  if (p / "cib.xml").exists()), "../failures/ignored-failure-ignores-the-threshold"]
 
 
 def _until_transition(text: str) -> str:
