@@ -117,6 +117,7 @@ class NodeHistory:
     hard_error: bool = False              # not installed, invalid parameters, ...: banned from this node
     fatal_error: bool = False             # not configured (rc 6): banned from every node
     failure_ignored: bool = False         # a failure on-fail=ignore turned into success
+    told: bool = False                    # some operation said something (not only expired failures)
 
 
 def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int = 0) -> NodeHistory:
@@ -128,11 +129,15 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         if op.call_id < 0 or op.op_status in (-1, 1):      # pending or cancelled
             if op.op_status == -1:
                 in_flight = op.operation
+                result.told = result.told or _tells_state(op)
             if op.operation in ("start", "migrate_from") and op.op_status == -1:
                 result.pending = True
             continue
         probe = op.operation == "monitor" and op.interval_ms == 0
         if probe and (op.rc_code in (_OCF_INVALID_PARAM, _OCF_NOT_INSTALLED) or op.op_status == EXEC_NOT_INSTALLED):
+            if expired(rsc, op, options.stonith_enabled, now):
+                continue                                 # (Pacemaker judges expiry before it masks the failure)
+            result.told = True
             # as Pacemaker 2.1.5 masks such probe failures: the agent cannot run here, so it does not run here
             result.role, result.failed, result.masked_probe = "Stopped", False, True
             continue
@@ -146,6 +151,7 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         ok = judged and (rc == target or (probe and rc in (0, 7, 8)))
         if not ok and expired(rsc, op, options.stonith_enabled, now):
             continue                                     # Pacemaker: "Ignoring expired ... failure"
+        result.told = True
         if ok:
             if rc == 7 and op.operation != "monitor":      # expected "not running": Pacemaker's remap says stopped
                 result.role = "Stopped"
@@ -286,9 +292,11 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
     shutdown_locks.note_recorded(working, mapper.plain.get(entry.resource), entry, node)
     if not any(_tells_state(op) for op in entry.ops):
         return                   # Pacemaker: its role stays unknown there (so it is probed again)
-    working.known_on.setdefault(_base(entry.resource), set()).add(node.name)
     template = mapper.plain.get(entry.resource) or next(iter(mapper.instances.get(_base(entry.resource), [])), None)
     history = read_history(template, entry, working.options, working.now) if template is not None else None
+    if history is not None and not history.told:
+        return                   # only failures that expired: unknown there too
+    working.known_on.setdefault(_base(entry.resource), set()).add(node.name)
     if history is None:
         orphan = working.by_id.get(entry.resource)
         if orphan is None:

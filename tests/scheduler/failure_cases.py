@@ -204,6 +204,10 @@ def cases() -> dict[str, str]:
         # the resource from that node (Pacemaker 2.1.5): it starts elsewhere, nothing is stopped there
         "probe-not-installed-bans-the-node": _cib(WEB.format(meta=""), PREFERS_NODE1, _web_probe(5), "",
                                                   NODE2, nodes=TWO_NODES),
+        # ... unless that failure has expired (failure-timeout): it is probed there again and may start there
+        "expired-not-installed-probe-is-probed-again": _cib(
+            WEB.format(meta='<nvpair id="web-ft" name="failure-timeout" value="10s"/>'), PREFERS_NODE1,
+            _web_probe(5), "", NODE2, nodes=TWO_NODES),
         "probe-invalid-parameters-bans-the-node": _cib(WEB.format(meta=""), PREFERS_NODE1, _web_probe(2), "",
                                                        NODE2, nodes=TWO_NODES),
         # in a guest that lacks the agent: the resource runs on the host instead of failing in the guest
