@@ -60,7 +60,7 @@ def change_line(change: Change, acted_on: set[str], reloaded: frozenset[str] = f
         return f"  * Stop       {name:<20} ( {before[0][0]} )"
     (old_node, old_role), (new_node, new_role) = before[0], after[0]
     if len(after) > len(before):      # still listed where a reset guest stopped it: it recovers on the new node
-        new_node, new_role = next(place for place in after if place not in before)
+        new_node, new_role = next((place for place in after if place not in before), after[0])
     if change.migrates:
         old_node = next((node for node, _ in before if (node, "Started") not in after), old_node)
         return f"  * Migrate    {name:<20} ( {old_node} -> {new_node} )"

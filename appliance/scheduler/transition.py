@@ -379,7 +379,9 @@ class _Planner:
                     and (not self.active_after(colocation.primary) or self.every_start_blocked(colocation.primary)):
                 return False
         for moving_from in rsc.running_on:
-            if moving_from is not rsc.assigned and moving_from in self.kept_nodes(rsc) and rsc.clone_parent() is None:
+            # a start after a stop that cannot run (moving, or restarting in place) cannot run either
+            if moving_from in self.kept_nodes(rsc) and rsc.clone_parent() is None and (
+                    moving_from is not rsc.assigned or self.needs_stop(rsc, moving_from)):
                 return False
         node = rsc.assigned
         if node is not None and node.kind != "cluster":

@@ -40,12 +40,12 @@ def _order(oid: str, first: str, then: str, kind: str = "") -> str:
     return f'<rsc_order id="{oid}" first="{first}" first-action="start" then="{then}" then-action="start"{extra}/>'
 
 
-def _cib(constraints: str, on_node1: str = "", options: str = "", resources: str = "") -> str:
-    nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
+def _cib(constraints: str, on_node1: str = "", options: str = "", resources: str = "", hosts: int = 2) -> str:
+    nodes = "".join(f'<node id="{n}" uname="node{n}"/>' for n in range(1, hosts + 1))
     states = "".join(
         f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" expected="member">'
         f'<lrm id="{n}"><lrm_resources>{on_node1 if n == 1 else ""}</lrm_resources></lrm></node_state>'
-        for n in (1, 2))
+        for n in range(1, hosts + 1))
     return document(nodes, resources or _dummy("db") + _dummy("web") + _dummy("cache"), constraints, states, options)
 
 
@@ -78,6 +78,12 @@ def cases() -> dict[str, str]:
             '</clone><group id="app"><primitive id="a1" class="ocf" provider="pacemaker" type="Dummy">'
             '<meta_attributes id="a1-meta"><nvpair id="a1-managed" name="is-managed" value="false"/>'
             '</meta_attributes></primitive>' + _dummy("a2") + _dummy("a3") + '</group>'),
+        # one host, group g1..g4: g1 is not running, g2 and g3 run, g4's stop failed (blocked). Starting g1 would
+        # restart g2 and g3, but their stops must follow g4's, which cannot run: they stay, not started again
+        "a-restart-behind-a-blocked-stop-does-not-happen": _cib(
+            "", _recorded("g2", "start", 0, digest=True) + _recorded("g3", "start", 0, digest=True)
+            + _recorded("g4", "stop", 1, digest=True), "",
+            '<group id="g">' + "".join(_dummy(f"g{n}") for n in range(1, 5)) + '</group>', hosts=1),
         # "old" is no longer configured but runs on node1: with stop-orphan-resources=false it is left running
         "an-orphan-is-left-running-when-orphans-are-kept": _cib(
             "", _recorded("old", "start", 0), '<nvpair id="opts-sor" name="stop-orphan-resources" value="false"/>',
