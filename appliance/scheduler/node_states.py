@@ -32,7 +32,9 @@ def nodes_of(cib: Cib, options: Options, now: datetime | None = None) -> list[WN
     for info in configuration.node_infos():
         configured = configuration.node(info.name)
         node = WNode(info.name, configured.id if configured else info.name, info.kind)
-        seen = cib.status.node_state(info.name) is not None
+        state = cib.status.node_state(info.name)
+        seen = state is not None
+        node.remote_was_fenced = seen and info.kind == "remote" and (state.extra.get("node_fenced") or "0") != "0"
         kind_attr = KIND_ATTRIBUTE[info.kind]
         is_dc = "true" if info.kind == "cluster" and cib.dc_uuid is not None and cib.dc_uuid == node.id else "false"
         full = {"#uname": info.name, "#id": node.id, "#kind": kind_attr, "#is_dc": is_dc}
@@ -154,7 +156,8 @@ def remote_state(working: Working, node: WNode) -> None:
             if node.kind == "guest":
                 node.requires_reset = True
             elif working.options.stonith_enabled:
-                node.must_be_fenced("remote connection is unrecoverable")  # before its resources move
+                if not node.remote_was_fenced:
+                    node.must_be_fenced("remote connection is unrecoverable")  # before its resources move
                 if connection.reconnect_interval_s:
                     connection.next_role = "Stopped"     # Pacemaker: stays down until the reconnect delay passes
         node.online = online

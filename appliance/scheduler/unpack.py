@@ -118,6 +118,7 @@ class NodeHistory:
     fatal_error: bool = False             # not configured (rc 6): banned from every node
     failure_ignored: bool = False         # a failure on-fail=ignore turned into success
     told: bool = False                    # some operation said something (not only expired failures)
+    reconnect_wait: bool = False          # a failed remote connection stopped, waiting for its reconnect interval
 
 
 def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int = 0) -> NodeHistory:
@@ -158,6 +159,10 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
             elif op.operation in ("start", "migrate_from", "migrate_to"):
                 result.role, result.failed = "Started", False   # (where a migrate_to leaves it: migration.py)
             elif op.operation == "stop":
+                # a remote connection's failure with a reconnect interval outlives its stop: it stays down,
+                # failed, until the failure is cleared or expires (Pacemaker's reset-remote)
+                result.reconnect_wait = result.failed and rsc.is_remote_connection and \
+                    rsc.reconnect_interval_s > 0 and result.on_fail == "restart"
                 result.role, result.failed = "Stopped", False
             elif op.operation == "promote":
                 result.role = "Promoted"
@@ -307,6 +312,8 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         history = read_history(orphan, entry, working.options, working.now)
         rsc: WRsc | None = orphan
     elif history.role == "Stopped" and not history.failed:
+        if history.reconnect_wait:
+            template.failed, template.next_role = True, "Stopped"
         if history.masked_probe:
             working.bans.append((template.top(), node.name))
         # an inactive entry still makes one instance "known" on the node (find_anonymous_clone's empty slot)

@@ -36,6 +36,7 @@ class WNode:
     unseen: bool = False
     fenced: bool = False
     remote_was_running: bool = False
+    remote_was_fenced: bool = False     # a remote node's status says it was fenced since its connection failed
     requires_reset: bool = False          # a guest whose container failed: "fenced" by recovering the container
     pending_attrs: dict[str, str] | None = None   # a remote/guest node's attributes, read once it is up
     declared_standby: bool = False        # what the attributes say, whether or not Pacemaker has read them yet

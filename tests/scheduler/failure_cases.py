@@ -194,6 +194,17 @@ def cases() -> dict[str, str]:
                 'interval="30s"/>', 'interval="30s" on-fail="ignore"/>'),
             "", _web_failed_monitor(FUTURE), _fail("1", "webserver", "monitor_30000", "1", FUTURE), NODE2,
             nodes=TWO_NODES),
+        # a connection (reconnect_interval=60s) whose monitor failed was stopped 30s ago: it stays down, failed,
+        # until the interval has passed (scheduled as of the CIB's execution-date)
+        "remote-connection-waits-its-reconnect-interval": _cib(
+            REMOTE.format(params='<nvpair id="r1-ri" name="reconnect_interval" value="60s"/>'), "",
+            '<lrm_resource id="remote1" class="ocf" provider="pacemaker" type="remote">'
+            + _op("remote1", "remote1_last_0", "stop", 0, 0, PAST + 2, 4)
+            + _op("remote1", "remote1_monitor_30000", "monitor", 1, 4, PAST, 3, interval=30000)
+            + _op("remote1", "remote1_last_failure_0", "monitor", 1, 4, PAST, 3, interval=30000) + "</lrm_resource>",
+            _fail("1", "remote1", "monitor_30000", "1", PAST),
+            f'<node_state id="remote1" uname="remote1" in_ccm="false" remote_node="true" node_fenced="{PAST + 2}"/>'
+            ).replace('have-quorum="1">', f'have-quorum="1" execution-date="{PAST + 30}">'),
         # a remote node's reconnect_interval works as its connection's failure timeout
         "remote-reconnect-interval-passed": _cib(
             REMOTE.format(params='<nvpair id="r1-ri" name="reconnect_interval" value="60s"/>'), "", remote_lrm,
