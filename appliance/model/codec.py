@@ -43,9 +43,16 @@ def encode(value: Any) -> Any:
         encoded: dict[str, Any] = {TAG: type(value).__name__}
         for field in dataclasses.fields(value):
             item = getattr(value, field.name)
-            optional = field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
-            empty = item is None or item == () or (isinstance(item, Attributes) and not item.items)
-            if not (optional and (empty or item == field.default)):
+            # a field left out is its default when read back: only what equals it is left out (an "empty" value
+            # of a field with another default, e.g. a node_state without in_ccm, is kept)
+            if field.default is not dataclasses.MISSING:
+                default = field.default
+            elif field.default_factory is not dataclasses.MISSING:
+                default = field.default_factory()
+            else:
+                encoded[field.name] = encode(item)
+                continue
+            if item != default:
                 encoded[field.name] = encode(item)
         return encoded
     if isinstance(value, tuple):
