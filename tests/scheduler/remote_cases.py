@@ -156,56 +156,44 @@ def _guest_down_history_says_running() -> str:
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
 
 
-def _orphaned_connection() -> str:
-    """remote1's connection is no longer configured but still runs on node1, and web runs on remote1."""
+def _deleted_while_running(node: str, on_node1: str, probed_on_node2: str) -> str:
+    """A connection to `node` (remote or guest) deleted from the configuration while it runs on node1 (its entries
+    there `on_node1`, node2 having probed what `probed_on_node2` names), web running on `node`."""
     nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
     resources = ('<primitive id="fencer" class="stonith" type="fence_dummy"/>'
                  '<primitive id="web" class="ocf" provider="pacemaker" type="Dummy">'
                  '<operations><op id="web-monitor" name="monitor" interval="10s"/></operations></primitive>')
     probed = lambda rid, agent, provider, standard: _history(rid, agent, provider, standard,  # noqa: E731
                                                              _op(rid, "monitor", 1, 7, target=7))
-    node1 = (_history("fencer", "fence_dummy", "", "stonith", _op("fencer", "start", 2))
-             + _history("remote1", "remote", "pacemaker", "ocf", _op("remote1", "start", 3),
-                        _op("remote1", "monitor", 4, interval=30000))
-             + probed("web", "Dummy", "pacemaker", "ocf"))
-    node2 = probed("fencer", "fence_dummy", "", "stonith") + probed("remote1", "remote", "pacemaker", "ocf") \
+    node1 = _history("fencer", "fence_dummy", "", "stonith", _op("fencer", "start", 2)) + on_node1 \
         + probed("web", "Dummy", "pacemaker", "ocf")
-    remote = _history("web", "Dummy", "pacemaker", "ocf", _op("web", "start", 2),
-                      _op("web", "monitor", 3, interval=10000))
+    node2 = probed("fencer", "fence_dummy", "", "stonith") + probed(*probed_on_node2.split(",")) \
+        + probed("web", "Dummy", "pacemaker", "ocf")
+    web = _history("web", "Dummy", "pacemaker", "ocf", _op("web", "start", 2), _op("web", "monitor", 3, interval=10000))
     states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
                      f'expected="member"><lrm id="{n}"><lrm_resources>{lrm}</lrm_resources></lrm></node_state>'
                      for n, lrm in ((1, node1), (2, node2)))
-    states += (f'<node_state id="remote1" uname="remote1" remote_node="true" in_ccm="true" crmd="online">'
-               f'<lrm id="remote1"><lrm_resources>{remote}</lrm_resources></lrm></node_state>')
+    states += (f'<node_state id="{node}" uname="{node}" remote_node="true" in_ccm="true" crmd="online">'
+               f'<lrm id="{node}"><lrm_resources>{web}</lrm_resources></lrm></node_state>')
     text = document(nodes, resources, "", states)
     return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+
+
+def _orphaned_connection() -> str:
+    """remote1's connection is no longer configured but still runs on node1, and web runs on remote1."""
+    return _deleted_while_running("remote1", _history("remote1", "remote", "pacemaker", "ocf",
+                                                      _op("remote1", "start", 3),
+                                                      _op("remote1", "monitor", 4, interval=30000)),
+                                  "remote1,remote,pacemaker,ocf")
 
 
 def _orphaned_guest() -> str:
     """vm1, which held guest node guest1, was deleted from the configuration while it ran on node1, with guest1's
     connection and web in it."""
-    nodes = '<node id="1" uname="node1"/><node id="2" uname="node2"/>'
-    resources = ('<primitive id="fencer" class="stonith" type="fence_dummy"/>'
-                 '<primitive id="web" class="ocf" provider="pacemaker" type="Dummy">'
-                 '<operations><op id="web-monitor" name="monitor" interval="10s"/></operations></primitive>')
-    probed = lambda rid, agent, provider, standard: _history(rid, agent, provider, standard,  # noqa: E731
-                                                             _op(rid, "monitor", 1, 7, target=7))
     connection = _history("guest1", "remote", "pacemaker", "ocf", _op("guest1", "start", 4)).replace(
         'type="remote">', 'type="remote" container="vm1">')
-    node1 = (_history("fencer", "fence_dummy", "", "stonith", _op("fencer", "start", 2))
-             + _history("vm1", "Dummy", "pacemaker", "ocf", _op("vm1", "start", 3)) + connection
-             + probed("web", "Dummy", "pacemaker", "ocf"))
-    node2 = probed("fencer", "fence_dummy", "", "stonith") + probed("vm1", "Dummy", "pacemaker", "ocf") \
-        + probed("web", "Dummy", "pacemaker", "ocf")
-    guest = _history("web", "Dummy", "pacemaker", "ocf", _op("web", "start", 2),
-                     _op("web", "monitor", 3, interval=10000))
-    states = "".join(f'<node_state id="{n}" uname="node{n}" in_ccm="true" crmd="online" join="member" '
-                     f'expected="member"><lrm id="{n}"><lrm_resources>{lrm}</lrm_resources></lrm></node_state>'
-                     for n, lrm in ((1, node1), (2, node2)))
-    states += (f'<node_state id="guest1" uname="guest1" remote_node="true" in_ccm="true" crmd="online">'
-               f'<lrm id="guest1"><lrm_resources>{guest}</lrm_resources></lrm></node_state>')
-    text = document(nodes, resources, "", states)
-    return text.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+    return _deleted_while_running("guest1", _history("vm1", "Dummy", "pacemaker", "ocf", _op("vm1", "start", 3))
+                                  + connection, "vm1,Dummy,pacemaker,ocf")
 
 
 def cases() -> dict[str, str]:
