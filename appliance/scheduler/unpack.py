@@ -347,6 +347,8 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         node_states.fence_guest(working, node)
     if node not in rsc.running_on:
         rsc.running_on.append(node)
+        if node.maintenance and rsc.variant == "primitive":
+            rsc.managed = False        # Pacemaker's native_add_running: left alone on a node in maintenance
         if len(rsc.running_on) > 1 and rsc.variant == "primitive" and rsc.managed:
             _multiply_active(working, rsc)
     definition.note_changes(working.now, rsc, node, entry)

@@ -105,6 +105,10 @@ def cases() -> dict[str, str]:
             options=LOCK + '<nvpair id="opts-lock-limit" name="shutdown-lock-limit" value="10min"/>',
             node3_history=_started("db", "stop", lock=1500000000)).replace(
                 'have-quorum="1"', 'have-quorum="1" execution-date="1600000000"'),
+        # node3 in maintenance: db, running there, is left alone (unmanaged), not moved
+        "host-in-maintenance-leaves-its-resources-alone": _cib(
+            'in_ccm="true" crmd="online" join="member" expected="member"', node3_history=_started("db"),
+            node3_attrs='<nvpair id="status-3-maintenance" name="maintenance" value="true"/>'),
         # without fencing: its controller gone while expected up, it is unclean and its history is not read, so
         # db starts elsewhere
         "controller-gone-without-fencing-is-unclean": _cib(
