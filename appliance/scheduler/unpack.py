@@ -184,7 +184,8 @@ def read_history(rsc: WRsc, entry: ResourceHistory, options: Options, now: int =
         # (unimplemented, rc 3, is hard only for a one-time operation: for a recurring one it is "not supported")
         hard = not fatal and (op.op_status == EXEC_NOT_INSTALLED or (
             judged and rc in _HARD_RCS and not (rc == 3 and op.interval_ms > 0)))
-        if on_fail == "ignore" and not (fatal or hard):
+        # (any failed result but a missing agent, which Pacemaker refuses to ignore, hard and fatal ones too)
+        if on_fail == "ignore" and op.op_status != EXEC_NOT_INSTALLED:
             if result.role == "Stopped" and op.operation != "stop":
                 result.role = "Started"
             result.failure_ignored = True

@@ -88,11 +88,11 @@ TIMEOUT_DEFAULTS = ('<rsc_defaults><meta_attributes id="rsc-options">'
                     '<nvpair id="rsc-options-ft" name="failure-timeout" value="60s"/></meta_attributes></rsc_defaults>')
 
 
-def _web_failed_monitor(when: int) -> str:
+def _web_failed_monitor(when: int, rc: int = 7, status: int = 0) -> str:
     return ('<lrm_resource id="webserver" class="ocf" provider="heartbeat" type="Dummy">'
             + _op("webserver", "webserver_last_0", "start", 0, 0, PAST, 2)
-            + _op("webserver", "webserver_last_failure_0", "monitor", 7, 0, when, 3, interval=30000)
-            + _op("webserver", "webserver_monitor_30000", "monitor", 7, 0, when, 3, interval=30000)
+            + _op("webserver", "webserver_last_failure_0", "monitor", rc, status, when, 3, interval=30000)
+            + _op("webserver", "webserver_monitor_30000", "monitor", rc, status, when, 3, interval=30000)
             + "</lrm_resource>")
 
 
@@ -205,6 +205,16 @@ def cases() -> dict[str, str]:
             _fail("1", "remote1", "monitor_30000", "1", PAST),
             f'<node_state id="remote1" uname="remote1" in_ccm="false" remote_node="true" node_fenced="{PAST + 2}"/>'
             ).replace('have-quorum="1">', f'have-quorum="1" execution-date="{PAST + 30}">'),
+        # on-fail=ignore also ignores a hard error (the agent said "not installed") ...
+        "ignored-hard-failure": _cib(
+            WEB.format(meta="").replace('interval="30s"/>', 'interval="30s" on-fail="ignore"/>'),
+            "", _web_failed_monitor(FUTURE, rc=5), _fail("1", "webserver", "monitor_30000", "1", FUTURE), NODE2,
+            nodes=TWO_NODES),
+        # ... but not a missing agent (exec status "not installed"): it is recovered elsewhere
+        "missing-agent-failure-is-not-ignored": _cib(
+            WEB.format(meta="").replace('interval="30s"/>', 'interval="30s" on-fail="ignore"/>'),
+            "", _web_failed_monitor(FUTURE, rc=5, status=7), _fail("1", "webserver", "monitor_30000", "1", FUTURE),
+            NODE2, nodes=TWO_NODES),
         # a remote node's reconnect_interval works as its connection's failure timeout
         "remote-reconnect-interval-passed": _cib(
             REMOTE.format(params='<nvpair id="r1-ri" name="reconnect_interval" value="60s"/>'), "", remote_lrm,
