@@ -62,8 +62,10 @@ def options_of(cib: Cib, now: datetime | None = None) -> Options:
     configuration = cib.configuration
     o = rule_sets.conditional(configuration.rule_sets, configuration.cluster_options, rule_sets.CLUSTER,
                               "cluster_property_set", rule_sets.Context(now=now))
-    return Options(stonith_enabled=_flag(o, "stonith-enabled", True), symmetric=_flag(o, "symmetric-cluster", True),
-                   no_quorum_policy=(o.get("no-quorum-policy") or "stop").lower(), have_quorum=cib.have_quorum,
+    stonith = _flag(o, "stonith-enabled", True)
+    return Options(stonith_enabled=stonith, symmetric=_flag(o, "symmetric-cluster", True),
+                   no_quorum_policy=_no_quorum_policy(o.get("no-quorum-policy"), stonith, cib),
+                   have_quorum=cib.have_quorum,
                    maintenance_mode=_flag(o, "maintenance-mode", False), stop_all=_flag(o, "stop-all-resources", False),
                    start_failure_is_fatal=_flag(o, "start-failure-is-fatal", True),
                    startup_fencing=_flag(o, "startup-fencing", True),
@@ -71,6 +73,15 @@ def options_of(cib: Cib, now: datetime | None = None) -> Options:
                    placement_strategy=_strategy(o.get("placement-strategy")), cluster_options=o,
                    unfencing=_unfencing_enabled(configuration), shutdown_lock=_flag(o, "shutdown-lock", False),
                    shutdown_lock_limit_s=interval_seconds(o.get("shutdown-lock-limit")))
+
+
+def _no_quorum_policy(value: str | None, stonith: bool, cib: Cib) -> str:
+    """suicide needs fencing, and a cluster that has had quorum (or the CIB's no-quorum-panic): else stop, as
+    Pacemaker resets it."""
+    policy = (value or "stop").lower()
+    if policy == "suicide" and not (stonith and (cib.have_quorum or cib.extra.get("no-quorum-panic") == "1")):
+        return "stop"
+    return policy
 
 
 def _unfencing_enabled(configuration: Configuration) -> bool:

@@ -88,6 +88,8 @@ def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
         node.online = _online_without_fencing(node, state.join, in_cluster, peer, expected_up)
     else:
         node.online = _online_with_fencing(node, state, in_cluster, peer)
+    if node.online and not options.have_quorum and options.no_quorum_policy == "suicide":
+        node.must_be_fenced("cluster does not have quorum")
 
 
 def _not_ready(node: WNode) -> None:

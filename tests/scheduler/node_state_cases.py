@@ -67,6 +67,7 @@ def _cib(node3: str, fencing: bool = True, node3_history: str = "", node3_attrs:
 
 
 LOCK = '<nvpair id="opts-lock" name="shutdown-lock" value="true"/>'
+SUICIDE = '<nvpair id="opts-nqp" name="no-quorum-policy" value="suicide"/>'
 CLONE = '<clone id="cl-clone"><primitive id="cl" class="ocf" provider="pacemaker" type="Dummy"/></clone>'
 
 
@@ -109,6 +110,14 @@ def cases() -> dict[str, str]:
         "host-in-maintenance-leaves-its-resources-alone": _cib(
             'in_ccm="true" crmd="online" join="member" expected="member"', node3_history=_started("db"),
             node3_attrs='<nvpair id="status-3-maintenance" name="maintenance" value="true"/>'),
+        # no quorum with no-quorum-policy=suicide (and the CIB's no-quorum-panic): every host is fenced ...
+        "no-quorum-suicide-fences-every-host": _cib(
+            'in_ccm="true" crmd="online" join="member" expected="member"', node3_history=_started("db"),
+            options=SUICIDE).replace('have-quorum="1"', 'have-quorum="0" no-quorum-panic="1"'),
+        # ... but a cluster that has never had quorum (no no-quorum-panic) stops instead
+        "no-quorum-suicide-without-panic-stops": _cib(
+            'in_ccm="true" crmd="online" join="member" expected="member"', node3_history=_started("db"),
+            options=SUICIDE).replace('have-quorum="1"', 'have-quorum="0"'),
         # without fencing: its controller gone while expected up, it is unclean and its history is not read, so
         # db starts elsewhere
         "controller-gone-without-fencing-is-unclean": _cib(
