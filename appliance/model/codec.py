@@ -36,24 +36,28 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, localns=_NAMESPACE)
 
 
+_REQUIRED = object()
+
+
+@cache
+def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field, default) of each field in order; a field without a default has _REQUIRED."""
+    return tuple((field.name, field.default if field.default is not dataclasses.MISSING
+                  else field.default_factory() if field.default_factory is not dataclasses.MISSING else _REQUIRED)
+                 for field in dataclasses.fields(cls))
+
+
 def encode(value: Any) -> Any:
     if isinstance(value, Attributes):
         return [list(pair) for pair in value.items]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         encoded: dict[str, Any] = {TAG: type(value).__name__}
-        for field in dataclasses.fields(value):
-            item = getattr(value, field.name)
+        for name, default in _defaults(type(value)):
+            item = getattr(value, name)
             # a field left out is its default when read back: only what equals it is left out (an "empty" value
             # of a field with another default, e.g. a node_state without in_ccm, is kept)
-            if field.default is not dataclasses.MISSING:
-                default = field.default
-            elif field.default_factory is not dataclasses.MISSING:
-                default = field.default_factory()
-            else:
-                encoded[field.name] = encode(item)
-                continue
-            if item != default:
-                encoded[field.name] = encode(item)
+            if default is _REQUIRED or item != default:
+                encoded[name] = encode(item)
         return encoded
     if isinstance(value, tuple):
         return [encode(item) for item in value]
