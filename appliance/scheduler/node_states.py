@@ -49,12 +49,7 @@ def nodes_of(cib: Cib, options: Options, now: datetime | None = None) -> list[WN
         full.update(cib.status.transient(info.name).items)
         node.attrs = dict(full)
         if info.kind != "cluster":
-            # a <node> entry gives its attributes at once (unpack_nodes); the status ones come with the connection
-            node.attrs = {"#kind": "remote"}
-            if configured is not None:
-                node.attrs = {"#uname": info.name, "#id": node.id, "#kind": "remote", "#is_dc": "false",
-                              **configured.attributes.as_dict()}
-            node.pending_attrs = full if seen else None
+            _remote_attributes_known(node, full, seen, configured.attributes.as_dict() if configured else None)
         if info.kind == "remote" and not seen:
             node.unseen = True
             node.unclean = options.stonith_enabled      # startup fencing: unclean until its status is seen
@@ -71,6 +66,27 @@ def nodes_of(cib: Cib, options: Options, now: datetime | None = None) -> list[WN
         # (maintenance-mode leaves every resource unmanaged, build.py; the nodes themselves are not in maintenance)
         nodes.append(node)
     return nodes
+
+
+def orphaned_remote_node(cib: Cib, name: str, kind: str) -> WNode:
+    """The node of a remote or guest connection no longer configured (Pacemaker's create_fake_resource), shutting
+    down: what runs there stops, then the connection."""
+    node = WNode(name, name, kind)
+    full = {"#uname": name, "#id": name, "#kind": KIND_ATTRIBUTE[kind], "#is_dc": "false",
+            **cib.status.transient(name).as_dict()}
+    _remote_attributes_known(node, full, cib.status.node_state(name) is not None, None)
+    node.shutdown = True
+    return node
+
+
+def _remote_attributes_known(node: WNode, full: dict[str, str], seen: bool, configured: dict[str, str] | None
+                             ) -> None:
+    """A remote or guest node's attributes: a <node> entry gives its own at once (unpack_nodes); `full`, with the
+    status ones, comes with the connection (remote_attributes)."""
+    node.attrs = {"#kind": "remote"}
+    if configured is not None:
+        node.attrs = {"#uname": node.name, "#id": node.id, "#kind": "remote", "#is_dc": "false", **configured}
+    node.pending_attrs = full if seen else None
 
 
 def _cluster_node_state(node: WNode, cib: Cib, options: Options) -> None:
@@ -143,7 +159,8 @@ def remote_state(working: Working, node: WNode) -> None:
     connection = node.remote_rsc
     if connection is not None:
         container = working.container_of(connection) if node.kind == "guest" else None
-        online = connection.role != "Stopped" and bool(connection.running_on)
+        connected = connection.role != "Stopped" and bool(connection.running_on)
+        online = connected
         if container is not None and (container.failed or container.role == "Stopped"):
             online = False
             if container.failed:
@@ -152,7 +169,6 @@ def remote_state(working: Working, node: WNode) -> None:
         if online and not connection.failed and host is not None and not host.online and host.unclean:
             online = False                    # Pacemaker: "Guest node UNCLEAN because host is unclean"
             node.requires_reset = True
-        connected = connection.role != "Stopped" and bool(connection.running_on)
         if connection.failed:
             online = False
             if node.kind == "guest":

@@ -189,7 +189,6 @@ def _schedule(cib: Cib, now: datetime | None, show_scores: bool) -> Transition:
     assign.assign_all(working, working.options.placement_strategy)
     device_changes = _device_changes(working)
     _restarts_for_unfencing(working, device_changes)
-    working.probe_blocked = probes.blocked_starts(working)
     outcome = transition.plan(working, orders)
     resources = _by_resource(working, outcome.placement)
     _revive_stale_history(working, outcome, resources)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from appliance.scheduler import migration, scores
+from appliance.scheduler import migration, probes, scores
 from appliance.scheduler.relations import Order
 from appliance.scheduler.unpack import Working
 from appliance.scheduler.working import WNode, WRsc
@@ -250,9 +250,10 @@ class _Planner:
 
     def evaluate(self) -> None:
         primitives = self.working.all_primitives
+        probe_blocked = probes.blocked_starts(self.working)
         for rsc in primitives:
             self.start_ok[rsc.id] = self.needs_start(rsc) and _may_start(self.working, rsc) and \
-                rsc.assigned is not None and rsc.assigned.available() and rsc.id not in self.working.probe_blocked
+                rsc.assigned is not None and rsc.assigned.available() and rsc.id not in probe_blocked
             self.promote_ok[rsc.id] = True
         changed = True
         while changed:

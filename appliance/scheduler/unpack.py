@@ -53,7 +53,6 @@ class Working:
     # history on remote/guest nodes that were down: ignored for scheduling, but it is still there (and shown as
     # active) once the node is back, because nothing erased it: (node, resource id, role)
     stale: list[tuple[str, str, str]] = field(default_factory=list)
-    probe_blocked: frozenset[str] = frozenset()     # primitives whose needed probe cannot run (probes.py)
     known_on: dict[str, set[str]] = field(default_factory=dict)      # base resource id -> nodes with any history
     instance_known_on: dict[str, set[str]] = field(default_factory=dict)   # primitive (instance) id -> nodes
     migrate_tos: list[tuple[WRsc, WNode, OpRecord]] = field(default_factory=list)   # newest op is a migrate_to
@@ -280,18 +279,11 @@ def _orphan(working: Working, entry: ResourceHistory) -> WRsc:
 
 
 def _orphaned_remote_nodes(working: Working, cib: Cib) -> None:
-    """A remote connection no longer configured still has its node (Pacemaker's create_fake_resource), shutting
-    down: what runs there stops, then the connection."""
+    """The nodes of remote and guest connections no longer configured (node_states.orphaned_remote_node)."""
     for entry in cib.status.history:
-        if entry.agent != REMOTE_AGENT or entry.resource in working.by_id or working.node(entry.resource):
-            continue
-        node = WNode(entry.resource, entry.resource, "guest" if entry.container else "remote")
-        node.attrs = {"#kind": "remote"}
-        base = {"#uname": node.name, "#id": node.id, "#kind": "remote", "#is_dc": "false"}
-        node.pending_attrs = {**base, **cib.status.transient(node.name).as_dict()} \
-            if cib.status.node_state(node.name) is not None else None
-        node.shutdown = True
-        working.nodes.append(node)
+        if entry.agent == REMOTE_AGENT and entry.resource not in working.by_id and not working.node(entry.resource):
+            working.nodes.append(node_states.orphaned_remote_node(cib, entry.resource,
+                                                                  "guest" if entry.container else "remote"))
 
 
 def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHistory, node: WNode) -> None:
@@ -338,14 +330,14 @@ def _apply_history(working: Working, mapper: _HistoryMapper, entry: ResourceHist
         rsc.start_pending = True
     if history.role == "Stopped" and not history.failed:
         return
-    if node.kind == "cluster" and not node.online and not node.unclean and rsc.managed and not node.maintenance:
-        node.must_be_fenced(f"{rsc.id} is thought to be active there")
-    elif node.kind == "remote" and not node.online and rsc.managed and not node.maintenance \
-            and working.options.stonith_enabled:
-        node_states.active_on_offline_remote(node, rsc)
-    elif node.kind == "guest" and not node.online and rsc.managed and not node.maintenance:
-        rsc.failed = rsc.stop_required = True
-        node_states.fence_guest(working, node)
+    if not node.online and rsc.managed and not node.maintenance:      # thought active on a node that is down
+        if node.kind == "cluster" and not node.unclean:
+            node.must_be_fenced(f"{rsc.id} is thought to be active there")
+        elif node.kind == "remote" and working.options.stonith_enabled:
+            node_states.active_on_offline_remote(node, rsc)
+        elif node.kind == "guest":
+            rsc.failed = rsc.stop_required = True
+            node_states.fence_guest(working, node)
     if node not in rsc.running_on:
         rsc.running_on.append(node)
         if node.maintenance and rsc.variant == "primitive":
